@@ -1,0 +1,78 @@
+/**
+ * The seams between the gateway's parts. Everything the portable core needs from the outside
+ * world (Daytona, the network, time, storage, built browser assets) arrives through these
+ * interfaces as parameters of `createGateway`, so the core imports nothing from `node:` and
+ * tests can pass real local services or small fakes without module mocking.
+ *
+ *   credentials side (auth, tokens, store, broker API)  ──►  upstream side (Daytona, proxying)
+ *
+ * The credentials side decides *who* may reach *which* sandbox port and hands the upstream
+ * side a request already stripped of every gateway credential. The upstream side adds
+ * Daytona's token, streams the request to Daytona's preview proxy and the answer back.
+ */
+import type { PreviewTarget } from '../../protocol/index.js';
+
+/** What the gateway needs to know about a sandbox (read through @daytonaio/sdk). */
+export interface SandboxInfo {
+  id: string;
+  /** Daytona states: 'started', 'starting', 'stopped', 'stopping', 'error', 'archived', ... */
+  state: string;
+  labels: Record<string, string>;
+  public: boolean;
+}
+
+/** Daytona's preview URL and token for one sandbox port (`sandbox.getPreviewLink(port)`). */
+export interface PreviewLink {
+  url: string;
+  token: string;
+}
+
+/**
+ * Daytona as the gateway sees it. Implemented over the real @daytonaio/sdk in
+ * `broker/node/daytona-sdk.ts`. Errors: a missing sandbox resolves `getSandbox` to null;
+ * an unreachable API rejects with GateError('daytona_unavailable').
+ */
+export interface DaytonaPort {
+  getSandbox(sandboxId: string): Promise<SandboxInfo | null>;
+  getPreviewLink(sandboxId: string, port: number): Promise<PreviewLink>;
+  startSandbox(sandboxId: string): Promise<void>;
+}
+
+/** A fetch-shaped function. The Node entry passes one over node:http (no decompression, keep-alive). */
+export type FetchLike = (request: Request) => Promise<Response>;
+
+/** Who is looking, once a preview-origin request has authenticated. */
+export interface Principal {
+  /** User id (`sub` of the host app's session), or `share:<id>` for a share link. */
+  userId: string;
+  /** Preview-session id, or the share-link id. */
+  sessionId: string;
+  kind: 'session' | 'share' | 'public';
+}
+
+/** The upstream side's entry points, used by the credentials side after authentication. */
+export interface Upstream {
+  /**
+   * Forward one HTTP request to the sandbox port and stream the answer back. `request` is
+   * already stripped of gateway credentials and carries the identity header; `forward` adds
+   * Daytona's token and the skip-warning header, drops hop-by-hop headers (RFC 9110 §7.6.1),
+   * retries once with a fresh Daytona token when Daytona rejects the cached one and the
+   * request is safe to repeat, and maps a stopped sandbox to GateError('sandbox_stopped').
+   */
+  forward(request: Request, target: PreviewTarget, principal: Principal): Promise<Response>;
+  /** Where and with which headers the Node edge opens a WebSocket to the sandbox port. */
+  webSocketTarget(target: PreviewTarget, path: string): Promise<{ url: string; headers: Record<string, string> }>;
+}
+
+/** Built browser assets (by Vite into dist/), read by the Node entry and served by the core. */
+export interface GatewayAssets {
+  /** The Service Worker, served at /__gate/sw.js on every preview origin. */
+  serviceWorker: string;
+  /** The bootstrap script of the launch page, served at /__gate/bootstrap.js. */
+  bootstrap: string;
+  /** The embed script for host pages, served at /embed.js on the gateway's own origin. */
+  embed: string;
+}
+
+/** A clock in milliseconds, injectable so tests can move time. */
+export type Clock = () => number;
