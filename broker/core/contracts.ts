@@ -76,3 +76,16 @@ export interface GatewayAssets {
 
 /** A clock in milliseconds, injectable so tests can move time. */
 export type Clock = () => number;
+
+/** Prometheus-style counters and histograms; the registry lives in broker/core/metrics.ts. */
+export interface Metrics {
+  inc(name: string, labels?: Record<string, string>, value?: number): void;
+  observe(name: string, value: number, labels?: Record<string, string>): void;
+}
+
+/** One structured line per event. Never pass a secret (token, cookie, API key) in `fields`. */
+export interface Logger {
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+  error(event: string, fields?: Record<string, unknown>): void;
+}
