@@ -10,5 +10,6 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: browser tests and socket tests are heavy; keep parallelism modest.
     maxWorkers: 2,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
