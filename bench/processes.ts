@@ -1,0 +1,78 @@
+/** Child processes for the benchmarks: start, read `NAME=VALUE` readiness lines, sample memory. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export interface Started {
+  child: ChildProcess;
+  values: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts `cmd args`, resolves once every name in `wait` was printed as `NAME=VALUE`. */
+export function startProcess(cmd: string, args: string[], env: Record<string, string>, wait: string[], timeoutMs = 60_000): Promise<Started> {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const values: Record<string, string> = {};
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(' ')} not ready in ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+        if (m) values[m[1]!] = m[2]!;
+      }
+      if (wait.every((w) => w in values)) {
+        clearTimeout(timer);
+        resolve({ child, values, stop });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} exited with ${code}\n${stderr}`));
+    });
+  });
+}
+
+/** Resident memory of a process and its high-water mark, in MB, from /proc. */
+export function memoryOf(pid: number): { rssMb: number; hwmMb: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMb: 0, hwmMb: 0 };
+  }
+}
+
+/** Children of a process (nginx master → workers), from /proc. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
