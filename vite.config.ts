@@ -1,8 +1,57 @@
-import { defineConfig } from 'vite';
+/// <reference types="vitest/config" />
+import { resolve } from 'node:path';
+import { defineConfig, type EnvironmentOptions } from 'vite';
 
-// Browser bundles (Service Worker, bootstrap script, embed script) are built here; see sw/.
-// The vitest configuration lives here too.
+/**
+ * Browser bundles, one self-contained classic script each (IIFE, no imports at runtime), built
+ * by one `vite build` through Vite's builder (one environment per bundle, built in turn):
+ *   dist/sw.js         the Service Worker        (served at /__gate/sw.js on preview origins)
+ *   dist/bootstrap.js  the launch page's script  (served at /__gate/bootstrap.js)
+ *   dist/embed.js      the host-page embed       (served at /embed.js on the gateway origin)
+ */
+const BUNDLES = {
+  sw: 'sw/worker/sw.ts',
+  bootstrap: 'sw/page/bootstrap.ts',
+  embed: 'sw/page/embed.ts',
+} as const;
+
+function bundle(name: keyof typeof BUNDLES, first: boolean): EnvironmentOptions {
+  return {
+    consumer: 'client',
+    build: {
+      outDir: 'dist',
+      emptyOutDir: first,
+      copyPublicDir: false,
+      target: 'es2022',
+      minify: true,
+      sourcemap: false,
+      rollupOptions: {
+        input: resolve(import.meta.dirname, BUNDLES[name]),
+        output: {
+          format: 'iife',
+          entryFileNames: `${name}.js`,
+        },
+      },
+    },
+  };
+}
+
 export default defineConfig({
+  // workbox's dev-only assertions are stripped by this define.
+  define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+  environments: {
+    sw: bundle('sw', true),
+    bootstrap: bundle('bootstrap', false),
+    embed: bundle('embed', false),
+  },
+  builder: {
+    async buildApp(builder) {
+      for (const name of Object.keys(BUNDLES)) {
+        const environment = builder.environments[name];
+        if (environment) await builder.build(environment);
+      }
+    },
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
@@ -10,6 +59,5 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: browser tests and socket tests are heavy; keep parallelism modest.
     maxWorkers: 2,
-    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

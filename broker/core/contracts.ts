@@ -59,9 +59,27 @@ export interface Upstream {
    * retries once with a fresh Daytona token when Daytona rejects the cached one and the
    * request is safe to repeat, and maps a stopped sandbox to GateError('sandbox_stopped').
    */
-  forward(request: Request, target: PreviewTarget, principal: Principal): Promise<Response>;
-  /** Where and with which headers the Node edge opens a WebSocket to the sandbox port. */
-  webSocketTarget(target: PreviewTarget, path: string): Promise<{ url: string; headers: Record<string, string> }>;
+  forward(request: Request, target: PreviewTarget, principal: Principal, meta?: ForwardMeta): Promise<Response>;
+  /**
+   * Where and with which headers the Node edge opens a WebSocket to the sandbox port. `path`
+   * includes the query. `{fresh: true}` after Daytona refused the upgrade (rotated token).
+   */
+  webSocketTarget(
+    target: PreviewTarget,
+    path: string,
+    options?: WebSocketTargetOptions,
+  ): Promise<{ url: string; headers: Record<string, string> }>;
+}
+
+/** Facts about the client connection that the portable core cannot see (passed by the Node edge). */
+export interface ForwardMeta {
+  /** The client's IP address (socket peer); appended to X-Forwarded-For. */
+  clientAddress?: string;
+}
+
+export interface WebSocketTargetOptions {
+  /** Re-fetch Daytona's preview link first (it rejected the cached token). */
+  fresh?: boolean;
 }
 
 /** Built browser assets (by Vite into dist/), read by the Node entry and served by the core. */

@@ -1,0 +1,170 @@
+/**
+ * The broker API on the gateway's own origin: user sessions in, launch URLs and share links
+ * out. Every route needs the host app's user session (`Authorization: Bearer`), except the
+ * demo-only session issuer.
+ */
+import { cors } from 'hono/cors';
+import { GateError, GATE_PATHS, LAUNCH_CODE_FRAGMENT, LAUNCH_PATH_FRAGMENT, SHARE_QUERY, type PreviewTarget } from '../../protocol/index.js';
+import { GW, type GateApp, type GatewayContext } from './context.js';
+import { readJsonObject } from './http/body.js';
+import { checkPort, isSandboxId, previewOrigin } from './http/host.js';
+import type { User } from './auth/user-session.js';
+import type { ShareRecord } from './store/store.js';
+import { randomId } from './tokens/crypto.js';
+import { scopeOf } from './credentials.js';
+import { METRIC } from './metrics.js';
+
+/** A landing path: same-origin (starts with one `/`), printable, not under /__gate/. */
+export function validPath(v: unknown, field = 'path'): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length > 2048 || !v.startsWith('/') || v.startsWith('//') || v.startsWith('/\\') || /[\x00-\x1f\x7f\\#]/.test(v)) {
+    throw new GateError('bad_request', `${field} must be an absolute path on the preview origin, like /index.html (at most 2048 characters, no #).`);
+  }
+  if (v === '/__gate' || v.startsWith('/__gate/')) throw new GateError('bad_request', `${field} may not point into the reserved /__gate/ prefix.`);
+  return v;
+}
+
+function validTarget(body: Record<string, unknown>): PreviewTarget {
+  if (!isSandboxId(body.sandboxId)) throw new GateError('bad_request', 'sandboxId must be a sandbox id (letters, digits, - and _, at most 63 characters).');
+  const port = body.port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new GateError('bad_request', 'port must be an integer from 1 to 65535.');
+  return { sandboxId: body.sandboxId, port };
+}
+
+export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
+  const { config, store, credentials, tokens, users, policy, daytona, metrics, keys, clock } = x;
+
+  if (config.allowedOrigins.length) {
+    const any = config.allowedOrigins.includes('*');
+    app.use(
+      `${GW}/api/*`,
+      cors({
+        origin: (origin) => (any || config.allowedOrigins.includes(origin) ? origin : null),
+        allowMethods: ['GET', 'POST', 'DELETE'],
+        allowHeaders: ['Authorization', 'Content-Type'],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  const authUser = async (req: Request, set: (u: string) => void): Promise<User> => {
+    const user = await users.verify(req.headers.get('authorization'));
+    set(user.id);
+    return user;
+  };
+
+  /** Checks existence and the policy; the sandbox must exist in Daytona. */
+  const authorize = async (user: User, target: PreviewTarget): Promise<void> => {
+    checkPort(config, target.port);
+    const sandbox = await daytona.getSandbox(target.sandboxId);
+    if (!sandbox) throw new GateError('sandbox_not_found', `Sandbox ${target.sandboxId} does not exist.`);
+    if (!(await policy(user, sandbox, target.port))) throw new GateError('forbidden', `You may not preview port ${target.port} of sandbox ${target.sandboxId}.`);
+  };
+
+  app.get(`${GW}/healthz`, (c) => c.json({ status: 'ok' }));
+  app.get(`${GW}/metrics`, (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.get(`${GW}/.well-known/jwks.json`, (c) => c.json(keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }));
+  app.get(`${GW}/embed.js`, (c) => {
+    const js = x.assets?.embed;
+    if (js === undefined) return c.text('/* preview-gate: assets not built; run `npm run build` */', 503, { 'content-type': 'text/javascript; charset=utf-8', 'retry-after': '10' });
+    return c.body(js, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
+  });
+
+  if (config.demo && users.mintDemo) {
+    // DEMO ONLY: anyone can get a session for any user id. Registered only when config.demo is true.
+    app.post(`${GW}/api/demo/session`, async (c) => {
+      const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
+      if (typeof body.userId !== 'string') throw new GateError('bad_request', 'userId (string) is required.');
+      return c.json({ token: await users.mintDemo!(body.userId), demo: true });
+    });
+  }
+
+  app.post(`${GW}/api/previews`, async (c) => {
+    const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
+    const target = validTarget(body);
+    const path = validPath(body.path) ?? '/';
+    await authorize(user, target);
+    const origin = previewOrigin(config, target);
+    const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path);
+    const url = `${origin}${GATE_PATHS.launch}#${LAUNCH_CODE_FRAGMENT}=${code}&${LAUNCH_PATH_FRAGMENT}=${encodeURIComponent(path)}`;
+    metrics.inc(METRIC.tokensIssued, { type: 'launch_code' });
+    return c.json({ url, sessionId: session.id, expiresAt: codeExpiresAt, origin, sessionExpiresAt: session.expiresAt }, 201, { 'cache-control': 'no-store' });
+  });
+
+  app.delete(`${GW}/api/previews/:sessionId`, async (c) => {
+    const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    const session = await store.getSession(c.req.param('sessionId'));
+    if (!session) throw new GateError('not_found', 'No such preview session (it may have ended already).');
+    if (session.userId !== user.id) throw new GateError('forbidden', 'Only the user who opened a preview session can end it.');
+    await credentials.revokeSession(session.id, session.expiresAt);
+    x.logger.info('session_revoked', { sid: session.id, user: user.id });
+    return c.body(null, 204);
+  });
+
+  app.post(`${GW}/api/shares`, async (c) => {
+    const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
+    const target = validTarget(body);
+    const path = validPath(body.path);
+    const ttl = body.ttlSeconds;
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < config.shareTtlMinSeconds || ttl > config.shareTtlMaxSeconds) {
+      throw new GateError('bad_request', `ttlSeconds must be an integer from ${config.shareTtlMinSeconds} to ${config.shareTtlMaxSeconds}.`);
+    }
+    await authorize(user, target);
+    const now = clock();
+    const origin = previewOrigin(config, target);
+    const share: ShareRecord = {
+      id: randomId(),
+      creatorId: user.id,
+      sandboxId: target.sandboxId,
+      port: target.port,
+      ...(path ? { path } : {}),
+      createdAt: now,
+      expiresAt: Math.floor((now + ttl * 1000) / 1000) * 1000,
+      useCount: 0,
+    };
+    await store.putShare(share);
+    const token = await tokens.signShare(
+      { aud: origin, sub: `share:${share.id}`, shr: share.id, sbx: target.sandboxId, port: target.port, ...(path ? { pth: scopeOf(path) } : {}) },
+      share.expiresAt,
+    );
+    metrics.inc(METRIC.tokensIssued, { type: 'share' });
+    const landing = path ?? '/';
+    const url = `${origin}${landing}${landing.includes('?') ? '&' : '?'}${SHARE_QUERY}=${token}`;
+    return c.json({ id: share.id, url, expiresAt: share.expiresAt }, 201, { 'cache-control': 'no-store' });
+  });
+
+  app.get(`${GW}/api/shares`, async (c) => {
+    const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    const sandboxId = c.req.query('sandboxId');
+    if (sandboxId !== undefined && !isSandboxId(sandboxId)) throw new GateError('bad_request', 'sandboxId must be a sandbox id.');
+    const shares = (await store.listShares(user.id, sandboxId)).map((s) => ({
+      id: s.id,
+      sandboxId: s.sandboxId,
+      port: s.port,
+      path: s.path ?? null,
+      createdAt: s.createdAt,
+      expiresAt: s.expiresAt,
+      revokedAt: s.revokedAt ?? null,
+      lastUsedAt: s.lastUsedAt ?? null,
+      useCount: s.useCount,
+    }));
+    return c.json({ shares }, 200, { 'cache-control': 'no-store' });
+  });
+
+  app.delete(`${GW}/api/shares/:id`, async (c) => {
+    const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    const share = await store.getShare(c.req.param('id'));
+    if (!share) throw new GateError('not_found', 'No such share link (it may have expired).');
+    if (share.creatorId !== user.id) throw new GateError('forbidden', 'Only the user who created a share link can revoke it.');
+    await store.revokeShare(share.id, clock());
+    await store.revoke(`shr:${share.id}`, share.expiresAt);
+    x.logger.info('share_revoked', { share: share.id, user: user.id });
+    return c.body(null, 204);
+  });
+
+  app.all(`${GW}/*`, () => {
+    throw new GateError('not_found', 'No such gateway endpoint.');
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * The gateway's configuration: every option with its default, validated once by
+ * `resolveConfig` when `createGateway` runs. A mistake throws a `TypeError` whose message names
+ * the option (and the environment variable of broker/node/config-env.ts) to set.
+ */
+import { DAYTONA_RESERVED_PORTS } from '../../protocol/index.js';
+
+export interface GatewayConfig {
+  /** Preview origins are `{port}-{sandboxId}.{previewDomain}`. Default `preview.localhost` (GATE_PREVIEW_DOMAIN). */
+  previewDomain?: string;
+  /** Scheme of the public URLs the gateway hands out. Default `http` (GATE_PUBLIC_SCHEME). */
+  publicScheme?: 'http' | 'https';
+  /**
+   * Port in the public URLs (preview origins, share links). Default: none (the scheme's default
+   * port). The Node entry defaults it to the listening port (GATE_PUBLIC_PORT, empty = none).
+   */
+  publicPort?: number | null;
+  /** `iss` of every token the gateway signs. Default `preview-gate`. */
+  issuer?: string;
+  /**
+   * Hosts (with port when not default) answered as the gateway's own origin (broker API, JWKS).
+   * Default: every host that is not under `previewDomain`. When set, other hosts get a 404.
+   */
+  gatewayHosts?: string[];
+
+  /** HS256 secret of the host app's user-session JWTs (GATE_USER_JWT_SECRET). At least 32 characters. */
+  userJwtSecret?: string;
+  /** Or: JWKS URL of the host app's identity provider (GATE_USER_JWKS_URL). */
+  userJwksUrl?: string;
+  /** Required `iss` of user-session JWTs (GATE_USER_ISSUER). Default: not checked. */
+  userIssuer?: string;
+  /** Required `aud` of user-session JWTs (GATE_USER_AUDIENCE). Default: not checked. */
+  userAudience?: string;
+
+  /**
+   * Demo mode (GATE_DEMO=true): enables `POST /api/demo/session` (an unauthenticated user-session
+   * issuer: NEVER in production), and a generated user secret when none is set. Default false.
+   */
+  demo?: boolean;
+
+  /** Access-token lifetime in seconds (GATE_ACCESS_TTL). Default 300; 30..3600. */
+  accessTtlSeconds?: number;
+  /** Absolute lifetime of a preview session's refresh credential in seconds. Default 43200 (12 h). */
+  refreshTtlSeconds?: number;
+  /**
+   * Seconds during which re-presenting a just-rotated refresh credential returns the same
+   * successor instead of being treated as theft (a page loading 20 subresources with an expired
+   * cookie sends the same refresh cookie 20 times at once). Default 20; 0..120.
+   */
+  refreshGraceSeconds?: number;
+  /** Launch-code lifetime in seconds. Default 60; 5..60. */
+  launchCodeTtlSeconds?: number;
+  /** WebSocket-ticket lifetime in seconds. Default 30; 5..30. */
+  wsTicketTtlSeconds?: number;
+  /** Identity-assertion lifetime in seconds. Default 60. */
+  identityTtlSeconds?: number;
+  /** Share-link TTL bounds in seconds. Default 60 .. 2592000 (30 days). */
+  shareTtlMinSeconds?: number;
+  shareTtlMaxSeconds?: number;
+
+  /** Sandbox ports that may be previewed (GATE_ALLOWED_PORTS, comma list). Default: every port but Daytona's reserved ones. */
+  allowedPorts?: number[] | null;
+  /** Origins of host-app pages allowed to call the broker API cross-origin (GATE_ALLOWED_ORIGINS). Default none; `*` for any. In demo mode default `*`. */
+  allowedOrigins?: string[];
+  /** Pass to the upstream: start a stopped sandbox on authorised access (GATE_AUTO_START). Default false. */
+  autoStart?: boolean;
+  /** Let anyone reach a sandbox its owner made public in Daytona (no credential). Default true. */
+  allowPublicSandboxes?: boolean;
+  /**
+   * Signing keys as a JWK set (GATE_SIGNING_KEYS): `{"keys":[{kty:"EC",crv:"P-256",d,x,y,kid}...]}`,
+   * the FIRST key signs, all verify. Default: one ES256 key generated at start (tokens do not
+   * survive a restart; give a set to run several instances or survive restarts).
+   */
+  signingKeys?: { keys: Record<string, unknown>[] } | null;
+  /** Max size of a broker-API JSON body in bytes. Default 16384. */
+  maxApiBodyBytes?: number;
+}
+
+export interface ResolvedConfig {
+  previewDomain: string;
+  publicScheme: 'http' | 'https';
+  publicPort: number | null;
+  issuer: string;
+  gatewayHosts: string[] | null;
+  userJwtSecret: string | null;
+  userJwksUrl: string | null;
+  userIssuer: string | null;
+  userAudience: string | null;
+  demo: boolean;
+  accessTtlMs: number;
+  refreshTtlMs: number;
+  refreshGraceMs: number;
+  launchCodeTtlMs: number;
+  wsTicketTtlMs: number;
+  identityTtlMs: number;
+  shareTtlMinSeconds: number;
+  shareTtlMaxSeconds: number;
+  allowedPorts: Set<number> | null;
+  allowedOrigins: string[];
+  autoStart: boolean;
+  allowPublicSandboxes: boolean;
+  signingKeys: { keys: Record<string, unknown>[] } | null;
+  maxApiBodyBytes: number;
+}
+
+function intIn(name: string, env: string, value: number | undefined, def: number, min: number, max: number): number {
+  if (value === undefined) return def;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(`preview-gate config: ${name}${env ? ` (${env})` : ''} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Applies every default once and validates; throws a TypeError that says what to set. */
+export function resolveConfig(config: GatewayConfig): ResolvedConfig {
+  const previewDomain = (config.previewDomain ?? 'preview.localhost').toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(previewDomain)) {
+    throw new TypeError(`preview-gate config: previewDomain (GATE_PREVIEW_DOMAIN) must be a DNS name with at least two labels, e.g. preview.localhost; got "${previewDomain}"`);
+  }
+  const publicScheme = config.publicScheme ?? 'http';
+  if (publicScheme !== 'http' && publicScheme !== 'https') {
+    throw new TypeError(`preview-gate config: publicScheme (GATE_PUBLIC_SCHEME) must be http or https`);
+  }
+  const publicPort = config.publicPort == null ? null : intIn('publicPort', 'GATE_PUBLIC_PORT', config.publicPort, 0, 1, 65535);
+  const demo = config.demo === true;
+  const userJwtSecret = config.userJwtSecret || null;
+  const userJwksUrl = config.userJwksUrl || null;
+  if (!userJwtSecret && !userJwksUrl && !demo) {
+    throw new TypeError('preview-gate config: no way to verify user sessions. Set GATE_USER_JWT_SECRET (the HS256 secret of the host app\'s session JWTs, userJwtSecret) or GATE_USER_JWKS_URL (its identity provider\'s JWKS, userJwksUrl); or GATE_DEMO=true for the local demo only.');
+  }
+  if (userJwtSecret && userJwksUrl) {
+    throw new TypeError('preview-gate config: set only one of GATE_USER_JWT_SECRET (userJwtSecret) and GATE_USER_JWKS_URL (userJwksUrl)');
+  }
+  if (userJwtSecret && userJwtSecret.length < 32) {
+    throw new TypeError('preview-gate config: GATE_USER_JWT_SECRET (userJwtSecret) must be at least 32 characters (RFC 7518 §3.2: an HS256 key of at least 256 bits)');
+  }
+  if (userJwksUrl) {
+    try {
+      const u = new URL(userJwksUrl);
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error();
+    } catch {
+      throw new TypeError(`preview-gate config: GATE_USER_JWKS_URL (userJwksUrl) must be an http(s) URL; got "${userJwksUrl}"`);
+    }
+  }
+  const allowedPorts = config.allowedPorts == null ? null : new Set<number>();
+  for (const p of config.allowedPorts ?? []) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) {
+      throw new TypeError(`preview-gate config: allowedPorts (GATE_ALLOWED_PORTS) must be ports 1..65535; got ${String(p)}`);
+    }
+    if (DAYTONA_RESERVED_PORTS.includes(p)) {
+      throw new TypeError(`preview-gate config: allowedPorts (GATE_ALLOWED_PORTS) may not hold Daytona's reserved port ${p}`);
+    }
+    allowedPorts!.add(p);
+  }
+  const allowedOrigins = config.allowedOrigins ?? (demo ? ['*'] : []);
+  for (const o of allowedOrigins) {
+    if (o === '*') continue;
+    let ok = false;
+    try {
+      ok = new URL(o).origin === o;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new TypeError(`preview-gate config: allowedOrigins (GATE_ALLOWED_ORIGINS) entries must be origins like https://ide.example.com (no path, no trailing slash) or *; got "${o}"`);
+  }
+  const keys = config.signingKeys ?? null;
+  if (keys && (!Array.isArray(keys.keys) || keys.keys.length === 0)) {
+    throw new TypeError('preview-gate config: signingKeys (GATE_SIGNING_KEYS) must be a JWK set {"keys":[...]} with at least one EC P-256 private key');
+  }
+  const shareTtlMinSeconds = intIn('shareTtlMinSeconds', '', config.shareTtlMinSeconds, 60, 1, 86400);
+  const shareTtlMaxSeconds = intIn('shareTtlMaxSeconds', '', config.shareTtlMaxSeconds, 30 * 86400, shareTtlMinSeconds, 365 * 86400);
+  return {
+    previewDomain,
+    publicScheme,
+    publicPort,
+    issuer: config.issuer ?? 'preview-gate',
+    gatewayHosts: config.gatewayHosts ? config.gatewayHosts.map((h) => h.toLowerCase()) : null,
+    userJwtSecret,
+    userJwksUrl,
+    userIssuer: config.userIssuer || null,
+    userAudience: config.userAudience || null,
+    demo,
+    accessTtlMs: intIn('accessTtlSeconds', 'GATE_ACCESS_TTL', config.accessTtlSeconds, 300, 30, 3600) * 1000,
+    refreshTtlMs: intIn('refreshTtlSeconds', '', config.refreshTtlSeconds, 43200, 60, 30 * 86400) * 1000,
+    refreshGraceMs: intIn('refreshGraceSeconds', '', config.refreshGraceSeconds, 20, 0, 120) * 1000,
+    launchCodeTtlMs: intIn('launchCodeTtlSeconds', '', config.launchCodeTtlSeconds, 60, 5, 60) * 1000,
+    wsTicketTtlMs: intIn('wsTicketTtlSeconds', '', config.wsTicketTtlSeconds, 30, 5, 30) * 1000,
+    identityTtlMs: intIn('identityTtlSeconds', '', config.identityTtlSeconds, 60, 10, 600) * 1000,
+    shareTtlMinSeconds,
+    shareTtlMaxSeconds,
+    allowedPorts,
+    allowedOrigins,
+    autoStart: config.autoStart === true,
+    allowPublicSandboxes: config.allowPublicSandboxes !== false,
+    signingKeys: keys,
+    maxApiBodyBytes: intIn('maxApiBodyBytes', '', config.maxApiBodyBytes, 16384, 1024, 1 << 20),
+  };
+}

@@ -1,0 +1,49 @@
+/** Everything the gateway's route files share, built once by createGateway. */
+import type { Hono } from 'hono';
+import type { Clock, DaytonaPort, GatewayAssets, Logger, Upstream } from './contracts.js';
+import type { ResolvedConfig } from './config.js';
+import type { Authenticator } from './authenticate.js';
+import type { Credentials } from './credentials.js';
+import type { MetricsRegistry } from './metrics.js';
+import type { PreviewPolicy } from './auth/policy.js';
+import type { UserSessionVerifier } from './auth/user-session.js';
+import type { Store } from './store/store.js';
+import type { KeyRing } from './tokens/keys.js';
+import type { Tokens } from './tokens/tokens.js';
+import type { Principal } from './contracts.js';
+
+export interface GateVariables {
+  /** User id for the request log line. */
+  user?: string;
+  /** Error code for the request log line. */
+  code?: string;
+  /** Set-Cookie values to add to whatever answer goes out (renewals must never be lost). */
+  setCookies?: string[];
+}
+
+export type GateEnv = { Variables: GateVariables };
+export type GateApp = Hono<GateEnv>;
+
+export interface GatewayContext {
+  config: ResolvedConfig;
+  store: Store;
+  keys: KeyRing;
+  tokens: Tokens;
+  credentials: Credentials;
+  authenticator: Authenticator;
+  users: UserSessionVerifier;
+  policy: PreviewPolicy;
+  daytona: DaytonaPort;
+  upstream: Upstream;
+  metrics: MetricsRegistry;
+  logger: Logger;
+  clock: Clock;
+  assets: Partial<GatewayAssets> | undefined;
+  /** The identity assertion for a principal on an origin (cached briefly), or null for anonymous. */
+  identity(principal: Principal, origin: string): Promise<string | null>;
+}
+
+/** Route prefixes that `getPath` puts in front of the path, by host kind (see gateway.ts). */
+export const GW = '/~gw';
+export const PV = '/~pv';
+export const XX = '/~xx';

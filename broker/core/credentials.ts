@@ -1,0 +1,270 @@
+/**
+ * The credential life cycle of a preview session: launch code → grant (access token +
+ * refresh credential) → rotation on every refresh (with theft detection and a grace window)
+ * → revocation. Share links open sessions of kind 'share' through the same machinery.
+ */
+import { GateError, type PreviewTarget, type TokenGrant } from '../../protocol/index.js';
+import type { Clock, Logger, Metrics } from './contracts.js';
+import type { ResolvedConfig } from './config.js';
+import type { CookieMode, PreviewSessionRecord, RefreshRecord, ShareRecord, Store } from './store/store.js';
+import type { Tokens } from './tokens/tokens.js';
+import { hashSecret, randomId, randomToken, seal, unseal } from './tokens/crypto.js';
+import { METRIC } from './metrics.js';
+
+export interface CredentialDeps {
+  config: ResolvedConfig;
+  store: Store;
+  tokens: Tokens;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface GrantResult {
+  grant: TokenGrant;
+  session: PreviewSessionRecord;
+}
+
+/**
+ * A fresh session gets TWO independent refresh chains: one handed to JavaScript (the Service
+ * Worker keeps it in IndexedDB) and one kept in the HttpOnly refresh cookie. Each rotates on
+ * its own, so a worker's renewal never turns the cookie's credential into a "reused" one.
+ */
+export interface SessionGrants {
+  session: PreviewSessionRecord;
+  /** For the JSON answer (null for share sessions: browsers get cookies only). */
+  grant: TokenGrant | null;
+  /** For the cookies. */
+  cookieGrant: TokenGrant;
+}
+
+const REFRESH_DOMAIN = 'pg-refresh';
+const CODE_DOMAIN = 'pg-launch';
+const TICKET_DOMAIN = 'pg-ws';
+
+export type Credentials = ReturnType<typeof createCredentials>;
+
+export function createCredentials(d: CredentialDeps) {
+  const { config, store, tokens, clock, metrics, logger } = d;
+
+  async function mintAccess(s: PreviewSessionRecord): Promise<{ token: string; expiresAt: number }> {
+    const ttl = Math.min(config.accessTtlMs, s.expiresAt - clock());
+    if (ttl <= 0) throw new GateError('invalid_session', 'The preview session has ended.');
+    metrics.inc(METRIC.tokensIssued, { type: 'access' });
+    return tokens.signAccess(
+      {
+        aud: s.origin,
+        sub: s.userId,
+        sid: s.id,
+        sbx: s.sandboxId,
+        port: s.port,
+        knd: s.kind,
+        ...(s.shareId ? { shr: s.shareId } : {}),
+        ...(s.pathScope ? { pth: s.pathScope } : {}),
+      },
+      ttl,
+    );
+  }
+
+  async function grantFor(s: PreviewSessionRecord, refreshToken: string): Promise<TokenGrant> {
+    const access = await mintAccess(s);
+    return { accessToken: access.token, expiresAt: access.expiresAt, refreshToken, refreshExpiresAt: s.expiresAt };
+  }
+
+  /** Starts a refresh chain (generation 0) for the session; returns its first credential. */
+  async function newChain(s: PreviewSessionRecord): Promise<string> {
+    const refreshToken = randomToken();
+    await store.putRefresh({ hash: await hashSecret(refreshToken, REFRESH_DOMAIN), sessionId: s.id, generation: 0, expiresAt: s.expiresAt });
+    return refreshToken;
+  }
+
+  /** Throws when the session (or the share link behind it) no longer works. */
+  async function checkSessionLive(s: PreviewSessionRecord): Promise<void> {
+    if (await store.isRevoked(`sid:${s.id}`)) throw new GateError('session_revoked', 'This preview session was ended.');
+    if (s.shareId) await checkShareLive(s.shareId);
+  }
+
+  async function checkShareLive(shareId: string): Promise<ShareRecord> {
+    if (await store.isRevoked(`shr:${shareId}`)) throw new GateError('share_revoked', 'This share link was revoked by the person who shared it.');
+    const share = await store.getShare(shareId);
+    if (!share || share.expiresAt <= clock()) throw new GateError('share_expired', 'This share link has expired.');
+    if (share.revokedAt !== undefined) throw new GateError('share_revoked', 'This share link was revoked by the person who shared it.');
+    return share;
+  }
+
+  /** Looks up a refresh credential and its session; throws the coded reason when unusable. */
+  async function lookupRefresh(refreshToken: string, origin: string): Promise<{ rec: RefreshRecord; session: PreviewSessionRecord; hash: string }> {
+    const hash = await hashSecret(refreshToken, REFRESH_DOMAIN);
+    const rec = await store.getRefresh(hash);
+    if (!rec) throw new GateError('invalid_session', 'The refresh credential is unknown or has expired; open the preview again.');
+    const session = await store.getSession(rec.sessionId);
+    if (!session) throw new GateError('invalid_session', 'The preview session has ended.');
+    if (session.origin !== origin) throw new GateError('wrong_scope', 'This refresh credential belongs to another preview origin.');
+    await checkSessionLive(session);
+    return { rec, session, hash };
+  }
+
+  /** Inside the grace window, the successor a rotated credential already got; else theft. */
+  async function successorOrTheft(rec: RefreshRecord, presented: string, session: PreviewSessionRecord): Promise<string> {
+    const now = clock();
+    if (rec.rotatedAt !== undefined && now - rec.rotatedAt <= config.refreshGraceMs && rec.successorSealed) {
+      const successor = await unseal(presented, rec.successorSealed);
+      if (successor) {
+        metrics.inc(METRIC.refreshes, { result: 'grace' });
+        return successor;
+      }
+    }
+    // RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant.
+    await revokeSession(session.id, session.expiresAt);
+    metrics.inc(METRIC.refreshes, { result: 'reused' });
+    logger.warn('refresh_reused', { sid: session.id, user: session.userId });
+    throw new GateError('refresh_reused', 'This refresh credential was already used; the preview session was ended for safety.');
+  }
+
+  async function revokeSession(sessionId: string, until: number): Promise<void> {
+    await store.revoke(`sid:${sessionId}`, until);
+  }
+
+  return {
+    checkShareLive,
+    checkSessionLive,
+
+    /** POST /api/previews: a pending session and its one-time launch code. */
+    async createLaunch(userId: string, target: PreviewTarget, origin: string, path: string): Promise<{ code: string; session: PreviewSessionRecord; codeExpiresAt: number }> {
+      const now = clock();
+      const session: PreviewSessionRecord = {
+        id: randomId(),
+        userId,
+        kind: 'session',
+        sandboxId: target.sandboxId,
+        port: target.port,
+        origin,
+        cookieMode: 'lax',
+        createdAt: now,
+        expiresAt: now + config.refreshTtlMs,
+      };
+      await store.putSession(session);
+      const code = randomToken();
+      const codeExpiresAt = now + config.launchCodeTtlMs;
+      await store.putLaunchCode({ hash: await hashSecret(code, CODE_DOMAIN), sessionId: session.id, path, expiresAt: codeExpiresAt });
+      return { code, session, codeExpiresAt };
+    },
+
+    /** POST /__gate/session: one use, on the origin it was made for, within its lifetime. */
+    async exchangeCode(code: string, origin: string, mode: CookieMode): Promise<SessionGrants & { grant: TokenGrant; path: string }> {
+      const rec = await store.consumeLaunchCode(await hashSecret(code, CODE_DOMAIN), clock());
+      if (!rec) throw new GateError('invalid_code', 'This launch code is unknown, already used or expired (codes work once, for 60 seconds).');
+      const session = await store.getSession(rec.sessionId);
+      if (!session) throw new GateError('invalid_code', 'The preview session of this launch code has ended.');
+      if (session.origin !== origin) throw new GateError('invalid_code', 'This launch code was made for another preview origin.');
+      await checkSessionLive(session);
+      if (session.cookieMode !== mode) {
+        session.cookieMode = mode;
+        await store.putSession(session);
+      }
+      const access = await mintAccess(session);
+      const at = { accessToken: access.token, expiresAt: access.expiresAt, refreshExpiresAt: session.expiresAt };
+      return {
+        session,
+        path: rec.path,
+        grant: { ...at, refreshToken: await newChain(session) },
+        cookieGrant: { ...at, refreshToken: await newChain(session) },
+      };
+    },
+
+    /**
+     * POST /__gate/refresh and server-side renewal: rotate the refresh credential. Re-presenting
+     * an already-rotated one within `refreshGraceMs` returns the same successor (concurrent
+     * subresource loads); later, it is theft: the whole session is revoked.
+     */
+    async refresh(refreshToken: string, origin: string): Promise<GrantResult> {
+      const { rec, session, hash } = await lookupRefresh(refreshToken, origin);
+      if (rec.rotatedAt !== undefined) {
+        return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session)), session };
+      }
+      const successor = randomToken();
+      const next: RefreshRecord = { hash: await hashSecret(successor, REFRESH_DOMAIN), sessionId: session.id, generation: rec.generation + 1, expiresAt: session.expiresAt };
+      const result = await store.rotateRefresh(hash, next, await seal(refreshToken, successor), clock());
+      if (result.status === 'unknown') throw new GateError('invalid_session', 'The refresh credential has expired; open the preview again.');
+      if (result.status === 'already_rotated') {
+        // Lost the race against a concurrent refresh with the same credential.
+        return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session)), session };
+      }
+      metrics.inc(METRIC.refreshes, { result: 'rotated' });
+      return { grant: await grantFor(session, successor), session };
+    },
+
+    /** For WebSocket upgrades: accept a live refresh credential WITHOUT rotating it (no cookie can be set on a 101). */
+    async peekRefresh(refreshToken: string, origin: string): Promise<PreviewSessionRecord> {
+      const { rec, session } = await lookupRefresh(refreshToken, origin);
+      if (rec.rotatedAt !== undefined && clock() - rec.rotatedAt > config.refreshGraceMs) {
+        throw new GateError('invalid_session', 'This refresh credential was already renewed; reload the page.');
+      }
+      return session;
+    },
+
+    revokeSession,
+
+    /** A browser that followed a share link gets a session of kind 'share'. */
+    async openShareSession(share: ShareRecord, origin: string, mode: CookieMode): Promise<SessionGrants> {
+      const now = clock();
+      const session: PreviewSessionRecord = {
+        id: randomId(),
+        userId: `share:${share.id}`,
+        kind: 'share',
+        sandboxId: share.sandboxId,
+        port: share.port,
+        origin,
+        shareId: share.id,
+        ...(share.path ? { pathScope: scopeOf(share.path) } : {}),
+        cookieMode: mode,
+        createdAt: now,
+        expiresAt: Math.min(share.expiresAt, now + config.refreshTtlMs),
+      };
+      await store.putSession(session);
+      return { session, grant: null, cookieGrant: await grantFor(session, await newChain(session)) };
+    },
+
+    /** POST /__gate/ws-ticket: a single-use ticket for one upgrade. */
+    async issueTicket(p: { sessionId: string; userId: string; kind: 'session' | 'share'; target: PreviewTarget; pathScope?: string; shareId?: string }): Promise<{ ticket: string; expiresAt: number }> {
+      const ticket = randomToken();
+      const expiresAt = clock() + config.wsTicketTtlMs;
+      await store.putWsTicket({
+        hash: await hashSecret(ticket, TICKET_DOMAIN),
+        sessionId: p.sessionId,
+        userId: p.userId,
+        kind: p.kind,
+        sandboxId: p.target.sandboxId,
+        port: p.target.port,
+        ...(p.pathScope ? { pathScope: p.pathScope } : {}),
+        ...(p.shareId ? { shareId: p.shareId } : {}),
+        expiresAt,
+      });
+      return { ticket, expiresAt };
+    },
+
+    async consumeTicket(ticket: string) {
+      return store.consumeWsTicket(await hashSecret(ticket, TICKET_DOMAIN), clock());
+    },
+  };
+}
+
+/** The path prefix a share path confines to: its path part, without query or fragment. */
+export function scopeOf(path: string): string {
+  const p = path.split(/[?#]/, 1)[0] || '/';
+  return p;
+}
+
+/**
+ * True when `pathname` lies inside the scope `prefix`: equal, or below it at a segment
+ * boundary (`/docs` covers `/docs/a`, not `/docs-private`). Encoded slashes, backslashes and
+ * dot segments are refused outright so an upstream that decodes them cannot be walked out of
+ * the scope (the WHATWG URL parser already removed plain `..` segments).
+ */
+export function inScope(pathname: string, prefix: string): boolean {
+  if (prefix === '/' || prefix === '') return true;
+  if (/%2f|%5c|\\|%2e/i.test(pathname)) return false;
+  if (pathname === prefix) return true;
+  const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  return pathname.startsWith(base);
+}

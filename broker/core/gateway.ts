@@ -1,0 +1,228 @@
+/**
+ * `createGateway(config, deps)`: the whole gateway as a portable Hono app (Web-standard
+ * Request/Response, no `node:` imports). It serves two kinds of host:
+ *  - the gateway's own origin: broker API, JWKS, /healthz, /metrics, /embed.js;
+ *  - every preview origin `{port}-{sandboxId}.{previewDomain}[:publicPort]`: /__gate/ and the proxy.
+ * Routing by host uses Hono's `getPath`: the path each route sees is prefixed with the host
+ * kind (`/~gw`, `/~pv`, `/~xx`), so one router serves both without a host check in every route.
+ *
+ * @example
+ * const gw = await createGateway({ userJwtSecret: process.env.GATE_USER_JWT_SECRET }, { upstream, daytona });
+ * const res = await gw.fetch(new Request('http://127.0.0.1:8787/healthz'));
+ */
+import { Hono } from 'hono';
+import { getPath } from 'hono/utils/url';
+import { GateError, type PreviewTarget } from '../../protocol/index.js';
+import type { Clock, DaytonaPort, GatewayAssets, Logger, Metrics, Principal, Upstream } from './contracts.js';
+import { resolveConfig, type GatewayConfig, type ResolvedConfig } from './config.js';
+import { GW, PV, XX, type GateApp, type GateEnv, type GatewayContext } from './context.js';
+import { createMemoryStore } from './store/memory.js';
+import type { Store } from './store/store.js';
+import { createKeyRing } from './tokens/keys.js';
+import { createTokens } from './tokens/tokens.js';
+import { randomToken } from './tokens/crypto.js';
+import { createCredentials } from './credentials.js';
+import { createAuthenticator } from './authenticate.js';
+import { createUserSessionVerifier } from './auth/user-session.js';
+import { labelPolicy, type PreviewPolicy } from './auth/policy.js';
+import { createMetrics, METRIC, type MetricsRegistry } from './metrics.js';
+import { createJsonLogger } from './logger.js';
+import { classifyHost, previewOrigin } from './http/host.js';
+import { errorResponse } from './http/respond.js';
+import { rememberHost } from './gateway-host.js';
+import { registerBrokerRoutes } from './broker-api.js';
+import { registerGatePaths } from './gate-paths.js';
+import { registerPreviewGuards, registerProxy } from './proxy.js';
+import { createUpgradeAuthorizer, type UpgradeDecision } from './upgrade.js';
+
+export interface GatewayDeps {
+  /** The upstream side (broker/core/upstream): forwards to Daytona's preview proxy. */
+  upstream: Upstream;
+  /** Daytona, for sandbox lookups (policy, public sandboxes). */
+  daytona: DaytonaPort;
+  /** Default: the in-memory store (one process). */
+  store?: Store;
+  /** Default `Date.now`. */
+  clock?: Clock;
+  /** Default: generated key, or `config.signingKeys`. Pass a ring to share keys between gateways in tests. */
+  keys?: import('./tokens/keys.js').KeyRing;
+  /** Built browser assets; a missing one is answered 503 "assets not built". */
+  assets?: Partial<GatewayAssets>;
+  /** Default: one JSON line per event on stdout. */
+  logger?: Logger;
+  /** Default: a fresh registry (served at /metrics). A plain Metrics is wrapped, /metrics then shows only ours. */
+  metrics?: MetricsRegistry;
+  /** Authorisation hook. Default: the `preview-gate.users` label (labelPolicy). */
+  policy?: PreviewPolicy;
+}
+
+export interface Gateway {
+  /** The Hono app (`app.request(...)` in tests). */
+  app: GateApp;
+  /** The fetch handler of the app. */
+  fetch(request: Request): Promise<Response>;
+  /** Decides a WebSocket upgrade (see upgrade.ts); the runtime edge relays on ok. */
+  authorizeUpgrade(request: Request): Promise<UpgradeDecision>;
+  /** New signing key from now on; the old keeps verifying until its tokens expire. Returns the new kid. */
+  rotateKeys(): Promise<string>;
+  /** The public JWK set. */
+  jwks(): { keys: Record<string, unknown>[] };
+  /** The canonical preview origin of a sandbox port. */
+  previewOrigin(target: PreviewTarget): string;
+  config: ResolvedConfig;
+  metrics: MetricsRegistry;
+  store: Store;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Redacts anything token-shaped from an exception message before it is logged. */
+function redact(s: string): string {
+  return s.replace(/[A-Za-z0-9_\-.~+/]{24,}=*/g, '[redacted]').slice(0, 300);
+}
+
+/**
+ * Builds the gateway. Configuration is validated synchronously (a TypeError says what to set);
+ * keys are generated or imported asynchronously.
+ */
+export function createGateway(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
+  const cfg = resolveConfig(config);
+  if (!deps || !deps.upstream || !deps.daytona) throw new TypeError('createGateway: deps.upstream and deps.daytona are required');
+  return build(cfg, deps);
+}
+
+async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway> {
+  const clock = deps.clock ?? Date.now;
+  const store = deps.store ?? createMemoryStore({ clock });
+  const logger = deps.logger ?? createJsonLogger();
+  const metrics = deps.metrics ?? createMetrics();
+  metrics.declareGauge(METRIC.wsOpen, 'WebSocket connections open now');
+  metrics.describe(METRIC.requests, 'HTTP requests by host kind and status class');
+  metrics.describe(METRIC.duration, 'Time to response headers, seconds');
+  metrics.describe(METRIC.refreshes, 'Refresh-credential uses by result (rotated, grace, reused)');
+  metrics.describe(METRIC.wsTotal, 'WebSocket connections relayed since start');
+  const keys = deps.keys ?? (await createKeyRing(clock, config.signingKeys));
+  const tokens = createTokens(keys, config.issuer, clock);
+  const credentials = createCredentials({ config, store, tokens, clock, metrics, logger });
+  const authenticator = createAuthenticator({ config, store, tokens, credentials, daytona: deps.daytona, clock });
+  // Demo without a secret: a random one for this process (sessions come from /api/demo/session).
+  const userSecret = config.userJwtSecret ?? (config.userJwksUrl ? null : randomToken(32));
+  const users = createUserSessionVerifier({
+    secret: userSecret,
+    jwksUrl: config.userJwksUrl,
+    issuer: config.userIssuer,
+    audience: config.userAudience,
+    clock,
+    demo: config.demo,
+  });
+
+  const identityCache = new Map<string, { token: string; renewAt: number }>();
+  const identity = async (p: Principal, origin: string): Promise<string | null> => {
+    if (p.kind === 'public') return null;
+    const key = `${p.kind}|${p.sessionId}|${p.userId}|${origin}`;
+    const now = clock();
+    const hit = identityCache.get(key);
+    if (hit && hit.renewAt > now) return hit.token;
+    const token = await tokens.signIdentity({ aud: origin, sub: p.userId, sid: p.sessionId, knd: p.kind }, config.identityTtlMs);
+    if (identityCache.size > 10_000) identityCache.clear();
+    identityCache.set(key, { token, renewAt: now + config.identityTtlMs / 2 });
+    return token;
+  };
+
+  const x: GatewayContext = {
+    config,
+    store,
+    keys,
+    tokens,
+    credentials,
+    authenticator,
+    users,
+    policy: deps.policy ?? labelPolicy,
+    daytona: deps.daytona,
+    upstream: deps.upstream,
+    metrics,
+    logger,
+    clock,
+    assets: deps.assets,
+    identity,
+  };
+
+  const app: GateApp = new Hono<GateEnv>({
+    getPath: (req) => {
+      const kind = classifyHost(config, new URL(req.url).host);
+      rememberHost(req, kind);
+      const prefix = kind.kind === 'gateway' ? GW : kind.kind === 'preview' ? PV : XX;
+      return prefix + getPath(req);
+    },
+  });
+
+  // One log line and the metrics per request; pending Set-Cookies on EVERY answer (a rotated
+  // refresh credential must reach the browser even when the upstream then fails).
+  app.use('*', async (c, next) => {
+    const start = performance.now();
+    await next();
+    const cookies = c.get('setCookies');
+    if (cookies?.length) {
+      let res = c.res;
+      try {
+        for (const v of cookies) res.headers.append('set-cookie', v);
+      } catch {
+        res = new Response(res.body, res);
+        for (const v of cookies) res.headers.append('set-cookie', v);
+        c.res = res;
+      }
+    }
+    const ms = performance.now() - start;
+    const url = new URL(c.req.url);
+    const status = c.res.status;
+    const kind = c.req.routePath.startsWith(PV) ? 'preview' : c.req.routePath.startsWith(GW) ? 'gateway' : 'unknown';
+    metrics.inc(METRIC.requests, { host: kind, class: `${Math.floor(status / 100)}xx` });
+    metrics.observe(METRIC.duration, ms / 1000, { host: kind });
+    logger.info('request', {
+      method: c.req.method,
+      host: url.host,
+      path: url.pathname,
+      status,
+      ms: Math.round(ms * 10) / 10,
+      ...(c.get('code') ? { code: c.get('code') } : {}),
+      ...(c.get('user') ? { user: c.get('user') } : {}),
+    });
+  });
+
+  app.onError((err, c) => {
+    const code = err instanceof GateError ? err.code : 'internal';
+    c.set('code', code);
+    if (!(err instanceof GateError)) logger.error('unhandled', { error: err?.name, message: redact(String(err?.message ?? '')) });
+    return errorResponse(err, c.req.raw, config.allowedOrigins);
+  });
+  app.notFound((c) => errorResponse(new GateError('not_found', 'Not found.'), c.req.raw, config.allowedOrigins));
+
+  app.all(`${XX}/*`, (c) => {
+    const h = classifyHost(config, new URL(c.req.url).host);
+    throw h.kind === 'unknown' ? h.error : new GateError('not_found', 'Not found.');
+  });
+  registerBrokerRoutes(app, x);
+  registerPreviewGuards(app, x);
+  registerGatePaths(app, x);
+  registerProxy(app, x);
+
+  return {
+    app,
+    fetch: async (request) => app.fetch(request),
+    authorizeUpgrade: createUpgradeAuthorizer(x),
+    rotateKeys: async () => {
+      const kid = await keys.rotate();
+      logger.info('keys_rotated', { kid });
+      return kid;
+    },
+    jwks: () => keys.jwks() as { keys: Record<string, unknown>[] },
+    previewOrigin: (t) => previewOrigin(config, t),
+    config,
+    metrics,
+    store,
+    logger,
+    close: async () => {
+      if (!deps.store) await store.close();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The one place where a failure becomes an HTTP answer: GateError → JSON or an HTML page by
+ * `Accept`, `WWW-Authenticate` on 401 (RFC 6750 §3), anything else → 'internal' with no detail.
+ */
+import { GateError, bearerErrorFor, type ErrorCode } from '../../../protocol/index.js';
+import { errorPage, newNonce, pageHeaders } from './pages.js';
+import { clearCookies } from './cookies.js';
+
+/** Internal header on a GateError asking the answer to clear the session cookies (value: cookie mode). */
+export const CLEAR_COOKIES_HINT = 'x-pg-clear-cookies';
+
+/** True when the client prefers HTML (a browser navigation). */
+export function wantsHtml(req: Request): boolean {
+  const accept = req.headers.get('accept') ?? '';
+  if (req.headers.get('sec-fetch-mode') === 'navigate') return true;
+  return /\btext\/html\b/.test(accept) && !/^application\/json\b/.test(accept);
+}
+
+/** The Retry-After of 503s that do not name their own. */
+export const STARTING_RETRY_SECONDS = 2;
+
+function quoted(s: string): string {
+  return s.replace(/[\\"]/g, '').replace(/[^\x20-\x7e]/g, '');
+}
+
+/**
+ * Turns any thrown value into the answer a client sees. `frameAncestors`: host-app origins
+ * allowed to frame an HTML error page (config.allowedOrigins).
+ */
+export function errorResponse(err: unknown, req: Request, frameAncestors: readonly string[] = []): Response {
+  const e = err instanceof GateError ? err : new GateError('internal', 'The gateway failed to handle this request.');
+  const headers = new Headers(e.headers);
+  headers.set('cache-control', 'no-store');
+  const clear = headers.get(CLEAR_COOKIES_HINT);
+  if (clear) {
+    headers.delete(CLEAR_COOKIES_HINT);
+    for (const c of clearCookies(clear === 'partitioned' ? 'partitioned' : 'lax')) headers.append('set-cookie', c);
+  }
+  if (e.status === 401) {
+    headers.set(
+      'www-authenticate',
+      `Bearer error="${bearerErrorFor(e.code)}", error_description="${quoted(e.message)}", error_code="${e.code}"`,
+    );
+  }
+  if (e.code === 'sandbox_starting' || e.code === 'sandbox_stopped' || e.code === 'daytona_unavailable') {
+    if (!headers.has('retry-after')) headers.set('retry-after', String(STARTING_RETRY_SECONDS));
+  }
+  if (wantsHtml(req)) {
+    const nonce = newNonce();
+    for (const [k, v] of Object.entries(pageHeaders(nonce, frameAncestors))) headers.set(k, v);
+    const html = errorPage(e.code, e.message, nonce);
+    return new Response(req.method === 'HEAD' ? null : html, { status: e.status, headers });
+  }
+  headers.set('content-type', 'application/json; charset=utf-8');
+  return new Response(req.method === 'HEAD' ? null : JSON.stringify(e.toJSON()), { status: e.status, headers });
+}
+
+/** Shorthand for throwing a coded error. */
+export function fail(code: ErrorCode, message: string, headers?: Record<string, string>): never {
+  throw new GateError(code, message, headers);
+}

@@ -1,0 +1,82 @@
+/**
+ * What the sandbox app may see. The app runs untrusted code, so before a request is
+ * forwarded every gateway credential is removed: our cookies, X-Daytona-Preview-Token, an
+ * Authorization header that carried our token, the share/ticket query parameters, and any
+ * X-Preview-Gate-* header a client tried to inject. Then the signed identity assertion is added.
+ */
+import { IDENTITY_HEADER, PREVIEW_TOKEN_HEADER, SHARE_QUERY, WS_TICKET_QUERY } from '../../protocol/index.js';
+import { stripGateCookies } from './http/cookies.js';
+
+const GATE_HEADER_PREFIX = 'x-preview-gate-';
+const GATE_QUERY = new Set([SHARE_QUERY, WS_TICKET_QUERY]);
+
+/**
+ * Removes the gateway's query parameters from `pathAndQuery`, keeping every other byte of the
+ * query as the client sent it (URLSearchParams would re-encode it).
+ */
+export function stripGateQuery(pathAndQuery: string): string {
+  const q = pathAndQuery.indexOf('?');
+  if (q < 0) return pathAndQuery;
+  const kept = pathAndQuery
+    .slice(q + 1)
+    .split('&')
+    .filter((pair) => {
+      if (pair === '') return false;
+      const name = pair.split('=', 1)[0]!;
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        /* keep the raw name */
+      }
+      return !GATE_QUERY.has(decoded);
+    });
+  return pathAndQuery.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '');
+}
+
+/** Headers to forward: the client's, minus every gateway credential. */
+export function sanitizeHeaders(incoming: Headers, authorizationWasOurs: boolean): Headers {
+  const out = new Headers();
+  for (const [name, value] of incoming) {
+    if (name === PREVIEW_TOKEN_HEADER || name.startsWith(GATE_HEADER_PREFIX) || name === 'cookie') continue;
+    if (name === 'authorization' && authorizationWasOurs) continue;
+    out.append(name, value);
+  }
+  const cookie = stripGateCookies(incoming.get('cookie'));
+  if (cookie) out.set('cookie', cookie);
+  return out;
+}
+
+/** Names of request headers that must not reach the app (for the WebSocket relay's strip list). */
+export function gateHeaderNames(incoming: Headers, authorizationWasOurs: boolean): string[] {
+  const names = new Set<string>([PREVIEW_TOKEN_HEADER, 'cookie', IDENTITY_HEADER]);
+  if (authorizationWasOurs) names.add('authorization');
+  for (const [name] of incoming) if (name.startsWith(GATE_HEADER_PREFIX)) names.add(name);
+  return [...names];
+}
+
+/**
+ * The request the upstream side forwards: same method, body stream and path, stripped of
+ * gateway credentials, with the identity assertion (when there is an identity).
+ */
+export function forwardRequest(req: Request, authorizationWasOurs: boolean, identity: string | null): Request {
+  const url = new URL(req.url);
+  const headers = sanitizeHeaders(req.headers, authorizationWasOurs);
+  if (identity) headers.set(IDENTITY_HEADER, identity);
+  const target = url.origin + stripGateQuery(url.pathname + url.search);
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.body !== null;
+  const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, redirect: 'manual', signal: req.signal };
+  if (hasBody) {
+    init.body = req.body;
+    init.duplex = 'half'; // streaming request bodies (Fetch spec, required by undici)
+  }
+  return new Request(target, init);
+}
+
+/** Drops Set-Cookie headers with the gateway's cookie names from an app's answer (no session fixation by the app). */
+export function stripAppSetCookies(headers: Headers): void {
+  const cookies = headers.getSetCookie();
+  if (!cookies.some((c) => c.trim().startsWith('__Host-pg-'))) return;
+  headers.delete('set-cookie');
+  for (const c of cookies) if (!c.trim().startsWith('__Host-pg-')) headers.append('set-cookie', c);
+}

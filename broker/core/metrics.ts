@@ -1,0 +1,111 @@
+/**
+ * A tiny Prometheus registry implementing the Metrics contract. Names are created on first
+ * use: `inc` makes a counter, `observe` a histogram (latency buckets in seconds). Names
+ * declared as gauges (`declareGauge`) accept negative increments (e.g. open WebSockets).
+ * Text exposition format 0.0.4: https://prometheus.io/docs/instrumenting/exposition_formats/
+ */
+import type { Metrics } from './contracts.js';
+
+const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface Histogram {
+  buckets: number[];
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+export interface MetricsRegistry extends Metrics {
+  /** Marks `name` as a gauge (may go down) with a help text. */
+  declareGauge(name: string, help?: string): void;
+  /** Help text for a metric (shown as `# HELP`). */
+  describe(name: string, help: string): void;
+  /** Current value of a counter/gauge series (tests, /metrics). */
+  value(name: string, labels?: Record<string, string>): number;
+  /** Prometheus text exposition. */
+  render(): string;
+}
+
+function labelKey(labels: Record<string, string> | undefined): string {
+  if (!labels) return '';
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k.replace(/[^a-zA-Z0-9_]/g, '_')}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+const safeName = (n: string) => n.replace(/[^a-zA-Z0-9_:]/g, '_');
+
+/**
+ * @example
+ * const m = createMetrics();
+ * m.inc('pg_http_requests_total', { class: '2xx' });
+ * m.render(); // '# TYPE pg_http_requests_total counter\npg_http_requests_total{class="2xx"} 1\n'
+ */
+export function createMetrics(): MetricsRegistry {
+  const counters = new Map<string, Map<string, number>>();
+  const hists = new Map<string, Map<string, Histogram>>();
+  const gauges = new Set<string>();
+  const help = new Map<string, string>();
+  return {
+    declareGauge(name, h) {
+      gauges.add(safeName(name));
+      if (h) help.set(safeName(name), h);
+    },
+    describe(name, h) {
+      help.set(safeName(name), h);
+    },
+    inc(name, labels, value = 1) {
+      const n = safeName(name);
+      if (value < 0 && !gauges.has(n)) return; // counters never go down
+      let series = counters.get(n);
+      if (!series) counters.set(n, (series = new Map()));
+      const k = labelKey(labels);
+      series.set(k, (series.get(k) ?? 0) + value);
+    },
+    observe(name, value, labels) {
+      const n = safeName(name);
+      let series = hists.get(n);
+      if (!series) hists.set(n, (series = new Map()));
+      const k = labelKey(labels);
+      let h = series.get(k);
+      if (!h) series.set(k, (h = { buckets: DEFAULT_BUCKETS, counts: DEFAULT_BUCKETS.map(() => 0), sum: 0, count: 0 }));
+      for (let i = 0; i < h.buckets.length; i++) if (value <= h.buckets[i]!) h.counts[i]!++;
+      h.sum += value;
+      h.count++;
+    },
+    value(name, labels) {
+      return counters.get(safeName(name))?.get(labelKey(labels)) ?? 0;
+    },
+    render() {
+      const out: string[] = [];
+      for (const [n, series] of counters) {
+        if (help.has(n)) out.push(`# HELP ${n} ${help.get(n)}`);
+        out.push(`# TYPE ${n} ${gauges.has(n) ? 'gauge' : 'counter'}`);
+        for (const [k, v] of series) out.push(`${n}${k} ${v}`);
+      }
+      for (const [n, series] of hists) {
+        if (help.has(n)) out.push(`# HELP ${n} ${help.get(n)}`);
+        out.push(`# TYPE ${n} histogram`);
+        for (const [k, h] of series) {
+          const inner = k ? k.slice(1, -1) + ',' : '';
+          h.buckets.forEach((b, i) => out.push(`${n}_bucket{${inner}le="${b}"} ${h.counts[i]}`));
+          out.push(`${n}_bucket{${inner}le="+Inf"} ${h.count}`);
+          out.push(`${n}_sum${k} ${h.sum}`);
+          out.push(`${n}_count${k} ${h.count}`);
+        }
+      }
+      return out.join('\n') + '\n';
+    },
+  };
+}
+
+/** Metric names the gateway itself emits (the upstream side adds its own). */
+export const METRIC = {
+  requests: 'pg_http_requests_total',
+  duration: 'pg_http_request_duration_seconds',
+  refreshes: 'pg_refresh_total',
+  wsOpen: 'pg_websocket_connections_open',
+  wsTotal: 'pg_websocket_connections_total',
+  tokensIssued: 'pg_tokens_issued_total',
+} as const;

@@ -1,0 +1,71 @@
+/**
+ * WebSocket upgrades on a preview origin, decided by the portable core and carried out by the
+ * runtime edge (broker/node/server.ts). Browsers always send `Origin` on a WebSocket handshake
+ * (RFC 6455 §4.1), and WebSockets are exempt from CORS, so a foreign page could otherwise ride
+ * the preview's cookies: any Origin other than the preview origin itself is refused
+ * (cross-site WebSocket hijacking). Programs send no Origin and must present a credential.
+ */
+import { GateError, type PreviewTarget } from '../../protocol/index.js';
+import type { Principal } from './contracts.js';
+import type { GatewayContext } from './context.js';
+import { classifyHost, checkPort } from './http/host.js';
+import { errorResponse } from './http/respond.js';
+import { gateHeaderNames, stripGateQuery } from './hygiene.js';
+import { stripGateCookies } from './http/cookies.js';
+import { isReservedPath } from './proxy.js';
+import { IDENTITY_HEADER } from '../../protocol/index.js';
+
+export type UpgradeDecision =
+  | {
+      ok: true;
+      target: PreviewTarget;
+      /** The preview origin. */
+      origin: string;
+      principal: Principal;
+      /** Path and query to open upstream, gateway parameters removed. */
+      path: string;
+      /** Headers to set on the forwarded handshake (the app's own cookies, the identity assertion). */
+      forwardHeaders: Record<string, string>;
+      /** Client handshake headers that must not be forwarded (every gateway credential). */
+      stripRequestHeaders: string[];
+    }
+  | { ok: false; response: Response };
+
+export function createUpgradeAuthorizer(x: GatewayContext): (request: Request) => Promise<UpgradeDecision> {
+  return async (request) => {
+    try {
+      const host = classifyHost(x.config, new URL(request.url).host);
+      if (host.kind === 'unknown') throw host.error;
+      if (host.kind !== 'preview') throw new GateError('not_found', 'WebSockets are served on preview origins only.');
+      checkPort(x.config, host.target.port);
+      const url = new URL(request.url);
+      if (isReservedPath(url.pathname)) throw new GateError('not_found', '/__gate/ is reserved by the preview gateway.');
+      const origin = request.headers.get('origin');
+      if (origin !== null && origin !== host.origin) {
+        throw new GateError('origin_forbidden', `WebSocket from a foreign page (${origin.slice(0, 100)}) refused: only ${host.origin} may open it.`);
+      }
+      const auth = await x.authenticator.authenticate(request, host, { renew: false, ticket: true });
+      const identity = await x.identity(auth.principal, host.origin);
+      const forwardHeaders: Record<string, string> = {};
+      const cookie = stripGateCookies(request.headers.get('cookie'));
+      if (cookie) forwardHeaders.cookie = cookie;
+      if (identity) forwardHeaders[IDENTITY_HEADER] = identity;
+      x.logger.info('upgrade', { host: url.host, path: url.pathname, status: 101, user: auth.principal.userId });
+      return {
+        ok: true,
+        target: host.target,
+        origin: host.origin,
+        principal: auth.principal,
+        path: stripGateQuery(url.pathname + url.search),
+        forwardHeaders,
+        stripRequestHeaders: gateHeaderNames(request.headers, auth.authorizationWasOurs),
+      };
+    } catch (err) {
+      const response = errorResponse(err, request, x.config.allowedOrigins);
+      const code = err instanceof GateError ? err.code : 'internal';
+      x.metrics.inc('pg_websocket_refused_total', { code });
+      x.logger.info('upgrade', { host: new URL(request.url).host, path: new URL(request.url).pathname, status: response.status, code });
+      return { ok: false, response };
+    }
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * The upstream side of the gateway: from "an authenticated request for sandbox S port P" to
+ * Daytona's preview proxy and back. See index.ts for the flow and the options.
+ */
+import { GateError, type PreviewTarget } from '../../../protocol/index.js';
+import type {
+  Clock,
+  DaytonaPort,
+  FetchLike,
+  ForwardMeta,
+  Logger,
+  Metrics,
+  PreviewLink,
+  Principal,
+  Upstream,
+  WebSocketTargetOptions,
+} from '../contracts.js';
+import { createSandboxStarter, type SandboxStarter } from './auto-start.js';
+import {
+  classifyDaytonaError,
+  isIdentityProviderRedirect,
+  mayBeDaytonaError,
+  peekBody,
+  PEEK_LIMIT,
+  type DaytonaVerdict,
+} from './daytona-answers.js';
+import { buildUpstreamRequest, daytonaHeaders } from './forward.js';
+import { createLinkCache, type LinkCache, type LinkCacheOptions } from './link-cache.js';
+import { sanitizeResponse, type HygieneContext } from './response-hygiene.js';
+import { DEFAULT_REPLAY_LIMIT, prepareBody, type PreparedBody } from './retry.js';
+
+export interface UpstreamDeps {
+  daytona: DaytonaPort;
+  fetch: FetchLike;
+  clock?: Clock;
+  metrics?: Metrics;
+  logger?: Logger;
+  /** The gateway's public preview origin of a sandbox port (for `Location` rewriting). */
+  previewOrigin(target: PreviewTarget): string;
+  /** Start a stopped sandbox on access and answer `sandbox_starting` meanwhile. Default false. */
+  autoStart?: boolean;
+  /** Preview-link cache: `maxEntries` default 1000, `ttlMs` default 10 minutes. */
+  linkCache?: LinkCacheOptions;
+  /** Largest request body kept in memory so the request can be repeated once. Default 1 MiB. */
+  replayLimit?: number;
+}
+
+/** `Upstream` plus the handles tests and the Node entry may use. */
+export interface GateUpstream extends Upstream {
+  readonly links: LinkCache;
+}
+
+type Attempt = { response: Response; verdict: DaytonaVerdict };
+
+export function createUpstream(deps: UpstreamDeps): GateUpstream {
+  if (typeof deps.previewOrigin !== 'function') throw new TypeError('createUpstream: previewOrigin(target) is required');
+  const replayLimit = deps.replayLimit ?? DEFAULT_REPLAY_LIMIT;
+  if (!(replayLimit >= 0)) throw new TypeError('createUpstream: replayLimit must be a number of bytes');
+  const { metrics, logger } = deps;
+  const clock = deps.clock ?? Date.now;
+  const links = createLinkCache({
+    load: (target) => deps.daytona.getPreviewLink(target.sandboxId, target.port),
+    clock,
+    ...(metrics ? { metrics } : {}),
+    ...(logger ? { logger } : {}),
+    ...(deps.linkCache ? { options: deps.linkCache } : {}),
+  });
+  const starter: SandboxStarter | null = deps.autoStart
+    ? createSandboxStarter({
+        daytona: deps.daytona,
+        ...(logger ? { logger } : {}),
+        onStarted: (sandboxId) => links.invalidateSandbox(sandboxId),
+      })
+    : null;
+
+  const startingError = () =>
+    new GateError('sandbox_starting', 'The sandbox is starting; this page reloads by itself.', { 'Retry-After': '1' });
+
+  async function attempt(
+    request: Request,
+    publicUrl: URL,
+    link: PreviewLink,
+    body: PreparedBody,
+    meta: ForwardMeta | undefined,
+  ): Promise<Attempt> {
+    const started = clock();
+    let response: Response;
+    try {
+      response = await deps.fetch(buildUpstreamRequest(request, publicUrl, link, body, meta));
+    } catch (err) {
+      throw fetchFailure(err, request.signal);
+    }
+    metrics?.observe('gate_upstream_response_seconds', (clock() - started) / 1000);
+    if (isIdentityProviderRedirect(response, link.url)) return { response, verdict: { kind: 'rejected', redirect: true } };
+    if (!mayBeDaytonaError(response)) return { response, verdict: { kind: 'app' } };
+    let peeked: Awaited<ReturnType<typeof peekBody>>;
+    try {
+      peeked = await peekBody(response.body, PEEK_LIMIT);
+    } catch (err) {
+      throw fetchFailure(err, request.signal);
+    }
+    const rebuilt = new Response(peeked.body as BodyInit | null, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+    const verdict = peeked.text === null ? ({ kind: 'app' } as const) : classifyDaytonaError(response.status, peeked.text);
+    return { response: rebuilt, verdict };
+  }
+
+  async function forward(request: Request, target: PreviewTarget, _principal: Principal, meta?: ForwardMeta) {
+    if (starter?.isStarting(target.sandboxId)) throw startingError();
+    const publicUrl = new URL(request.url);
+    const body = await prepareBody(request, replayLimit);
+    let link = await links.get(target);
+    let outcome = await attempt(request, publicUrl, link, body, meta);
+
+    if (outcome.verdict.kind === 'rejected') {
+      // Daytona no longer accepts the cached token: the sandbox restarted (daytona.md, "Restart").
+      discard(outcome.response);
+      metrics?.inc('gate_upstream_token_rejected_total');
+      const fresh = await links.refresh(target, link.token);
+      if (!body.replayable) {
+        throw new GateError('daytona_unavailable', 'The sandbox changed its preview credentials during this upload; send it again.', {
+          'Retry-After': '1',
+        });
+      }
+      // No fresh link (refreshed moments ago) or the same token again: repeating cannot help.
+      if (fresh === null || fresh.token === link.token) throw rejectedError();
+      logger?.info('upstream.retry', { sandboxId: target.sandboxId, port: target.port, reason: 'token_rejected' });
+      metrics?.inc('gate_upstream_retries_total', { reason: 'token_rejected' });
+      link = fresh;
+      outcome = await attempt(request, publicUrl, link, body, meta);
+      if (outcome.verdict.kind === 'rejected') {
+        discard(outcome.response);
+        throw rejectedError();
+      }
+    }
+
+    switch (outcome.verdict.kind) {
+      case 'stopped':
+        discard(outcome.response);
+        links.invalidateSandbox(target.sandboxId); // a start issues a new standard token
+        if (starter) {
+          starter.wake(target.sandboxId);
+          throw startingError();
+        }
+        throw new GateError('sandbox_stopped', 'The sandbox is stopped. Start it, then reload this page.');
+      case 'gone':
+        discard(outcome.response);
+        links.invalidateSandbox(target.sandboxId);
+        throw new GateError('sandbox_not_found', 'The sandbox does not exist (any more).');
+      case 'runner_unreachable':
+        discard(outcome.response);
+        throw new GateError('upstream_unavailable', 'Daytona cannot reach the machine that runs this sandbox.');
+      default: {
+        const ctx: HygieneContext = { target, link, previewOrigin: deps.previewOrigin };
+        return sanitizeResponse(outcome.response, ctx);
+      }
+    }
+  }
+
+  async function webSocketTarget(target: PreviewTarget, path: string, options?: WebSocketTargetOptions) {
+    if (starter?.isStarting(target.sandboxId)) throw startingError();
+    let link = await links.get(target);
+    if (options?.fresh) link = (await links.refresh(target, link.token)) ?? link;
+    const base = new URL(link.url);
+    const suffix = path.startsWith('/') ? path : `/${path}`;
+    return { url: base.origin.replace(/^http/, 'ws') + suffix, headers: daytonaHeaders(link) };
+  }
+
+  return { forward, webSocketTarget, links };
+}
+
+function rejectedError(): GateError {
+  return new GateError('daytona_unavailable', "Daytona does not accept the gateway's preview token for this sandbox.", {
+    'Retry-After': '5',
+  });
+}
+
+/** Releases an upstream body we will not forward (keeps the keep-alive socket reusable). */
+function discard(response: Response): void {
+  response.body?.cancel().catch(() => {});
+}
+
+/** Maps a failed fetch to a coded error; a client abort stays an abort. */
+function fetchFailure(err: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted) return signal.reason ?? err;
+  if (err instanceof GateError) return err;
+  if (err instanceof Error && err.name === 'TimeoutError') {
+    return new GateError('upstream_timeout', "Daytona's preview proxy did not answer in time.");
+  }
+  return new GateError('upstream_unavailable', "Daytona's preview proxy could not be reached.");
+}

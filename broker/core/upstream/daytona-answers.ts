@@ -1,0 +1,153 @@
+/**
+ * Telling Daytona's own answers apart from the sandbox app's. Daytona's preview proxy answers
+ * some requests itself (daytona.md, "The preview proxy"; Go source apps/proxy/pkg/proxy/):
+ *
+ * - token missing, wrong or rotated: a 307 to its identity provider's authorize URL (OIDC with
+ *   PKCE: `code_challenge=`, `response_type=code`, a `pkce_verifier` cookie), never a 401;
+ * - 401/403 error JSON from the proxy itself (e.g. 403 "Invalid or expired token");
+ * - stopped sandbox: 400 "no IP address found. Is the Sandbox started?" (newer proxies: code
+ *   `SANDBOX_NOT_STARTED`), gone: 404 (`SANDBOX_NOT_FOUND`), runner down: 502
+ *   (`RUNNER_UNREACHABLE`).
+ *
+ * Daytona's error JSON is `{statusCode, message, code, timestamp, path, method}` (+ `source`
+ * `DAYTONA_PROXY` on newer proxies). An app can forge that shape; the consequences are bounded
+ * (see link-cache.ts `minRefreshIntervalMs`) and it can only hurt its own previews.
+ */
+export type DaytonaVerdict =
+  | { kind: 'app' } // the app answered (or nothing we recognise): pass through
+  | { kind: 'rejected'; redirect: boolean } // Daytona refused the token
+  | { kind: 'stopped' }
+  | { kind: 'gone' }
+  | { kind: 'runner_unreachable' };
+
+/** Largest error body read to classify it; Daytona's error JSON is a few hundred bytes. */
+export const PEEK_LIMIT = 8 * 1024;
+
+/** The 307 Daytona sends to its identity provider when it does not accept the token. */
+export function isIdentityProviderRedirect(response: Response, daytonaUrl: string): boolean {
+  if (response.status !== 307) return false;
+  const location = response.headers.get('location');
+  if (location === null) return false;
+  let target: URL;
+  try {
+    target = new URL(location, daytonaUrl);
+  } catch {
+    return false;
+  }
+  // A redirect that stays on the sandbox's own origin is the app's.
+  if (target.origin === new URL(daytonaUrl).origin) return false;
+  if (response.headers.getSetCookie().some((c) => /^\s*pkce_verifier=/i.test(c))) return true;
+  if (target.searchParams.has('code_challenge') || target.searchParams.get('response_type') === 'code') return true;
+  return /\/authorize\/?$/i.test(target.pathname);
+}
+
+interface DaytonaErrorJson {
+  statusCode: number;
+  message: string;
+  code?: unknown;
+  source?: unknown;
+  timestamp?: unknown;
+}
+
+function parseDaytonaError(text: string, status: number): DaytonaErrorJson | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const v = value as Partial<DaytonaErrorJson>;
+  if (v.statusCode !== status || typeof v.message !== 'string') return null;
+  const fromProxy = v.source === 'DAYTONA_PROXY' || (typeof v.code === 'string' && typeof v.timestamp === 'string');
+  return fromProxy ? (v as DaytonaErrorJson) : null;
+}
+
+/** Classifies an error body already read (see peekBody) for a response of `status`. */
+export function classifyDaytonaError(status: number, text: string): DaytonaVerdict {
+  const error = parseDaytonaError(text, status);
+  if (!error) return { kind: 'app' };
+  const code = typeof error.code === 'string' ? error.code : '';
+  const message = error.message.toLowerCase();
+  if (status === 401 || status === 403) return { kind: 'rejected', redirect: false };
+  if (
+    code === 'SANDBOX_NOT_STARTED' ||
+    message.includes('no ip address found') ||
+    message.includes('is the sandbox started') ||
+    (status === 400 && (message.includes('not started') || message.includes('not running')))
+  ) {
+    return { kind: 'stopped' };
+  }
+  if (status === 404 && (code === 'SANDBOX_NOT_FOUND' || message.includes('sandbox'))) return { kind: 'gone' };
+  if (status === 502 && code === 'RUNNER_UNREACHABLE') return { kind: 'runner_unreachable' };
+  return { kind: 'app' };
+}
+
+/** Whether a response might be one of Daytona's error answers, so its body is worth peeking. */
+export function mayBeDaytonaError(response: Response): boolean {
+  const s = response.status;
+  if (s !== 400 && s !== 401 && s !== 403 && s !== 404 && s !== 502) return false;
+  const type = response.headers.get('content-type') ?? '';
+  if (!type.toLowerCase().includes('json')) return false;
+  const length = response.headers.get('content-length');
+  return length === null || Number(length) <= PEEK_LIMIT;
+}
+
+/**
+ * Reads at most `limit` bytes of a body. Returns the text when the whole body fit, and in every
+ * case a body equivalent to the original (the bytes read, then the rest, still streaming).
+ */
+export async function peekBody(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<{ text: string | null; body: ReadableStream<Uint8Array> | Uint8Array | null }> {
+  if (body === null) return { text: '', body: null };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > limit) {
+      return { text: null, body: prefixedStream(chunks, reader) };
+    }
+  }
+  const bytes = concat(chunks, size);
+  return { text: new TextDecoder().decode(bytes), body: bytes };
+}
+
+export function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** A stream that yields `prefix` and then whatever `reader` still has. */
+export function prefixedStream(
+  prefix: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  const queue = [...prefix];
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = queue.shift();
+      if (next) {
+        controller.enqueue(next);
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}

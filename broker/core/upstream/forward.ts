@@ -1,0 +1,92 @@
+/**
+ * Building the request sent to Daytona's preview proxy for one client request.
+ *
+ * Order of steps (each a line below): copy the client's end-to-end headers; drop hop-by-hop
+ * ones (RFC 9110 §7.6.1); drop the client's `Host` (the URL names Daytona's host) and every
+ * client-sent `X-Daytona-*` header (they steer Daytona's proxy, not the app); add Daytona's token
+ * and control headers; set the X-Forwarded-* headers; keep method, path, query and body.
+ */
+import { PREVIEW_TOKEN_HEADER, SKIP_WARNING_HEADER } from '../../../protocol/index.js';
+import type { ForwardMeta, PreviewLink } from '../contracts.js';
+import { stripHopByHop } from './hop-by-hop.js';
+import type { PreparedBody } from './retry.js';
+
+/**
+ * Sent on every upstream request. Daytona's proxy by default answers CORS itself: it echoes any
+ * `Origin` with `Access-Control-Allow-Credentials: true` and answers every preflight 204 before
+ * authentication (daytona.md, "CORS"). Behind the gateway that is wrong twice over: it
+ * duplicates the app's own `Access-Control-Allow-Origin` (a known Daytona issue), and it would
+ * let any site read a preview with the user's gateway cookie. With this header Daytona stays out
+ * of CORS: the app's own CORS headers pass through unchanged and are the only ones.
+ */
+export const DISABLE_CORS_HEADER = 'x-daytona-disable-cors';
+
+/** The headers Daytona needs on every request (HTTP and WebSocket) to a private sandbox port. */
+export function daytonaHeaders(link: PreviewLink): Record<string, string> {
+  return {
+    [PREVIEW_TOKEN_HEADER]: link.token,
+    [SKIP_WARNING_HEADER]: 'true',
+    [DISABLE_CORS_HEADER]: 'true',
+  };
+}
+
+/**
+ * The upstream headers for a client request whose public URL is `publicUrl`.
+ * X-Forwarded-Host and -Proto are *set* (never appended to a client-supplied value: Daytona's
+ * proxy appends its own host, daytona.md "Forwarding"); X-Forwarded-For follows the usual
+ * append convention, as it records the chain of peers.
+ */
+export function upstreamHeaders(incoming: Headers, publicUrl: URL, link: PreviewLink, meta?: ForwardMeta): Headers {
+  const headers = stripHopByHop(new Headers(incoming));
+  headers.delete('host');
+  // The gateway answered any `Expect: 100-continue` itself; repeating it upstream would make the
+  // client library wait for a 100 that the body is already on its way for.
+  headers.delete('expect');
+  const daytonaOwn: string[] = [];
+  headers.forEach((_value, name) => {
+    if (name.startsWith('x-daytona-')) daytonaOwn.push(name);
+  });
+  for (const name of daytonaOwn) headers.delete(name);
+  for (const [name, value] of Object.entries(daytonaHeaders(link))) headers.set(name, value);
+  headers.set('x-forwarded-host', publicUrl.host);
+  headers.set('x-forwarded-proto', publicUrl.protocol.slice(0, -1));
+  if (meta?.clientAddress) {
+    const prior = headers.get('x-forwarded-for');
+    headers.set('x-forwarded-for', prior ? `${prior}, ${meta.clientAddress}` : meta.clientAddress);
+  }
+  return headers;
+}
+
+/** Daytona's URL for the same path and query: `{link.url origin}{path}{query}`. */
+export function upstreamUrl(publicUrl: URL, link: PreviewLink): string {
+  return new URL(link.url).origin + publicUrl.pathname + publicUrl.search;
+}
+
+/** The complete upstream Request; `redirect: 'manual'` so the app's redirects reach the client. */
+export function buildUpstreamRequest(
+  request: Request,
+  publicUrl: URL,
+  link: PreviewLink,
+  body: PreparedBody,
+  meta?: ForwardMeta,
+): Request {
+  const headers = upstreamHeaders(request.headers, publicUrl, link, meta);
+  let payload: BodyInit | null = null;
+  if (body.replayable) {
+    if (body.bytes !== null) {
+      payload = body.bytes as Uint8Array<ArrayBuffer>;
+      headers.set('content-length', String(body.bytes.byteLength));
+    }
+  } else {
+    payload = body.stream;
+  }
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: request.method,
+    headers,
+    body: payload,
+    redirect: 'manual',
+    signal: request.signal,
+  };
+  if (payload instanceof ReadableStream) init.duplex = 'half'; // required for a streamed body (Fetch standard)
+  return new Request(upstreamUrl(publicUrl, link), init);
+}

@@ -1,0 +1,156 @@
+/**
+ * Cache of Daytona preview links (`{url, token}`) per sandbox port.
+ *
+ * Why: `sandbox.getPreviewLink(port)` is an API round trip (two without the Sandbox object
+ * cached); calling it per request is what makes Daytona's TypeScript proxy sample slow
+ * (daytona.md, "The official custom-proxy samples"). A standard token only changes when the
+ * sandbox restarts, so a long TTL is safe: a rotated token is detected on use (Daytona's 307 to
+ * its identity provider) and the entry is refreshed then (see retry.ts).
+ *
+ * - bounded: least-recently-used eviction past `maxEntries` (a Map keeps insertion order);
+ * - TTL: an entry older than `ttlMs` is re-fetched on next use;
+ * - single-flight: concurrent misses for one key share one SDK call;
+ * - degrades: when the API is down (GateError 'daytona_unavailable'), an expired entry keeps
+ *   serving ("a failing Daytona API degrades, cached tokens keep serving", brief.md) and the API
+ *   is asked again only after `errorBackoffMs`, so a dead API is not hammered once per request.
+ */
+import { GateError, type PreviewTarget } from '../../../protocol/index.js';
+import type { Clock, Logger, Metrics, PreviewLink } from '../contracts.js';
+
+export interface LinkCacheOptions {
+  /** Most entries kept; the least recently used goes first. Default 1000. */
+  maxEntries?: number;
+  /** How long a link is used before it is re-fetched. Default 10 minutes. */
+  ttlMs?: number;
+  /** After a failed refresh served stale, how long before the API is asked again. Default 5 s. */
+  errorBackoffMs?: number;
+  /**
+   * After a rejection-driven refresh, the next one for the same port waits this long: the link
+   * is as fresh as Daytona can make it, and an untrusted app that forges Daytona's rejection must
+   * not turn every request into an API call. Default 1 s.
+   */
+  minRefreshIntervalMs?: number;
+}
+
+export interface LinkCache {
+  /** The link for `target`: cached, shared with a concurrent fetch, or fetched. */
+  get(target: PreviewTarget): Promise<PreviewLink>;
+  /**
+   * Forgets the link for `target` if it still holds `rejectedToken` (or unconditionally when it
+   * is omitted), so N requests that saw the same rejection trigger one refresh, not N.
+   */
+  invalidate(target: PreviewTarget, rejectedToken?: string): void;
+  /**
+   * After Daytona rejected `rejectedToken` (default: the cached one): a fresh link, shared with
+   * concurrent callers; the already-refreshed link when another caller got there first; or null
+   * when the last refresh of that port is younger than `minRefreshIntervalMs`.
+   * Never serves stale: a link Daytona just rejected is useless.
+   */
+  refresh(target: PreviewTarget, rejectedToken?: string): Promise<PreviewLink | null>;
+  /** Forgets every port of a sandbox (after a restart its standard token changed). */
+  invalidateSandbox(sandboxId: string): void;
+  readonly size: number;
+}
+
+interface Entry {
+  link: PreviewLink;
+  expiresAt: number;
+  /** When a rejection last forced a reload of this port (-Infinity: never). */
+  refreshedAt: number;
+}
+
+export const LINK_CACHE_METRIC = 'gate_upstream_link_cache_total';
+
+export function createLinkCache(deps: {
+  load: (target: PreviewTarget) => Promise<PreviewLink>;
+  clock?: Clock;
+  metrics?: Metrics;
+  logger?: Logger;
+  options?: LinkCacheOptions;
+}): LinkCache {
+  const maxEntries = deps.options?.maxEntries ?? 1000;
+  const ttlMs = deps.options?.ttlMs ?? 10 * 60_000;
+  const errorBackoffMs = deps.options?.errorBackoffMs ?? 5_000;
+  const minRefreshIntervalMs = deps.options?.minRefreshIntervalMs ?? 1_000;
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new TypeError('linkCache.maxEntries must be a positive integer');
+  if (!(ttlMs > 0)) throw new TypeError('linkCache.ttlMs must be a positive number of milliseconds');
+  const clock = deps.clock ?? Date.now;
+  const entries = new Map<string, Entry>();
+  const inflight = new Map<string, Promise<PreviewLink>>();
+  const keyOf = (t: PreviewTarget) => `${t.port}-${t.sandboxId}`;
+  const count = (result: 'hit' | 'miss' | 'stale') => deps.metrics?.inc(LINK_CACHE_METRIC, { result });
+
+  function remember(key: string, entry: Entry): void {
+    entries.delete(key); // re-insert at the end: most recently used
+    entries.set(key, entry);
+    while (entries.size > maxEntries) {
+      const oldest = entries.keys().next().value;
+      if (oldest === undefined) break;
+      entries.delete(oldest);
+    }
+  }
+
+  function load(key: string, target: PreviewTarget, refreshedAt = -Infinity): Promise<PreviewLink> {
+    const pending = inflight.get(key);
+    if (pending) return pending;
+    const started = deps
+      .load(target)
+      .then((link) => {
+        remember(key, { link, expiresAt: clock() + ttlMs, refreshedAt });
+        return link;
+      })
+      .catch((err: unknown) => {
+        const stale = entries.get(key);
+        if (stale && err instanceof GateError && err.code === 'daytona_unavailable') {
+          count('stale');
+          deps.logger?.warn('upstream.link_cache.serve_stale', { sandboxId: target.sandboxId, port: target.port });
+          remember(key, { ...stale, expiresAt: clock() + errorBackoffMs });
+          return stale.link;
+        }
+        if (!(err instanceof GateError && err.code === 'daytona_unavailable')) entries.delete(key);
+        throw err;
+      })
+      .finally(() => inflight.delete(key));
+    inflight.set(key, started);
+    return started;
+  }
+
+  return {
+    get(target) {
+      const key = keyOf(target);
+      const entry = entries.get(key);
+      if (entry && entry.expiresAt > clock()) {
+        count('hit');
+        remember(key, entry);
+        return Promise.resolve(entry.link);
+      }
+      count('miss');
+      return load(key, target, entry?.refreshedAt);
+    },
+    invalidate(target, rejectedToken) {
+      const key = keyOf(target);
+      const entry = entries.get(key);
+      if (entry && (rejectedToken === undefined || entry.link.token === rejectedToken)) entries.delete(key);
+    },
+    refresh(target, rejectedToken) {
+      const key = keyOf(target);
+      const entry = entries.get(key);
+      const now = clock();
+      if (entry) {
+        if (rejectedToken !== undefined && entry.link.token !== rejectedToken) return Promise.resolve(entry.link);
+        if (now - entry.refreshedAt < minRefreshIntervalMs) return Promise.resolve(null);
+        entries.delete(key);
+      }
+      count('miss');
+      return load(key, target, now);
+    },
+    invalidateSandbox(sandboxId) {
+      for (const key of [...entries.keys()]) {
+        if (key.slice(key.indexOf('-') + 1) === sandboxId) entries.delete(key);
+      }
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * When a request may be sent to Daytona a second time.
+ *
+ * Daytona rejects a rotated token (the sandbox restarted) with a 307 to its identity provider
+ * *after* the request went out. The gateway then fetches a fresh link and repeats the request
+ * once, which needs the body again. Policy:
+ *
+ * - no body (GET, HEAD, most DELETEs): always repeatable;
+ * - a body of at most `replayLimit` bytes (default 1 MiB) is read into memory before it is sent
+ *   (a declared `Content-Length` above the limit skips the attempt), so it can be sent twice;
+ * - a larger (or longer) body streams straight through with no copy and no retry: the client
+ *   gets a 503 `daytona_unavailable` with `Retry-After`, and the link is already refreshed for its
+ *   retry. Memory stays flat for uploads of any size.
+ *
+ * Buffering only small bodies (rather than teeing every body) keeps the hot path zero-copy for
+ * large uploads; 1 MiB per in-flight request bounds the extra memory.
+ */
+import { concat, prefixedStream } from './daytona-answers.js';
+
+export const DEFAULT_REPLAY_LIMIT = 1024 * 1024;
+
+export type PreparedBody =
+  | { replayable: true; bytes: Uint8Array | null }
+  | { replayable: false; stream: ReadableStream<Uint8Array> };
+
+export async function prepareBody(request: Request, replayLimit: number): Promise<PreparedBody> {
+  const body = request.body;
+  if (body === null || request.method === 'GET' || request.method === 'HEAD') return { replayable: true, bytes: null };
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > replayLimit) return { replayable: false, stream: body };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > replayLimit) return { replayable: false, stream: prefixedStream(chunks, reader) };
+  }
+  return { replayable: true, bytes: concat(chunks, size) };
+}

@@ -1,0 +1,240 @@
+/**
+ * The gateway's hot path to Daytona: a fetch-shaped function over node:http/https.
+ *
+ * Why not the global fetch (undici): it decompresses `Content-Encoding` (the gateway must pass
+ * bodies through byte for byte, or `Content-Length`/ETags lie), it cannot reach `*.localhost`
+ * names (Node's resolver does not resolve them, brief.md), and its per-request overhead is
+ * higher than a plain keep-alive Agent. This one:
+ *
+ * - keeps sockets alive (one Agent per scheme, LIFO so warm sockets are reused);
+ * - connects `*.localhost` to 127.0.0.1 while sending the original `Host`;
+ * - streams the request body (ReadableStream → socket, waiting for 'drain') and the response
+ *   body (socket → ReadableStream, pausing the socket when the stream's queue is full), so
+ *   memory stays flat whatever the size;
+ * - never decompresses, never follows redirects (the caller sees 3xx as they are);
+ * - destroys the upstream request when `request.signal` aborts;
+ * - retries once, on a fresh socket, a bodyless request whose reused keep-alive socket turned
+ *   out to be closed by the server (the classic keep-alive race; RFC 9112 §9.3.1 allows
+ *   retrying idempotent requests on a new connection).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { FetchLike } from '../core/contracts.js';
+
+export interface NodeFetchOptions {
+  /** Time allowed to open a TCP (and TLS) connection. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Time allowed from sending the request to receiving the response headers. Default 5 minutes. */
+  responseTimeoutMs?: number;
+  /** Sockets per upstream host and port. Default unlimited. */
+  maxSockets?: number;
+  /** Idle keep-alive sockets kept per host and port. Default 256. */
+  maxFreeSockets?: number;
+  /** Connect `localhost` and `*.localhost` to 127.0.0.1 (RFC 6761 §6.3). Default true. */
+  resolveLocalhost?: boolean;
+}
+
+export type NodeFetch = FetchLike & { close(): void };
+
+/** Response statuses that carry no body (RFC 9110 §6.4.1). */
+const NO_BODY = new Set([204, 205, 304]);
+
+export function isLocalhostName(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost');
+}
+
+/**
+ * @example
+ * const fetchUpstream = createNodeFetch();
+ * const res = await fetchUpstream(new Request('http://3000-abc.proxy.localhost:4000/'));
+ * fetchUpstream.close();
+ */
+export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+  const responseTimeoutMs = opts.responseTimeoutMs ?? 300_000;
+  const resolveLocalhost = opts.resolveLocalhost ?? true;
+  const agentOptions = {
+    keepAlive: true,
+    keepAliveMsecs: 1_000,
+    maxSockets: opts.maxSockets ?? Infinity,
+    maxFreeSockets: opts.maxFreeSockets ?? 256,
+    scheduling: 'lifo' as const,
+  };
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent(agentOptions);
+
+  function send(request: Request, url: URL, allowStaleRetry: boolean): Promise<Response> {
+    const secure = url.protocol === 'https:';
+    const signal = request.signal;
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    headers.host = url.host;
+    const loopback = resolveLocalhost && isLocalhostName(url.hostname);
+    const options: https.RequestOptions = {
+      protocol: url.protocol,
+      hostname: loopback ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port || (secure ? 443 : 80),
+      path: url.pathname + url.search,
+      method: request.method,
+      headers,
+      agent: secure ? httpsAgent : httpAgent,
+    };
+    if (secure && !loopback) options.servername = url.hostname;
+
+    return new Promise<Response>((resolve, reject) => {
+      const req = (secure ? https : http).request(options);
+      let settled = false;
+      let responseTimer: NodeJS.Timeout | undefined;
+      let connectTimer: NodeJS.Timeout | undefined;
+      const clearTimers = () => {
+        if (responseTimer) clearTimeout(responseTimer);
+        if (connectTimer) clearTimeout(connectTimer);
+      };
+      const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : abortError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      const release = () => signal.removeEventListener('abort', onAbort);
+
+      const fail = (err: Error) => {
+        clearTimers();
+        if (settled) return;
+        settled = true;
+        release();
+        if (signal.aborted) return reject(signal.reason ?? err);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (allowStaleRetry && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
+          resolve(send(request, url, false));
+          return;
+        }
+        reject(err);
+      };
+      req.on('error', fail);
+
+      if (responseTimeoutMs > 0) {
+        responseTimer = setTimeout(() => req.destroy(timeoutError('no response headers in time')), responseTimeoutMs);
+      }
+      req.on('socket', (socket: Socket) => {
+        if (!socket.connecting || connectTimeoutMs <= 0) return;
+        connectTimer = setTimeout(() => req.destroy(timeoutError('connect timed out')), connectTimeoutMs);
+        socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+      });
+
+      req.on('response', (res: http.IncomingMessage) => {
+        clearTimers();
+        if (settled) {
+          res.destroy();
+          return;
+        }
+        settled = true;
+        const responseHeaders = new Headers();
+        const raw = res.rawHeaders;
+        for (let i = 0; i < raw.length; i += 2) {
+          try {
+            responseHeaders.append(raw[i] as string, raw[i + 1] as string);
+          } catch {
+            // a header value fetch's Headers refuses (e.g. raw bytes outside Latin-1): dropped
+          }
+        }
+        const status = res.statusCode ?? 502;
+        const init = { status, statusText: res.statusMessage ?? '', headers: responseHeaders };
+        if (request.method === 'HEAD' || NO_BODY.has(status)) {
+          res.on('end', release).on('close', release);
+          res.resume();
+          resolve(new Response(null, init));
+          return;
+        }
+        resolve(new Response(bodyStream(res, release), init));
+      });
+
+      pumpBody(request.body, req).catch((err: Error) => req.destroy(err));
+    });
+  }
+
+  const fetchUpstream = ((request: Request) => {
+    if (request.signal.aborted) return Promise.reject(request.signal.reason ?? abortError());
+    const url = new URL(request.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return Promise.reject(new TypeError(`createNodeFetch: unsupported scheme ${url.protocol}`));
+    }
+    return send(request, url, request.body === null);
+  }) as NodeFetch;
+  fetchUpstream.close = () => {
+    httpAgent.destroy();
+    httpsAgent.destroy();
+  };
+  return fetchUpstream;
+}
+
+/** Writes a ReadableStream into the request, honouring backpressure; ends it when done. */
+async function pumpBody(body: ReadableStream<Uint8Array> | null, req: http.ClientRequest): Promise<void> {
+  if (body === null) {
+    req.end();
+    return;
+  }
+  const reader = body.getReader();
+  const closed = new Promise<void>((resolve) => req.once('close', resolve));
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (req.destroyed) throw new Error('upstream request closed');
+      if (!req.write(value)) {
+        await Promise.race([new Promise<void>((resolve) => req.once('drain', resolve)), closed]);
+      }
+    }
+    req.end();
+  } catch (err) {
+    reader.cancel(err).catch(() => {});
+    throw err;
+  }
+}
+
+/** The response body as a byte stream that pauses the socket when nobody reads. */
+function bodyStream(res: http.IncomingMessage, release: () => void): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        res.on('data', (chunk: Buffer) => {
+          if (done) return;
+          controller.enqueue(chunk);
+          if ((controller.desiredSize ?? 1) <= 0) res.pause();
+        });
+        res.on('end', () => {
+          if (done) return;
+          done = true;
+          release();
+          controller.close();
+        });
+        res.on('close', () => {
+          release();
+          if (done) return;
+          done = true;
+          // The upstream connection ended before the body did (reset, app crashed): the client
+          // must see a truncated body as an error, not as a complete response.
+          controller.error(new Error('upstream closed the connection before the end of the body'));
+        });
+        res.on('error', () => {}); // surfaced through 'close' above
+      },
+      pull() {
+        if (res.isPaused()) res.resume();
+      },
+      cancel() {
+        done = true;
+        release();
+        res.destroy();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
+
+function abortError(): Error {
+  return new DOMException('The request was aborted', 'AbortError');
+}
+
+function timeoutError(message: string): Error {
+  return new DOMException(message, 'TimeoutError');
+}

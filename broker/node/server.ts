@@ -1,0 +1,206 @@
+/**
+ * The Node edge of the gateway: the one place that owns sockets. It serves the portable core
+ * (`createGateway`) through @hono/node-server, handles WebSocket upgrades (the core decides
+ * with `authorizeUpgrade`, ws-relay.ts carries the bytes), reads the built browser assets from
+ * dist/, and wires the real Daytona SDK port and the node:http fetch into the upstream side.
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAdaptorServer } from '@hono/node-server';
+import { STATUS_CODES } from 'node:http';
+import { createGateway, type Gateway } from '../core/gateway.js';
+import { resolveConfig, type GatewayConfig } from '../core/config.js';
+import { previewOrigin } from '../core/http/host.js';
+import { createMetrics, METRIC } from '../core/metrics.js';
+import { createJsonLogger } from '../core/logger.js';
+import { createUpstream } from '../core/upstream/index.js';
+import type { Clock, DaytonaPort, GatewayAssets, Logger } from '../core/contracts.js';
+import type { PreviewPolicy } from '../core/auth/policy.js';
+import type { Store } from '../core/store/store.js';
+import { createDaytonaPort } from './daytona-sdk.js';
+import { createNodeFetch } from './fetch-upstream.js';
+import { relayWebSocketWithRetry } from './ws-relay.js';
+
+export interface StartGatewayOptions {
+  /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
+  config: GatewayConfig;
+  /** Daytona. Default: the real SDK port over `daytonaApi` (or the SDK's environment). */
+  daytona?: DaytonaPort;
+  /** Where the default SDK port finds Daytona (DAYTONA_API_URL / _KEY / _TARGET). */
+  daytonaApi?: { apiUrl?: string; apiKey?: string; target?: string };
+  /** Port to listen on; 0 picks an ephemeral one. Default 8787. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Directory of the built browser assets. Default `<repo>/dist`. */
+  assetsDir?: string;
+  store?: Store;
+  clock?: Clock;
+  logger?: Logger;
+  policy?: PreviewPolicy;
+}
+
+export interface RunningGateway {
+  /** `http://{host}:{port}`: the gateway's own origin. */
+  url: string;
+  port: number;
+  /** The core (app, rotateKeys, metrics, store, previewOrigin, ...). */
+  app: Gateway;
+  close(): Promise<void>;
+}
+
+const ASSET_FILES: Record<keyof GatewayAssets, string> = { serviceWorker: 'sw.js', bootstrap: 'bootstrap.js', embed: 'embed.js' };
+
+/** Reads dist/*.js; a missing file stays undefined and is answered 503 "assets not built". */
+export function loadAssets(dir: string): Partial<GatewayAssets> {
+  const out: Partial<GatewayAssets> = {};
+  for (const [key, file] of Object.entries(ASSET_FILES) as [keyof GatewayAssets, string][]) {
+    try {
+      out[key] = readFileSync(join(dir, file), 'utf8');
+    } catch {
+      /* not built */
+    }
+  }
+  return out;
+}
+
+function defaultAssetsDir(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+}
+
+/** The Web Request of an upgrade (headers only; an upgrade has no body). */
+function upgradeRequest(req: IncomingMessage): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    try {
+      headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+    } catch {
+      /* a header value Fetch refuses: drop it */
+    }
+  }
+  return new Request(`http://${req.headers.host ?? 'invalid.'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers });
+}
+
+/** Writes a refusal on a raw upgrade socket and closes it. */
+async function writeRefusal(socket: Duplex, res: Response): Promise<void> {
+  const body = Buffer.from(await res.arrayBuffer());
+  const lines = [`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}`];
+  res.headers.forEach((v, k) => {
+    if (k !== 'set-cookie' && k !== 'content-length') lines.push(`${k}: ${v}`);
+  });
+  lines.push(`content-length: ${body.length}`, 'connection: close', '', '');
+  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));
+}
+
+/**
+ * Starts the gateway on a socket.
+ *
+ * @example
+ * const gw = await startGateway({ config: { userJwtSecret }, port: 0, daytonaApi: { apiUrl, apiKey } });
+ * console.log(gw.url); // http://127.0.0.1:54321
+ * await gw.close();
+ */
+export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
+  resolveConfig(opts.config); // validate before opening any socket
+  const host = opts.host ?? '127.0.0.1';
+  const logger = opts.logger ?? createJsonLogger();
+  let gateway: Gateway | null = null;
+
+  const server = createAdaptorServer({
+    fetch: (request, env) => (gateway ? gateway.app.fetch(request, env) : new Response('starting', { status: 503 })),
+  }) as Server;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 8787, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const ownDaytona = opts.daytona ? null : createDaytonaPort({ ...opts.daytonaApi, logger });
+  const daytona = opts.daytona ?? ownDaytona!;
+  const fetchUpstream = createNodeFetch();
+  const config: GatewayConfig = { ...opts.config, publicPort: opts.config.publicPort === undefined ? port : opts.config.publicPort };
+  const resolved = resolveConfig(config);
+  const metrics = createMetrics();
+  const upstream = createUpstream({
+    daytona,
+    fetch: fetchUpstream,
+    metrics,
+    logger,
+    previewOrigin: (t) => previewOrigin(resolved, t),
+    autoStart: resolved.autoStart,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  try {
+    gateway = await createGateway(config, {
+      upstream,
+      daytona,
+      metrics,
+      logger,
+      assets: loadAssets(opts.assetsDir ?? defaultAssetsDir()),
+      ...(opts.store ? { store: opts.store } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.policy ? { policy: opts.policy } : {}),
+    });
+  } catch (err) {
+    server.close();
+    fetchUpstream.close();
+    await ownDaytona?.close();
+    throw err;
+  }
+  const gw = gateway;
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy()); // a reset client never crashes the process
+    void (async () => {
+      const decision = await gw.authorizeUpgrade(upgradeRequest(req));
+      if (!decision.ok) return writeRefusal(socket, decision.response);
+      metrics.inc(METRIC.wsTotal);
+      metrics.inc(METRIC.wsOpen);
+      await relayWebSocketWithRetry(
+        req,
+        socket,
+        head,
+        async (fresh) => {
+          const t = await upstream.webSocketTarget(decision.target, decision.path, { fresh });
+          return { url: t.url, headers: { ...t.headers, ...decision.forwardHeaders } };
+        },
+        {
+          stripRequestHeaders: decision.stripRequestHeaders,
+          stripCookies: ['__Host-pg-*'],
+          publicOrigin: decision.origin,
+          onClose: () => metrics.inc(METRIC.wsOpen, undefined, -1),
+        },
+      );
+    })().catch((err: unknown) => {
+      logger.error('upgrade_failed', { error: err instanceof Error ? err.name : 'unknown' });
+      socket.destroy();
+    });
+  });
+
+  let closed = false;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    app: gw,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      fetchUpstream.close();
+      await gw.close();
+      await ownDaytona?.close();
+    },
+  };
+}

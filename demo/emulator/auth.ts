@@ -1,0 +1,75 @@
+/**
+ * Who may pass the preview proxy (daytona.md, "Authentication order"):
+ *   0. public sandbox, except reserved ports 22222 / 2280 / 33333;
+ *   1. `Authorization: Bearer <API key>` (stripped);
+ *   2. `X-Daytona-Preview-Token: <standard token>` (always stripped);
+ *   3. query `DAYTONA_SANDBOX_AUTH_KEY=<standard token>` (removed when valid, sets no cookie);
+ *   4. cookie `daytona-sandbox-auth-{idOrToken}` (sealed value naming the sandbox, ≤ 3600 s);
+ *   5. signed token in the host (403 when unknown or expired; success sets that cookie).
+ * Anything else ends in the identity-provider redirect (the caller builds the 307).
+ * Inferred, not documented: all `daytona-sandbox-auth-*` cookies are removed before the app.
+ */
+import type { IncomingMessage } from 'node:http';
+import { headerValue, parseCookies } from './headers.js';
+import type { PreviewHost } from './host.js';
+import type { SandboxRecord, SandboxStore } from './sandboxes.js';
+import { UUID_PATTERN, type CookieSealer } from './tokens.js';
+
+export const RESERVED_PORTS: ReadonlySet<number> = new Set([22222, 2280, 33333]);
+export const PREVIEW_TOKEN_HEADER = 'x-daytona-preview-token';
+export const AUTH_QUERY = 'DAYTONA_SANDBOX_AUTH_KEY';
+export const AUTH_COOKIE_PREFIX = 'daytona-sandbox-auth-';
+export const AUTH_COOKIE_MAX_AGE = 3600;
+
+export type AuthMethod = 'public' | 'api-key' | 'header' | 'query' | 'cookie' | 'signed';
+
+export type AuthOutcome =
+  | { kind: 'ok'; sandbox: SandboxRecord; method: AuthMethod; setCookie?: string }
+  | { kind: 'not-found' }
+  | { kind: 'forbidden' }
+  | { kind: 'unauthenticated' };
+
+export interface AuthDeps {
+  store: SandboxStore;
+  apiKey: string;
+  sealer: CookieSealer;
+}
+
+export function authenticate(deps: AuthDeps, req: IncomingMessage, host: PreviewHost, query: URLSearchParams): AuthOutcome {
+  const cookieName = AUTH_COOKIE_PREFIX + host.idOrToken;
+  const cookieSandboxId = (() => {
+    const value = parseCookies(req.headers.cookie)[cookieName];
+    return value ? deps.sealer.open(value) : null;
+  })();
+
+  let sandbox = deps.store.getById(host.idOrToken);
+  let viaSignedToken = false;
+  if (!sandbox) {
+    if (UUID_PATTERN.test(host.idOrToken)) return { kind: 'not-found' };
+    const signed = deps.store.lookupSigned(host.idOrToken);
+    if (signed && signed.port === host.port) {
+      sandbox = deps.store.getById(signed.sandboxId);
+      if (!sandbox) return { kind: 'not-found' };
+      viaSignedToken = true;
+    } else {
+      // An expired (or API-expired) signed URL still opens for a browser holding its cookie:
+      // daytona.md, "expiring a signed URL does not end browser sessions already holding the cookie".
+      const fromCookie = cookieSandboxId ? deps.store.getById(cookieSandboxId) : undefined;
+      return fromCookie ? { kind: 'ok', sandbox: fromCookie, method: 'cookie' } : { kind: 'forbidden' };
+    }
+  }
+
+  if (sandbox.public && !RESERVED_PORTS.has(host.port)) return { kind: 'ok', sandbox, method: 'public' };
+  const authorization = headerValue(req.headers, 'authorization') ?? '';
+  if (authorization.startsWith('Bearer ') && authorization.slice(7).trim() === deps.apiKey) return { kind: 'ok', sandbox, method: 'api-key' };
+  if (headerValue(req.headers, PREVIEW_TOKEN_HEADER) === sandbox.token) return { kind: 'ok', sandbox, method: 'header' };
+  if (query.get(AUTH_QUERY) === sandbox.token) return { kind: 'ok', sandbox, method: 'query' };
+  if (cookieSandboxId === sandbox.id) return { kind: 'ok', sandbox, method: 'cookie' };
+  if (viaSignedToken) {
+    const value = deps.sealer.seal(sandbox.id, AUTH_COOKIE_MAX_AGE);
+    // daytona.md: `Max-Age=3600; Path=/; Domain=.<host>; HttpOnly` (+Secure under TLS), no SameSite.
+    const setCookie = `${cookieName}=${value}; Max-Age=${AUTH_COOKIE_MAX_AGE}; Path=/; Domain=.${host.hostname}; HttpOnly`;
+    return { kind: 'ok', sandbox, method: 'signed', setCookie };
+  }
+  return { kind: 'unauthenticated' };
+}

@@ -1,0 +1,85 @@
+/**
+ * The preview proxy's decision for one request (HTTP or WebSocket upgrade), as an ordered list
+ * of Daytona's steps: port range → warning page → sandbox and auth → sandbox state → port app.
+ * (OPTIONS preflights and the warning-acceptance endpoint are answered earlier, in proxy.ts.)
+ * The result is either an answer the proxy writes itself or where and how to forward.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { AUTH_COOKIE_PREFIX, AUTH_QUERY, authenticate, PREVIEW_TOKEN_HEADER, type AuthDeps } from './auth.js';
+import { DISABLE_CORS_HEADER } from './cors.js';
+import { proxyErrorBody, type ProxyErrorCode } from './errors.js';
+import { forwardableHeaders, removeCookies, removeQueryParam } from './headers.js';
+import { isValidPort, type PreviewHost } from './host.js';
+import { authRedirect } from './idp.js';
+import type { Upstream } from './ports.js';
+import { shouldWarn, warningPage } from './warning.js';
+
+export interface DecideDeps extends AuthDeps {
+  warningPage: boolean;
+  /** Origin of the emulated identity provider, e.g. `http://127.0.0.1:4000`. */
+  idpOrigin: string;
+}
+
+export type Verdict =
+  | { kind: 'respond'; status: number; headers: Record<string, string>; body: string; rejected: boolean }
+  | { kind: 'forward'; upstream: Upstream; path: string; headers: OutgoingHttpHeaders; responseHeaders: string[]; sandboxPort: number };
+
+function error(req: IncomingMessage, status: number, code: ProxyErrorCode, message: string, headers: Record<string, string> = {}): Verdict {
+  return { kind: 'respond', status, headers: { ...headers, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(proxyErrorBody(req, status, code, message)), rejected: true };
+}
+
+export function decide(deps: DecideDeps, req: IncomingMessage, host: PreviewHost, isUpgrade: boolean): Verdict {
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+  const search = q === -1 ? '' : rawUrl.slice(q);
+  const query = new URLSearchParams(search);
+
+  if (!isValidPort(host.port)) return error(req, 400, 'BAD_REQUEST', 'Invalid port');
+  if (deps.warningPage && shouldWarn(req, host.port, isUpgrade)) {
+    return { kind: 'respond', status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: warningPage(rawUrl), rejected: false };
+  }
+
+  const outcome = authenticate(deps, req, host, query);
+  if (outcome.kind === 'not-found') return error(req, 404, 'NOT_FOUND', 'sandbox not found');
+  if (outcome.kind === 'forbidden') return error(req, 403, 'FORBIDDEN', 'Invalid or expired token');
+  if (outcome.kind === 'unauthenticated') {
+    // Missing, wrong and rotated tokens all look the same: a 307 to the identity provider.
+    const redirect = authRedirect(deps.idpOrigin, `http://${req.headers.host ?? host.hostname}`, rawUrl);
+    return { kind: 'respond', status: 307, headers: { location: redirect.location, 'set-cookie': redirect.setCookie }, body: '', rejected: true };
+  }
+  const sandbox = outcome.sandbox;
+  if (req.headers['x-daytona-skip-last-activity-update'] !== 'true') deps.store.touch(sandbox);
+  if (sandbox.state !== 'started') return error(req, 400, 'BAD_REQUEST', 'no IP address found. Is the Sandbox started?');
+  const upstream = sandbox.apps.upstream(host.port);
+  // The app port is not listening: Daytona answers a bare 502.
+  if (!upstream) return { kind: 'respond', status: 502, headers: {}, body: '', rejected: true };
+
+  const headers = forwardableHeaders(req.rawHeaders);
+  delete headers[PREVIEW_TOKEN_HEADER];
+  delete headers[DISABLE_CORS_HEADER];
+  if (outcome.method === 'api-key') delete headers.authorization;
+  const cookie = removeCookies([headers.cookie ?? []].flat().join('; ') || undefined, (name) => name.startsWith(AUTH_COOKIE_PREFIX));
+  if (cookie === undefined) delete headers.cookie;
+  else headers.cookie = cookie;
+  // daytona.md: X-Forwarded-Host is appended to an existing one; the app sees Host: localhost:{port}.
+  const forwardedHost = headers['x-forwarded-host'];
+  headers['x-forwarded-host'] = [...[forwardedHost ?? []].flat().map(String), req.headers.host ?? host.hostname];
+  const forwardedFor = headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = [...[forwardedFor ?? []].flat().map(String), req.socket.remoteAddress ?? '127.0.0.1'];
+  headers['x-forwarded-proto'] = 'http';
+  headers.host = `localhost:${host.port}`;
+  if (isUpgrade) {
+    headers.connection = 'Upgrade';
+    headers.upgrade = req.headers.upgrade ?? 'websocket';
+  }
+  const forwardSearch = outcome.method === 'query' ? removeQueryParam(search, AUTH_QUERY) : search;
+  return {
+    kind: 'forward',
+    upstream,
+    path: upstream.pathPrefix + path + forwardSearch,
+    headers,
+    responseHeaders: outcome.setCookie ? ['Set-Cookie', outcome.setCookie] : [],
+    sandboxPort: host.port,
+  };
+}

@@ -1,0 +1,37 @@
+/** The Sandbox JSON of Daytona's API (daytona.md, "Sandbox JSON"; api-client `Sandbox` model). */
+import { ORGANIZATION_ID, type SandboxRecord } from './sandboxes.js';
+
+export function sandboxJson(r: SandboxRecord, toolboxProxyUrl: string): Record<string, unknown> {
+  return {
+    id: r.id,
+    organizationId: ORGANIZATION_ID,
+    name: r.name,
+    snapshot: 'daytonaio/sandbox:emulated',
+    user: r.user,
+    env: r.env,
+    labels: r.labels,
+    public: r.public,
+    networkBlockAll: false,
+    target: r.target,
+    cpu: 1,
+    gpu: 0,
+    memory: 1,
+    disk: 3,
+    state: r.state,
+    desiredState: r.state === 'stopping' || r.state === 'stopped' ? 'stopped' : r.state === 'destroyed' ? 'destroyed' : 'started',
+    errorReason: undefined,
+    recoverable: false,
+    backupState: 'None',
+    autoStopInterval: 15,
+    autoArchiveInterval: 10080,
+    autoDeleteInterval: -1,
+    volumes: [],
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    lastActivityAt: r.lastActivityAt,
+    sandboxClass: 'small',
+    daemonVersion: 'emulated',
+    runnerId: 'emulator',
+    toolboxProxyUrl,
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * The emulator's sandboxes: state machine, tokens and port apps. One store serves the API
+ * and the proxy, so both see the same sandbox at every instant.
+ *
+ * Lifecycle (daytona.md): create and start pass through `starting` for `startingMs` before
+ * `started` (the SDK polls GET /sandbox/{id} meanwhile); stop closes the port apps. Starting
+ * from `stopped` issues a NEW standard token (the old one stops working); signed tokens are
+ * independent of restarts and live until their own expiry.
+ */
+import { PortApps, DEFAULT_PORTS, type PortBinding } from './ports.js';
+import { newSandboxId, newSignedToken, newStandardToken } from './tokens.js';
+
+export type SandboxState = 'starting' | 'started' | 'stopping' | 'stopped' | 'destroyed';
+
+export interface SandboxRecord {
+  id: string;
+  name: string;
+  user: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  public: boolean;
+  target: string;
+  state: SandboxState;
+  createdAt: string;
+  updatedAt: string;
+  lastActivityAt: string;
+  /** The standard preview token (`nanoid(32).toLowerCase()`), rotated on start from stopped. */
+  token: string;
+  bindings: Map<number, PortBinding>;
+  apps: PortApps;
+  /** Serialises lifecycle operations on this sandbox. */
+  transition: Promise<void>;
+}
+
+export interface SignedTokenRecord {
+  token: string;
+  sandboxId: string;
+  port: number;
+  expiresAt: number;
+}
+
+export interface CreateParams {
+  name?: string;
+  user?: string;
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  public?: boolean;
+  target?: string;
+  ports?: Record<number, PortBinding>;
+}
+
+export const ORGANIZATION_ID = '00000000-0000-4000-8000-00000000e4a1';
+
+export class SandboxStore {
+  private readonly byId = new Map<string, SandboxRecord>();
+  private readonly signed = new Map<string, SignedTokenRecord>();
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  private closed = false;
+
+  constructor(private readonly startingMs: number) {}
+
+  /** Creates a sandbox in `starting`; the returned promise settles when it is `started`. */
+  create(params: CreateParams, delayMs = this.startingMs): { record: SandboxRecord; started: Promise<void> } {
+    const id = newSandboxId();
+    const now = new Date().toISOString();
+    const bindings = new Map<number, PortBinding>();
+    for (const [port, binding] of Object.entries({ ...DEFAULT_PORTS, ...(params.ports ?? {}) })) bindings.set(Number(port), binding);
+    const record: SandboxRecord = {
+      id,
+      name: params.name || id,
+      user: params.user || 'daytona',
+      env: params.env ?? {},
+      labels: params.labels ?? {},
+      public: params.public === true,
+      target: params.target || 'us',
+      state: 'starting',
+      createdAt: now,
+      updatedAt: now,
+      lastActivityAt: now,
+      token: newStandardToken(),
+      bindings,
+      apps: new PortApps(),
+      transition: Promise.resolve(),
+    };
+    this.byId.set(id, record);
+    const started = this.enqueue(record, () => this.bringUp(record, delayMs));
+    return { record, started };
+  }
+
+  /** A live (not deleted) sandbox by id or name. */
+  get(idOrName: string): SandboxRecord | undefined {
+    const direct = this.byId.get(idOrName);
+    if (direct) return direct;
+    for (const r of this.byId.values()) if (r.name === idOrName) return r;
+    return undefined;
+  }
+
+  /** A live sandbox by id only (preview hosts carry ids, never names). */
+  getById(id: string): SandboxRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  list(): SandboxRecord[] {
+    return [...this.byId.values()];
+  }
+
+  /** Starts a stopped sandbox (new standard token); a no-op when already started or starting. */
+  start(record: SandboxRecord, delayMs = this.startingMs): Promise<void> {
+    if (record.state === 'started' || record.state === 'starting') return record.transition;
+    if (record.state === 'stopped') {
+      record.token = newStandardToken();
+      this.setState(record, 'starting');
+    }
+    return this.enqueue(record, async () => {
+      if (record.state === 'stopped') {
+        record.token = newStandardToken();
+        this.setState(record, 'starting');
+      }
+      if (record.state === 'starting') await this.bringUp(record, delayMs);
+    });
+  }
+
+  stop(record: SandboxRecord): Promise<void> {
+    if (record.state === 'stopped') return record.transition;
+    if (record.state === 'started') this.setState(record, 'stopping');
+    return this.enqueue(record, async () => {
+      if (record.state === 'stopped' || record.state === 'destroyed') return;
+      this.setState(record, 'stopping');
+      await record.apps.closeAll();
+      this.setState(record, 'stopped');
+    });
+  }
+
+  /** Deletes at once: the proxy answers 404 from now on, as for a container that is gone. */
+  async delete(record: SandboxRecord): Promise<void> {
+    this.byId.delete(record.id);
+    this.setState(record, 'destroyed');
+    await record.apps.closeAll();
+  }
+
+  async bindPort(record: SandboxRecord, port: number, binding: PortBinding): Promise<void> {
+    record.bindings.set(port, binding);
+    await record.transition;
+    if (record.state === 'started') await record.apps.open(port, binding);
+  }
+
+  touch(record: SandboxRecord): void {
+    record.lastActivityAt = new Date().toISOString();
+  }
+
+  setPublic(record: SandboxRecord, isPublic: boolean): void {
+    record.public = isPublic;
+    record.updatedAt = new Date().toISOString();
+  }
+
+  setLabels(record: SandboxRecord, labels: Record<string, string>): void {
+    record.labels = labels;
+    record.updatedAt = new Date().toISOString();
+  }
+
+  issueSigned(record: SandboxRecord, port: number, ttlSeconds: number): SignedTokenRecord {
+    const entry = { token: newSignedToken(), sandboxId: record.id, port, expiresAt: Date.now() + ttlSeconds * 1000 };
+    this.signed.set(entry.token, entry);
+    return entry;
+  }
+
+  /** A signed token that exists and has not expired; expired ones are forgotten. */
+  lookupSigned(token: string): SignedTokenRecord | null {
+    const entry = this.signed.get(token);
+    if (!entry) return null;
+    if (entry.expiresAt <= Date.now()) {
+      this.signed.delete(token);
+      return null;
+    }
+    return entry;
+  }
+
+  expireSigned(token: string): void {
+    this.signed.delete(token);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    // Wake pending `starting` delays so nothing awaiting them hangs; bringUp sees `closed`.
+    for (const [t, wake] of this.timers) {
+      clearTimeout(t);
+      wake();
+    }
+    this.timers.clear();
+    await Promise.all([...this.byId.values()].map((r) => r.apps.closeAll()));
+  }
+
+  private enqueue(record: SandboxRecord, step: () => Promise<void>): Promise<void> {
+    const next = record.transition.then(step, step);
+    record.transition = next.catch(() => undefined);
+    return next;
+  }
+
+  private async bringUp(record: SandboxRecord, delayMs: number): Promise<void> {
+    if (delayMs > 0) await this.sleep(delayMs);
+    if (this.closed || record.state !== 'starting') return;
+    for (const [port, binding] of record.bindings) await record.apps.open(port, binding);
+    if (this.closed || (record.state as SandboxState) !== 'starting') return void (await record.apps.closeAll());
+    this.setState(record, 'started');
+  }
+
+  private setState(record: SandboxRecord, state: SandboxState): void {
+    record.state = state;
+    record.updatedAt = new Date().toISOString();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.set(t, resolve);
+    });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The preview warning interstitial (daytona.md, "Warning page"): a 200 HTML page served
+ * *before* auth to browser user agents only, skipped for WebSocket upgrades, reserved ports,
+ * `X-Daytona-Skip-Preview-Warning: true` and the acceptance cookie
+ * `daytona-preview-page-accepted=true`, which POST `/accept-daytona-preview-warning?redirect=`
+ * sets. "Browser" is approximated as a User-Agent containing `Mozilla` (every browser sends it).
+ */
+import type { IncomingMessage } from 'node:http';
+import { headerValue, parseCookies } from './headers.js';
+import { RESERVED_PORTS } from './auth.js';
+
+export const SKIP_WARNING_HEADER = 'x-daytona-skip-preview-warning';
+export const ACCEPTED_COOKIE = 'daytona-preview-page-accepted';
+export const ACCEPT_PATH = '/accept-daytona-preview-warning';
+
+export function shouldWarn(req: IncomingMessage, port: number, isUpgrade: boolean): boolean {
+  if (isUpgrade || RESERVED_PORTS.has(port)) return false;
+  if (!(headerValue(req.headers, 'user-agent') ?? '').includes('Mozilla')) return false;
+  if (headerValue(req.headers, SKIP_WARNING_HEADER)?.toLowerCase() === 'true') return false;
+  return parseCookies(req.headers.cookie)[ACCEPTED_COOKIE] !== 'true';
+}
+
+/** Only same-origin paths: the acceptance endpoint must not be an open redirect. */
+export function safeRedirect(target: string | null): string {
+  return target && target.startsWith('/') && !target.startsWith('//') && !target.startsWith('/\\') ? target : '/';
+}
+
+export function warningPage(returnTo: string): string {
+  const action = `${ACCEPT_PATH}?redirect=${encodeURIComponent(returnTo)}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Preview warning</title></head>
+<body id="daytona-preview-warning">
+<h1>You are about to visit a Daytona sandbox preview</h1>
+<p>This page is served by a sandbox. Only continue if you trust whoever sent you the link.</p>
+<form method="POST" action="${action.replace(/"/g, '&quot;')}"><button type="submit">Continue</button></form>
+</body></html>
+`;
+}
+
+export function acceptedCookie(): string {
+  return `${ACCEPTED_COOKIE}=true; Path=/; Max-Age=86400`;
+}

@@ -1,0 +1,143 @@
+// The demo host app. A real IDE gets the user session from its own backend; this demo asks the
+// gateway's demo-only endpoint (POST /api/demo/session, enabled in demo mode only).
+/* global PreviewGate */
+(() => {
+  'use strict';
+  const cfg = window.DEMO;
+  const $ = (id) => document.getElementById(id);
+  const log = (line) => {
+    $('log').textContent = `${new Date().toLocaleTimeString()} ${line}\n` + $('log').textContent;
+  };
+
+  let session = null;
+  async function getSession() {
+    if (session && session.expiresAt > Date.now() + 30_000) return session.token;
+    const res = await fetch(`${cfg.gatewayUrl}/api/demo/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: cfg.userId }),
+    });
+    if (!res.ok) throw new Error(`demo session: HTTP ${res.status}`);
+    const body = await res.json();
+    // Re-ask after 5 minutes whatever the token says; demo tokens are short-lived anyway.
+    session = { token: body.token, expiresAt: Date.now() + 5 * 60_000 };
+    return session.token;
+  }
+  async function api(method, path, body) {
+    const res = await fetch(`${cfg.gatewayUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${await getSession()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) {
+      const err = await res.json().catch(() => ({}));
+      throw new Error(err.error ? `${err.error.code}: ${err.error.message}` : `HTTP ${res.status}`);
+    }
+    return res.status === 204 ? null : res.json();
+  }
+
+  $('user').textContent = cfg.userId;
+  $('sandbox').textContent = cfg.sandboxId;
+  $('port').textContent = String(cfg.port);
+
+  const frame = $('preview');
+  const state = (text, kind) => {
+    $('preview-state').textContent = text;
+    $('preview-state').className = `badge ${kind || ''}`;
+  };
+  frame.addEventListener('ready', (e) => {
+    const path = e.detail.credentialPath || 'unknown';
+    $('credential-path').textContent = path;
+    $('credential-path').className = `badge ${path}`;
+    document.body.dataset.credentialPath = path;
+    document.body.dataset.previewState = 'ready';
+    state('ready', path);
+    log(`ready via ${path} (session ${e.detail.sessionId})`);
+  });
+  frame.addEventListener('expired', (e) => {
+    document.body.dataset.previewState = 'expired';
+    document.body.dataset.lastCode = e.detail.code;
+    state(`expired: ${e.detail.code}, relaunching`, 'error');
+    log(`expired: ${e.detail.code} ${e.detail.message}`);
+  });
+  frame.addEventListener('error', (e) => {
+    document.body.dataset.previewState = 'error';
+    document.body.dataset.lastCode = e.detail.code;
+    state(`error: ${e.detail.code}`, 'error');
+    log(`error: ${e.detail.code} ${e.detail.message}`);
+  });
+
+  PreviewGate.configure({ getSession });
+  // ?worker=off: the cookie path only (to compare, or where a worker misbehaves).
+  if (new URLSearchParams(location.search).get('worker') === 'off') frame.setAttribute('worker', 'off');
+  frame.setAttribute('sandbox', cfg.sandboxId);
+  frame.setAttribute('port', String(cfg.port));
+  frame.setAttribute('path', '/');
+
+  $('reload').onclick = () => frame.handle && frame.handle.reload();
+  $('open-tab').onclick = async () => {
+    // Open the tab in the click (popup blockers), then point it at a fresh launch link.
+    const tab = window.open('about:blank', '_blank');
+    try {
+      const url = await frame.handle.launchUrl();
+      if (tab) {
+        tab.opener = null;
+        tab.location.href = url;
+      }
+      log('opened in a new tab');
+    } catch (err) {
+      if (tab) tab.close();
+      log(`open in new tab failed: ${err.message}`);
+    }
+  };
+  $('end-session').onclick = async () => {
+    try {
+      await frame.handle.revoke();
+      log('session ended (revoked); the preview stops at its next request');
+    } catch (err) {
+      log(`revoke failed: ${err.message}`);
+    }
+  };
+
+  async function refreshShares() {
+    try {
+      const { shares } = await api('GET', `/api/shares?sandboxId=${encodeURIComponent(cfg.sandboxId)}`);
+      const list = $('shares');
+      list.replaceChildren();
+      for (const s of shares) {
+        const li = document.createElement('li');
+        li.dataset.shareId = s.id;
+        const a = document.createElement('a');
+        a.href = s.url || '#';
+        a.target = '_blank';
+        a.rel = 'noopener';
+        a.style.color = '#9cf';
+        a.textContent = s.url ? `port ${s.port}${s.path || ''}` : s.id;
+        const when = document.createElement('div');
+        when.textContent = `expires ${new Date(s.expiresAt).toLocaleString()}` + (s.useCount != null ? `, used ${s.useCount}×` : '');
+        const revoke = document.createElement('button');
+        revoke.textContent = 'Revoke';
+        revoke.onclick = async () => {
+          await api('DELETE', `/api/shares/${encodeURIComponent(s.id)}`).catch((e) => log(e.message));
+          log(`share ${s.id} revoked`);
+          void refreshShares();
+        };
+        li.append(a, when, revoke);
+        list.append(li);
+      }
+    } catch (err) {
+      log(`shares: ${err.message}`);
+    }
+  }
+  $('share-create').onclick = async () => {
+    try {
+      const ttlSeconds = Number($('share-ttl').value) || 3600;
+      const share = await api('POST', '/api/shares', { sandboxId: cfg.sandboxId, port: cfg.port, ttlSeconds });
+      log(`share link created: ${share.url}`);
+      await refreshShares();
+    } catch (err) {
+      log(`create share failed: ${err.message}`);
+    }
+  };
+  void refreshShares();
+})();

@@ -1,0 +1,95 @@
+/**
+ * `npm run demo`: everything a person needs to try preview-gate, on loopback:
+ *  - the Daytona emulator (EMULATOR_PORT, default 4000) with one sample sandbox running the
+ *    inspector app on port 3000, previewable by every signed-in user;
+ *  - the gateway (GATE_PORT, default 8787) in demo mode (POST /api/demo/session issues user
+ *    sessions to anyone: demo only), accepting API calls from the host page's origin;
+ *  - the demo host page (DEMO_HOST_PORT, default 8788): an IDE-like page on another site
+ *    (127.0.0.1) than the previews (*.preview.localhost) and the gateway API (localhost).
+ * Prints NAME=VALUE lines once ready; SIGINT/SIGTERM stop everything.
+ */
+import { startGateway } from '../broker/node/server.js';
+import { startEmulator } from './emulator/index.js';
+import { startHostPage } from './host/server.js';
+
+const DEMO_USER = 'demo-user';
+const APP_PORT = 3000;
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name] ?? String(fallback);
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    console.error(`${name} must be a port number (0-65535), got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+async function post(url: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+async function main(): Promise<void> {
+  const emulator = await startEmulator({ port: port('EMULATOR_PORT', 4000), apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' });
+  const { id: sandboxId } = await emulator.createSandbox({ labels: { 'preview-gate.users': '*', 'preview-gate.sample': 'inspector' } });
+
+  // The host page listens first: the gateway must know its origin (CORS allow-list).
+  const host = await startHostPage({ port: port('DEMO_HOST_PORT', 8788), gatewayUrl: '', sandboxId, previewPort: APP_PORT, userId: DEMO_USER });
+  const gateway = await startGateway({
+    config: {
+      demo: true,
+      allowedOrigins: [host.origin],
+      previewDomain: process.env.GATE_PREVIEW_DOMAIN?.trim() || 'preview.localhost',
+      ...(process.env.GATE_ACCESS_TTL ? { accessTtlSeconds: Number(process.env.GATE_ACCESS_TTL) } : {}),
+    },
+    daytonaApi: { apiUrl: emulator.apiUrl, apiKey: emulator.apiKey },
+    port: port('GATE_PORT', 8787),
+  });
+  // The gateway's own origin as pages see it: `localhost`, another site than 127.0.0.1 (the
+  // host page) and than *.preview.localhost (the previews).
+  const gatewayUrl = `http://localhost:${gateway.port}`;
+  host.update({ gatewayUrl });
+
+  const { token } = (await post(`${gateway.url}/api/demo/session`, { userId: DEMO_USER })) as { token: string };
+  const preview = await post(`${gateway.url}/api/previews`, { sandboxId, port: APP_PORT, path: '/' }, token);
+  const share = await post(`${gateway.url}/api/shares`, { sandboxId, port: APP_PORT, ttlSeconds: 86_400 }, token);
+
+  const lines = {
+    DAYTONA_API_URL: emulator.apiUrl,
+    DAYTONA_API_KEY: emulator.apiKey,
+    GATEWAY_URL: gatewayUrl,
+    JWKS_URL: `${gatewayUrl}/.well-known/jwks.json`,
+    EMBED_SCRIPT_URL: `${gatewayUrl}/embed.js`,
+    HOST_PAGE_URL: host.url,
+    SANDBOX_ID: sandboxId,
+    PREVIEW_ORIGIN: String(preview.origin ?? ''),
+    // One-time and short-lived (60 s): the host page mints a fresh one per click.
+    PREVIEW_LAUNCH_URL: String(preview.url),
+    // A share link valid for a day: works in any browser, revocable from the host page.
+    PREVIEW_SHARE_URL: String(share.url),
+    DEMO_USER,
+  };
+  for (const [name, value] of Object.entries(lines)) console.log(`${name}=${value}`);
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    void Promise.allSettled([host.close(), gateway.close(), emulator.close()]).then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

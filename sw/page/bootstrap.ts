@@ -1,0 +1,148 @@
+/**
+ * /__gate/bootstrap.js: the script of the launch page and of the gateway's error pages.
+ *
+ * On the launch page (`#code=...&path=...`): take the code out of the address bar at once,
+ * exchange it at POST /__gate/session (which also sets the fallback cookie), keep the grant in
+ * IndexedDB, register the Service Worker (silently skipped where the browser refuses it, e.g.
+ * a cross-site iframe with third-party cookies blocked), tell the embedding page which
+ * credential path is in use, then go to the requested path.
+ *
+ * On an error page: tell the embedding page the code, and wire the way-out buttons.
+ *
+ * Fragment flags: `sw=0` keeps the worker out (cookie path only; also unregisters an earlier
+ * worker) for diagnosis and tests.
+ */
+import { GATE_PATHS, LAUNCH_CODE_FRAGMENT, LAUNCH_PATH_FRAGMENT, isErrorCode, type TokenGrant } from '../../protocol/index.js';
+import { TOKENS_CHANGED } from '../worker/messages.js';
+import { createTokenStore } from '../worker/token-store.js';
+import { actionButtons, showFailure } from './failure-view.js';
+import { postToParent, type CredentialPath, type PageErrorCode } from './messages.js';
+import { safePath } from './safe-path.js';
+
+/** How long the launch waits for the worker to activate before going on with the cookie. */
+const WORKER_WAIT_MS = 3_000;
+
+async function readError(response: Response): Promise<{ code: PageErrorCode; message: string }> {
+  try {
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
+    const code = body.error?.code;
+    if (isErrorCode(code)) return { code, message: String(body.error?.message ?? '') };
+  } catch {
+    // Not JSON: fall through.
+  }
+  return { code: response.status === 401 ? 'invalid_code' : 'internal', message: `HTTP ${response.status}` };
+}
+
+function timeout(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
+}
+
+/** Registers the worker and waits (briefly) until it is active; null when refused. */
+async function installWorker(): Promise<ServiceWorkerRegistration | null> {
+  if (!('serviceWorker' in navigator)) return null;
+  try {
+    const registration = await navigator.serviceWorker.register(GATE_PATHS.serviceWorker, { scope: '/' });
+    const ready = await Promise.race([navigator.serviceWorker.ready, timeout(WORKER_WAIT_MS)]);
+    // An already-active worker may hold an older grant in memory: make it re-read IndexedDB.
+    registration.active?.postMessage({ type: TOKENS_CHANGED });
+    return ready ?? (registration.active ? registration : null);
+  } catch {
+    // NotSupportedError in a cross-site iframe with third-party cookies blocked, SecurityError
+    // elsewhere: the cookie carries the session instead. Silent on purpose.
+    return null;
+  }
+}
+
+async function removeWorkers(): Promise<void> {
+  if (!('serviceWorker' in navigator)) return;
+  const registrations = await navigator.serviceWorker.getRegistrations().catch(() => []);
+  await Promise.all(registrations.map((r) => r.unregister().catch(() => false)));
+}
+
+/**
+ * True when the cookie set by /__gate/session comes back (probed only without a worker):
+ * GET /__gate/status answers `{authenticated}`. When unsure, true: the navigation finds out.
+ */
+async function cookieWorks(): Promise<boolean> {
+  try {
+    const response = await fetch(GATE_PATHS.status, { credentials: 'same-origin', cache: 'no-store' });
+    if (response.status === 401) return false;
+    const body = (await response.json().catch(() => null)) as { authenticated?: unknown } | null;
+    return body?.authenticated !== false;
+  } catch {
+    return true;
+  }
+}
+
+/** What the launch navigation looked like: the gateway picks the cookie mode from it. */
+function cookieModeHint(): { cookieMode?: string; embedded: boolean } {
+  const mode = document.querySelector<HTMLElement>('[data-cookie-mode]')?.dataset.cookieMode;
+  return { ...(mode ? { cookieMode: mode } : {}), embedded: window.parent !== window };
+}
+
+async function launch(): Promise<void> {
+  const params = new URLSearchParams(location.hash.slice(1));
+  // The code is a one-time credential: out of the address bar (and history) before anything else.
+  history.replaceState(history.state, '', location.pathname + location.search);
+  const code = params.get(LAUNCH_CODE_FRAGMENT);
+  const path = safePath(params.get(LAUNCH_PATH_FRAGMENT), location.origin);
+  const workerAllowed = params.get('sw') !== '0';
+  if (!code) return fail('invalid_code', 'The link carries no launch code.');
+
+  let response: Response;
+  try {
+    response = await fetch(GATE_PATHS.session, {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { 'content-type': 'application/json' },
+      // The gateway's launch page may say which cookie mode it saw for this navigation
+      // (partitioned in a cross-site iframe); the POST itself cannot show it (Sec-Fetch-Dest: empty).
+      body: JSON.stringify({ code, ...cookieModeHint() }),
+    });
+  } catch {
+    return fail('network_error', 'The gateway could not be reached.');
+  }
+  if (!response.ok) {
+    const error = await readError(response);
+    return fail(error.code, error.message);
+  }
+  const grant = (await response.json()) as TokenGrant;
+
+  let credentialPath: CredentialPath = 'cookie';
+  if (workerAllowed) {
+    const stored = await createTokenStore()
+      .write({ ...grant, receivedAt: Date.now() })
+      .then(() => true, () => false);
+    if (stored && (await installWorker())) credentialPath = 'worker';
+  } else {
+    await createTokenStore().clear();
+    await removeWorkers();
+  }
+  if (credentialPath === 'cookie' && !(await cookieWorks())) {
+    return fail('storage_refused', 'Neither a cookie nor a Service Worker is allowed here.');
+  }
+  postToParent({ type: 'launched', credentialPath });
+  document.documentElement.dataset.credentialPath = credentialPath;
+  location.replace(path);
+}
+
+function fail(code: PageErrorCode, message: string): void {
+  showFailure(code, message);
+  postToParent({ type: 'error', code, message });
+}
+
+/** A server-rendered error page: report it to the embedding page and wire its buttons. */
+function errorPage(): void {
+  const code = document.body.dataset.gateCode ?? 'internal';
+  const action = document.body.dataset.gateAction;
+  const message = document.querySelector('.message')?.textContent ?? '';
+  postToParent({ type: 'error', code: (isErrorCode(code) || code === 'storage_refused' ? code : 'internal') as PageErrorCode, message });
+  const actions = document.querySelector('.actions');
+  if (actions && (action === 'relaunch' || action === 'reload' || action === 'new-tab')) {
+    actions.replaceChildren(...actionButtons(action));
+  }
+}
+
+if (document.body?.dataset.gatePage === 'error') errorPage();
+else void launch();

@@ -1,0 +1,258 @@
+/**
+ * `PreviewGate.mount(element, options)`: puts a private Daytona preview in `element` through
+ * preview-gate. Mints a preview with the host app's user session (POST {gateway}/api/previews,
+ * CORS, `Authorization: Bearer`), loads the launch URL in an iframe (the one-time code rides in
+ * the fragment), follows the preview's postMessage reports, and mints a new preview when the
+ * session ends (expired, revoked), unless the host app cancels the `expired` event.
+ *
+ * Events on `element` (CustomEvent, `detail: {code, message, credentialPath, sessionId}`):
+ *   ready    the app in the frame loaded (after a launch)
+ *   expired  the preview session ended (expired, revoked, code spent); cancelable:
+ *            `preventDefault()` stops the automatic relaunch
+ *   error    anything else that keeps the preview from showing (forbidden, sandbox stopped, ...)
+ *
+ * @example
+ *   const handle = PreviewGate.mount(document.getElementById('preview'), {
+ *     sandboxId, port: 3000, path: '/', getSession: async () => (await fetch('/my/session')).text(),
+ *   });
+ *   handle.element.addEventListener('ready', (e) => console.log(e.detail.credentialPath));
+ */
+import { isPreviewGateMessage, type CredentialPath, type PageErrorCode } from './messages.js';
+
+export interface MountOptions {
+  sandboxId: string;
+  port: number;
+  /** Path to open in the sandbox app. Default `/`. */
+  path?: string;
+  /** Resolves to the host app's user-session JWT (sent as `Authorization: Bearer`). */
+  getSession: () => Promise<string>;
+  /** The gateway's own origin. Default: the origin embed.js was loaded from. */
+  gatewayUrl?: string;
+  /** `false` keeps the Service Worker out (cookie path only). Default true. */
+  worker?: boolean;
+  /** Title of the iframe, for assistive technology. Default `Preview`. */
+  title?: string;
+}
+
+export interface PreviewHandle {
+  readonly element: HTMLElement;
+  readonly iframe: HTMLIFrameElement;
+  /** How the preview authenticates: 'worker', 'cookie', or null before the first launch. */
+  readonly credentialPath: CredentialPath | null;
+  readonly sessionId: string | null;
+  /** Mints a new preview and loads it (a new launch link each time). */
+  reload(): Promise<void>;
+  /** A new launch URL for the same preview, e.g. to open it in a new tab. */
+  launchUrl(path?: string): Promise<string>;
+  /** Ends the current preview session (DELETE /api/previews/{id}). */
+  revoke(): Promise<void>;
+  destroy(): void;
+}
+
+export interface PreviewEventDetail {
+  code: PageErrorCode | 'ok';
+  message: string;
+  credentialPath: CredentialPath | null;
+  sessionId: string | null;
+}
+
+/** Session ends a new launch cures: the embed mints a fresh preview for these. */
+const EXPIRED_CODES = new Set<string>([
+  'invalid_code',
+  'token_expired',
+  'session_revoked',
+  'invalid_session',
+  'invalid_token',
+  'refresh_reused',
+  'missing_credential',
+]);
+
+/** No more than this many automatic relaunches per minute: a broken setup must not loop. */
+const MAX_AUTO_RELAUNCH_PER_MINUTE = 3;
+
+/**
+ * Why these sandbox flags: the preview is a separate origin and keeps it (`allow-same-origin`:
+ * its Service Worker, IndexedDB and cookies need a real origin; with a cross-origin frame this
+ * grants nothing over the host page), runs its scripts, submits forms, opens popups (OAuth
+ * flows, "open in new tab" links) that are not themselves sandboxed, shows dialogs and
+ * downloads files. Left out on purpose: `allow-top-navigation*` (the preview must not navigate
+ * the host app away) and `allow-pointer-lock`/`allow-presentation` (not needed by web apps
+ * under development; add them in your own build if yours does).
+ */
+export const IFRAME_SANDBOX =
+  'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads';
+export const IFRAME_ALLOW = 'clipboard-read; clipboard-write; fullscreen';
+
+export class PreviewGateError extends Error {
+  constructor(
+    readonly code: PageErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PreviewGateError';
+  }
+}
+
+async function readApiError(response: Response): Promise<PreviewGateError> {
+  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  const code = (body?.error?.code ?? (response.status === 401 ? 'missing_credential' : 'internal')) as PageErrorCode;
+  return new PreviewGateError(code, body?.error?.message ?? `HTTP ${response.status}`);
+}
+
+export function mount(element: HTMLElement, options: MountOptions, defaultGateway: string): PreviewHandle {
+  const gateway = (options.gatewayUrl ?? defaultGateway).replace(/\/+$/, '');
+  if (!gateway) throw new TypeError('PreviewGate.mount: gatewayUrl is required when embed.js is not loaded from the gateway');
+  if (typeof options.getSession !== 'function') throw new TypeError('PreviewGate.mount: getSession must be a function');
+
+  const iframe = document.createElement('iframe');
+  iframe.setAttribute('sandbox', IFRAME_SANDBOX);
+  iframe.setAttribute('allow', IFRAME_ALLOW);
+  iframe.setAttribute('referrerpolicy', 'origin');
+  iframe.title = options.title ?? 'Preview';
+  iframe.style.cssText = 'border:0;width:100%;height:100%;display:block;';
+  (element.shadowRoot ?? element).append(iframe);
+
+  let credentialPath: CredentialPath | null = null;
+  let sessionId: string | null = null;
+  let previewOrigin: string | null = null;
+  let awaitingApp = false;
+  let destroyed = false;
+  let generation = 0;
+  const relaunches: number[] = [];
+
+  const emit = (type: 'ready' | 'expired' | 'error', code: PreviewEventDetail['code'], message: string): boolean => {
+    const detail: PreviewEventDetail = { code, message, credentialPath, sessionId };
+    return element.dispatchEvent(new CustomEvent(type, { detail, cancelable: type === 'expired' }));
+  };
+
+  /** POST /api/previews answer; `expiresAt` is the launch code's, `sessionExpiresAt` the session's end. */
+  interface Minted {
+    url: string;
+    sessionId: string;
+    expiresAt: number;
+    sessionExpiresAt?: number;
+  }
+
+  let endTimer: ReturnType<typeof setTimeout> | undefined;
+  /** At the session's absolute end, report it and relaunch (setTimeout caps at ~24.8 days). */
+  function watchSessionEnd(at: number | undefined): void {
+    clearTimeout(endTimer);
+    if (typeof at !== 'number') return;
+    endTimer = setTimeout(() => {
+      if (emit('expired', 'invalid_session', 'The preview session reached its end.')) autoRelaunch();
+    }, Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1));
+  }
+
+  async function mint(path: string | undefined): Promise<Minted> {
+    const session = await options.getSession();
+    const response = await fetch(`${gateway}/api/previews`, {
+      method: 'POST',
+      mode: 'cors',
+      credentials: 'omit',
+      headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sandboxId: options.sandboxId, port: options.port, ...(path ? { path } : {}) }),
+    });
+    if (!response.ok) throw await readApiError(response);
+    return (await response.json()) as Minted;
+  }
+
+  async function launch(): Promise<void> {
+    const mine = ++generation;
+    try {
+      const preview = await mint(options.path);
+      if (destroyed || mine !== generation) return;
+      sessionId = preview.sessionId;
+      previewOrigin = new URL(preview.url).origin;
+      credentialPath = null;
+      awaitingApp = false;
+      iframe.src = options.worker === false ? `${preview.url}&sw=0` : preview.url;
+      watchSessionEnd(preview.sessionExpiresAt);
+    } catch (err) {
+      const e = err instanceof PreviewGateError ? err : new PreviewGateError('network_error', String(err));
+      emit('error', e.code, e.message);
+    }
+  }
+
+  function autoRelaunch(): void {
+    const now = Date.now();
+    while (relaunches.length && relaunches[0]! < now - 60_000) relaunches.shift();
+    if (relaunches.length >= MAX_AUTO_RELAUNCH_PER_MINUTE) {
+      emit('error', 'internal', 'The preview keeps ending right after it opens; stopped relaunching it.');
+      return;
+    }
+    relaunches.push(now);
+    void launch();
+  }
+
+  async function openInNewTab(): Promise<void> {
+    // No user activation crosses postMessage, so this may be blocked as a popup: then the host
+    // app learns it through an error event and can offer its own link.
+    const url = await handle.launchUrl();
+    if (!window.open(url, '_blank', 'noopener')) emit('error', 'storage_refused', 'Open the preview in a new tab: ' + url);
+  }
+
+  function onMessage(event: MessageEvent): void {
+    if (event.source !== iframe.contentWindow || event.origin !== previewOrigin) return;
+    if (!isPreviewGateMessage(event.data)) return;
+    const message = event.data;
+    if (message.type === 'launched') {
+      credentialPath = message.credentialPath;
+      awaitingApp = true;
+    } else if (message.type === 'error') {
+      awaitingApp = false;
+      if (EXPIRED_CODES.has(message.code)) {
+        if (emit('expired', message.code, message.message)) autoRelaunch();
+      } else {
+        emit('error', message.code, message.message);
+      }
+    } else if (message.type === 'relaunch') {
+      if (message.target === 'tab') void openInNewTab();
+      else void launch();
+    }
+  }
+
+  function onLoad(): void {
+    if (!awaitingApp) return;
+    awaitingApp = false;
+    emit('ready', 'ok', '');
+  }
+
+  window.addEventListener('message', onMessage);
+  iframe.addEventListener('load', onLoad);
+  void launch();
+
+  const handle: PreviewHandle = {
+    element,
+    iframe,
+    get credentialPath() {
+      return credentialPath;
+    },
+    get sessionId() {
+      return sessionId;
+    },
+    reload: () => launch(),
+    async launchUrl(path) {
+      const preview = await mint(path ?? options.path);
+      return options.worker === false ? `${preview.url}&sw=0` : preview.url;
+    },
+    async revoke() {
+      if (!sessionId) return;
+      const session = await options.getSession();
+      const response = await fetch(`${gateway}/api/previews/${encodeURIComponent(sessionId)}`, {
+        method: 'DELETE',
+        mode: 'cors',
+        credentials: 'omit',
+        headers: { authorization: `Bearer ${session}` },
+      });
+      if (!response.ok && response.status !== 404) throw await readApiError(response);
+    },
+    destroy() {
+      destroyed = true;
+      clearTimeout(endTimer);
+      window.removeEventListener('message', onMessage);
+      iframe.removeEventListener('load', onLoad);
+      iframe.remove();
+    },
+  };
+  return handle;
+}

@@ -1,0 +1,46 @@
+/**
+ * The HTML of GET /__gate/launch, rendered by the gateway core. The page is a shell: the
+ * launch code stays in the fragment (never sent to a server) and /__gate/bootstrap.js does the
+ * work (see bootstrap.ts).
+ *
+ * Headers the gateway should send with it: `Content-Type: text/html; charset=utf-8`,
+ * `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, and
+ * `Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'nonce-<n>';
+ * connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none';
+ * frame-ancestors <allowed host origins>` (no `X-Frame-Options: DENY`: host apps frame it).
+ *
+ * @example
+ *   c.html(renderLaunchPage({ nonce }), 200, { 'Content-Security-Policy': csp(nonce) })
+ */
+import { GATE_PATHS } from '../../protocol/index.js';
+import { PAGE_STYLE, nonceAttr } from './html.js';
+
+export interface LaunchPageOptions {
+  /** CSP nonce for the inline stylesheet and the script tag; omitted when the CSP has none. */
+  nonce?: string;
+  /** The cookie mode the gateway saw for this navigation; echoed by the bootstrap in its POST. */
+  cookieMode?: 'lax' | 'partitioned';
+}
+
+export function renderLaunchPage(opts: LaunchPageOptions = {}): string {
+  const n = nonceAttr(opts.nonce);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Opening preview…</title>
+<style${n}>${PAGE_STYLE}</style>
+<script src="${GATE_PATHS.bootstrapScript}" defer${n}></script>
+</head>
+<body data-gate-page="launch">
+<main id="preview-gate" aria-live="polite"${opts.cookieMode ? ` data-cookie-mode="${opts.cookieMode}"` : ''}>
+<div class="spinner" aria-hidden="true"></div>
+<p>Opening the preview…</p>
+<noscript><p>This preview needs JavaScript to sign you in. Enable it and reload.</p></noscript>
+</main>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,50 @@
+/**
+ * The postMessage protocol between a preview (its launch page, or a gateway error page) and
+ * the page that embeds it. Version 1.
+ *
+ * Preview → parent (`window.parent.postMessage(msg, '*')`; the message holds no secret, and
+ * the receiver checks `event.origin` and `event.source`):
+ *
+ *   { source: 'preview-gate', version: 1, type: 'launched', credentialPath: 'worker' | 'cookie' }
+ *       the launch code was exchanged; the frame is about to load the app
+ *   { source: 'preview-gate', version: 1, type: 'error', code, message, credentialPath? }
+ *       the launch failed, or a navigation in the frame got a gateway error page
+ *       (code: an ErrorCode of protocol/errors.ts, or 'storage_refused')
+ *   { source: 'preview-gate', version: 1, type: 'relaunch', target: 'frame' | 'tab' }
+ *       the person asked for a fresh link on a failure page; the embed mints one and loads
+ *       it in the frame, or opens it in a new tab
+ *
+ * The embed never posts tokens into the frame: the launch code travels in the iframe's URL
+ * fragment only.
+ */
+import type { ErrorCode } from '../../protocol/index.js';
+
+export const MESSAGE_SOURCE = 'preview-gate';
+export const MESSAGE_VERSION = 1;
+
+export type CredentialPath = 'worker' | 'cookie';
+/** Error codes the browser side adds to the gateway's: storage (cookie and worker) refused. */
+export type PageErrorCode = ErrorCode | 'storage_refused' | 'network_error';
+
+export type PreviewGateMessage =
+  | { source: typeof MESSAGE_SOURCE; version: 1; type: 'launched'; credentialPath: CredentialPath }
+  | { source: typeof MESSAGE_SOURCE; version: 1; type: 'error'; code: PageErrorCode; message: string; credentialPath?: CredentialPath }
+  | { source: typeof MESSAGE_SOURCE; version: 1; type: 'relaunch'; target: 'frame' | 'tab' };
+
+type Payload<T> = T extends unknown ? Omit<T, 'source' | 'version'> : never;
+
+/** Posts to the embedding page, if there is one. Never throws. */
+export function postToParent(message: Payload<PreviewGateMessage>): void {
+  if (window.parent === window) return;
+  try {
+    window.parent.postMessage({ source: MESSAGE_SOURCE, version: MESSAGE_VERSION, ...message }, '*');
+  } catch {
+    // A detached or sandboxed parent: nothing to tell.
+  }
+}
+
+export function isPreviewGateMessage(data: unknown): data is PreviewGateMessage {
+  if (typeof data !== 'object' || data === null) return false;
+  const m = data as Record<string, unknown>;
+  return m.source === MESSAGE_SOURCE && m.version === MESSAGE_VERSION && typeof m.type === 'string';
+}

@@ -1,0 +1,89 @@
+/**
+ * `<preview-frame sandbox="…" port="3000" path="/">`: the declarative form of
+ * PreviewGate.mount. The user session comes from `element.getSession = () => Promise<string>`
+ * or from `PreviewGate.configure({ getSession })`; the element waits for one before it mints.
+ * Attributes: `sandbox`, `port`, `path` (default `/`), `gateway` (default: embed.js's origin),
+ * `worker="off"` (cookie path only). Changing sandbox/port/path relaunches. Fires the same
+ * `ready` / `expired` / `error` events as mount().
+ */
+import { mount, type PreviewHandle } from './embed-mount.js';
+import type { CredentialPath } from './messages.js';
+
+export interface EmbedDefaults {
+  gatewayUrl: string;
+  getSession?: () => Promise<string>;
+}
+
+export function definePreviewFrame(defaults: EmbedDefaults): void {
+  if (customElements.get('preview-frame')) return;
+
+  class PreviewFrame extends HTMLElement {
+    static observedAttributes = ['sandbox', 'port', 'path', 'gateway', 'worker'];
+    getSession?: () => Promise<string>;
+    #handle: PreviewHandle | null = null;
+    #scheduled = false;
+
+    constructor() {
+      super();
+      const root = this.attachShadow({ mode: 'open' });
+      const style = document.createElement('style');
+      style.textContent = ':host{display:block;min-height:150px;position:relative}';
+      root.append(style);
+    }
+
+    get credentialPath(): CredentialPath | null {
+      return this.#handle?.credentialPath ?? null;
+    }
+    get handle(): PreviewHandle | null {
+      return this.#handle;
+    }
+
+    connectedCallback(): void {
+      this.#schedule();
+    }
+    disconnectedCallback(): void {
+      this.#handle?.destroy();
+      this.#handle = null;
+    }
+    attributeChangedCallback(): void {
+      if (this.isConnected) this.#schedule();
+    }
+
+    /** Mounts (again) once the current task ends, so several attribute changes launch once. */
+    #schedule(): void {
+      if (this.#scheduled) return;
+      this.#scheduled = true;
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.#mount();
+      });
+    }
+
+    /** Called by PreviewGate.configure when a default session source appears. */
+    retry(): void {
+      if (this.isConnected && !this.#handle) this.#schedule();
+    }
+
+    #mount(): void {
+      this.#handle?.destroy();
+      this.#handle = null;
+      const sandboxId = this.getAttribute('sandbox');
+      const port = Number(this.getAttribute('port'));
+      const getSession = this.getSession ?? defaults.getSession;
+      if (!this.isConnected || !sandboxId || !Number.isInteger(port) || !getSession) return;
+      this.#handle = mount(
+        this,
+        {
+          sandboxId,
+          port,
+          path: this.getAttribute('path') ?? '/',
+          getSession,
+          gatewayUrl: this.getAttribute('gateway') ?? defaults.gatewayUrl,
+          worker: this.getAttribute('worker') !== 'off',
+        },
+        defaults.gatewayUrl,
+      );
+    }
+  }
+  customElements.define('preview-frame', PreviewFrame);
+}

@@ -1,0 +1,101 @@
+/**
+ * Renewal of the access token with the refresh token, single-flight: however many requests
+ * find the token stale at once, one POST /__gate/refresh goes out and all of them await it.
+ */
+import { GATE_PATHS, type TokenGrant } from '../../protocol/index.js';
+import { DEAD_SESSION_CODES, readErrorCode } from './gate-error.js';
+import type { StoredGrant, TokenStore } from './token-store.js';
+
+export type Clock = () => number;
+export type FetchFn = (request: Request) => Promise<Response>;
+
+/**
+ * `renewed`: a fresh grant is stored. `dead`: the session is revoked/invalid, the tokens were
+ * cleared. `unavailable`: network or gateway trouble; the old tokens are kept.
+ */
+export type RenewResult =
+  | { kind: 'renewed'; grant: StoredGrant }
+  | { kind: 'dead'; code: string }
+  | { kind: 'unavailable' };
+
+export interface RenewerDeps {
+  fetch: FetchFn;
+  store: TokenStore;
+  clock: Clock;
+  /** Absolute URL of the refresh endpoint, e.g. `${self.location.origin}/__gate/refresh`. */
+  refreshUrl: string;
+}
+
+export interface Renewer {
+  /**
+   * Renews unless the stored access token already differs from `staleToken` (another request
+   * renewed meanwhile) and is still fresh. Never rejects.
+   */
+  renew(staleToken?: string): Promise<RenewResult>;
+}
+
+/** Renew ahead of expiry when less than 30 s, or a third of the token's lifetime, is left. */
+export function needsRenewal(grant: StoredGrant, now: number): boolean {
+  const lifetime = Math.max(0, grant.expiresAt - grant.receivedAt);
+  const margin = Math.min(30_000, lifetime / 3);
+  return grant.expiresAt - now < margin;
+}
+
+export function isTokenGrant(value: unknown): value is TokenGrant {
+  if (typeof value !== 'object' || value === null) return false;
+  const g = value as Record<string, unknown>;
+  return typeof g.accessToken === 'string' && typeof g.refreshToken === 'string' && typeof g.expiresAt === 'number';
+}
+
+export function createRenewer(deps: RenewerDeps): Renewer {
+  let inflight: Promise<RenewResult> | null = null;
+
+  async function attempt(): Promise<RenewResult> {
+    const current = await deps.store.read();
+    if (!current) return { kind: 'dead', code: 'missing_credential' };
+    let response: Response;
+    try {
+      // credentials: 'omit' keeps the worker's refresh family apart from the cookie's: the
+      // gateway renews the cookie on its own, and mixing both would look like token reuse.
+      response = await deps.fetch(
+        new Request(deps.refreshUrl, {
+          method: 'POST',
+          credentials: 'omit',
+          headers: { authorization: `Bearer ${current.refreshToken}` },
+        }),
+      );
+    } catch {
+      return { kind: 'unavailable' };
+    }
+    if (response.ok) {
+      const body: unknown = await response.json().catch(() => null);
+      if (!isTokenGrant(body)) return { kind: 'unavailable' };
+      const grant: StoredGrant = { ...body, receivedAt: deps.clock() };
+      await deps.store.write(grant).catch(() => undefined);
+      return { kind: 'renewed', grant };
+    }
+    const code = await readErrorCode(response);
+    if (response.status === 401 || response.status === 403 || (code && DEAD_SESSION_CODES.includes(code))) {
+      await deps.store.clear();
+      return { kind: 'dead', code: code ?? 'invalid_session' };
+    }
+    return { kind: 'unavailable' };
+  }
+
+  return {
+    async renew(staleToken) {
+      if (inflight) return inflight;
+      if (staleToken !== undefined) {
+        const current = await deps.store.read();
+        if (current && current.accessToken !== staleToken && !needsRenewal(current, deps.clock())) {
+          return { kind: 'renewed', grant: current };
+        }
+        if (inflight) return inflight;
+      }
+      inflight = attempt().finally(() => {
+        inflight = null;
+      });
+      return inflight;
+    },
+  };
+}

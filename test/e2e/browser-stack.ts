@@ -1,0 +1,93 @@
+/**
+ * The stack the browser tests drive: the Daytona emulator with one inspector sandbox, the
+ * gateway (demo mode, a movable clock) and the demo host page, all on ephemeral loopback
+ * ports, plus helpers to mint sessions, launch links and share links.
+ *
+ * Sites, as the browser sees them (all different sites, so frames are cross-site):
+ *   host page   http://127.0.0.1:{hostPort}/
+ *   gateway     http://localhost:{gatePort}            (API, embed.js)
+ *   previews    http://3000-{id}.preview.localhost:{gatePort}
+ */
+import { startGateway, type RunningGateway } from '../../broker/node/server.js';
+import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
+import { startHostPage, type HostPage } from '../../demo/host/server.js';
+
+export interface BrowserStack {
+  emulator: Emulator;
+  gateway: RunningGateway;
+  host: HostPage;
+  sandboxId: string;
+  /** `http://localhost:{port}`: the gateway's own origin as pages use it. */
+  gatewayUrl: string;
+  previewOrigin: string;
+  accessTtlMs: number;
+  /** Moves the gateway's clock forward (tokens expire without waiting). */
+  advance(ms: number): void;
+  sessionToken(userId?: string): Promise<string>;
+  /** A fresh launch URL (one-time code in the fragment). */
+  launchUrl(path?: string, userId?: string): Promise<{ url: string; sessionId: string }>;
+  api(method: string, path: string, body?: unknown, userId?: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export const APP_PORT = 3000;
+
+export async function startBrowserStack(opts: { accessTtlSeconds?: number; extraOrigins?: string[] } = {}): Promise<BrowserStack> {
+  const emulator = await startEmulator({ port: 0 });
+  const { id: sandboxId } = await emulator.createSandbox({ labels: { 'preview-gate.users': '*' } });
+  const host = await startHostPage({ port: 0, gatewayUrl: '', sandboxId, previewPort: APP_PORT });
+  let offset = 0;
+  const accessTtlSeconds = opts.accessTtlSeconds ?? 30;
+  const gateway = await startGateway({
+    config: { demo: true, allowedOrigins: [host.origin, ...(opts.extraOrigins ?? [])], accessTtlSeconds },
+    daytonaApi: { apiUrl: emulator.apiUrl, apiKey: emulator.apiKey },
+    port: 0,
+    clock: () => Date.now() + offset,
+    logger: { info() {}, warn() {}, error() {} },
+  });
+  const gatewayUrl = `http://localhost:${gateway.port}`;
+  host.update({ gatewayUrl });
+  const previewOrigin = `http://${APP_PORT}-${sandboxId}.preview.localhost:${gateway.port}`;
+
+  const sessions = new Map<string, string>();
+  async function sessionToken(userId = 'demo-user'): Promise<string> {
+    const cached = sessions.get(userId);
+    if (cached) return cached;
+    const res = await fetch(`${gateway.url}/api/demo/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId }),
+    });
+    const { token } = (await res.json()) as { token: string };
+    sessions.set(userId, token);
+    return token;
+  }
+  async function api(method: string, path: string, body?: unknown, userId?: string): Promise<Response> {
+    return fetch(`${gateway.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${await sessionToken(userId)}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  }
+  return {
+    emulator,
+    gateway,
+    host,
+    sandboxId,
+    gatewayUrl,
+    previewOrigin,
+    accessTtlMs: accessTtlSeconds * 1000,
+    advance: (ms) => void (offset += ms),
+    sessionToken,
+    api,
+    async launchUrl(path = '/', userId) {
+      const res = await api('POST', '/api/previews', { sandboxId, port: APP_PORT, path }, userId);
+      if (res.status !== 201) throw new Error(`POST /api/previews: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { url: string; sessionId: string };
+    },
+    async close() {
+      await Promise.allSettled([host.close(), gateway.close()]);
+      await emulator.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/** Reading the inspector sample app (demo/emulator/inspector) from a Playwright frame or page. */
+import type { Frame, Page } from 'playwright-core';
+
+export const CHECK_NAMES = ['script', 'style', 'image', 'fetch', 'post', 'ws', 'sse', 'download'] as const;
+
+/** Waits until the inspector finished its checks; returns name → result ('ok' or 'fail:...'). */
+export async function inspectorResults(target: Frame | Page, timeoutMs = 20_000): Promise<Record<string, string>> {
+  await target.waitForFunction(() => document.documentElement.dataset.inspectorDone === 'true', undefined, { timeout: timeoutMs });
+  return target.evaluate(() => ({ ...(window as unknown as { __inspector: { results: Record<string, string> } }).__inspector.results }));
+}
+
+export const ALL_OK = Object.fromEntries(CHECK_NAMES.map((c) => [c, 'ok']));
+
+/** Header and cookie names of the gateway's own credentials: none may reach the app. */
+export function gatewayCredentialsIn(report: { headers: Record<string, unknown>; cookies: Record<string, unknown>; query?: Record<string, unknown> }): string[] {
+  const found: string[] = [];
+  for (const name of Object.keys(report.headers)) {
+    const n = name.toLowerCase();
+    if (n === 'x-daytona-preview-token' || n === 'authorization' || n.startsWith('x-preview-gate-via')) found.push(`header:${n}`);
+  }
+  for (const name of Object.keys(report.cookies)) if (name.startsWith('__Host-pg-')) found.push(`cookie:${name}`);
+  for (const name of Object.keys(report.query ?? {})) if (name.startsWith('__gate_')) found.push(`query:${name}`);
+  return found;
+}
+
+/** What the app saw for the document request and for a fetch from the page. */
+export async function appSaw(target: Frame | Page): Promise<{ document: string[]; fetch: string[] }> {
+  const [doc, fetched] = await target.evaluate(async () => {
+    const d = (window as unknown as { __inspector: { request: unknown } }).__inspector.request;
+    const f = await (await fetch('/api/echo', { headers: { accept: 'application/json' } })).json();
+    return [d, f];
+  });
+  return { document: gatewayCredentialsIn(doc as never), fetch: gatewayCredentialsIn(fetched as never) };
+}

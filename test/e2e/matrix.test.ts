@@ -1,0 +1,182 @@
+/**
+ * The browser matrix: {third-party cookies blocked, allowed} × {cross-site iframe in the host
+ * page, top-level navigation} × {worker active, worker unavailable}. In a cross-site iframe with
+ * third-party cookies blocked the worker cannot exist (Chromium refuses the registration), so
+ * that cell is naturally cookie-only. Each cell proves: the inspector page and every
+ * subresource load, fetch with a custom header, POST with a body, WebSocket echo, EventSource;
+ * an access token that expires mid-session is renewed with zero failed requests; no gateway
+ * credential reaches the app.
+ */
+import type { Browser, BrowserContext, Frame, Page, Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, launchPersistentChromium, type PersistentChromium } from '../support/chromium.js';
+import { startBrowserStack, type BrowserStack } from './browser-stack.js';
+import { ALL_OK, appSaw, inspectorResults } from './inspector.js';
+
+type Embedding = 'iframe' | 'top';
+interface Cell {
+  embedding: Embedding;
+  worker: boolean;
+  expected: 'worker' | 'cookie';
+}
+
+let stack: BrowserStack;
+const timings: Record<string, number> = {};
+
+beforeAll(async () => {
+  stack = await startBrowserStack();
+});
+afterAll(async () => {
+  await stack?.close();
+  if (Object.keys(timings).length) console.log('[matrix] time to inspector done (ms):', JSON.stringify(timings));
+});
+
+/** Opens the preview the way the cell says; returns where the inspector runs and the credential path. */
+async function open(page: Page, cell: Cell): Promise<{ target: Frame | Page; path: string }> {
+  if (cell.embedding === 'iframe') {
+    await page.goto(stack.host.url + (cell.worker ? '' : '?worker=off'));
+    await page.waitForSelector('body[data-preview-state="ready"]', { timeout: 20_000 });
+    const frame = page.frames().find((f) => f.url().startsWith(stack.previewOrigin));
+    if (!frame) throw new Error('no preview frame');
+    const path = await page.evaluate(() => document.body.dataset.credentialPath ?? '');
+    return { target: frame, path };
+  }
+  const { url } = await stack.launchUrl('/');
+  await page.goto(cell.worker ? url : `${url}&sw=0`);
+  await page.waitForURL(`${stack.previewOrigin}/`, { timeout: 20_000 });
+  const path = await page.evaluate(() => (navigator.serviceWorker?.controller ? 'worker' : 'cookie'));
+  return { target: page, path };
+}
+
+/** What the app experienced: every answer of the preview origin with status >= 400, and failed requests. */
+function watchFailures(page: Page): string[] {
+  const failures: string[] = [];
+  page.on('response', (r: Response) => {
+    if (r.url().startsWith(stack.previewOrigin) && r.status() >= 400) failures.push(`${r.status()} ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => {
+    // ERR_ABORTED is the page cancelling its own request (EventSource.close, a reload): not a failure.
+    const error = r.failure()?.errorText ?? '';
+    if (r.url().startsWith(stack.previewOrigin) && !error.includes('ERR_ABORTED')) failures.push(`failed ${r.url()} ${error}`);
+  });
+  return failures;
+}
+
+/** The access token the worker keeps in IndexedDB (idb-keyval's default store), or null. */
+async function workerToken(target: Frame | Page): Promise<string | null> {
+  return target.evaluate(
+    () =>
+      new Promise<string | null>((resolve) => {
+        const open = indexedDB.open('keyval-store');
+        open.onerror = () => resolve(null);
+        open.onupgradeneeded = () => open.result.createObjectStore('keyval');
+        open.onsuccess = () => {
+          const tx = open.result.transaction('keyval', 'readonly');
+          const get = tx.objectStore('keyval').get('preview-gate:tokens');
+          get.onsuccess = () => resolve((get.result as { accessToken?: string } | undefined)?.accessToken ?? null);
+          get.onerror = () => resolve(null);
+        };
+      }),
+  );
+}
+
+async function burst(target: Frame | Page): Promise<number[]> {
+  return target.evaluate(async () => {
+    const rs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        fetch(`/api/echo?i=${i}`, {
+          method: i % 2 ? 'POST' : 'GET',
+          headers: { accept: 'application/json', 'x-inspector-custom': '1' },
+          body: i % 2 ? `body-${i}` : undefined,
+        }),
+      ),
+    );
+    await Promise.all(rs.map((r) => r.text()));
+    return rs.map((r) => r.status);
+  });
+}
+
+async function runCell(page: Page, cell: Cell, label: string): Promise<void> {
+  const failures = watchFailures(page);
+  const started = Date.now();
+  const { target, path } = await open(page, cell);
+  expect(await inspectorResults(target)).toEqual(ALL_OK);
+  timings[label] = Date.now() - started;
+  expect(path).toBe(cell.expected);
+  expect(await appSaw(target)).toEqual({ document: [], fetch: [] });
+
+  // The access token expires mid-session (the gateway's clock jumps past its lifetime).
+  const before = await workerToken(target);
+  stack.advance(stack.accessTtlMs + 5_000);
+  expect(await burst(target)).toEqual(Array(10).fill(200));
+  // On the worker path the worker renewed (a new token in IndexedDB); on the cookie path the
+  // gateway renewed server-side (Set-Cookie). Either way the app saw only 200s.
+  if (cell.expected === 'worker') expect(await workerToken(target)).not.toBe(before);
+  else expect(before).toBeNull();
+  // A navigation after expiry (the page reloads): every subresource, WebSocket and stream again.
+  await target.evaluate(() => location.reload());
+  await target.waitForLoadState('load');
+  expect(await inspectorResults(target)).toEqual(ALL_OK);
+  expect(await appSaw(target)).toEqual({ document: [], fetch: [] });
+  expect(failures).toEqual([]);
+}
+
+const CELLS: Record<'blocked' | 'allowed', Cell[]> = {
+  blocked: [
+    { embedding: 'iframe', worker: true, expected: 'cookie' }, // the worker cannot exist here
+    { embedding: 'top', worker: true, expected: 'worker' },
+    { embedding: 'top', worker: false, expected: 'cookie' },
+  ],
+  allowed: [
+    { embedding: 'iframe', worker: true, expected: 'worker' },
+    { embedding: 'iframe', worker: false, expected: 'cookie' },
+    { embedding: 'top', worker: true, expected: 'worker' },
+    { embedding: 'top', worker: false, expected: 'cookie' },
+  ],
+};
+
+const name = (c: Cell) => `${c.embedding}, worker ${c.worker ? 'requested' : 'off'} → ${c.expected}`;
+
+describe('third-party cookies blocked (Playwright default)', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  for (const cell of CELLS.blocked) {
+    it(name(cell), async () => {
+      // Worker unavailable at top level: a context that refuses Service Workers.
+      const context: BrowserContext = await browser.newContext(cell.worker ? {} : { serviceWorkers: 'block' });
+      try {
+        await runCell(await context.newPage(), cell, `blocked/${cell.embedding}/${cell.expected}`);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});
+
+describe('third-party cookies allowed (persistent profile)', () => {
+  let chromium: PersistentChromium;
+  beforeAll(async () => {
+    chromium = await launchPersistentChromium({ thirdPartyCookies: true });
+  });
+  afterAll(async () => {
+    await chromium?.close();
+  });
+
+  for (const cell of CELLS.allowed) {
+    it(name(cell), async () => {
+      // One profile for all cells: `worker=off` / `sw=0` unregisters an earlier cell's worker.
+      const page = await chromium.context.newPage();
+      try {
+        await runCell(page, cell, `allowed/${cell.embedding}/${cell.expected}`);
+      } finally {
+        await page.close();
+      }
+    });
+  }
+});

@@ -1,0 +1,158 @@
+/**
+ * The WebSocket relay hosted by a raw node:http server (as broker/node/server.ts will host it),
+ * through the emulator's preview proxy to the inspector's /ws echo.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { relayWebSocketWithRetry } from '../../../broker/node/ws-relay.js';
+import { parsePreviewLabel } from '../../../protocol/index.js';
+import { startApp, startRig, type Rig } from './support.js';
+
+let rig: Rig;
+let gateway: Server;
+let gatewayPort = 0;
+let closes = 0;
+
+beforeAll(async () => {
+  rig = await startRig();
+  gateway = createServer((_req, res) => res.writeHead(404).end());
+  gateway.on('upgrade', (req, socket, head) => {
+    const target = parsePreviewLabel((req.headers.host ?? '').split('.')[0] ?? '');
+    if (!target) return void socket.destroy();
+    void relayWebSocketWithRetry(req, socket, head, (fresh) => rig.upstream.webSocketTarget(target, req.url ?? '/', { fresh }), {
+      stripRequestHeaders: ['authorization'],
+      stripCookies: ['__Host-pg-*'],
+      onClose: () => closes++,
+    });
+  });
+  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+  gatewayPort = (gateway.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  gateway?.closeAllConnections();
+  await new Promise((r) => gateway?.close(r));
+  await rig?.close();
+});
+
+function connect(sandboxId: string, path: string, port = 3000, options: WebSocket.ClientOptions = {}, protocols?: string[]): WebSocket {
+  return new WebSocket(`ws://127.0.0.1:${gatewayPort}${path}`, protocols, {
+    ...options,
+    headers: { host: `${port}-${sandboxId}.preview.localhost:8787`, ...options.headers },
+  });
+}
+
+function opened(ws: WebSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
+  });
+}
+
+function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
+  return new Promise((resolve) => ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary })));
+}
+
+describe('WebSocket relay', () => {
+  it('echoes text and binary frames through Daytona, negotiating the subprotocol end to end', async () => {
+    const { id } = await rig.emulator.createSandbox({});
+    const ws = connect(id, '/ws', 3000, {}, ['chat.v1']);
+    await opened(ws);
+    expect(ws.protocol).toBe('chat.v1');
+    ws.send('hello');
+    const text = await nextMessage(ws);
+    expect(text.data.toString()).toBe('hello');
+    expect(text.isBinary).toBe(false);
+    const bytes = Buffer.from([0, 1, 2, 250, 255]);
+    ws.send(bytes);
+    const binary = await nextMessage(ws);
+    expect(binary.isBinary).toBe(true);
+    expect(Buffer.compare(binary.data, bytes)).toBe(0);
+    const big = Buffer.alloc(1024 * 1024, 7);
+    ws.send(big);
+    expect((await nextMessage(ws)).data.length).toBe(big.length);
+    const before = closes;
+    ws.close(1000, 'done');
+    const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+    expect(code).toBe(1000);
+    for (let i = 0; i < 50 && closes === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(closes).toBe(before + 1);
+  });
+
+  it('after a restart (rotated token) the upgrade is retried once with a fresh link and succeeds', async () => {
+    const { id } = await rig.emulator.createSandbox({});
+    const first = connect(id, '/ws');
+    await opened(first);
+    first.close();
+    await rig.emulator.stopSandbox(id);
+    await rig.emulator.startSandbox(id);
+    const rejectedBefore = rig.emulator.stats.rejectedProxyRequests;
+    const second = connect(id, '/ws');
+    await opened(second);
+    second.send('after restart');
+    expect((await nextMessage(second)).data.toString()).toBe('after restart');
+    second.close();
+    expect(rig.emulator.stats.rejectedProxyRequests - rejectedBefore).toBe(1); // one 307, then the retry passed
+  });
+
+  it('sends the app the client headers minus gateway credentials, with Origin kept and no Daytona token', async () => {
+    const { id } = await rig.emulator.createSandbox({});
+    const wss = new WebSocketServer({ noServer: true });
+    const app = await startApp((_req, res) => res.writeHead(404).end());
+    app.server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => ws.send(JSON.stringify(req.headers))));
+    try {
+      await rig.emulator.bindPort(id, 4300, { target: app.url });
+      const ws = connect(id, '/socket?x=1', 4300, {
+        origin: `http://4300-${id}.preview.localhost:8787`,
+        headers: { cookie: '__Host-pg-access=secret; app=1; __Host-pg-refresh=secret2', authorization: 'Bearer gate-token' },
+      });
+      const message = nextMessage(ws);
+      await opened(ws);
+      const headers = JSON.parse((await message).data.toString()) as Record<string, string>;
+      ws.close();
+      expect(headers.cookie).toBe('app=1');
+      expect(headers.authorization).toBeUndefined();
+      expect(headers.origin).toBe(`http://4300-${id}.preview.localhost:8787`);
+      expect(headers['x-forwarded-host']).toContain(`4300-${id}.preview.localhost:8787`);
+      expect(JSON.stringify(headers)).not.toContain(rig.emulator.standardToken(id));
+    } finally {
+      wss.close();
+      await app.close();
+    }
+  });
+
+  it('answers a stopped sandbox with a coded error, never leaking the token, and closes', async () => {
+    const { id } = await rig.emulator.createSandbox({});
+    const warm = connect(id, '/ws');
+    await opened(warm);
+    warm.close();
+    const token = rig.emulator.standardToken(id);
+    await rig.emulator.stopSandbox(id);
+    const ws = connect(id, '/ws');
+    const answer = await new Promise<{ status: number; headers: string; body: string }>((resolve, reject) => {
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: JSON.stringify(res.headers), body }));
+      });
+      ws.once('open', () => reject(new Error('opened')));
+    });
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'sandbox_stopped' } });
+    expect(answer.headers + answer.body).not.toContain(token);
+  });
+
+  it('survives a client that resets its socket mid-handshake', async () => {
+    const { id } = await rig.emulator.createSandbox({});
+    const ws = connect(id, '/ws');
+    ws.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 1));
+    ws.terminate();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = connect(id, '/ws');
+    await opened(again);
+    again.close();
+  });
+});

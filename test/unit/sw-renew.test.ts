@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { createRenewer, needsRenewal } from '../../sw/worker/renew.js';
+import { createTokenStore } from '../../sw/worker/token-store.js';
+import type { KeyValue, StoredGrant } from '../../sw/worker/token-store.js';
+
+// Fakes: a Map-backed key-value store (IndexedDB), grants and gateway answers.
+function memoryKeyValue(): KeyValue & { map: Map<string, unknown> } {
+  const map = new Map<string, unknown>();
+  return {
+    map,
+    get: async (k) => map.get(k),
+    set: async (k, v) => void map.set(k, v),
+    del: async (k) => void map.delete(k),
+  };
+}
+
+
+function grant(accessToken: string, now: number, lifetimeMs = 300_000): StoredGrant {
+  return { accessToken, refreshToken: `r-${accessToken}`, expiresAt: now + lifetimeMs, refreshExpiresAt: now + 3_600_000, receivedAt: now };
+}
+
+
+function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+
+function setup(answer: (req: Request) => Promise<Response>) {
+  let now = 1_000_000;
+  const requests: Request[] = [];
+  const store = createTokenStore(memoryKeyValue());
+  const renewer = createRenewer({
+    fetch: async (req) => (requests.push(req), answer(req)),
+    store,
+    clock: () => now,
+    refreshUrl: 'http://3000-a.preview.localhost/__gate/refresh',
+  });
+  return { store, renewer, requests, tick: (ms: number) => (now += ms), now: () => now };
+}
+
+describe('sw renewal', () => {
+  it('renews ahead of expiry: under 30 s left, or a third of a short lifetime', () => {
+    expect(needsRenewal(grant('a', 0, 300_000), 200_000)).toBe(false);
+    expect(needsRenewal(grant('a', 0, 300_000), 271_000)).toBe(true);
+    // A 6 s token renews in its last 2 s, not on every request.
+    expect(needsRenewal(grant('a', 0, 6_000), 3_000)).toBe(false);
+    expect(needsRenewal(grant('a', 0, 6_000), 4_500)).toBe(true);
+  });
+
+  it('sends the refresh token as a Bearer, without cookies, and stores the new grant', async () => {
+    const t = setup(async () => jsonResponse(200, { accessToken: 'a2', refreshToken: 'r2', expiresAt: 2e6, refreshExpiresAt: 9e6 }));
+    await t.store.write(grant('a1', t.now()));
+    const result = await t.renewer.renew('a1');
+    expect(result.kind).toBe('renewed');
+    const req = t.requests[0]!;
+    expect(req.method).toBe('POST');
+    expect(req.headers.get('authorization')).toBe('Bearer r-a1');
+    expect(req.credentials).toBe('omit');
+    const stored = await t.store.read();
+    expect(stored).toMatchObject({ accessToken: 'a2', refreshToken: 'r2', receivedAt: t.now() });
+  });
+
+  it('concurrent renewals share ONE refresh request (single-flight)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const t = setup(async () => {
+      await gate;
+      return jsonResponse(200, { accessToken: 'a2', refreshToken: 'r2', expiresAt: 2e6, refreshExpiresAt: 9e6 });
+    });
+    await t.store.write(grant('a1', t.now()));
+    const all = Array.from({ length: 20 }, () => t.renewer.renew('a1'));
+    release();
+    const results = await Promise.all(all);
+    expect(t.requests).toHaveLength(1);
+    expect(results.every((r) => r.kind === 'renewed' && r.grant.accessToken === 'a2')).toBe(true);
+  });
+
+  it('does not renew again for a request that saw the token another request already replaced', async () => {
+    const t = setup(async () => jsonResponse(200, { accessToken: 'a3', refreshToken: 'r3', expiresAt: 2e6, refreshExpiresAt: 9e6 }));
+    await t.store.write(grant('a2', t.now()));
+    const result = await t.renewer.renew('a1');
+    expect(result).toMatchObject({ kind: 'renewed', grant: { accessToken: 'a2' } });
+    expect(t.requests).toHaveLength(0);
+  });
+
+  it('a revoked session clears the tokens (dead); a gateway outage keeps them (unavailable)', async () => {
+    const revoked = setup(async () => jsonResponse(401, { error: { code: 'session_revoked', message: 'revoked' } }));
+    await revoked.store.write(grant('a1', revoked.now()));
+    expect(await revoked.renewer.renew('a1')).toEqual({ kind: 'dead', code: 'session_revoked' });
+    expect(await revoked.store.read()).toBeUndefined();
+
+    const down = setup(async () => {
+      throw new TypeError('network');
+    });
+    await down.store.write(grant('a1', down.now()));
+    expect(await down.renewer.renew('a1')).toEqual({ kind: 'unavailable' });
+    expect((await down.store.read())?.accessToken).toBe('a1');
+
+    const busy = setup(async () => jsonResponse(503, { error: { code: 'daytona_unavailable', message: 'x' } }));
+    await busy.store.write(grant('a1', busy.now()));
+    expect(await busy.renewer.renew('a1')).toEqual({ kind: 'unavailable' });
+  });
+});

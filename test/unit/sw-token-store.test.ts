@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { SW_TOKEN_KEY } from '../../protocol/index.js';
+import { createTokenStore } from '../../sw/worker/token-store.js';
+import type { KeyValue, StoredGrant } from '../../sw/worker/token-store.js';
+
+// Fakes: a Map-backed key-value store (IndexedDB), grants and gateway answers.
+function memoryKeyValue(): KeyValue & { map: Map<string, unknown> } {
+  const map = new Map<string, unknown>();
+  return {
+    map,
+    get: async (k) => map.get(k),
+    set: async (k, v) => void map.set(k, v),
+    del: async (k) => void map.delete(k),
+  };
+}
+
+
+function grant(accessToken: string, now: number, lifetimeMs = 300_000): StoredGrant {
+  return { accessToken, refreshToken: `r-${accessToken}`, expiresAt: now + lifetimeMs, refreshExpiresAt: now + 3_600_000, receivedAt: now };
+}
+
+
+describe('sw token store', () => {
+  it('a restarted worker (a new store over the same IndexedDB) still has the tokens', async () => {
+    const kv = memoryKeyValue();
+    await createTokenStore(kv).write(grant('a1', 0));
+    expect(kv.map.has(SW_TOKEN_KEY)).toBe(true);
+    expect((await createTokenStore(kv).read())?.accessToken).toBe('a1');
+  });
+
+  it('reads IndexedDB once, then memory; forget() makes it read again', async () => {
+    const kv = memoryKeyValue();
+    let reads = 0;
+    const counting = { ...kv, get: async (k: string) => (reads++, kv.get(k)) };
+    const store = createTokenStore(counting);
+    await kv.set(SW_TOKEN_KEY, grant('a1', 0));
+    await store.read();
+    await store.read();
+    expect(reads).toBe(1);
+    await kv.set(SW_TOKEN_KEY, grant('a2', 0)); // the bootstrap wrote a new grant
+    store.forget();
+    expect((await store.read())?.accessToken).toBe('a2');
+  });
+
+  it('treats refused storage or a malformed value as "no tokens" (cookie path)', async () => {
+    const refused = { get: async () => Promise.reject(new Error('blocked')), set: async () => {}, del: async () => {} };
+    expect(await createTokenStore(refused).read()).toBeUndefined();
+    const kv = memoryKeyValue();
+    await kv.set(SW_TOKEN_KEY, { accessToken: 1 });
+    expect(await createTokenStore(kv).read()).toBeUndefined();
+  });
+
+  it('clear() removes the tokens from IndexedDB', async () => {
+    const kv = memoryKeyValue();
+    const store = createTokenStore(kv);
+    await store.write(grant('a1', 0));
+    await store.clear();
+    expect(kv.map.size).toBe(0);
+    expect(await createTokenStore(kv).read()).toBeUndefined();
+  });
+});
