@@ -178,7 +178,12 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       if (method !== req.method) continue;
       const match = pattern.exec(path);
       if (!match) continue;
-      const params = match.slice(1).map((s) => decodeURIComponent(s));
+      let params: string[];
+      try {
+        params = match.slice(1).map((s) => decodeURIComponent(s));
+      } catch {
+        throw new ApiError(400, 'Malformed path');
+      }
       return await handler(ctx, req, res, params, url);
     }
     throw new ApiError(404, `Cannot ${req.method} ${url.pathname}`);

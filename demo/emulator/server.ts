@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { handleApi, type ApiContext } from './api.js';
-import { sendApiError, sendJson } from './errors.js';
+import { sendApiError, sendJson, sendProxyError } from './errors.js';
 import { parsePreviewHost } from './host.js';
 import { IDP_AUTHORIZE_PATH, signInPage } from './idp.js';
 import { handleProxyRequest, handleProxyUpgrade, type ProxyContext } from './proxy.js';
@@ -27,7 +27,15 @@ export function createEmulatorServer(ctx: ServerContext): Server {
   // requestTimeout 0: streamed uploads and downloads may legitimately last longer than Node's 300 s default.
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     const host = parsePreviewHost(req.headers.host);
-    if (host) return handleProxyRequest(ctx.proxy, req, res, host);
+    if (host) {
+      // Bad input must never take the emulator down: a bug answers 500, it does not crash.
+      try {
+        return handleProxyRequest(ctx.proxy, req, res, host);
+      } catch {
+        if (res.headersSent) return void res.destroy();
+        return sendProxyError(req, res, 500, 'INTERNAL_SERVER_ERROR', 'internal error');
+      }
+    }
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
       ctx.stats.apiRequests++;
@@ -51,7 +59,13 @@ export function createEmulatorServer(ctx: ServerContext): Server {
   });
   server.on('upgrade', (req, socket, head) => {
     const host = parsePreviewHost(req.headers.host);
-    if (host) return handleProxyUpgrade(ctx.proxy, req, socket, head, host);
+    if (host) {
+      try {
+        return handleProxyUpgrade(ctx.proxy, req, socket, head, host);
+      } catch {
+        return void socket.destroy();
+      }
+    }
     writeRawResponse(socket, 404, { 'content-type': 'text/plain' }, '404 page not found');
   });
   server.on('clientError', (_err, socket) => {
