@@ -25,7 +25,7 @@ import type { FetchLike } from '../core/contracts.js';
 export interface NodeFetchOptions {
   /** Time allowed to open a TCP (and TLS) connection. Default 10 s. */
   connectTimeoutMs?: number;
-  /** Time allowed from sending the request to receiving the response headers. Default 5 minutes. */
+  /** Time allowed from the end of the request (body included) to the response headers. Default 5 minutes. */
   responseTimeoutMs?: number;
   /** Sockets per upstream host and port. Default unlimited. */
   maxSockets?: number;
@@ -102,7 +102,7 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
         if (settled) return;
         settled = true;
         release();
-        if (signal.aborted) return reject(signal.reason ?? err);
+        if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : abortError());
         const code = (err as NodeJS.ErrnoException).code;
         if (allowStaleRetry && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
           resolve(send(request, url, false));
@@ -113,7 +113,11 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
       req.on('error', fail);
 
       if (responseTimeoutMs > 0) {
-        responseTimer = setTimeout(() => req.destroy(timeoutError('no response headers in time')), responseTimeoutMs);
+        // Counted from the end of the request body, so a slow large upload is not cut short.
+        req.once('finish', () => {
+          if (settled) return;
+          responseTimer = setTimeout(() => req.destroy(timeoutError('no response headers in time')), responseTimeoutMs);
+        });
       }
       req.on('socket', (socket: Socket) => {
         if (!socket.connecting || connectTimeoutMs <= 0) return;
@@ -153,7 +157,10 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
   }
 
   const fetchUpstream = ((request: Request) => {
-    if (request.signal.aborted) return Promise.reject(request.signal.reason ?? abortError());
+    if (request.signal.aborted) {
+      const reason: unknown = request.signal.reason;
+      return Promise.reject(reason instanceof Error ? reason : abortError());
+    }
     const url = new URL(request.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       return Promise.reject(new TypeError(`createNodeFetch: unsupported scheme ${url.protocol}`));

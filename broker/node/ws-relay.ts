@@ -50,6 +50,12 @@ export interface RelayOptions {
   publicOrigin?: string;
   /** Time allowed for Daytona to answer the upgrade. Default 15 s. */
   timeoutMs?: number;
+  /**
+   * Daytona said the sandbox is stopped: the error to answer. Pass
+   * `() => upstream.sandboxStopped(target.sandboxId)` so autoStart also wakes it from a
+   * WebSocket. Default: GateError 'sandbox_stopped'.
+   */
+  onStopped?(): GateError;
 }
 
 type UpstreamAnswer =
@@ -62,8 +68,8 @@ const BODY_LIMIT = 8 * 1024;
  * Relays one authenticated upgrade to `target`. Never throws; failures close the client socket.
  *
  * @example
- * server.on('upgrade', (req, socket, head) =>
- *   relayWebSocket(req, socket, head, await upstream.webSocketTarget(t, req.url), { stripCookies: ['__Host-pg-*'] }));
+ * server.on('upgrade', async (req, socket, head) =>
+ *   relayWebSocket(req, socket, head, await upstream.webSocketTarget(t, req.url ?? '/'), { stripCookies: ['__Host-pg-*'] }));
  */
 export function relayWebSocket(
   req: IncomingMessage,
@@ -152,6 +158,7 @@ function openUpstream(
       reject(err);
     });
     upstream.on('upgrade', (res, socket, upstreamHead) => {
+      socket.on('error', () => socket.destroy()); // until splice() takes over
       done();
       upstream.setTimeout(0);
       resolve({ kind: 'upgraded', res, socket, head: upstreamHead });
@@ -161,12 +168,18 @@ function openUpstream(
       upstream.setTimeout(0);
       const chunks: Buffer[] = [];
       let size = 0;
+      const finish = () => resolve({ kind: 'response', res, body: Buffer.concat(chunks).subarray(0, BODY_LIMIT) });
       res.on('data', (chunk: Buffer) => {
-        if (size < BODY_LIMIT) chunks.push(chunk);
+        chunks.push(chunk);
         size += chunk.length;
+        // An answer to a failed upgrade is relayed only in part: never wait on an endless body.
+        if (size >= BODY_LIMIT) {
+          res.destroy();
+          finish();
+        }
       });
-      res.on('end', () => resolve({ kind: 'response', res, body: Buffer.concat(chunks).subarray(0, BODY_LIMIT) }));
-      res.on('error', reject);
+      res.on('end', finish);
+      res.on('error', () => finish());
     });
     upstream.end();
   });
@@ -311,7 +324,7 @@ function writeAnswer(
     return writeError(client, new GateError('daytona_unavailable', "Daytona does not accept the gateway's preview token for this sandbox."));
   }
   const verdict = status >= 400 ? classifyDaytonaError(status, text) : { kind: 'app' as const };
-  if (verdict.kind === 'stopped') return writeError(client, new GateError('sandbox_stopped', 'The sandbox is stopped.'));
+  if (verdict.kind === 'stopped') return writeError(client, opts.onStopped?.() ?? new GateError('sandbox_stopped', 'The sandbox is stopped.'));
   if (verdict.kind === 'gone') return writeError(client, new GateError('sandbox_not_found', 'The sandbox does not exist (any more).'));
   const headers = headersOf(answer.res);
   const ctx = hygiene(target, req, opts);

@@ -48,9 +48,16 @@ export interface UpstreamDeps {
 /** `Upstream` plus the handles tests and the Node entry may use. */
 export interface GateUpstream extends Upstream {
   readonly links: LinkCache;
+  /**
+   * What to answer when Daytona says the sandbox is stopped on a path that is not `forward()`
+   * (the WebSocket relay): forgets its links, starts it when `autoStart` is on, and returns
+   * GateError 'sandbox_starting' (Retry-After: 1) or 'sandbox_stopped'.
+   */
+  sandboxStopped(sandboxId: string): GateError;
 }
 
-type Attempt = { response: Response; verdict: DaytonaVerdict };
+/** One upstream exchange; `abort()` stops it (e.g. a body still streaming to a refused request). */
+type Attempt = { response: Response; verdict: DaytonaVerdict; abort(): void };
 
 export function createUpstream(deps: UpstreamDeps): GateUpstream {
   if (typeof deps.previewOrigin !== 'function') throw new TypeError('createUpstream: previewOrigin(target) is required');
@@ -76,6 +83,15 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
   const startingError = () =>
     new GateError('sandbox_starting', 'The sandbox is starting; this page reloads by itself.', { 'Retry-After': '1' });
 
+  function sandboxStopped(sandboxId: string): GateError {
+    links.invalidateSandbox(sandboxId); // a start issues a new standard token
+    if (starter) {
+      starter.wake(sandboxId);
+      return startingError();
+    }
+    return new GateError('sandbox_stopped', 'The sandbox is stopped. Start it, then reload this page.');
+  }
+
   async function attempt(
     request: Request,
     publicUrl: URL,
@@ -84,15 +100,24 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     meta: ForwardMeta | undefined,
   ): Promise<Attempt> {
     const started = clock();
+    // The client's abort ends the exchange; so does our own when we drop Daytona's answer while
+    // a streamed request body may still be flowing into it (a kept body is small: let it finish).
+    let signal = request.signal;
+    let abort = () => {};
+    if (!body.replayable) {
+      const own = new AbortController();
+      abort = () => own.abort();
+      signal = AbortSignal.any([request.signal, own.signal]);
+    }
     let response: Response;
     try {
-      response = await deps.fetch(buildUpstreamRequest(request, publicUrl, link, body, meta));
+      response = await deps.fetch(buildUpstreamRequest(request, publicUrl, link, body, signal, meta));
     } catch (err) {
       throw fetchFailure(err, request.signal);
     }
     metrics?.observe('gate_upstream_response_seconds', (clock() - started) / 1000);
-    if (isIdentityProviderRedirect(response, link.url)) return { response, verdict: { kind: 'rejected', redirect: true } };
-    if (!mayBeDaytonaError(response)) return { response, verdict: { kind: 'app' } };
+    if (isIdentityProviderRedirect(response, link.url)) return { response, verdict: { kind: 'rejected', redirect: true }, abort };
+    if (!mayBeDaytonaError(response)) return { response, verdict: { kind: 'app' }, abort };
     let peeked: Awaited<ReturnType<typeof peekBody>>;
     try {
       peeked = await peekBody(response.body, PEEK_LIMIT);
@@ -105,7 +130,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
       headers: response.headers,
     });
     const verdict = peeked.text === null ? ({ kind: 'app' } as const) : classifyDaytonaError(response.status, peeked.text);
-    return { response: rebuilt, verdict };
+    return { response: rebuilt, verdict, abort };
   }
 
   async function forward(request: Request, target: PreviewTarget, _principal: Principal, meta?: ForwardMeta) {
@@ -117,7 +142,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
 
     if (outcome.verdict.kind === 'rejected') {
       // Daytona no longer accepts the cached token: the sandbox restarted (daytona.md, "Restart").
-      discard(outcome.response);
+      discard(outcome);
       metrics?.inc('gate_upstream_token_rejected_total');
       const fresh = await links.refresh(target, link.token);
       if (!body.replayable) {
@@ -132,26 +157,21 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
       link = fresh;
       outcome = await attempt(request, publicUrl, link, body, meta);
       if (outcome.verdict.kind === 'rejected') {
-        discard(outcome.response);
+        discard(outcome);
         throw rejectedError();
       }
     }
 
     switch (outcome.verdict.kind) {
       case 'stopped':
-        discard(outcome.response);
-        links.invalidateSandbox(target.sandboxId); // a start issues a new standard token
-        if (starter) {
-          starter.wake(target.sandboxId);
-          throw startingError();
-        }
-        throw new GateError('sandbox_stopped', 'The sandbox is stopped. Start it, then reload this page.');
+        discard(outcome);
+        throw sandboxStopped(target.sandboxId);
       case 'gone':
-        discard(outcome.response);
+        discard(outcome);
         links.invalidateSandbox(target.sandboxId);
         throw new GateError('sandbox_not_found', 'The sandbox does not exist (any more).');
       case 'runner_unreachable':
-        discard(outcome.response);
+        discard(outcome);
         throw new GateError('upstream_unavailable', 'Daytona cannot reach the machine that runs this sandbox.');
       default: {
         const ctx: HygieneContext = { target, link, previewOrigin: deps.previewOrigin };
@@ -169,7 +189,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     return { url: base.origin.replace(/^http/, 'ws') + suffix, headers: daytonaHeaders(link) };
   }
 
-  return { forward, webSocketTarget, links };
+  return { forward, webSocketTarget, links, sandboxStopped };
 }
 
 function rejectedError(): GateError {
@@ -178,14 +198,18 @@ function rejectedError(): GateError {
   });
 }
 
-/** Releases an upstream body we will not forward (keeps the keep-alive socket reusable). */
-function discard(response: Response): void {
-  response.body?.cancel().catch(() => {});
+/** Drops an upstream answer we will not forward, stopping any request body still in flight. */
+function discard(attempt: Attempt): void {
+  attempt.abort();
+  attempt.response.body?.cancel().catch(() => {});
 }
 
 /** Maps a failed fetch to a coded error; a client abort stays an abort. */
 function fetchFailure(err: unknown, signal: AbortSignal): unknown {
-  if (signal.aborted) return signal.reason ?? err;
+  if (signal.aborted) {
+    // @hono/node-server aborts with a string reason; callers test `name === 'AbortError'`.
+    return signal.reason instanceof Error ? signal.reason : new DOMException(String(signal.reason ?? 'aborted'), 'AbortError');
+  }
   if (err instanceof GateError) return err;
   if (err instanceof Error && err.name === 'TimeoutError') {
     return new GateError('upstream_timeout', "Daytona's preview proxy did not answer in time.");

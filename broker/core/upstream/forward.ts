@@ -68,6 +68,7 @@ export function buildUpstreamRequest(
   publicUrl: URL,
   link: PreviewLink,
   body: PreparedBody,
+  signal: AbortSignal,
   meta?: ForwardMeta,
 ): Request {
   const headers = upstreamHeaders(request.headers, publicUrl, link, meta);
@@ -80,12 +81,15 @@ export function buildUpstreamRequest(
   } else {
     payload = body.stream;
   }
+  // A GET or HEAD that declared a body: none is sent, so no length may be announced either
+  // (the upstream would wait for bytes that never come).
+  if (payload === null) headers.delete('content-length');
   const init: RequestInit & { duplex?: 'half' } = {
     method: request.method,
     headers,
     body: payload,
     redirect: 'manual',
-    signal: request.signal,
+    signal,
   };
   if (payload instanceof ReadableStream) init.duplex = 'half'; // required for a streamed body (Fetch standard)
   return new Request(upstreamUrl(publicUrl, link), init);

@@ -58,6 +58,17 @@ describe('forward() to a private sandbox through the emulator', () => {
     expect(headers['x-end-to-end']).toBe('kept');
   });
 
+  it('removes hop-by-hop headers from the answer too (Daytona answering with Connection-named fields)', async () => {
+    // Daytona's proxy already drops most of these; the gateway does not rely on it.
+    const upstream = rig.make({
+      fetch: async () =>
+        new Response('ok', { headers: { connection: 'close, x-hop', 'x-hop': 'secret', 'keep-alive': 'timeout=5', 'proxy-connection': 'x', 'x-e2e': 'kept' } }),
+    });
+    const res = await upstream.forward(clientRequest(sandboxId, '/'), target(), principal);
+    for (const name of ['connection', 'x-hop', 'keep-alive', 'proxy-connection']) expect(res.headers.get(name), name).toBeNull();
+    expect(res.headers.get('x-e2e')).toBe('kept');
+  });
+
   it('sets X-Forwarded-Host/Proto (replacing client values) and appends X-Forwarded-For', async () => {
     const res = await rig.upstream.forward(
       clientRequest(sandboxId, '/api/echo', {

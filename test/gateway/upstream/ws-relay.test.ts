@@ -144,6 +144,43 @@ describe('WebSocket relay', () => {
     expect(answer.headers + answer.body).not.toContain(token);
   });
 
+  it('with onStopped wired to an autoStart upstream, a stopped sandbox answers sandbox_starting and wakes', async () => {
+    const upstream = rig.make({ autoStart: true });
+    const { id } = await rig.emulator.createSandbox({});
+    await rig.emulator.stopSandbox(id);
+    const relay = createServer((_q, r) => r.writeHead(404).end());
+    relay.on('upgrade', (req, socket, head) => {
+      const t = { sandboxId: id, port: 3000 };
+      void relayWebSocketWithRetry(req, socket, head, (fresh) => upstream.webSocketTarget(t, req.url ?? '/', { fresh }), {
+        onStopped: () => upstream.sandboxStopped(id),
+      });
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const port = (relay.address() as AddressInfo).port;
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => reject(new Error('opened')));
+      });
+      expect(status).toBe(503);
+      let opened = false;
+      for (let i = 0; i < 50 && !opened; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        opened = await new Promise<boolean>((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+          ws.once('open', () => (ws.close(), resolve(true)));
+          ws.once('unexpected-response', () => resolve(false));
+          ws.once('error', () => resolve(false));
+        });
+      }
+      expect(opened).toBe(true);
+    } finally {
+      relay.closeAllConnections();
+      await new Promise((r) => relay.close(r));
+    }
+  });
+
   it('survives a client that resets its socket mid-handshake', async () => {
     const { id } = await rig.emulator.createSandbox({});
     const ws = connect(id, '/ws');
