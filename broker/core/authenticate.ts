@@ -61,6 +61,9 @@ export interface AuthenticatorDeps {
   clock: Clock;
 }
 
+/** Uncached Daytona lookups per second for credential-less requests (public sandboxes). */
+export const PUBLIC_LOOKUPS_PER_SECOND = 20;
+
 /** True for a browser navigation (Fetch Metadata, or an HTML-accepting GET from an older client). */
 export function isNavigation(req: Request): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -72,10 +75,20 @@ export function isNavigation(req: Request): boolean {
 export function createAuthenticator(d: AuthenticatorDeps) {
   const { config, store, tokens, credentials, daytona, clock } = d;
   const publicCache = new Map<string, { info: SandboxInfo | null; until: number }>();
+  // Credential-less requests for made-up sandbox ids must not turn into unbounded Daytona API
+  // calls: at most PUBLIC_LOOKUPS_PER_SECOND uncached lookups; past that, "private" is answered.
+  let windowStart = 0;
+  let lookups = 0;
 
   async function sandboxIsPublic(id: string): Promise<boolean> {
     const hit = publicCache.get(id);
     if (hit && hit.until > clock()) return hit.info?.public === true;
+    const now = clock();
+    if (now - windowStart >= 1000) {
+      windowStart = now;
+      lookups = 0;
+    }
+    if (++lookups > PUBLIC_LOOKUPS_PER_SECOND) return false;
     let info: SandboxInfo | null = null;
     try {
       info = await daytona.getSandbox(id);

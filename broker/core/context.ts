@@ -1,6 +1,6 @@
 /** Everything the gateway's route files share, built once by createGateway. */
 import type { Hono } from 'hono';
-import type { Clock, DaytonaPort, GatewayAssets, Logger, Upstream } from './contracts.js';
+import type { Clock, DaytonaPort, GatewayAssets, Logger, Principal, Upstream } from './contracts.js';
 import type { ResolvedConfig } from './config.js';
 import type { Authenticator } from './authenticate.js';
 import type { Credentials } from './credentials.js';
@@ -10,7 +10,6 @@ import type { UserSessionVerifier } from './auth/user-session.js';
 import type { Store } from './store/store.js';
 import type { KeyRing } from './tokens/keys.js';
 import type { Tokens } from './tokens/tokens.js';
-import type { Principal } from './contracts.js';
 
 export interface GateVariables {
   /** User id for the request log line. */

@@ -13,7 +13,7 @@
 import { Hono } from 'hono';
 import { getPath } from 'hono/utils/url';
 import { GateError, type PreviewTarget } from '../../protocol/index.js';
-import type { Clock, DaytonaPort, GatewayAssets, Logger, Metrics, Principal, Upstream } from './contracts.js';
+import type { Clock, DaytonaPort, GatewayAssets, Logger, Principal, Upstream } from './contracts.js';
 import { resolveConfig, type GatewayConfig, type ResolvedConfig } from './config.js';
 import { GW, PV, XX, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import { createMemoryStore } from './store/memory.js';
@@ -50,7 +50,7 @@ export interface GatewayDeps {
   assets?: Partial<GatewayAssets>;
   /** Default: one JSON line per event on stdout. */
   logger?: Logger;
-  /** Default: a fresh registry (served at /metrics). A plain Metrics is wrapped, /metrics then shows only ours. */
+  /** Default: a fresh registry, served at /metrics. Pass one shared with the upstream side so /metrics shows both. */
   metrics?: MetricsRegistry;
   /** Authorisation hook. Default: the `preview-gate.users` label (labelPolicy). */
   policy?: PreviewPolicy;

@@ -220,3 +220,16 @@ describe('preview origin: credentials and cookies', () => {
     expect(all).not.toContain(grant.refreshToken);
   });
 });
+
+describe('public-sandbox lookups', () => {
+  it('credential-less requests for made-up sandbox ids cannot flood the Daytona API', async () => {
+    const t = await makeGateway();
+    const before = t.daytona.calls;
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => t.preview('/', {}, `made-up-${i}`)));
+    expect(answers.every((a) => a.status === 401)).toBe(true);
+    expect(t.daytona.calls - before).toBeLessThanOrEqual(20);
+    // Known public sandboxes keep working from the cache.
+    t.clock.advance(1000);
+    expect((await t.preview('/', {}, SBX_PUBLIC)).status).toBe(200);
+  });
+});
