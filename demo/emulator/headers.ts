@@ -49,16 +49,11 @@ export function removeCookies(header: string | undefined, names: (name: string) 
  */
 export function forwardableHeaders(rawHeaders: string[]): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const connectionTokens = new Set<string>();
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if ((rawHeaders[i] ?? '').toLowerCase() === 'connection') {
-      for (const t of (rawHeaders[i + 1] ?? '').split(',')) connectionTokens.add(t.trim().toLowerCase());
-    }
-  }
+  const named = connectionTokens(rawHeaders);
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] ?? '').toLowerCase();
     const value = rawHeaders[i + 1] ?? '';
-    if (HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || named.has(name)) continue;
     const prev = out[name];
     if (prev === undefined) out[name] = value;
     else out[name] = Array.isArray(prev) ? [...prev, value] : [String(prev), value];
@@ -66,12 +61,28 @@ export function forwardableHeaders(rawHeaders: string[]): OutgoingHttpHeaders {
   return out;
 }
 
-/** Response headers of the upstream answer as a flat `[name, value, ...]` list, hop-by-hop ones removed. */
+/** Header names listed in the `Connection` headers of a raw header list (RFC 9110 §7.6.1). */
+function connectionTokens(rawHeaders: string[]): Set<string> {
+  const tokens = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if ((rawHeaders[i] ?? '').toLowerCase() === 'connection') {
+      for (const t of (rawHeaders[i + 1] ?? '').split(',')) tokens.add(t.trim().toLowerCase());
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Response headers of the upstream answer as a flat `[name, value, ...]` list, hop-by-hop ones
+ * and any the app named in `Connection` removed, as Go's reverse proxy (Daytona's) does.
+ */
 export function forwardableResponseHeaders(rawHeaders: string[]): string[] {
+  const named = connectionTokens(rawHeaders);
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
-    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
     out.push(name, rawHeaders[i + 1] ?? '');
   }
   return out;

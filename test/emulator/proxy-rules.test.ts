@@ -24,6 +24,11 @@ beforeAll(async () => {
   emu = await startEmulator({ port: 0 });
   recorder = createServer((req, res) => {
     seen.push(req);
+    if (req.url === '/connection-named') {
+      // An app naming one of its own response headers as hop-by-hop (RFC 9110 §7.6.1).
+      res.writeHead(200, { connection: 'x-private-hop', 'x-private-hop': 'hop-only', 'x-kept': 'yes' });
+      return void res.end('named');
+    }
     res.writeHead(200, { 'content-type': 'text/plain', 'access-control-allow-origin': 'https://app.example' });
     res.end('recorded');
   });
@@ -139,6 +144,15 @@ describe('forwarding', () => {
 
   it('a socket the app destroys mid-answer is not disguised as a complete response', async () => {
     await expect(proxyRequest(url, '/fail', { headers: auth })).rejects.toThrow();
+  });
+});
+
+describe('hop-by-hop answers', () => {
+  it('a response header the app names in Connection does not travel past the proxy; others do', async () => {
+    const res = await proxyRequest(emu.previewUrl(id, 5173), '/connection-named', { headers: auth });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-private-hop']).toBeUndefined();
+    expect(res.headers['x-kept']).toBe('yes');
   });
 });
 
