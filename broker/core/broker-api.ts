@@ -20,7 +20,16 @@ export function validPath(v: unknown, field = 'path'): string | undefined {
   if (typeof v !== 'string' || v.length > 2048 || !v.startsWith('/') || v.startsWith('//') || v.startsWith('/\\') || /[\x00-\x1f\x7f\\#]/.test(v)) {
     throw new GateError('bad_request', `${field} must be an absolute path on the preview origin, like /index.html (at most 2048 characters, no #).`);
   }
-  if (v === '/__gate' || v.startsWith('/__gate/')) throw new GateError('bad_request', `${field} may not point into the reserved /__gate/ prefix.`);
+  // Judge the decoded path too: `/%5F_gate/...` is routed to the gateway's reserved prefix.
+  let decoded = v.split('?', 1)[0]!;
+  try {
+    decoded = decodeURIComponent(decoded);
+  } catch {
+    /* malformed escapes: judge the raw path */
+  }
+  for (const p of [v, decoded]) {
+    if (p === '/__gate' || p.startsWith('/__gate/')) throw new GateError('bad_request', `${field} may not point into the reserved /__gate/ prefix.`);
+  }
   return v;
 }
 
@@ -49,6 +58,8 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
 
   const authUser = async (req: Request, set: (u: string) => void): Promise<User> => {
     const user = await users.verify(req.headers.get('authorization'));
+    // `share:<id>` names share-link visitors (identity `sub`, session owner): no user may take it.
+    if (user.id.startsWith('share:')) throw new GateError('invalid_token', 'User ids starting with "share:" are reserved for share-link visitors.');
     set(user.id);
     return user;
   };
