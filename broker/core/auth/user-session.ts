@@ -28,7 +28,13 @@ export interface UserSessionOptions {
   demo: boolean;
 }
 
-const USER_ID = /^[A-Za-z0-9._@:+-]{1,128}$/;
+/**
+ * A user id (`sub`) the gateway can carry safely: no comma (ids are listed comma-separated in
+ * the `preview-gate.users` label), no whitespace, quotes or control characters (they end up in
+ * log lines and in the identity assertion). `|` is allowed: identity providers such as Auth0
+ * issue ids like `auth0|5f7c...` and `google-oauth2|1234`.
+ */
+const USER_ID = /^[A-Za-z0-9._@:+|-]{1,128}$/;
 
 export function createUserSessionVerifier(o: UserSessionOptions): UserSessionVerifier {
   const enc = new TextEncoder();
@@ -62,7 +68,7 @@ export function createUserSessionVerifier(o: UserSessionOptions): UserSessionVer
   };
   if (o.demo && secret) {
     verifier.mintDemo = async (userId, ttlSeconds = 3600) => {
-      if (!USER_ID.test(userId)) throw new GateError('bad_request', 'userId must be 1-128 characters of letters, digits and ._@:+-');
+      if (!USER_ID.test(userId)) throw new GateError('bad_request', 'userId must be 1-128 characters of letters, digits and ._@:+|-');
       const now = Math.floor(o.clock() / 1000);
       let jwt = new SignJWT({ demo: true }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(userId).setIssuedAt(now).setExpirationTime(now + ttlSeconds);
       if (o.issuer) jwt = jwt.setIssuer(o.issuer);
