@@ -52,12 +52,14 @@
     document.body.dataset.credentialPath = path;
     document.body.dataset.previewState = 'ready';
     state('ready', path);
+    if (frame.handle && frame.handle.iframe.src) $('preview-origin').textContent = new URL(frame.handle.iframe.src).origin;
     log(`ready via ${path} (session ${e.detail.sessionId})`);
   });
   frame.addEventListener('expired', (e) => {
     document.body.dataset.previewState = 'expired';
     document.body.dataset.lastCode = e.detail.code;
-    state(`expired: ${e.detail.code}, relaunching`, 'error');
+    // Unless a listener calls preventDefault(), the embed now mints a new preview by itself.
+    state(`expired: ${e.detail.code}`, 'error');
     log(`expired: ${e.detail.code} ${e.detail.message}`);
   });
   frame.addEventListener('error', (e) => {
@@ -99,20 +101,23 @@
     }
   };
 
+  // The API never returns a share's URL again (only its hash is stored): remember ours.
+  const shareUrls = new Map();
   async function refreshShares() {
     try {
       const { shares } = await api('GET', `/api/shares?sandboxId=${encodeURIComponent(cfg.sandboxId)}`);
       const list = $('shares');
       list.replaceChildren();
-      for (const s of shares) {
+      for (const s of shares.filter((x) => !x.revokedAt)) {
         const li = document.createElement('li');
         li.dataset.shareId = s.id;
         const a = document.createElement('a');
-        a.href = s.url || '#';
+        const url = s.url || shareUrls.get(s.id);
+        a.href = url || '#';
         a.target = '_blank';
         a.rel = 'noopener';
         a.style.color = '#9cf';
-        a.textContent = s.url ? `port ${s.port}${s.path || ''}` : s.id;
+        a.textContent = url ? `share link, port ${s.port}${s.path || ''}` : `share ${s.id} (link shown once, when created)`;
         const when = document.createElement('div');
         when.textContent = `expires ${new Date(s.expiresAt).toLocaleString()}` + (s.useCount != null ? `, used ${s.useCount}×` : '');
         const revoke = document.createElement('button');
@@ -133,6 +138,7 @@
     try {
       const ttlSeconds = Number($('share-ttl').value) || 3600;
       const share = await api('POST', '/api/shares', { sandboxId: cfg.sandboxId, port: cfg.port, ttlSeconds });
+      shareUrls.set(share.id, share.url);
       log(`share link created: ${share.url}`);
       await refreshShares();
     } catch (err) {

@@ -12,29 +12,30 @@
  * Fragment flags: `sw=0` keeps the worker out (cookie path only; also unregisters an earlier
  * worker) for diagnosis and tests.
  */
-import { GATE_PATHS, LAUNCH_CODE_FRAGMENT, LAUNCH_PATH_FRAGMENT, isErrorCode, type TokenGrant } from '../../protocol/index.js';
+import { GATE_PATHS, LAUNCH_CODE_FRAGMENT, LAUNCH_PATH_FRAGMENT, isErrorCode } from '../../protocol/index.js';
 import { TOKENS_CHANGED } from '../worker/messages.js';
-import { createTokenStore } from '../worker/token-store.js';
+import { createTokenStore, isTokenGrant } from '../worker/token-store.js';
 import { actionButtons, showFailure } from './failure-view.js';
 import { postToParent, type CredentialPath, type PageErrorCode } from './messages.js';
+import { readGateError } from './read-error.js';
 import { safePath } from './safe-path.js';
 
 /** How long the launch waits for the worker to activate before going on with the cookie. */
 const WORKER_WAIT_MS = 3_000;
 
-async function readError(response: Response): Promise<{ code: PageErrorCode; message: string }> {
-  try {
-    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
-    const code = body.error?.code;
-    if (isErrorCode(code)) return { code, message: String(body.error?.message ?? '') };
-  } catch {
-    // Not JSON: fall through.
-  }
-  return { code: response.status === 401 ? 'invalid_code' : 'internal', message: `HTTP ${response.status}` };
-}
-
 function timeout(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
+}
+
+/** Posts a message to the worker and waits for its reply (or a short deadline). */
+function tellWorker(worker: ServiceWorker | null, type: typeof TOKENS_CHANGED): Promise<void> {
+  if (!worker) return Promise.resolve();
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    worker.postMessage({ type }, [channel.port2]);
+    setTimeout(resolve, 500);
+  });
 }
 
 /** Registers the worker and waits (briefly) until it is active; null when refused. */
@@ -43,8 +44,9 @@ async function installWorker(): Promise<ServiceWorkerRegistration | null> {
   try {
     const registration = await navigator.serviceWorker.register(GATE_PATHS.serviceWorker, { scope: '/' });
     const ready = await Promise.race([navigator.serviceWorker.ready, timeout(WORKER_WAIT_MS)]);
-    // An already-active worker may hold an older grant in memory: make it re-read IndexedDB.
-    registration.active?.postMessage({ type: TOKENS_CHANGED });
+    // An already-active worker may hold an older grant in memory: make it re-read IndexedDB,
+    // and wait for its answer so the next navigation already carries the new token.
+    await tellWorker(registration.active, TOKENS_CHANGED);
     return ready ?? (registration.active ? registration : null);
   } catch {
     // NotSupportedError in a cross-site iframe with third-party cookies blocked, SecurityError
@@ -104,19 +106,21 @@ async function launch(): Promise<void> {
     return fail('network_error', 'The gateway could not be reached.');
   }
   if (!response.ok) {
-    const error = await readError(response);
+    const error = await readGateError(response, 'invalid_code');
     return fail(error.code, error.message);
   }
-  const grant = (await response.json()) as TokenGrant;
+  const grant: unknown = await response.json().catch(() => null);
+  if (!isTokenGrant(grant)) return fail('internal', 'The gateway answered the launch with something unexpected.');
 
   let credentialPath: CredentialPath = 'cookie';
+  const store = createTokenStore();
   if (workerAllowed) {
-    const stored = await createTokenStore()
-      .write({ ...grant, receivedAt: Date.now() })
-      .then(() => true, () => false);
+    const stored = await store.write({ ...grant, receivedAt: Date.now() }).then(() => true, () => false);
     if (stored && (await installWorker())) credentialPath = 'worker';
+    // No worker: the tokens would only sit where page scripts can read them. The cookie carries on.
+    else await store.clear();
   } else {
-    await createTokenStore().clear();
+    await store.clear();
     await removeWorkers();
   }
   if (credentialPath === 'cookie' && !(await cookieWorks())) {
@@ -145,4 +149,11 @@ function errorPage(): void {
 }
 
 if (document.body?.dataset.gatePage === 'error') errorPage();
-else void launch();
+else {
+  void launch();
+  // A new launch URL that differs from this page only by its fragment (an embed relaunching a
+  // frame that sits on a spent launch page) is a same-document navigation: launch again.
+  window.addEventListener('hashchange', () => {
+    if (new URLSearchParams(location.hash.slice(1)).has(LAUNCH_CODE_FRAGMENT)) void launch();
+  });
+}

@@ -18,6 +18,7 @@
  *   handle.element.addEventListener('ready', (e) => console.log(e.detail.credentialPath));
  */
 import { isPreviewGateMessage, type CredentialPath, type PageErrorCode } from './messages.js';
+import { readGateError } from './read-error.js';
 
 export interface MountOptions {
   sandboxId: string;
@@ -94,9 +95,8 @@ export class PreviewGateError extends Error {
 }
 
 async function readApiError(response: Response): Promise<PreviewGateError> {
-  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
-  const code = (body?.error?.code ?? (response.status === 401 ? 'missing_credential' : 'internal')) as PageErrorCode;
-  return new PreviewGateError(code, body?.error?.message ?? `HTTP ${response.status}`);
+  const { code, message } = await readGateError(response, 'missing_credential');
+  return new PreviewGateError(code, message);
 }
 
 export function mount(element: HTMLElement, options: MountOptions, defaultGateway: string): PreviewHandle {
@@ -156,6 +156,9 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     return (await response.json()) as Minted;
   }
 
+  /** The launch URL as the frame gets it: `&sw=0` in the fragment keeps the worker out. */
+  const launchTarget = (url: string): string => (options.worker === false ? `${url}&sw=0` : url);
+
   async function launch(): Promise<void> {
     const mine = ++generation;
     try {
@@ -165,7 +168,7 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
       previewOrigin = new URL(preview.url).origin;
       credentialPath = null;
       awaitingApp = false;
-      iframe.src = options.worker === false ? `${preview.url}&sw=0` : preview.url;
+      iframe.src = launchTarget(preview.url);
       watchSessionEnd(preview.sessionExpiresAt);
     } catch (err) {
       const e = err instanceof PreviewGateError ? err : new PreviewGateError('network_error', String(err));
@@ -232,8 +235,7 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     },
     reload: () => launch(),
     async launchUrl(path) {
-      const preview = await mint(path ?? options.path);
-      return options.worker === false ? `${preview.url}&sw=0` : preview.url;
+      return launchTarget((await mint(path ?? options.path)).url);
     },
     async revoke() {
       if (!sessionId) return;

@@ -3,7 +3,7 @@
  * Tokens never travel in messages: the bootstrap writes them to IndexedDB and only says so.
  */
 
-/** Page → worker: a new grant is in IndexedDB; drop the memory copy. */
+/** Page → worker: a new grant is in IndexedDB; drop the memory copy. Replies on a transferred port, if any. */
 export const TOKENS_CHANGED = 'preview-gate:tokens-changed';
 /** Page → worker: forget the tokens (e.g. the person chose the cookie path). */
 export const TOKENS_CLEAR = 'preview-gate:tokens-clear';

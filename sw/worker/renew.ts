@@ -2,9 +2,8 @@
  * Renewal of the access token with the refresh token, single-flight: however many requests
  * find the token stale at once, one POST /__gate/refresh goes out and all of them await it.
  */
-import { GATE_PATHS, type TokenGrant } from '../../protocol/index.js';
 import { DEAD_SESSION_CODES, readErrorCode } from './gate-error.js';
-import type { StoredGrant, TokenStore } from './token-store.js';
+import { isTokenGrant, type StoredGrant, type TokenStore } from './token-store.js';
 
 export type Clock = () => number;
 export type FetchFn = (request: Request) => Promise<Response>;
@@ -39,12 +38,6 @@ export function needsRenewal(grant: StoredGrant, now: number): boolean {
   const lifetime = Math.max(0, grant.expiresAt - grant.receivedAt);
   const margin = Math.min(30_000, lifetime / 3);
   return grant.expiresAt - now < margin;
-}
-
-export function isTokenGrant(value: unknown): value is TokenGrant {
-  if (typeof value !== 'object' || value === null) return false;
-  const g = value as Record<string, unknown>;
-  return typeof g.accessToken === 'string' && typeof g.refreshToken === 'string' && typeof g.expiresAt === 'number';
 }
 
 export function createRenewer(deps: RenewerDeps): Renewer {

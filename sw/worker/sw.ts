@@ -40,10 +40,12 @@ sw.addEventListener('activate', (event) => {
   event.waitUntil(sw.clients.claim());
 });
 
+// Same-origin pages only can message their worker. The reply on the transferred port tells the
+// bootstrap the worker has dropped its old grant before the page navigates.
 sw.addEventListener('message', (event) => {
   if (!isWorkerMessage(event.data)) return;
-  if (event.data.type === TOKENS_CLEAR) event.waitUntil(store.clear());
-  else store.forget();
+  const done = event.data.type === TOKENS_CLEAR ? store.clear() : Promise.resolve(store.forget());
+  event.waitUntil(done.then(() => event.ports[0]?.postMessage({ ok: true })));
 });
 
 // workbox-routing matches per method; register the one match for each method a page can send.

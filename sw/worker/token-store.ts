@@ -34,43 +34,55 @@ export const idbKeyValue: KeyValue = {
   del: (key) => del(key),
 };
 
-export function isStoredGrant(value: unknown): value is StoredGrant {
+/** The shape of a `/__gate/session` or `/__gate/refresh` answer. */
+export function isTokenGrant(value: unknown): value is TokenGrant {
   if (typeof value !== 'object' || value === null) return false;
   const g = value as Record<string, unknown>;
-  return (
-    typeof g.accessToken === 'string' &&
-    typeof g.refreshToken === 'string' &&
-    typeof g.expiresAt === 'number' &&
-    typeof g.receivedAt === 'number'
-  );
+  return typeof g.accessToken === 'string' && typeof g.refreshToken === 'string' && typeof g.expiresAt === 'number';
 }
 
-export function createTokenStore(kv: KeyValue = idbKeyValue): TokenStore {
+export function isStoredGrant(value: unknown): value is StoredGrant {
+  return isTokenGrant(value) && typeof (value as { receivedAt?: unknown }).receivedAt === 'number';
+}
+
+/**
+ * IndexedDB can be refused outright (an error) or, in some contexts (an insecure or
+ * storage-blocked frame), never answer at all: every operation gets a deadline, so a request
+ * or a launch never hangs on storage.
+ */
+function deadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('IndexedDB did not answer')), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
+
+/** `timeoutMs`: deadline of each IndexedDB operation. Default 2000. */
+export function createTokenStore(kv: KeyValue = idbKeyValue, timeoutMs = 2_000): TokenStore {
   let memory: StoredGrant | undefined;
-  let loaded = false;
   return {
     async read() {
-      if (loaded) return memory;
-      // IndexedDB can be refused (storage blocked, private mode): treat as "no tokens", so
-      // requests take the cookie path instead of failing.
-      const value = await kv.get(SW_TOKEN_KEY).catch(() => undefined);
+      // With no grant in memory, look again: the bootstrap may have just written one (a new
+      // launch while this worker was running). A grant in memory is dropped by forget().
+      if (memory) return memory;
+      // Storage refused or silent: "no tokens", so requests take the cookie path instead of failing.
+      const value = await deadline(kv.get(SW_TOKEN_KEY), timeoutMs).catch(() => undefined);
       memory = isStoredGrant(value) ? value : undefined;
-      loaded = true;
       return memory;
     },
     async write(grant) {
       memory = grant;
-      loaded = true;
-      await kv.set(SW_TOKEN_KEY, grant);
+      await deadline(kv.set(SW_TOKEN_KEY, grant), timeoutMs);
     },
     async clear() {
       memory = undefined;
-      loaded = true;
-      await kv.del(SW_TOKEN_KEY).catch(() => undefined);
+      await deadline(kv.del(SW_TOKEN_KEY), timeoutMs).catch(() => undefined);
     },
     forget() {
       memory = undefined;
-      loaded = false;
     },
   };
 }

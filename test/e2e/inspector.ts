@@ -32,3 +32,15 @@ export async function appSaw(target: Frame | Page): Promise<{ document: string[]
   });
   return { document: gatewayCredentialsIn(doc as never), fetch: gatewayCredentialsIn(fetched as never) };
 }
+
+/** The preview's iframe inside a host page (the first frame on `origin`). */
+export function frameOn(page: Page, origin: string): Frame {
+  const frame = page.frames().find((f) => f.url().startsWith(origin));
+  if (!frame) throw new Error(`no frame on ${origin}`);
+  return frame;
+}
+
+/** Status of a same-origin JSON fetch made by the page itself. */
+export function fetchStatus(target: Frame | Page, path = '/api/echo'): Promise<number> {
+  return target.evaluate(async (p) => (await fetch(p, { headers: { accept: 'application/json' } })).status, path);
+}

@@ -11,7 +11,7 @@ import type { Browser, BrowserContext, Frame, Page, Response } from 'playwright-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, launchPersistentChromium, type PersistentChromium } from '../support/chromium.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
-import { ALL_OK, appSaw, inspectorResults } from './inspector.js';
+import { ALL_OK, appSaw, fetchStatus, frameOn, inspectorResults } from './inspector.js';
 
 type Embedding = 'iframe' | 'top';
 interface Cell {
@@ -21,14 +21,19 @@ interface Cell {
 }
 
 let stack: BrowserStack;
-const timings: Record<string, number> = {};
+const timings: Record<string, Record<string, number>> = {};
+
+/** First contentful paint of the current document, in ms from its navigation start. */
+async function fcp(target: Frame | Page): Promise<number> {
+  return target.evaluate(() => Math.round(performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1));
+}
 
 beforeAll(async () => {
   stack = await startBrowserStack();
 });
 afterAll(async () => {
   await stack?.close();
-  if (Object.keys(timings).length) console.log('[matrix] time to inspector done (ms):', JSON.stringify(timings));
+  if (Object.keys(timings).length) console.log('[matrix] timings (ms):', JSON.stringify(timings));
 });
 
 /** Opens the preview the way the cell says; returns where the inspector runs and the credential path. */
@@ -36,8 +41,7 @@ async function open(page: Page, cell: Cell): Promise<{ target: Frame | Page; pat
   if (cell.embedding === 'iframe') {
     await page.goto(stack.host.url + (cell.worker ? '' : '?worker=off'));
     await page.waitForSelector('body[data-preview-state="ready"]', { timeout: 20_000 });
-    const frame = page.frames().find((f) => f.url().startsWith(stack.previewOrigin));
-    if (!frame) throw new Error('no preview frame');
+    const frame = frameOn(page, stack.previewOrigin);
     const path = await page.evaluate(() => document.body.dataset.credentialPath ?? '');
     return { target: frame, path };
   }
@@ -101,7 +105,7 @@ async function runCell(page: Page, cell: Cell, label: string): Promise<void> {
   const started = Date.now();
   const { target, path } = await open(page, cell);
   expect(await inspectorResults(target)).toEqual(ALL_OK);
-  timings[label] = Date.now() - started;
+  timings[label] = { launchToChecksDone: Date.now() - started, appFirstPaint: await fcp(target) };
   expect(path).toBe(cell.expected);
   expect(await appSaw(target)).toEqual({ document: [], fetch: [] });
 
@@ -117,6 +121,7 @@ async function runCell(page: Page, cell: Cell, label: string): Promise<void> {
   await target.evaluate(() => location.reload());
   await target.waitForLoadState('load');
   expect(await inspectorResults(target)).toEqual(ALL_OK);
+  timings[label]!.reloadFirstPaint = await fcp(target);
   expect(await appSaw(target)).toEqual({ document: [], fetch: [] });
   expect(failures).toEqual([]);
 }
@@ -166,6 +171,28 @@ describe('third-party cookies allowed (persistent profile)', () => {
   });
   afterAll(async () => {
     await chromium?.close();
+  });
+
+  it('revocation on the worker path: the frame loses access and the embed reports the session ended', async () => {
+    const page = await chromium.context.newPage();
+    try {
+      await page.goto(stack.host.url);
+      await page.waitForSelector('body[data-preview-state="ready"]');
+      expect(await page.evaluate(() => document.body.dataset.credentialPath)).toBe('worker');
+      const frame = frameOn(page, stack.previewOrigin);
+      await page.evaluate(() => document.getElementById('preview')!.addEventListener('expired', (e) => e.preventDefault(), { once: true }));
+      await page.evaluate(() => (document.getElementById('preview') as unknown as { handle: { revoke(): Promise<void> } }).handle.revoke());
+      // The worker's token is refused at once (revocation is checked on every request) and it
+      // clears its tokens; the cookie is revoked too.
+      expect(await fetchStatus(frame)).toBe(401);
+      await frame.evaluate(() => location.reload());
+      await page.waitForSelector('body[data-preview-state="expired"]');
+      // The gateway clears the cookies when it answers session_revoked, so the reload may be
+      // told "missing_credential" instead; either way the embed reports the session as ended.
+      expect(['session_revoked', 'missing_credential']).toContain(await page.evaluate(() => document.body.dataset.lastCode));
+    } finally {
+      await page.close();
+    }
   });
 
   for (const cell of CELLS.allowed) {

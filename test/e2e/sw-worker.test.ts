@@ -35,7 +35,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 /** A fake gateway on a preview origin: header or cookie credentials, refresh, error pages. */
 function fakeGateway() {
   const seen: Seen[] = [];
-  const state = { refreshes: 0, sessions: 0, revoked: false, n: 0 };
+  const state = { refreshes: 0, sessions: 0, revoked: false, n: 0, swVersion: 1, cookieRefused: false };
   const access = new Map<string, number>(); // token → expiresAt
   const dist = (name: string) => readFileSync(new URL(`../../dist/${name}`, import.meta.url), 'utf8');
 
@@ -65,7 +65,8 @@ function fakeGateway() {
       case '/__gate/bootstrap.js':
       case '/__gate/sw.js':
         res.writeHead(200, { 'content-type': 'text/javascript', 'service-worker-allowed': '/', 'cache-control': 'no-cache' });
-        return void res.end(dist(url.pathname.slice('/__gate/'.length)));
+        // swVersion changes the worker's bytes: the browser sees an update.
+        return void res.end(dist(url.pathname.slice('/__gate/'.length)) + (url.pathname.endsWith('sw.js') ? `\n// v${state.swVersion}` : ''));
       case '/__gate/session': {
         const { code } = JSON.parse(body) as { code: string };
         if (code !== 'good') return json(res, 401, { error: { code: 'invalid_code', message: 'Launch code unknown or used.' } });
@@ -77,7 +78,7 @@ function fakeGateway() {
         if (state.revoked) return json(res, 401, { error: { code: 'session_revoked', message: 'Revoked.' } });
         return json(res, 200, grant());
       case '/__gate/status':
-        return json(res, 200, { authenticated: cookie && !state.revoked });
+        return json(res, 200, { authenticated: cookie && !state.revoked && !state.cookieRefused });
     }
     // The "app": token first, then cookie.
     if (state.revoked || (token && !access.has(token))) {
@@ -200,7 +201,8 @@ describe('Service Worker in Chromium (fake gateway)', () => {
     gw.seen.length = 0;
     await page.goto(`${origin}/redirect`);
     expect(page.url()).toBe(`${origin}/landing`);
-    expect(gw.seen.map((s) => [s.path, Boolean(s.token)])).toEqual([
+    const navigations = gw.seen.filter((s) => s.path !== '/favicon.ico');
+    expect(navigations.map((s) => [s.path, Boolean(s.token)])).toEqual([
       ['/redirect', true],
       ['/landing', true],
     ]);
@@ -231,6 +233,23 @@ describe('Service Worker in Chromium (fake gateway)', () => {
     await cdp.detach();
   });
 
+  it('an updated worker takes over the open page (skipWaiting + clients.claim) and keeps its tokens', async () => {
+    gw.state.swVersion++;
+    const changed = await page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.getRegistration('/');
+      const before = navigator.serviceWorker.controller?.scriptURL;
+      const takeover = new Promise<boolean>((resolve) => {
+        navigator.serviceWorker.addEventListener('controllerchange', () => resolve(true), { once: true });
+        setTimeout(() => resolve(false), 5000);
+      });
+      await registration!.update();
+      return { before: Boolean(before), tookOver: await takeover };
+    });
+    expect(changed).toEqual({ before: true, tookOver: true });
+    const out = await page.evaluate(async () => (await fetch('/echo')).json());
+    expect(out.token).toBe(true);
+  });
+
   it('a hard reload bypasses the worker and still works through the cookie', async () => {
     gw.seen.length = 0;
     const cdp = await context.newCDPSession(page);
@@ -249,6 +268,22 @@ describe('Service Worker in Chromium (fake gateway)', () => {
     expect(await page.getAttribute('body', 'data-gate-code')).toBe('session_revoked');
     expect(await page.textContent('h1')).toContain('ended');
     gw.state.revoked = false;
+  });
+
+  it('no worker and no cookie (third-party storage refused): says so and offers a new tab', async () => {
+    gw.state.cookieRefused = true;
+    const ctx = await browser.newContext({ serviceWorkers: 'block' });
+    try {
+      const p = await ctx.newPage();
+      await p.setContent(`<iframe src="${origin}/__gate/launch#code=good&path=%2F"></iframe>`);
+      const frame = await (await p.waitForSelector('iframe')).contentFrame();
+      await frame!.waitForSelector('body[data-gate-code="storage_refused"]');
+      expect(await frame!.textContent('h1')).toContain('blocked');
+      expect(await frame!.textContent('button')).toBe('Open in a new tab');
+    } finally {
+      gw.state.cookieRefused = false;
+      await ctx.close();
+    }
   });
 
   it('an invalid launch code shows a failure page with a way out', async () => {

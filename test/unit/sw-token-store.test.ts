@@ -42,12 +42,28 @@ describe('sw token store', () => {
     expect((await store.read())?.accessToken).toBe('a2');
   });
 
+  it('with no grant in memory it looks again: a grant the bootstrap just wrote is used at once', async () => {
+    const kv = memoryKeyValue();
+    const store = createTokenStore(kv);
+    expect(await store.read()).toBeUndefined();
+    await kv.set(SW_TOKEN_KEY, grant('a1', 0)); // a new launch, no message needed
+    expect((await store.read())?.accessToken).toBe('a1');
+  });
+
   it('treats refused storage or a malformed value as "no tokens" (cookie path)', async () => {
     const refused = { get: async () => Promise.reject(new Error('blocked')), set: async () => {}, del: async () => {} };
     expect(await createTokenStore(refused).read()).toBeUndefined();
     const kv = memoryKeyValue();
     await kv.set(SW_TOKEN_KEY, { accessToken: 1 });
     expect(await createTokenStore(kv).read()).toBeUndefined();
+  });
+
+  it('storage that never answers does not hang a request: no tokens after the deadline', async () => {
+    const silent: KeyValue = { get: () => new Promise(() => {}), set: () => new Promise(() => {}), del: () => new Promise(() => {}) };
+    const store = createTokenStore(silent, 20);
+    expect(await store.read()).toBeUndefined();
+    await expect(store.write(grant('a1', 0))).rejects.toThrow('IndexedDB did not answer');
+    await store.clear(); // resolves
   });
 
   it('clear() removes the tokens from IndexedDB', async () => {
