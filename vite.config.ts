@@ -59,5 +59,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: browser tests and socket tests are heavy; keep parallelism modest.
     maxWorkers: 2,
+    // vitest's summary, then one plain `tests: N passed, N failed, N skipped` line for CI.
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
