@@ -19,6 +19,8 @@ export const VIA_WORKER_HEADER = 'x-preview-gate-via';
  */
 export const ACCESS_COOKIE = '__Host-pg-access';
 export const REFRESH_COOKIE = '__Host-pg-refresh';
+/** The prefix every gateway cookie shares: an app's `Set-Cookie` with it is never let through. */
+export const GATE_COOKIE_PREFIX = '__Host-pg-';
 
 /** Reserved prefix on every preview origin; requests under it are never forwarded. */
 export const RESERVED_PREFIX = '/__gate/';

@@ -114,7 +114,11 @@ export function createCredentials(d: CredentialDeps) {
         return successor;
       }
     }
-    // RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant.
+    return theft(session);
+  }
+
+  /** RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant. */
+  async function theft(session: PreviewSessionRecord): Promise<never> {
     await revokeSession(session.id, session.expiresAt);
     metrics.inc(METRIC.refreshes, { result: 'reused' });
     logger.warn('refresh_reused', { sid: session.id, user: session.userId });
@@ -194,12 +198,15 @@ export function createCredentials(d: CredentialDeps) {
       return { grant: await grantFor(session, successor), session };
     },
 
-    /** For WebSocket upgrades: accept a live refresh credential WITHOUT rotating it (no cookie can be set on a 101). */
+    /**
+     * For WebSocket upgrades: accept a live refresh credential WITHOUT rotating it (no cookie can
+     * be set on a 101). A rotated one is still accepted within the grace window (the page's
+     * cookie jar may lag its last renewal by a moment); after it, reuse is theft exactly as in
+     * `refresh` (RFC 9700 §4.14.2): the whole session is revoked, `refresh_reused`.
+     */
     async peekRefresh(refreshToken: string, origin: string): Promise<PreviewSessionRecord> {
       const { rec, session } = await lookupRefresh(refreshToken, origin);
-      if (rec.rotatedAt !== undefined && clock() - rec.rotatedAt > config.refreshGraceMs) {
-        throw new GateError('invalid_session', 'This refresh credential was already renewed; reload the page.');
-      }
+      if (rec.rotatedAt !== undefined && clock() - rec.rotatedAt > config.refreshGraceMs) return theft(session);
       return session;
     },
 
@@ -257,13 +264,22 @@ export function scopeOf(path: string): string {
 
 /**
  * True when `pathname` lies inside the scope `prefix`: equal, or below it at a segment
- * boundary (`/docs` covers `/docs/a`, not `/docs-private`). Encoded slashes, backslashes and
- * dot segments are refused outright so an upstream that decodes them cannot be walked out of
- * the scope (the WHATWG URL parser already removed plain `..` segments).
+ * boundary (`/docs` covers `/docs/a`, not `/docs-private`). Refused outright, so an upstream
+ * that reads the path differently from the WHATWG parser cannot be walked out of the scope
+ * (the parser already removed plain `.`/`..` segments):
+ *  - encoded slashes, backslashes and dots (`%2f`, `%5c`, `\`, `%2e`): servers that decode them;
+ *  - `%25` (an encoded `%`): double decoding turns `%252e%252e` into `..`;
+ *  - `;` (path parameters): Tomcat, Jetty and Spring drop `;…` from each segment, so `..;` and
+ *    `.;` are dot segments to them though not to the URL parser;
+ *  - any segment that is `.` or `..` once its `;params` are removed (belt and braces).
  */
 export function inScope(pathname: string, prefix: string): boolean {
   if (prefix === '/' || prefix === '') return true;
-  if (/%2f|%5c|\\|%2e/i.test(pathname)) return false;
+  if (/%2f|%5c|\\|%2e|%25|;/i.test(pathname)) return false;
+  if (pathname.split('/').some((seg) => {
+    const bare = seg.split(';', 1)[0];
+    return bare === '.' || bare === '..';
+  })) return false;
   if (pathname === prefix) return true;
   const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
   return pathname.startsWith(base);

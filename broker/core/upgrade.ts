@@ -44,6 +44,9 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request) =
       if (origin !== null && origin !== host.origin) {
         throw new GateError('origin_forbidden', `WebSocket from a foreign page (${origin.slice(0, 100)}) refused: only ${host.origin} may open it.`);
       }
+      // Same credential rules as HTTP, including `cookiesAccepted` (authenticate.ts): the
+      // gateway's cookies count only on a `same-origin` (or Fetch-Metadata-less) handshake, so
+      // a sibling preview cannot ride them even where its Origin check passed.
       const auth = await x.authenticator.authenticate(request, host, { renew: false, ticket: true });
       const identity = await x.identity(auth.principal, host.origin);
       const forwardHeaders: Record<string, string> = {};

@@ -11,12 +11,20 @@
  *            `preventDefault()` stops the automatic relaunch
  *   error    anything else that keeps the preview from showing (forbidden, sandbox stopped, ...)
  *
+ * The frame is the preview origin, where the sandbox app's own (untrusted) scripts run: any
+ * message from it may come from the app, not from the gateway's pages. So `detail.code` is
+ * always one of the known codes (anything else becomes `internal`), `detail.message` is
+ * UNTRUSTED text of at most 300 characters (show it with `textContent`, never as HTML), and a
+ * `relaunch` request (which mints a new preview session) is honoured only after the frame
+ * reported an error, once per error, within the same per-minute cap as automatic relaunches.
+ *
  * @example
  *   const handle = PreviewGate.mount(document.getElementById('preview'), {
  *     sandboxId, port: 3000, path: '/', getSession: async () => (await fetch('/my/session')).text(),
  *   });
  *   handle.element.addEventListener('ready', (e) => console.log(e.detail.credentialPath));
  */
+import { isErrorCode } from '../../protocol/index.js';
 import { isPreviewGateMessage, type CredentialPath, type PageErrorCode } from './messages.js';
 import { readGateError } from './read-error.js';
 
@@ -52,6 +60,10 @@ export interface PreviewHandle {
 
 export interface PreviewEventDetail {
   code: PageErrorCode | 'ok';
+  /**
+   * Human-readable text. UNTRUSTED when it comes from the frame (the sandbox app can post it):
+   * at most MAX_MESSAGE_LENGTH characters; render it as text, never as HTML.
+   */
   message: string;
   credentialPath: CredentialPath | null;
   sessionId: string | null;
@@ -68,8 +80,25 @@ const EXPIRED_CODES = new Set<string>([
   'missing_credential',
 ]);
 
-/** No more than this many automatic relaunches per minute: a broken setup must not loop. */
-const MAX_AUTO_RELAUNCH_PER_MINUTE = 3;
+/**
+ * No more than this many relaunches per minute, automatic or asked for by the frame: a broken
+ * setup must not loop, and the app in the frame must not make the host mint sessions at will.
+ */
+export const MAX_AUTO_RELAUNCH_PER_MINUTE = 3;
+/** Longest `message` taken from the frame (the rest is cut). */
+export const MAX_MESSAGE_LENGTH = 300;
+
+const PAGE_CODES = new Set<string>(['storage_refused', 'network_error']);
+
+/** A code the frame reported, if it is one we know; anything else is `internal`. */
+export function frameErrorCode(code: unknown): PageErrorCode {
+  return isErrorCode(code) || (typeof code === 'string' && PAGE_CODES.has(code)) ? (code as PageErrorCode) : 'internal';
+}
+
+/** The frame's `message`: text only, capped. */
+export function frameMessage(message: unknown): string {
+  return typeof message === 'string' ? message.slice(0, MAX_MESSAGE_LENGTH) : '';
+}
 
 /**
  * Why these sandbox flags: the preview is a separate origin and keeps it (`allow-same-origin`:
@@ -119,6 +148,8 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
   let destroyed = false;
   let generation = 0;
   const relaunches: number[] = [];
+  /** The frame reported an error since the last launch: one `relaunch` request may follow. */
+  let frameFailed = false;
 
   const emit = (type: 'ready' | 'expired' | 'error', code: PreviewEventDetail['code'], message: string): boolean => {
     const detail: PreviewEventDetail = { code, message, credentialPath, sessionId };
@@ -168,6 +199,7 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
       previewOrigin = new URL(preview.url).origin;
       credentialPath = null;
       awaitingApp = false;
+      frameFailed = false;
       iframe.src = launchTarget(preview.url);
       watchSessionEnd(preview.sessionExpiresAt);
     } catch (err) {
@@ -176,15 +208,20 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     }
   }
 
-  function autoRelaunch(): void {
+  /** Takes one relaunch from the per-minute allowance; false (and an error event) when spent. */
+  function relaunchAllowed(): boolean {
     const now = Date.now();
     while (relaunches.length && relaunches[0]! < now - 60_000) relaunches.shift();
     if (relaunches.length >= MAX_AUTO_RELAUNCH_PER_MINUTE) {
       emit('error', 'internal', 'The preview keeps ending right after it opens; stopped relaunching it.');
-      return;
+      return false;
     }
     relaunches.push(now);
-    void launch();
+    return true;
+  }
+
+  function autoRelaunch(): void {
+    if (relaunchAllowed()) void launch();
   }
 
   async function openInNewTab(): Promise<void> {
@@ -194,21 +231,37 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     if (!window.open(url, '_blank', 'noopener')) emit('error', 'storage_refused', 'Open the preview in a new tab: ' + url);
   }
 
+  // Messages pass the origin and source checks, but the preview origin runs the sandbox app's
+  // own scripts: every field is validated, and what would mint a session is rationed.
   function onMessage(event: MessageEvent): void {
     if (event.source !== iframe.contentWindow || event.origin !== previewOrigin) return;
     if (!isPreviewGateMessage(event.data)) return;
-    const message = event.data;
+    const message = event.data as { type: string; code?: unknown; message?: unknown; credentialPath?: unknown; target?: unknown };
     if (message.type === 'launched') {
+      if (message.credentialPath !== 'worker' && message.credentialPath !== 'cookie') return;
       credentialPath = message.credentialPath;
       awaitingApp = true;
+      frameFailed = false;
     } else if (message.type === 'error') {
       awaitingApp = false;
-      if (EXPIRED_CODES.has(message.code)) {
-        if (emit('expired', message.code, message.message)) autoRelaunch();
+      const code = frameErrorCode(message.code);
+      const text = frameMessage(message.message);
+      if (EXPIRED_CODES.has(code)) {
+        // Not cancelled: the automatic relaunch (capped) is the way out; a button press must
+        // not add another. Cancelled: the failure page's "Get a new link" may ask once.
+        if (emit('expired', code, text)) {
+          frameFailed = !relaunchAllowed();
+          if (!frameFailed) void launch();
+        } else frameFailed = true;
       } else {
-        emit('error', message.code, message.message);
+        frameFailed = true;
+        emit('error', code, text);
       }
     } else if (message.type === 'relaunch') {
+      // Only the failure page's button asks for this: honoured once per reported error, capped.
+      if (!frameFailed || (message.target !== 'tab' && message.target !== 'frame')) return;
+      frameFailed = false;
+      if (!relaunchAllowed()) return;
       if (message.target === 'tab') void openInNewTab();
       else void launch();
     }

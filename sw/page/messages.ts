@@ -15,7 +15,9 @@
  *       it in the frame, or opens it in a new tab
  *
  * The embed never posts tokens into the frame: the launch code travels in the iframe's URL
- * fragment only.
+ * fragment only. The frame's origin also runs the sandbox app's own (untrusted) scripts, which
+ * can post any of these messages: the receiver (embed-mount.ts) validates every field, caps
+ * `message`, and honours `relaunch` only after an `error`, within a per-minute cap.
  */
 import type { ErrorCode } from '../../protocol/index.js';
 

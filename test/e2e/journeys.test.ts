@@ -106,6 +106,38 @@ describe('browser journeys', () => {
     });
   });
 
+  it('the app in the frame cannot make the host mint sessions at will (a flood of relaunch messages)', async () => {
+    await withContext(async (_context, page) => {
+      await page.goto(stack.host.url);
+      await page.waitForSelector('body[data-preview-state="ready"]');
+      // Count the embed's mints (POST /api/previews) from here on.
+      await page.evaluate(() => {
+        const w = window as unknown as { mints: number };
+        w.mints = 0;
+        const original = window.fetch.bind(window);
+        window.fetch = (input, init) => {
+          const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+          if (url.endsWith('/api/previews') && init?.method === 'POST') w.mints++;
+          return original(input, init);
+        };
+      });
+      // The sandbox app's own script, on the preview origin inside the frame, speaks the protocol.
+      await previewFrame(page).evaluate(() => {
+        const post = (m: Record<string, unknown>) => parent.postMessage({ source: 'preview-gate', version: 1, ...m }, '*');
+        for (let i = 0; i < 100; i++) post({ type: 'relaunch', target: 'frame' });
+        for (let i = 0; i < 100; i++) {
+          post({ type: 'error', code: i % 2 ? 'forbidden' : 'session_revoked', message: 'x'.repeat(1000) });
+          post({ type: 'relaunch', target: 'frame' });
+        }
+      });
+      await page.waitForTimeout(2000);
+      const mints = await page.evaluate(() => (window as unknown as { mints: number }).mints);
+      expect(mints).toBeGreaterThan(0); // the messages did arrive (and relaunches happened)...
+      expect(mints).toBeLessThanOrEqual(3); // ...but no more than the per-minute cap
+      expect(await page.evaluate(() => document.body.dataset.lastCode)).toBe('internal'); // "stopped relaunching"
+    });
+  });
+
   it('the demo host page creates, lists and revokes share links, and opens the preview in a new tab', async () => {
     await withContext(async (context, page) => {
       await page.goto(stack.host.url);

@@ -225,11 +225,52 @@ describe('public-sandbox lookups', () => {
   it('credential-less requests for made-up sandbox ids cannot flood the Daytona API', async () => {
     const t = await makeGateway();
     const before = t.daytona.calls;
-    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => t.preview('/', {}, `made-up-${i}`)));
-    expect(answers.every((a) => a.status === 401)).toBe(true);
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => t.preview('/', {}, `made-up-${i}`, 3000)));
+    // Looked up: private (401). Over the budget: a retryable 503, never a misleading "private".
+    expect(answers.filter((a) => a.status === 401)).toHaveLength(20);
+    const over = answers.filter((a) => a.status === 503);
+    expect(over).toHaveLength(180);
+    expect(over.every((a) => a.headers.get('retry-after') === '1')).toBe(true);
+    expect(((await over[0]!.json()) as { error: { code: string } }).error.code).toBe('daytona_unavailable');
     expect(t.daytona.calls - before).toBeLessThanOrEqual(20);
     // Known public sandboxes keep working from the cache.
     t.clock.advance(1000);
+    expect((await t.preview('/', {}, SBX_PUBLIC)).status).toBe(200);
+  });
+
+  it('made-up ids are remembered as not public (negative cache), so repeating them costs no lookup', async () => {
+    const t = await makeGateway();
+    for (let i = 0; i < 10; i++) expect((await t.preview('/', {}, 'made-up-x')).status).toBe(401);
+    const before = t.daytona.calls;
+    t.clock.advance(5_000);
+    expect((await t.preview('/', {}, 'made-up-x')).status).toBe(401);
+    expect(t.daytona.calls).toBe(before);
+    t.clock.advance(6_000); // past NOT_PUBLIC_CACHE_TTL_MS: asked again
+    expect((await t.preview('/', {}, 'made-up-x')).status).toBe(401);
+    expect(t.daytona.calls).toBe(before + 1);
+  });
+
+  it('a known public sandbox stays served while made-up ids exhaust the budget', async () => {
+    const t = await makeGateway();
+    expect((await t.preview('/', {}, SBX_PUBLIC)).status).toBe(200);
+    for (let round = 0; round < 3; round++) {
+      t.clock.advance(9_000); // within PUBLIC_CACHE_TTL_MS of the first lookup, over three rounds
+      await Promise.all(Array.from({ length: 100 }, (_, i) => t.preview('/', {}, `flood-${round}-${i}`)));
+      expect((await t.preview('/', {}, SBX_PUBLIC)).status).toBe(200);
+    }
+  });
+
+  it('Daytona unreachable: a retryable 503, not "private", and nothing is cached', async () => {
+    const t = await makeGateway();
+    const getSandbox = t.daytona.getSandbox;
+    t.daytona.getSandbox = async () => {
+      throw new Error('down');
+    };
+    const r = await t.preview('/', { headers: { accept: 'application/json' } }, SBX_PUBLIC);
+    expect(r.status).toBe(503);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('daytona_unavailable');
+    expect(r.headers.get('retry-after')).not.toBeNull();
+    t.daytona.getSandbox = getSandbox;
     expect((await t.preview('/', {}, SBX_PUBLIC)).status).toBe(200);
   });
 });

@@ -45,6 +45,14 @@ describe('hygiene helpers', () => {
     expect(inScope('/docs/a%2Fb', '/docs')).toBe(false);
     expect(inScope('/anything', '/')).toBe(true);
   });
+
+  it('inScope refuses path parameters, double encoding and dot segments hidden behind `;`', () => {
+    for (const p of ['/docs/..;/secret', '/docs/..;a=b/secret', '/docs/.;/..;/x', '/docs/%252e%252e/secret', '/docs/%252e%252e%252fsecret', '/docs/a;b', '/docs/%25', '/docs/./a', '/docs/../a']) {
+      expect([p, inScope(p, '/docs')]).toEqual([p, false]);
+    }
+    expect(inScope('/docs/a.b/..c/...', '/docs')).toBe(true);
+    expect(inScope('/docs/a;b', '/')).toBe(true); // no scope: nothing to escape from
+  });
   it('classifyHost parses preview hosts strictly', () => {
     const c = resolveConfig({ userJwtSecret: 's'.repeat(32), publicPort: 8787 });
     expect(classifyHost(c, '3000-abc.preview.localhost:8787')).toMatchObject({ kind: 'preview', target: { port: 3000, sandboxId: 'abc' }, origin: 'http://3000-abc.preview.localhost:8787' });

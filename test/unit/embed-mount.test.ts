@@ -1,0 +1,167 @@
+/**
+ * Threat: the sandbox app runs on the preview origin inside the embed's iframe, so it can post
+ * the embed protocol's messages itself. A flood of `relaunch` requests must not make the host
+ * page mint preview sessions without limit, and app-controlled `code`/`message` must not pass
+ * into the host's events unchecked. `mount` runs here against small fakes of the DOM it uses
+ * (window, an iframe, the element, fetch), no browser.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_AUTO_RELAUNCH_PER_MINUTE, MAX_MESSAGE_LENGTH, mount, type PreviewEventDetail } from '../../sw/page/embed-mount.js';
+
+const GATEWAY = 'http://localhost:8787';
+const PREVIEW = 'http://3000-sbx.preview.localhost:8787';
+
+interface Fake {
+  mints: number;
+  opened: string[];
+  events: { type: string; detail: PreviewEventDetail }[];
+  /** Posts a message "from the frame" (the app's scripts can do exactly this). */
+  fromFrame(data: unknown, o?: { origin?: string; source?: unknown }): void;
+  element: EventTarget;
+  frameWindow: object;
+}
+
+let fake: Fake;
+let now = Date.UTC(2026, 0, 1);
+
+beforeEach(() => {
+  const win = new EventTarget() as EventTarget & { open(url: string): object | null };
+  const frameWindow = {};
+  const iframe = {
+    src: '',
+    title: '',
+    style: { cssText: '' },
+    contentWindow: frameWindow,
+    setAttribute() {},
+    addEventListener() {},
+    removeEventListener() {},
+    remove() {},
+  };
+  const element = Object.assign(new EventTarget(), { shadowRoot: null, append() {} });
+  const f: Fake = {
+    mints: 0,
+    opened: [],
+    events: [],
+    element,
+    frameWindow,
+    fromFrame(data, o = {}) {
+      const ev = Object.assign(new Event('message'), { data, origin: o.origin ?? PREVIEW, source: 'source' in o ? o.source : frameWindow });
+      win.dispatchEvent(ev);
+    },
+  };
+  win.open = (url: string) => {
+    f.opened.push(url);
+    return {};
+  };
+  for (const type of ['ready', 'expired', 'error']) {
+    element.addEventListener(type, (e) => f.events.push({ type, detail: (e as CustomEvent<PreviewEventDetail>).detail }));
+  }
+  vi.stubGlobal('window', win);
+  vi.stubGlobal('document', { createElement: () => iframe });
+  vi.stubGlobal('fetch', async (url: string) => {
+    if (!String(url).endsWith('/api/previews')) return new Response(null, { status: 204 });
+    f.mints++;
+    return Response.json({ url: `${PREVIEW}/__gate/launch#code=c${f.mints}&path=%2F`, sessionId: `s${f.mints}`, expiresAt: now + 60_000 }, { status: 201 });
+  });
+  vi.spyOn(Date, 'now').mockImplementation(() => now);
+  fake = f;
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
+};
+const msg = (m: Record<string, unknown>) => ({ source: 'preview-gate', version: 1, ...m });
+
+async function mounted() {
+  const handle = mount(fake.element as HTMLElement, { sandboxId: 'sbx', port: 3000, getSession: async () => 'user-jwt' }, GATEWAY);
+  await settle();
+  expect(fake.mints).toBe(1);
+  return handle;
+}
+
+describe('the embed rations what the frame (the app) can ask for', () => {
+  it('a flood of `relaunch` messages with no error before them mints nothing', async () => {
+    await mounted();
+    for (let i = 0; i < 200; i++) fake.fromFrame(msg({ type: 'relaunch', target: i % 2 ? 'frame' : 'tab' }));
+    await settle();
+    expect(fake.mints).toBe(1);
+    expect(fake.opened).toEqual([]);
+  });
+
+  it('a flood of error + relaunch pairs (any code, frame or tab) mints at most the per-minute cap', async () => {
+    await mounted();
+    const codes = ['forbidden', 'session_revoked', 'invalid_code', 'sandbox_stopped', 'made_up'];
+    for (let i = 0; i < 200; i++) {
+      fake.fromFrame(msg({ type: 'error', code: codes[i % codes.length], message: 'x' }));
+      fake.fromFrame(msg({ type: 'relaunch', target: i % 3 ? 'frame' : 'tab' }));
+    }
+    await settle();
+    expect(fake.mints - 1).toBeLessThanOrEqual(MAX_AUTO_RELAUNCH_PER_MINUTE);
+    // Still capped a moment later; the allowance comes back after a minute.
+    for (let i = 0; i < 50; i++) {
+      fake.fromFrame(msg({ type: 'error', code: 'wrong_scope', message: 'x' }));
+      fake.fromFrame(msg({ type: 'relaunch', target: 'frame' }));
+    }
+    await settle();
+    expect(fake.mints - 1).toBeLessThanOrEqual(MAX_AUTO_RELAUNCH_PER_MINUTE);
+    now += 61_000;
+    const before = fake.mints;
+    fake.fromFrame(msg({ type: 'error', code: 'wrong_scope', message: 'x' }));
+    fake.fromFrame(msg({ type: 'relaunch', target: 'frame' }));
+    await settle();
+    expect(fake.mints).toBe(before + 1);
+  });
+
+  it('the failure page\'s button still works: one error, then one relaunch, mints one session', async () => {
+    await mounted();
+    fake.fromFrame(msg({ type: 'error', code: 'wrong_scope', message: 'This credential is for another preview' }));
+    fake.fromFrame(msg({ type: 'relaunch', target: 'frame' }));
+    fake.fromFrame(msg({ type: 'relaunch', target: 'frame' })); // a double click: once per error
+    await settle();
+    expect(fake.mints).toBe(2);
+    // The host cancelled the automatic relaunch of an ended session: the button may ask once.
+    fake.element.addEventListener('expired', (e) => e.preventDefault(), { once: true });
+    fake.fromFrame(msg({ type: 'error', code: 'session_revoked', message: 'ended' }));
+    await settle();
+    expect(fake.mints).toBe(2);
+    fake.fromFrame(msg({ type: 'relaunch', target: 'tab' }));
+    await settle();
+    expect(fake.mints).toBe(3);
+    expect(fake.opened).toHaveLength(1);
+  });
+
+  it('an uncancelled expiry relaunches by itself, and a button press after it adds nothing', async () => {
+    await mounted();
+    fake.fromFrame(msg({ type: 'error', code: 'invalid_code', message: 'spent' }));
+    fake.fromFrame(msg({ type: 'relaunch', target: 'frame' }));
+    await settle();
+    expect(fake.mints).toBe(2);
+  });
+
+  it('codes are checked against the known ones and messages are capped text', async () => {
+    await mounted();
+    fake.fromFrame(msg({ type: 'error', code: '<img src=x onerror=alert(1)>', message: 'y'.repeat(10_000) }));
+    fake.fromFrame(msg({ type: 'error', code: 'storage_refused', message: { toString: () => 'object' } }));
+    fake.fromFrame(msg({ type: 'error', code: 'sandbox_stopped', message: 'stopped' }));
+    const errors = fake.events.filter((e) => e.type === 'error').map((e) => [e.detail.code, e.detail.message.length]);
+    expect(errors).toEqual([
+      ['internal', MAX_MESSAGE_LENGTH],
+      ['storage_refused', 0],
+      ['sandbox_stopped', 'stopped'.length],
+    ]);
+  });
+
+  it('messages from another window or origin are ignored', async () => {
+    await mounted();
+    fake.fromFrame(msg({ type: 'error', code: 'forbidden', message: 'x' }), { origin: 'http://evil.example' });
+    fake.fromFrame(msg({ type: 'error', code: 'forbidden', message: 'x' }), { source: {} });
+    fake.fromFrame(msg({ type: 'relaunch', target: 'frame' }));
+    await settle();
+    expect(fake.events).toEqual([]);
+    expect(fake.mints).toBe(1);
+  });
+});
