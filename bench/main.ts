@@ -7,11 +7,10 @@
  *   nginx    client ──► nginx (injects one fixed Daytona token) ──► emulator
  *   gateway  client ──► preview-gate (verifies our JWT, swaps tokens, strips credentials) ──► emulator
  */
-import { spawn } from 'node:child_process';
-import { SignJWT } from 'jose';
-import http from 'node:http';
+import { spawn, spawnSync } from 'node:child_process';
 import { freePort, memoryOf, startProcess } from './processes.js';
 import { startNginx } from './nginx.js';
+import { launchGrant } from './setup.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -37,19 +36,6 @@ function runLoad(job: object): Promise<Record<string, number>> {
   });
 }
 
-function post(port: number, host: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
-    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
 async function main() {
   const emuPort = await freePort();
   const gatePort = await freePort();
@@ -58,9 +44,15 @@ async function main() {
 
   const emulator = await startProcess(process.execPath, [...tsx, 'demo/emulator/main.ts'], { EMULATOR_PORT: String(emuPort) }, ['DAYTONA_API_URL', 'SANDBOX_ID', 'PREVIEW_TOKEN']);
   const { DAYTONA_API_URL, DAYTONA_API_KEY, SANDBOX_ID, PREVIEW_TOKEN } = emulator.values as Record<string, string>;
+  // The gateway runs as `npm run gateway` runs it: the bundle (BENCH_GATEWAY=tsx: the sources through tsx).
+  const viaTsx = process.env.BENCH_GATEWAY === 'tsx';
+  if (!viaTsx) {
+    const built = spawnSync(process.execPath, ['broker/node/bundle.mjs'], { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error('bundling the gateway failed');
+  }
   const gateway = await startProcess(
     process.execPath,
-    [...tsx, 'broker/node/main.ts'],
+    viaTsx ? [...tsx, 'broker/node/main.ts'] : ['dist/gateway.mjs'],
     { GATE_PORT: String(gatePort), DAYTONA_API_URL: DAYTONA_API_URL!, DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key', GATE_USER_JWT_SECRET: secret, GATE_LOG: 'off' },
     ['GATEWAY_URL'],
   );
@@ -68,18 +60,11 @@ async function main() {
   const nginx = await startNginx({ port: nginxPort, upstreamPort: emuPort, upstreamHost: daytonaHost, token: PREVIEW_TOKEN! });
 
   // An access token through the real launch flow.
-  const session = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bench-user').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
-  const gateHost = `localhost:${gatePort}`;
-  const launch = await post(gatePort, gateHost, '/api/previews', { sandboxId: SANDBOX_ID, port: 3000 }, { authorization: `Bearer ${session}` });
-  if (launch.status !== 201) throw new Error(`launch failed: ${launch.status} ${JSON.stringify(launch.json)}`);
-  const code = new URLSearchParams(new URL(launch.json.url).hash.slice(1)).get('code');
-  const previewHost = `3000-${SANDBOX_ID}.preview.localhost:${gatePort}`;
-  const grant = await post(gatePort, previewHost, '/__gate/session', { code });
-  if (grant.status !== 200) throw new Error(`session failed: ${grant.status}`);
+  const { previewHost, accessToken } = await launchGrant({ gatePort, sandboxId: SANDBOX_ID!, secret });
 
   const targets: Record<string, Target> = {
     direct: { port: emuPort, host: daytonaHost, headers: { 'x-daytona-preview-token': PREVIEW_TOKEN!, 'x-daytona-skip-preview-warning': 'true' } },
-    gateway: { port: gatePort, host: previewHost, headers: { 'x-daytona-preview-token': grant.json.accessToken } },
+    gateway: { port: gatePort, host: previewHost, headers: { 'x-daytona-preview-token': accessToken } },
   };
   if (nginx) targets.nginx = { port: nginxPort, host: `127.0.0.1:${nginxPort}`, headers: {} };
 
@@ -87,12 +72,18 @@ async function main() {
   const memIdle = memoryOf(gatePid);
   const nginxIdle = nginx?.memory();
   const results: Record<string, Record<string, Record<string, number>>> = {};
+  const phaseMemory: string[] = [];
   for (const [name, target] of Object.entries(targets)) {
+    // The gateway's resident memory after each phase says which kind of load grows it.
+    const phase = <T>(label: string, r: T): T => {
+      if (name === 'gateway') phaseMemory.push(`${label} ${memoryOf(gatePid).rssMb.toFixed(0)}`);
+      return r;
+    };
     results[name] = {
-      small: await runLoad({ kind: 'requests', target, path: '/api/echo', concurrency: CONCURRENCY, seconds: SECONDS }),
-      download: await runLoad({ kind: 'download', target, path: `/download?bytes=${DOWNLOAD_BYTES}`, repeat: 3 }),
-      upload: await runLoad({ kind: 'upload', target, path: '/upload', bytes: DOWNLOAD_BYTES, repeat: 2 }),
-      websocket: await runLoad({ kind: 'websocket', target, path: '/ws', messages: 2000 }),
+      small: phase('small', await runLoad({ kind: 'requests', target, path: '/api/echo', concurrency: CONCURRENCY, seconds: SECONDS })),
+      download: phase('download', await runLoad({ kind: 'download', target, path: `/download?bytes=${DOWNLOAD_BYTES}`, repeat: 3 })),
+      upload: phase('upload', await runLoad({ kind: 'upload', target, path: '/upload', bytes: DOWNLOAD_BYTES, repeat: 2 })),
+      websocket: phase('websocket', await runLoad({ kind: 'websocket', target, path: '/ws', messages: 2000 })),
     };
     console.error(`bench: ${name} done`);
   }
@@ -113,11 +104,13 @@ async function main() {
   line('50 MB download', 'download', 'mbps', 'MB/s', true);
   line('50 MB upload', 'upload', 'mbps', 'MB/s', true);
   line('WebSocket echo round trips', 'websocket', 'rtPerSec', '/s', true);
+  console.log(`\ngateway run as ${viaTsx ? 'TypeScript through tsx' : 'the bundle dist/gateway.mjs (as npm run gateway)'}, GATE_LOG=off`);
   console.log('\n| measure | direct | nginx | gateway | gateway/direct | gateway/nginx | |');
   console.log('|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
   console.log(`\nmemory: gateway RSS idle ${memIdle.rssMb.toFixed(0)} MB, after ${memAfter.rssMb.toFixed(0)} MB, peak ${memAfter.hwmMb.toFixed(0)} MB` +
     (nginxIdle && nginxAfter ? `; nginx RSS idle ${nginxIdle.rssMb.toFixed(0)} MB, after ${nginxAfter.rssMb.toFixed(0)} MB, peak ${nginxAfter.hwmMb.toFixed(0)} MB; peak ratio gateway/nginx ${r(memAfter.hwmMb, nginxAfter.hwmMb)}` : ''));
+  console.log(`gateway RSS after each phase (MB): ${phaseMemory.join(', ')}`);
   const errors = Object.entries(results).map(([n, x]) => `${n}: ${x.small?.errors ?? '?'} errors`).join(', ');
   console.log(`errors during small-request load: ${errors}`);
 

@@ -76,3 +76,14 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (0 when unavailable). */
+export function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}

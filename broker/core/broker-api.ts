@@ -103,6 +103,22 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     return c.json({ url, sessionId: session.id, expiresAt: codeExpiresAt, origin, sessionExpiresAt: session.expiresAt }, 201, { 'cache-control': 'no-store' });
   });
 
+  // The embed polls this to learn promptly that its preview session ended (flow 6). A session
+  // the store has already forgotten (past its end: records expire with it) is a 404 like an
+  // unknown id; `expired` is what a store that still holds it past its end says.
+  app.get(`${GW}/api/previews/:sessionId`, async (c) => {
+    const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    const session = await store.getSession(c.req.param('sessionId'));
+    if (!session) throw new GateError('not_found', 'No such preview session (it may have ended already).');
+    if (session.userId !== user.id) throw new GateError('forbidden', 'Only the user who opened a preview session can see it.');
+    const state = session.expiresAt <= clock() ? 'expired' : (await store.isRevoked(`sid:${session.id}`)) ? 'revoked' : 'active';
+    return c.json(
+      { sessionId: session.id, sandboxId: session.sandboxId, port: session.port, origin: session.origin, state, expiresAt: session.expiresAt },
+      200,
+      { 'cache-control': 'no-store' },
+    );
+  });
+
   app.delete(`${GW}/api/previews/:sessionId`, async (c) => {
     const user = await authUser(c.req.raw, (u) => c.set('user', u));
     const session = await store.getSession(c.req.param('sessionId'));

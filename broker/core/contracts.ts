@@ -38,8 +38,23 @@ export interface DaytonaPort {
   startSandbox(sandboxId: string): Promise<void>;
 }
 
-/** A fetch-shaped function. The Node entry passes one over node:http (no decompression, keep-alive). */
-export type FetchLike = (request: Request) => Promise<Response>;
+/**
+ * A fetch-shaped function. The Node entry passes one over node:http (no decompression,
+ * keep-alive). It may also offer `send`, taking the parts of the request directly: the upstream
+ * side then skips building a Web Request (and its AbortSignal), which that fetch would only
+ * take apart again.
+ */
+export type FetchLike = ((request: Request) => Promise<Response>) & { send?(request: UpstreamRequestInit): Promise<Response> };
+
+/** The parts of an upstream request, as `FetchLike.send` takes them (redirects are never followed). */
+export interface UpstreamRequestInit {
+  url: string;
+  method: string;
+  headers: Headers;
+  /** Bytes (replayable) or a stream; null without a body. */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  signal: AbortSignal;
+}
 
 /** Who is looking, once a preview-origin request has authenticated. */
 export interface Principal {

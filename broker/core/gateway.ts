@@ -26,7 +26,7 @@ import { createAuthenticator } from './authenticate.js';
 import { createUserSessionVerifier } from './auth/user-session.js';
 import { labelPolicy, type PreviewPolicy } from './auth/policy.js';
 import { createMetrics, METRIC, type MetricsRegistry } from './metrics.js';
-import { createJsonLogger } from './logger.js';
+import { createJsonLogger, silentLogger } from './logger.js';
 import { classifyHost, previewOrigin } from './http/host.js';
 import { errorResponse } from './http/respond.js';
 import { rememberHost } from './gateway-host.js';
@@ -96,6 +96,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   const store = deps.store ?? createMemoryStore({ clock });
   const logger = deps.logger ?? createJsonLogger();
   const metrics = deps.metrics ?? createMetrics();
+  const logRequests = logger !== silentLogger;
   metrics.declareGauge(METRIC.wsOpen, 'WebSocket connections open now');
   metrics.describe(METRIC.requests, 'HTTP requests by host kind and status class');
   metrics.describe(METRIC.duration, 'Time to response headers, seconds');
@@ -173,11 +174,12 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
       }
     }
     const ms = performance.now() - start;
-    const url = new URL(c.req.url);
     const status = c.res.status;
     const kind = c.req.routePath.startsWith(PV) ? 'preview' : c.req.routePath.startsWith(GW) ? 'gateway' : 'unknown';
     metrics.inc(METRIC.requests, { host: kind, class: `${Math.floor(status / 100)}xx` });
     metrics.observe(METRIC.duration, ms / 1000, { host: kind });
+    if (!logRequests) return; // GATE_LOG=off: not even the line's fields are built
+    const url = new URL(c.req.url);
     logger.info('request', {
       method: c.req.method,
       host: url.host,

@@ -73,6 +73,12 @@ export function forwardRequest(req: Request, authorizationWasOurs: boolean, iden
   return new Request(target, init);
 }
 
+/** True when an answer tries to set one of the gateway's cookies (see stripAppSetCookies). */
+export function hasGateSetCookie(headers: Headers): boolean {
+  if (!headers.has('set-cookie')) return false;
+  return headers.getSetCookie().some((c) => c.trim().startsWith('__Host-pg-'));
+}
+
 /** Drops Set-Cookie headers with the gateway's cookie names from an app's answer (no session fixation by the app). */
 export function stripAppSetCookies(headers: Headers): void {
   const cookies = headers.getSetCookie();

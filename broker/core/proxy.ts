@@ -8,7 +8,7 @@ import { GateError } from '../../protocol/index.js';
 import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import { checkPort } from './http/host.js';
 import { hostOf } from './gateway-host.js';
-import { forwardRequest, stripAppSetCookies } from './hygiene.js';
+import { forwardRequest, hasGateSetCookie, stripAppSetCookies } from './hygiene.js';
 import type { PreviewHost } from './authenticate.js';
 
 export function isReservedPath(pathname: string): boolean {
@@ -76,6 +76,8 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
       auth.principal,
       clientAddress ? { clientAddress } : undefined,
     );
+    // The common case (no app cookie with our names): the answer passes as it is, no copy.
+    if (!hasGateSetCookie(upstreamRes.headers)) return upstreamRes;
     // Fetch answers have immutable headers: copy once into a mutable answer.
     const headers = new Headers(upstreamRes.headers);
     stripAppSetCookies(headers);

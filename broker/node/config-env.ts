@@ -12,6 +12,8 @@ export interface EnvConfig {
   host: string;
   /** DAYTONA_API_URL / DAYTONA_API_KEY / DAYTONA_TARGET (unset: the SDK's own defaults). */
   daytonaApi: { apiUrl?: string; apiKey?: string; target?: string };
+  /** GATE_LOG: `json` (default) one JSON line per event on stdout, `off` nothing. */
+  log: 'json' | 'off';
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number | undefined): number | undefined {
@@ -80,5 +82,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(env.DAYTONA_API_KEY ? { apiKey: env.DAYTONA_API_KEY } : {}),
     ...(env.DAYTONA_TARGET ? { target: env.DAYTONA_TARGET } : {}),
   };
-  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi };
+  const log = (env.GATE_LOG?.trim().toLowerCase() || 'json') as EnvConfig['log'];
+  if (log !== 'json' && log !== 'off') throw new TypeError(`preview-gate: GATE_LOG must be json or off, got "${env.GATE_LOG}"`);
+  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log };
 }

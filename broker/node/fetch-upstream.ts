@@ -20,7 +20,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import type { FetchLike } from '../core/contracts.js';
+import type { FetchLike, UpstreamRequestInit } from '../core/contracts.js';
 
 export interface NodeFetchOptions {
   /** Time allowed to open a TCP (and TLS) connection. Default 10 s. */
@@ -35,7 +35,7 @@ export interface NodeFetchOptions {
   resolveLocalhost?: boolean;
 }
 
-export type NodeFetch = FetchLike & { close(): void };
+export type NodeFetch = FetchLike & { send(request: UpstreamRequestInit): Promise<Response>; close(): void };
 
 /** Response statuses that carry no body (RFC 9110 §6.4.1). */
 const NO_BODY = new Set([204, 205, 304]);
@@ -55,6 +55,9 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
   const responseTimeoutMs = opts.responseTimeoutMs ?? 300_000;
   const resolveLocalhost = opts.resolveLocalhost ?? true;
   const agentOptions = {
+    // Nagle off: a request is written as headers + body in separate writes, and with Nagle the
+    // second small write waits for the peer's (delayed) ACK of the first.
+    noDelay: true,
     keepAlive: true,
     keepAliveMsecs: 1_000,
     maxSockets: opts.maxSockets ?? Infinity,
@@ -64,7 +67,7 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
 
-  function send(request: Request, url: URL, allowStaleRetry: boolean): Promise<Response> {
+  function send(request: UpstreamRequestInit, url: URL, allowStaleRetry: boolean): Promise<Response> {
     const secure = url.protocol === 'https:';
     const signal = request.signal;
     const headers: Record<string, string> = {};
@@ -83,6 +86,8 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
       agent: secure ? httpsAgent : httpAgent,
     };
     if (secure && !loopback) options.servername = url.hostname;
+    // Plain HTTP has no SNI: an empty name spares the Agent working one out (an IP regex) per request.
+    else if (!secure) options.servername = '';
 
     return new Promise<Response>((resolve, reject) => {
       const req = (secure ? https : http).request(options);
@@ -149,14 +154,19 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
           resolve(new Response(null, init));
           return;
         }
-        resolve(new Response(bodyStream(res, release), init));
+        const body = bodyStream(res, release);
+        const response = new Response(body, init);
+        // Also findable from the Response itself: the edge then need not touch `response.body`
+        // (on @hono/node-server's lightweight Response that getter builds a second Response).
+        handovers.set(response, handovers.get(body)!);
+        resolve(response);
       });
 
       pumpBody(request.body, req).catch((err: Error) => req.destroy(err));
     });
   }
 
-  const fetchUpstream = ((request: Request) => {
+  const sendInit = (request: UpstreamRequestInit): Promise<Response> => {
     if (request.signal.aborted) {
       const reason: unknown = request.signal.reason;
       return Promise.reject(reason instanceof Error ? reason : abortError());
@@ -166,7 +176,11 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
       return Promise.reject(new TypeError(`createNodeFetch: unsupported scheme ${url.protocol}`));
     }
     return send(request, url, request.body === null);
-  }) as NodeFetch;
+  };
+  const fetchUpstream = ((request: Request) =>
+    sendInit({ url: request.url, method: request.method, headers: request.headers, body: request.body, signal: request.signal })) as NodeFetch;
+  // The upstream side's fast path (no Web Request built just to be taken apart here).
+  fetchUpstream.send = sendInit;
   fetchUpstream.close = () => {
     httpAgent.destroy();
     httpsAgent.destroy();
@@ -174,10 +188,14 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
   return fetchUpstream;
 }
 
-/** Writes a ReadableStream into the request, honouring backpressure; ends it when done. */
-async function pumpBody(body: ReadableStream<Uint8Array> | null, req: http.ClientRequest): Promise<void> {
+/** Writes the body into the request (a stream honouring backpressure); ends it when done. */
+async function pumpBody(body: UpstreamRequestInit['body'], req: http.ClientRequest): Promise<void> {
   if (body === null) {
     req.end();
+    return;
+  }
+  if (body instanceof Uint8Array) {
+    req.end(body);
     return;
   }
   const reader = body.getReader();
@@ -198,31 +216,73 @@ async function pumpBody(body: ReadableStream<Uint8Array> | null, req: http.Clien
   }
 }
 
+/** What `takeNodeBody` hands over: the upstream message, the chunks it already delivered, and whether it ended. */
+export interface NodeBody {
+  res: http.IncomingMessage;
+  /** Chunks received before the handover, in order (the whole body when `ended`). */
+  chunks: Buffer[];
+  ended: boolean;
+  /** Call once the body is done with (end, error or abandoned): drops the abort listener. */
+  release(): void;
+}
+
+const STREAM_HIGH_WATER = 64 * 1024;
+/** Beyond this many bytes delivered, a body is no longer offered for handover (it is being read). */
+const HANDOVER_TRACK_LIMIT = 256 * 1024;
+const handovers = new WeakMap<object, () => NodeBody | null>();
+
+/**
+ * The Node edge's fast path (server.ts): when a response body is still exactly the stream this
+ * module made and nobody has read from it, the edge takes the upstream IncomingMessage and pipes
+ * it straight into the client's ServerResponse, skipping the Web-stream hop (a promise per
+ * chunk, and @hono/node-server's separate header write). Returns null when the stream was
+ * replaced, locked, partly read or already failed: the caller then streams it the usual way.
+ */
+export function takeNodeBody(from: ReadableStream<Uint8Array> | Response): NodeBody | null {
+  return handovers.get(from)?.() ?? null;
+}
+
 /** The response body as a byte stream that pauses the socket when nobody reads. */
 function bodyStream(res: http.IncomingMessage, release: () => void): ReadableStream<Uint8Array> {
   let done = false;
-  return new ReadableStream<Uint8Array>(
+  let ended = false;
+  // Chunks enqueued so far, kept only while a handover is still possible (bounded).
+  let delivered: Buffer[] | null = [];
+  let deliveredBytes = 0;
+  let ctrl!: ReadableStreamDefaultController<Uint8Array>;
+  const onData = (chunk: Buffer) => {
+    if (done) return;
+    ctrl.enqueue(chunk);
+    if (delivered !== null) {
+      delivered.push(chunk);
+      deliveredBytes += chunk.length;
+      if (deliveredBytes > HANDOVER_TRACK_LIMIT) delivered = null;
+    }
+    if ((ctrl.desiredSize ?? 1) <= 0) res.pause();
+  };
+  const onEnd = () => {
+    if (done) return;
+    done = true;
+    ended = true;
+    release();
+    ctrl.close();
+  };
+  const onClose = () => {
+    release();
+    if (done) return;
+    done = true;
+    delivered = null;
+    // The upstream connection ended before the body did (reset, app crashed): the client
+    // must see a truncated body as an error, not as a complete response.
+    ctrl.error(new Error('upstream closed the connection before the end of the body'));
+  };
+  const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        res.on('data', (chunk: Buffer) => {
-          if (done) return;
-          controller.enqueue(chunk);
-          if ((controller.desiredSize ?? 1) <= 0) res.pause();
-        });
-        res.on('end', () => {
-          if (done) return;
-          done = true;
-          release();
-          controller.close();
-        });
-        res.on('close', () => {
-          release();
-          if (done) return;
-          done = true;
-          // The upstream connection ended before the body did (reset, app crashed): the client
-          // must see a truncated body as an error, not as a complete response.
-          controller.error(new Error('upstream closed the connection before the end of the body'));
-        });
+        ctrl = controller;
+        res.on('data', onData);
+        res.on('end', onEnd);
+        res.on('close', onClose);
         res.on('error', () => {}); // surfaced through 'close' above
       },
       pull() {
@@ -230,12 +290,33 @@ function bodyStream(res: http.IncomingMessage, release: () => void): ReadableStr
       },
       cancel() {
         done = true;
+        delivered = null;
         release();
         res.destroy();
       },
     },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+    { highWaterMark: STREAM_HIGH_WATER, size: (chunk) => chunk.byteLength },
   );
+  handovers.set(stream, () => {
+    // Untouched = not locked, and the queue still holds every byte delivered (nothing was read).
+    // (desiredSize = high-water mark - queued bytes while open; 0 once closed and drained, which
+    // is why an ended body of exactly the high-water mark is not offered; an empty one always is.)
+    if (delivered === null || stream.locked) return null;
+    const untouched = ended && deliveredBytes === 0 ? true : deliveredBytes !== STREAM_HIGH_WATER && ctrl.desiredSize === STREAM_HIGH_WATER - deliveredBytes;
+    if (!untouched) return null;
+    handovers.delete(stream); // the Response's entry shares this closure; `delivered` is null from now on
+    const chunks = delivered;
+    delivered = null;
+    if (!ended) {
+      res.pause(); // no 'data' may fire between removing our listener and the new consumer's
+      res.off('data', onData);
+      res.off('end', onEnd);
+      res.off('close', onClose);
+      done = true;
+    }
+    return { res, chunks, ended, release };
+  });
+  return stream;
 }
 
 function abortError(): Error {

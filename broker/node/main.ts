@@ -4,12 +4,15 @@
  */
 import { configFromEnv } from './config-env.js';
 import { startGateway } from './server.js';
+import { createStdoutLogger, flushLog } from './stdout-logger.js';
 
 async function main(): Promise<void> {
   let env;
   try {
     env = configFromEnv();
-    const gw = await startGateway({ config: env.config, port: env.port, host: env.host, daytonaApi: env.daytonaApi });
+    const logger = createStdoutLogger(env.log);
+    const gw = await startGateway({ config: env.config, port: env.port, host: env.host, daytonaApi: env.daytonaApi, logger });
+    flushLog();
     process.stdout.write(`GATEWAY_URL=${gw.url}\nJWKS_URL=${gw.url}/.well-known/jwks.json\n`);
     if (gw.app.config.demo) process.stdout.write('GATE_DEMO=true (POST /api/demo/session issues sessions to anyone: never in production)\n');
     let stopping = false;

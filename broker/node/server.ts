@@ -5,24 +5,25 @@
  * dist/, and wires the real Daytona SDK port and the node:http fetch into the upstream side.
  */
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAdaptorServer } from '@hono/node-server';
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { STATUS_CODES } from 'node:http';
 import { createGateway, type Gateway } from '../core/gateway.js';
 import { resolveConfig, type GatewayConfig } from '../core/config.js';
 import { previewOrigin } from '../core/http/host.js';
 import { createMetrics, METRIC } from '../core/metrics.js';
-import { createJsonLogger } from '../core/logger.js';
+import { createStdoutLogger } from './stdout-logger.js';
 import { createUpstream } from '../core/upstream/index.js';
 import type { Clock, DaytonaPort, GatewayAssets, Logger } from '../core/contracts.js';
 import type { PreviewPolicy } from '../core/auth/policy.js';
 import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
-import { createNodeFetch } from './fetch-upstream.js';
+import { createNodeFetch, takeNodeBody } from './fetch-upstream.js';
 import { relayWebSocketWithRetry } from './ws-relay.js';
 
 export interface StartGatewayOptions {
@@ -69,7 +70,9 @@ export function loadAssets(dir: string): Partial<GatewayAssets> {
 }
 
 function defaultAssetsDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+  const here = dirname(fileURLToPath(import.meta.url));
+  // From source: broker/node/ → <repo>/dist; bundled (dist/gateway.mjs): next to the bundle.
+  return basename(here) === 'dist' ? here : join(here, '..', '..', 'dist');
 }
 
 /** The Web Request of an upgrade (headers only; an upgrade has no body). */
@@ -96,6 +99,59 @@ async function writeRefusal(socket: Duplex, res: Response): Promise<void> {
   socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));
 }
 
+/** What @hono/node-server puts on a body without Content-Type; kept so both paths answer alike. */
+const DEFAULT_CONTENT_TYPE = 'text/plain; charset=UTF-8';
+
+/**
+ * Writes a proxied answer whose body is still the untouched upstream IncomingMessage (see
+ * takeNodeBody) straight to the client socket: headers and an already complete small body in
+ * one write, a longer body piped with Node's own backpressure. Everything the core decided
+ * (status, sanitized headers, cookies) comes from `res`; only the body bytes skip the Web
+ * stream. Returns false (nothing written) when the body is not eligible.
+ */
+function sendDirect(res: Response, outgoing: ServerResponse): boolean {
+  if (outgoing.headersSent || outgoing.destroyed) return false;
+  // Looked up by the Response object the upstream fetch made (kept through hygiene and the
+  // proxy route); a replaced Response or body, or one already read from, is not eligible.
+  const taken = takeNodeBody(res);
+  if (taken === null) return false;
+  const headers: OutgoingHttpHeaders = {};
+  const cookies: string[] = [];
+  for (const [name, value] of res.headers) {
+    if (name === 'set-cookie') cookies.push(value);
+    else headers[name] = value;
+  }
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  headers['content-type'] ??= DEFAULT_CONTENT_TYPE;
+  const src = taken.res;
+  if (taken.ended) {
+    const bytes = taken.chunks.length === 1 ? taken.chunks[0]! : Buffer.concat(taken.chunks);
+    headers['content-length'] ??= String(bytes.length);
+    outgoing.writeHead(res.status, headers);
+    outgoing.end(bytes);
+    return true;
+  }
+  let complete = false;
+  src.once('end', () => {
+    complete = true;
+    taken.release();
+  });
+  src.once('close', () => {
+    taken.release();
+    // The upstream ended before the body did: cut the client off so it sees a truncated
+    // answer as an error (as the Web-stream path does), never as a complete one.
+    if (!complete) outgoing.destroy();
+  });
+  src.on('error', () => {}); // surfaced through 'close'
+  outgoing.once('close', () => {
+    if (!outgoing.writableFinished) src.destroy(); // the client went away: stop reading Daytona
+  });
+  outgoing.writeHead(res.status, headers);
+  for (const chunk of taken.chunks) outgoing.write(chunk);
+  src.pipe(outgoing);
+  return true;
+}
+
 /**
  * Starts the gateway on a socket.
  *
@@ -107,11 +163,16 @@ async function writeRefusal(socket: Duplex, res: Response): Promise<void> {
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
   resolveConfig(opts.config); // validate before opening any socket
   const host = opts.host ?? '127.0.0.1';
-  const logger = opts.logger ?? createJsonLogger();
+  const logger = opts.logger ?? createStdoutLogger('json');
   let gateway: Gateway | null = null;
 
   const server = createAdaptorServer({
-    fetch: (request, env) => (gateway ? gateway.app.fetch(request, env) : new Response('starting', { status: 503 })),
+    fetch: async (request, env) => {
+      if (!gateway) return new Response('starting', { status: 503 });
+      const res = await gateway.app.fetch(request, env);
+      const outgoing = (env as HttpBindings).outgoing;
+      return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
+    },
   }) as Server;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {

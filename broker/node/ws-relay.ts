@@ -19,12 +19,15 @@
  *   have been sent before the 101.
  * - A non-101 answer is written back sanitized (no Daytona cookie or token, Location mapped to
  *   the public origin), then the socket is closed; Daytona's own errors become coded JSON.
+ * - On both the 101 and a non-101 answer, any `Set-Cookie` for a gateway cookie name
+ *   (`__Host-pg-*`) is dropped: the sandbox app must not overwrite (fixate) the gateway's
+ *   HttpOnly session cookies, as on plain HTTP answers (broker/core/hygiene.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GateError, PREVIEW_TOKEN_HEADER, parsePreviewLabel } from '../../protocol/index.js';
+import { GATE_COOKIE_PREFIX, GateError, PREVIEW_TOKEN_HEADER, parsePreviewLabel } from '../../protocol/index.js';
 import { classifyDaytonaError, isIdentityProviderRedirect } from '../core/upstream/daytona-answers.js';
 import { connectionTokens, isHopByHop } from '../core/upstream/hop-by-hop.js';
 import { isDaytonaCookie, sanitizeResponseHeaders, type HygieneContext } from '../core/upstream/response-hygiene.js';
@@ -227,6 +230,11 @@ function filterCookies(header: string, names: string[]): string {
     .join('; ');
 }
 
+/** A `Set-Cookie` value that would set one of the gateway's own cookies (the app may not). */
+function isGateSetCookie(value: string): boolean {
+  return value.trim().startsWith(GATE_COOKIE_PREFIX);
+}
+
 function headersOf(res: IncomingMessage): Headers {
   const headers = new Headers();
   for (let i = 0; i < res.rawHeaders.length; i += 2) {
@@ -279,7 +287,7 @@ function splice(
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
     if (token !== '' && value.includes(token)) continue;
-    if (name.toLowerCase() === 'set-cookie' && isDaytonaCookie(value)) continue;
+    if (name.toLowerCase() === 'set-cookie' && (isDaytonaCookie(value) || isGateSetCookie(value))) continue;
     lines.push(`${name}: ${value}`);
   }
   client.write(lines.join('\r\n') + '\r\n\r\n');
@@ -335,7 +343,7 @@ function writeAnswer(
   headers.forEach((value, name) => {
     if (name !== 'set-cookie') lines.push(`${name}: ${value}`);
   });
-  for (const cookie of headers.getSetCookie()) lines.push(`set-cookie: ${cookie}`);
+  for (const cookie of headers.getSetCookie()) if (!isGateSetCookie(cookie)) lines.push(`set-cookie: ${cookie}`);
   lines.push(`content-length: ${answer.body.length}`, 'connection: close');
   client.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'), answer.body]));
 }

@@ -8,6 +8,7 @@ import { GateError, TOKEN_TYPES, type AccessClaims, type ErrorCode } from '../..
 import type { Clock } from '../contracts.js';
 import type { KeyRing } from './keys.js';
 import { randomId } from './crypto.js';
+import { createVerifyCache, type VerifyCacheOptions } from './verify-cache.js';
 
 /** Access-token claims: protocol AccessClaims plus the additive extras below. */
 export interface GateAccessClaims extends AccessClaims {
@@ -59,7 +60,16 @@ function mapJoseError(err: unknown, expiredCode: ErrorCode, what: string): GateE
   return new GateError('invalid_token', `The ${what} is not valid (bad signature, wrong type or malformed).`);
 }
 
-export function createTokens(keys: KeyRing, issuer: string, clock: Clock): Tokens {
+export interface TokensOptions {
+  /**
+   * Reuse of successful access-token verifications (see verify-cache.ts). Default 30 s, 4096
+   * tokens; `{ ttlMs: 0 }` turns it off. Revocation is checked by the caller on every request.
+   */
+  accessVerifyCache?: VerifyCacheOptions;
+}
+
+export function createTokens(keys: KeyRing, issuer: string, clock: Clock, opts: TokensOptions = {}): Tokens {
+  const accessCache = createVerifyCache<GateAccessClaims>(opts.accessVerifyCache);
   const sign = async (payload: JWTPayload, typ: string, expMs: number): Promise<string> => {
     const { kid, key } = keys.signer();
     const nowS = Math.floor(clock() / 1000);
@@ -92,12 +102,18 @@ export function createTokens(keys: KeyRing, issuer: string, clock: Clock): Token
       return { token, expiresAt };
     },
     async verifyAccess(token) {
+      const cached = accessCache.get(token, clock());
+      if (cached !== undefined) return cached;
       try {
         const p = await verify(token, TOKEN_TYPES.access);
         if (typeof p.sid !== 'string' || typeof p.sbx !== 'string' || typeof p.port !== 'number') {
           throw new GateError('invalid_token', 'The access token lacks its scope claims.');
         }
-        return p as unknown as GateAccessClaims;
+        // Frozen: the same object is handed to every later request with this token.
+        const claims = Object.freeze(p) as unknown as GateAccessClaims;
+        // jose refuses a token once now >= exp (seconds); the cache entry ends no later.
+        accessCache.set(token, claims, (p.exp as number) * 1000, clock());
+        return claims;
       } catch (err) {
         throw mapJoseError(err, 'token_expired', 'access token');
       }
@@ -120,6 +136,7 @@ export function createTokens(keys: KeyRing, issuer: string, clock: Clock): Token
       }
     },
     isOurs(token, typ) {
+      if (typ === TOKEN_TYPES.access && accessCache.get(token, clock()) !== undefined) return true;
       try {
         return decodeProtectedHeader(token).typ === typ;
       } catch {

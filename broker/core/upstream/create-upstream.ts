@@ -24,7 +24,7 @@ import {
   PEEK_LIMIT,
   type DaytonaVerdict,
 } from './daytona-answers.js';
-import { buildUpstreamRequest, daytonaHeaders } from './forward.js';
+import { buildUpstreamInit, buildUpstreamRequest, daytonaHeaders } from './forward.js';
 import { createLinkCache, type LinkCache, type LinkCacheOptions } from './link-cache.js';
 import { sanitizeResponse, type HygieneContext } from './response-hygiene.js';
 import { DEFAULT_REPLAY_LIMIT, prepareBody, type PreparedBody } from './retry.js';
@@ -111,7 +111,9 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     }
     let response: Response;
     try {
-      response = await deps.fetch(buildUpstreamRequest(request, publicUrl, link, body, signal, meta));
+      response = deps.fetch.send
+        ? await deps.fetch.send(buildUpstreamInit(request, publicUrl, link, body, signal, meta))
+        : await deps.fetch(buildUpstreamRequest(request, publicUrl, link, body, signal, meta));
     } catch (err) {
       throw fetchFailure(err, request.signal);
     }

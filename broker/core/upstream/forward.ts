@@ -7,7 +7,7 @@
  * and control headers; set the X-Forwarded-* headers; keep method, path, query and body.
  */
 import { PREVIEW_TOKEN_HEADER, SKIP_WARNING_HEADER } from '../../../protocol/index.js';
-import type { ForwardMeta, PreviewLink } from '../contracts.js';
+import type { ForwardMeta, PreviewLink, UpstreamRequestInit } from '../contracts.js';
 import { stripHopByHop } from './hop-by-hop.js';
 import type { PreparedBody } from './retry.js';
 
@@ -71,11 +71,32 @@ export function buildUpstreamRequest(
   signal: AbortSignal,
   meta?: ForwardMeta,
 ): Request {
+  const u = buildUpstreamInit(request, publicUrl, link, body, signal, meta);
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: u.method,
+    headers: u.headers,
+    body: u.body as BodyInit | null,
+    redirect: 'manual',
+    signal,
+  };
+  if (u.body instanceof ReadableStream) init.duplex = 'half'; // required for a streamed body (Fetch standard)
+  return new Request(u.url, init);
+}
+
+/** The same upstream request as its parts (for `FetchLike.send`). */
+export function buildUpstreamInit(
+  request: Request,
+  publicUrl: URL,
+  link: PreviewLink,
+  body: PreparedBody,
+  signal: AbortSignal,
+  meta?: ForwardMeta,
+): UpstreamRequestInit {
   const headers = upstreamHeaders(request.headers, publicUrl, link, meta);
-  let payload: BodyInit | null = null;
+  let payload: Uint8Array | ReadableStream<Uint8Array> | null = null;
   if (body.replayable) {
     if (body.bytes !== null) {
-      payload = body.bytes as Uint8Array<ArrayBuffer>;
+      payload = body.bytes;
       headers.set('content-length', String(body.bytes.byteLength));
     }
   } else {
@@ -84,13 +105,5 @@ export function buildUpstreamRequest(
   // A GET or HEAD that declared a body: none is sent, so no length may be announced either
   // (the upstream would wait for bytes that never come).
   if (payload === null) headers.delete('content-length');
-  const init: RequestInit & { duplex?: 'half' } = {
-    method: request.method,
-    headers,
-    body: payload,
-    redirect: 'manual',
-    signal,
-  };
-  if (payload instanceof ReadableStream) init.duplex = 'half'; // required for a streamed body (Fetch standard)
-  return new Request(upstreamUrl(publicUrl, link), init);
+  return { url: upstreamUrl(publicUrl, link), method: request.method, headers, body: payload, signal };
 }

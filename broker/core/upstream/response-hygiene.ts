@@ -90,8 +90,21 @@ export function isNullBodyStatus(status: number): boolean {
   return status === 101 || status === 103 || status === 204 || status === 205 || status === 304;
 }
 
-/** A new Response with sanitized headers and the same streamed body. */
+/**
+ * The answer with sanitized headers and the same streamed body. Headers are cleaned in place
+ * when the Response allows it (the Node edge's fetch makes mutable ones): no copy of the
+ * headers and no second Response per request, and the Node edge can still recognise its own
+ * Response (fetch-upstream.ts takeNodeBody). Immutable headers (a runtime's fetch) are copied.
+ */
 export function sanitizeResponse(response: Response, ctx: HygieneContext): Response {
+  if (!isNullBodyStatus(response.status) || response.body === null) {
+    try {
+      sanitizeResponseHeaders(response.headers, ctx);
+      return response;
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // immutable headers: copy below
+    }
+  }
   const headers = sanitizeResponseHeaders(new Headers(response.headers), ctx);
   return new Response(isNullBodyStatus(response.status) ? null : response.body, {
     status: response.status,
