@@ -164,12 +164,18 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     await next();
     const cookies = c.get('setCookies');
     if (cookies?.length) {
+      // An answer that carries a freshly rotated credential must never sit in a shared cache,
+      // whatever the app said about its own body (RFC 9111 §5.2.2.5).
+      const mark = (headers: Headers) => {
+        for (const v of cookies) headers.append('set-cookie', v);
+        headers.set('cache-control', 'private, no-store');
+      };
       let res = c.res;
       try {
-        for (const v of cookies) res.headers.append('set-cookie', v);
+        mark(res.headers);
       } catch {
         res = new Response(res.body, res);
-        for (const v of cookies) res.headers.append('set-cookie', v);
+        mark(res.headers);
         c.res = res;
       }
     }

@@ -4,11 +4,48 @@
  * Authorization header that carried our token, the share/ticket query parameters, and any
  * X-Preview-Gate-* header a client tried to inject. Then the signed identity assertion is added.
  */
-import { IDENTITY_HEADER, PREVIEW_TOKEN_HEADER, SHARE_QUERY, WS_TICKET_QUERY } from '../../protocol/index.js';
+import { decodeProtectedHeader } from 'jose';
+import { GATE_COOKIE_PREFIX, IDENTITY_HEADER, PREVIEW_TOKEN_HEADER, SHARE_QUERY, TOKEN_TYPES, WS_TICKET_QUERY } from '../../protocol/index.js';
 import { stripGateCookies } from './http/cookies.js';
 
 const GATE_HEADER_PREFIX = 'x-preview-gate-';
 const GATE_QUERY = new Set([SHARE_QUERY, WS_TICKET_QUERY]);
+const GATE_TOKEN_TYPES = new Set<string>(Object.values(TOKEN_TYPES));
+
+/**
+ * True when an Authorization value holds one of the gateway's own tokens anywhere in it, not
+ * only as the credential that authenticated this request: with `X-Daytona-Preview-Token` also
+ * present, or with two Authorization lines (joined with ", " by the Headers API), our token
+ * would otherwise ride along to the app. Judged by the JWT `typ` alone (no verification): a
+ * false positive only withholds a header that carries a token of ours.
+ */
+export function carriesGateToken(value: string | null): boolean {
+  if (!value) return false;
+  for (const word of value.split(/[\s,]+/)) {
+    if (word.split('.').length !== 3) continue;
+    try {
+      const typ = decodeProtectedHeader(word).typ;
+      if (typeof typ === 'string' && GATE_TOKEN_TYPES.has(typ)) return true;
+    } catch {
+      /* not a JWT */
+    }
+  }
+  return false;
+}
+
+/**
+ * Header names the client declared hop-by-hop in `Connection` (RFC 9110 §7.6.1). They are
+ * dropped here, before the identity assertion is added, so that `Connection:
+ * x-preview-gate-identity` cannot make the upstream hop strip the assertion we add.
+ */
+function connectionNamed(incoming: Headers): Set<string> {
+  const named = new Set<string>();
+  for (const t of (incoming.get('connection') ?? '').split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name) named.add(name);
+  }
+  return named;
+}
 
 /**
  * Removes the gateway's query parameters from `pathAndQuery`, keeping every other byte of the
@@ -37,9 +74,11 @@ export function stripGateQuery(pathAndQuery: string): string {
 /** Headers to forward: the client's, minus every gateway credential. */
 export function sanitizeHeaders(incoming: Headers, authorizationWasOurs: boolean): Headers {
   const out = new Headers();
+  const named = connectionNamed(incoming);
   for (const [name, value] of incoming) {
     if (name === PREVIEW_TOKEN_HEADER || name.startsWith(GATE_HEADER_PREFIX) || name === 'cookie') continue;
-    if (name === 'authorization' && authorizationWasOurs) continue;
+    if (name === 'connection' || named.has(name)) continue;
+    if (name === 'authorization' && (authorizationWasOurs || carriesGateToken(value))) continue;
     out.append(name, value);
   }
   const cookie = stripGateCookies(incoming.get('cookie'));
@@ -50,7 +89,7 @@ export function sanitizeHeaders(incoming: Headers, authorizationWasOurs: boolean
 /** Names of request headers that must not reach the app (for the WebSocket relay's strip list). */
 export function gateHeaderNames(incoming: Headers, authorizationWasOurs: boolean): string[] {
   const names = new Set<string>([PREVIEW_TOKEN_HEADER, 'cookie', IDENTITY_HEADER]);
-  if (authorizationWasOurs) names.add('authorization');
+  if (authorizationWasOurs || carriesGateToken(incoming.get('authorization'))) names.add('authorization');
   for (const [name] of incoming) if (name.startsWith(GATE_HEADER_PREFIX)) names.add(name);
   return [...names];
 }
@@ -76,13 +115,33 @@ export function forwardRequest(req: Request, authorizationWasOurs: boolean, iden
 /** True when an answer tries to set one of the gateway's cookies (see stripAppSetCookies). */
 export function hasGateSetCookie(headers: Headers): boolean {
   if (!headers.has('set-cookie')) return false;
-  return headers.getSetCookie().some((c) => c.trim().startsWith('__Host-pg-'));
+  return headers.getSetCookie().some((c) => c.trim().startsWith(GATE_COOKIE_PREFIX));
 }
 
 /** Drops Set-Cookie headers with the gateway's cookie names from an app's answer (no session fixation by the app). */
 export function stripAppSetCookies(headers: Headers): void {
   const cookies = headers.getSetCookie();
-  if (!cookies.some((c) => c.trim().startsWith('__Host-pg-'))) return;
+  if (!cookies.some((c) => c.trim().startsWith(GATE_COOKIE_PREFIX))) return;
   headers.delete('set-cookie');
-  for (const c of cookies) if (!c.trim().startsWith('__Host-pg-')) headers.append('set-cookie', c);
+  for (const c of cookies) if (!c.trim().startsWith(GATE_COOKIE_PREFIX)) headers.append('set-cookie', c);
+}
+
+/**
+ * An answer to an authenticated request must never be stored by a shared cache (a CDN in front
+ * of the gateway would otherwise serve a private preview to anyone, without asking the
+ * gateway; RFC 9111 §5.2.2.7). The sandbox app is untrusted and may say `public` or
+ * `s-maxage`: those are replaced by `private`, the rest (max-age, no-cache, ...) is kept, so the
+ * browser's own cache still works. Returns the value to set, or null when nothing changes.
+ */
+export function privateCacheControl(value: string | null): string | null {
+  if (!value) return 'private';
+  const directives = value
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
+  const lower = directives.map((d) => d.toLowerCase());
+  if (lower.includes('private') && !lower.some((d) => d === 'public' || d.startsWith('s-maxage'))) return null;
+  if (lower.includes('no-store') && !lower.some((d) => d === 'public' || d.startsWith('s-maxage'))) return null;
+  const kept = directives.filter((_, i) => lower[i] !== 'public' && !lower[i]!.startsWith('s-maxage') && lower[i] !== 'private');
+  return ['private', ...kept].join(', ');
 }

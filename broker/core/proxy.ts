@@ -8,16 +8,34 @@ import { GateError } from '../../protocol/index.js';
 import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import { checkPort } from './http/host.js';
 import { hostOf } from './gateway-host.js';
-import { forwardRequest, hasGateSetCookie, stripAppSetCookies } from './hygiene.js';
+import { forwardRequest, hasGateSetCookie, privateCacheControl, stripAppSetCookies } from './hygiene.js';
 import type { PreviewHost } from './authenticate.js';
 
+/**
+ * True for any path an app server could read as the reserved prefix `/__gate` (which the
+ * gateway serves and never forwards). The router matches the raw path, so an encoded or
+ * oddly written form would otherwise be forwarded: `/__gate%2Fsession`, `//__gate/sw.js`,
+ * `/%2F__gate/`, `/__gate%5Csw.js`, `/__gate;x/`, double encoding. Servers differ in how
+ * they normalise (Go's net/http and Flask decode %2F, Tomcat drops `;params`), so every such
+ * reading counts. Case is not folded: URL paths are case-sensitive (RFC 3986 §6.2.2.1), so
+ * `/__GATE/` is the app's own path (it carries no gateway credential there).
+ */
 export function isReservedPath(pathname: string): boolean {
   let p = pathname;
-  try {
-    p = decodeURIComponent(pathname);
-  } catch {
-    /* malformed escapes: judge the raw path */
+  for (let i = 0; i < 3; i++) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(p);
+    } catch {
+      break; // malformed escapes: judge what we have
+    }
+    if (decoded === p) break;
+    p = decoded;
   }
+  p = p
+    .replace(/\\/g, '/')
+    .replace(/;[^/]*/g, '')
+    .replace(/\/{2,}/g, '/');
   return p === '/__gate' || p.startsWith('/__gate/');
 }
 
@@ -61,26 +79,42 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
   app.all(`${PV}/*`, async (c: Context<GateEnv>) => {
     const host = hostOf(c.req.raw) as PreviewHost & { kind: 'preview' };
     const req = c.req.raw;
-    const auth = await x.authenticator.authenticate(req, host, { renew: true, ticket: false });
+    // Reserved paths that the router did not match literally (encoded, doubled slashes, case)
+    // are still ours: never forwarded, whatever the app server would make of them.
+    if (isReservedPath(new URL(req.url).pathname)) throw new GateError('not_found', 'No such gateway path.');
+    // The Node edge passes its bindings as env: the client's address for X-Forwarded-For and
+    // the per-client budget of public-sandbox lookups.
+    const clientAddress = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
+    const auth = await x.authenticator.authenticate(req, host, { renew: true, ticket: false, ...(clientAddress ? { clientAddress } : {}) });
     c.set('user', auth.principal.userId);
     if (auth.setCookies.length) c.set('setCookies', [...(c.get('setCookies') ?? []), ...auth.setCookies]);
     if (auth.redirectTo) {
       return new Response(null, { status: 303, headers: { location: auth.redirectTo, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } });
     }
     const identity = await x.identity(auth.principal, host.origin);
-    // The Node edge passes its bindings as env: the client's address for X-Forwarded-For.
-    const clientAddress = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
-    const upstreamRes = await x.upstream.forward(
+    let res = await x.upstream.forward(
       forwardRequest(req, auth.authorizationWasOurs, identity),
       host.target,
       auth.principal,
       clientAddress ? { clientAddress } : undefined,
     );
-    // The common case (no app cookie with our names): the answer passes as it is, no copy.
-    if (!hasGateSetCookie(upstreamRes.headers)) return upstreamRes;
-    // Fetch answers have immutable headers: copy once into a mutable answer.
-    const headers = new Headers(upstreamRes.headers);
-    stripAppSetCookies(headers);
-    return new Response(upstreamRes.body, { status: upstreamRes.status, statusText: upstreamRes.statusText, headers });
+    const appSetsOurCookie = hasGateSetCookie(res.headers);
+    // Answers to authenticated requests stay out of shared caches (public sandboxes excepted).
+    const cacheControl = auth.principal.kind === 'public' ? null : privateCacheControl(res.headers.get('cache-control'));
+    // The common case: the answer passes as it is, no copy.
+    if (!appSetsOurCookie && cacheControl === null) return res;
+    try {
+      if (cacheControl !== null) res.headers.set('cache-control', cacheControl);
+    } catch {
+      // Fetch answers may have immutable headers: copy once into a mutable answer.
+      res = new Response(res.body, { status: res.status, statusText: res.statusText, headers: new Headers(res.headers) });
+      if (cacheControl !== null) res.headers.set('cache-control', cacheControl);
+    }
+    if (appSetsOurCookie) {
+      const headers = new Headers(res.headers);
+      stripAppSetCookies(headers);
+      res = new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    }
+    return res;
   });
 }

@@ -37,6 +37,18 @@ describe('shared caches', () => {
     expect(cc).toMatch(/no-store|private/);
   });
 
+  it('a CDN in front of the gateway cannot store an authenticated answer the app marked public (no private preview served to strangers)', async () => {
+    const l = await stack.launch('bob', sbx, 3000);
+    const r = await stack.requestPreview(sbx, 3000, '/cacheable', { headers: { 'x-daytona-preview-token': l.grant.accessToken } });
+    expect(r.status).toBe(200);
+    expect(r.setCookies).toEqual([]);
+    const cc = (r.headers.get('cache-control') ?? '').toLowerCase();
+    expect(cc).toContain('private');
+    expect(cc).not.toContain('public');
+    // The browser's own cache still may keep it: the app's max-age survives.
+    expect(cc).toContain('max-age=3600');
+  });
+
   it('gateway-made answers with credentials (session exchange, refresh, share 303) are no-store', async () => {
     const l = await stack.launch('bob', sbx, 3000);
     const ref = await stack.requestPreview(sbx, 3000, '/__gate/refresh', { method: 'POST', headers: { cookie: l.cookieHeader } });

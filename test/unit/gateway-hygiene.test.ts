@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stripGateQuery, sanitizeHeaders, stripAppSetCookies } from '../../broker/core/hygiene.js';
+import { carriesGateToken, privateCacheControl, stripGateQuery, sanitizeHeaders, stripAppSetCookies } from '../../broker/core/hygiene.js';
 import { stripGateCookies, parseRefreshCookie } from '../../broker/core/http/cookies.js';
 import { inScope } from '../../broker/core/credentials.js';
 import { classifyHost } from '../../broker/core/http/host.js';
@@ -86,5 +86,34 @@ describe('metrics registry', () => {
     expect(text).toContain('lat_seconds_bucket{le="0.01"} 0');
     expect(text).toContain('lat_seconds_bucket{le="0.025"} 1');
     expect(text).toContain('lat_seconds_count 1');
+  });
+});
+
+describe('privateCacheControl (answers to authenticated requests stay out of shared caches)', () => {
+  it.each([
+    [null, 'private'],
+    ['public, max-age=60', 'private, max-age=60'],
+    ['max-age=60, s-maxage=600', 'private, max-age=60'],
+    ['no-cache', 'private, no-cache'],
+    ['private, max-age=5', null],
+    ['no-store', null],
+    ['Public, S-Maxage=9, must-revalidate', 'private, must-revalidate'],
+  ])('%j → %j', (input, expected) => {
+    expect(privateCacheControl(input)).toBe(expected);
+  });
+});
+
+describe('carriesGateToken (our token never rides along in Authorization)', () => {
+  const jwt = (typ: string) => `${btoa(JSON.stringify({ alg: 'ES256', typ })).replace(/=+$/, '')}.e30.sig`;
+  it('finds an access token as the only credential, after another scheme, or on a second line', () => {
+    expect(carriesGateToken(`Bearer ${jwt('pg-access+jwt')}`)).toBe(true);
+    expect(carriesGateToken(`Bearer app-token, Bearer ${jwt('pg-access+jwt')}`)).toBe(true);
+    expect(carriesGateToken(jwt('pg-share+jwt'))).toBe(true);
+  });
+  it('leaves the app\'s own credentials alone', () => {
+    expect(carriesGateToken('Basic dXNlcjpwYXNz')).toBe(false);
+    expect(carriesGateToken(`Bearer ${jwt('JWT')}`)).toBe(false);
+    expect(carriesGateToken('Bearer not.a.jwt')).toBe(false);
+    expect(carriesGateToken(null)).toBe(false);
   });
 });
