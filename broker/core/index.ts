@@ -1,6 +1,6 @@
 /**
  * The gateway's portable core: `createGateway(config, deps)` and the seams it is built from.
- * See docs/flows-credentials.md for the request flows through these files.
+ * See ARCHITECTURE.md for the request flows through these files.
  */
 export { createGateway, type Gateway, type GatewayDeps } from './gateway.js';
 export { resolveConfig, type GatewayConfig, type ResolvedConfig } from './config.js';

@@ -1,5 +1,5 @@
 /**
- * The gateway's configuration from the environment (see docs/interface-extensions.md).
+ * The gateway's configuration from the environment (see docs/interface.md, "Extensions").
  * Every variable is read here, once; a malformed value throws with the variable's name.
  */
 import type { GatewayConfig } from '../core/config.js';
