@@ -239,6 +239,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           stripCookies: ['__Host-pg-*'],
           publicOrigin: decision.origin,
           onClose: () => metrics.inc(METRIC.wsOpen, undefined, -1),
+          // The handshake was authorised above, so a stopped sandbox may be woken (auto-start)
+          // from a socket too, not only from a page load.
+          onStopped: () => upstream.sandboxStopped(decision.target.sandboxId),
         },
       );
     })().catch((err: unknown) => {

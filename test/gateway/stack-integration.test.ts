@@ -1,6 +1,7 @@
 /** The gateway over real sockets against the emulator through the real SDK: stopped sandboxes and opt-in auto-start. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/stack.js';
+import { tryWebSocket } from '../security/helpers.js';
 
 describe('stopped sandboxes', () => {
   let stack: Stack;
@@ -24,6 +25,24 @@ describe('stopped sandboxes', () => {
       res = await stack.requestPreview(id, 3000, '/api/echo', { headers: { cookie: l.cookieHeader, accept: 'application/json' } });
     }
     expect(res.status).toBe(200);
+  });
+
+  it('with GATE_AUTO_START, an authorised WebSocket (an HMR socket reconnecting) wakes a stopped sandbox too', async () => {
+    const { id } = await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' } });
+    const l = await stack.launch('bob', id, 3000);
+    await stack.emulator.stopSandbox(id);
+    const origin = stack.previewOrigin(id, 3000);
+    const first = await tryWebSocket(stack.gateway.port, stack.previewHost(id, 3000), '/ws', { cookie: l.cookieHeader, origin });
+    expect(first.opened).toBe(false);
+    expect(first.status).toBe(503);
+    expect(first.body).toContain('sandbox_starting');
+    const deadline = Date.now() + 10_000;
+    let out = first;
+    while (!out.opened && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      out = await tryWebSocket(stack.gateway.port, stack.previewHost(id, 3000), '/ws', { cookie: l.cookieHeader, origin });
+    }
+    expect(out).toEqual({ opened: true, echo: 'ping' });
   });
 
   it('a request without a credential never wakes a sandbox (no wake capacity for strangers)', async () => {
