@@ -93,11 +93,16 @@
     }
   };
   $('end-session').onclick = async () => {
+    // revoke() dispatches `expired` at once: keep the preview down instead of relaunching it.
+    const keepDown = (e) => e.preventDefault();
+    frame.addEventListener('expired', keepDown, { once: true });
     try {
       await frame.handle.revoke();
-      log('session ended (revoked); the preview stops at its next request');
+      log('session ended (revoked); press Reload for a new one');
     } catch (err) {
       log(`revoke failed: ${err.message}`);
+    } finally {
+      frame.removeEventListener('expired', keepDown);
     }
   };
 

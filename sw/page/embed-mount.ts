@@ -8,7 +8,11 @@
  * Events on `element` (CustomEvent, `detail: {code, message, credentialPath, sessionId}`):
  *   ready    the app in the frame loaded (after a launch)
  *   expired  the preview session ended (expired, revoked, code spent); cancelable:
- *            `preventDefault()` stops the automatic relaunch
+ *            `preventDefault()` stops the automatic relaunch. Once per preview session: from
+ *            a gateway error page in the frame, from `handle.revoke()` at once, or from the
+ *            status check (GET /api/previews/{id} every `statusIntervalMs` while the page is
+ *            visible), so a session revoked elsewhere is reported even while the app in the
+ *            frame only fetches or sits idle
  *   error    anything else that keeps the preview from showing (forbidden, sandbox stopped, ...)
  *
  * The frame is the preview origin, where the sandbox app's own (untrusted) scripts run: any
@@ -41,6 +45,14 @@ export interface MountOptions {
   worker?: boolean;
   /** Title of the iframe, for assistive technology. Default `Preview`. */
   title?: string;
+  /**
+   * How often (ms) the embed asks the gateway whether the preview session still lives
+   * (GET /api/previews/{id} with `getSession()`), from the frame's `launched` report on, paused
+   * while the page is hidden and checked at once when it is shown again. Default 30000; at
+   * least 100; `0` turns the check off (the end is then seen only by the frame's next
+   * navigation).
+   */
+  statusIntervalMs?: number;
 }
 
 export interface PreviewHandle {
@@ -53,7 +65,7 @@ export interface PreviewHandle {
   reload(): Promise<void>;
   /** A new launch URL for the same preview, e.g. to open it in a new tab. */
   launchUrl(path?: string): Promise<string>;
-  /** Ends the current preview session (DELETE /api/previews/{id}). */
+  /** Ends the current preview session (DELETE /api/previews/{id}); dispatches `expired` (`session_revoked`) at once. */
   revoke(): Promise<void>;
   destroy(): void;
 }
@@ -87,6 +99,24 @@ const EXPIRED_CODES = new Set<string>([
 export const MAX_AUTO_RELAUNCH_PER_MINUTE = 3;
 /** Longest `message` taken from the frame (the rest is cut). */
 export const MAX_MESSAGE_LENGTH = 300;
+/** Default period of the session status check (GET /api/previews/{id}). */
+export const DEFAULT_STATUS_INTERVAL_MS = 30_000;
+/** Shortest period of the status check the embed accepts. */
+export const MIN_STATUS_INTERVAL_MS = 100;
+
+/** `statusIntervalMs` as used: default when absent or not a number, 0 = off, else at least the minimum. */
+export function statusInterval(value: unknown): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) return DEFAULT_STATUS_INTERVAL_MS;
+  if (value <= 0 || value === Infinity) return 0;
+  return Math.min(Math.max(MIN_STATUS_INTERVAL_MS, value), 2 ** 31 - 1);
+}
+
+/** The `state` of GET /api/previews/{id} as an `expired` event's code, or null while the session lives. */
+export function endedCode(state: unknown): PageErrorCode | null {
+  if (state === 'revoked') return 'session_revoked';
+  if (state === 'expired') return 'invalid_session';
+  return null;
+}
 
 const PAGE_CODES = new Set<string>(['storage_refused', 'network_error']);
 
@@ -150,6 +180,15 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
   const relaunches: number[] = [];
   /** The frame reported an error since the last launch: one `relaunch` request may follow. */
   let frameFailed = false;
+  /** This launch's session was reported ended (`expired` dispatched): once per session. */
+  let ended = false;
+  const interval = statusInterval(options.statusIntervalMs);
+  /** The status check runs (from `launched` until the session ends, a new launch or destroy). */
+  let watching = false;
+  let checking = false;
+  /** The status check saw the session active once: a later 404 means it is gone, not unsupported. */
+  let seenActive = false;
+  let statusTimer: ReturnType<typeof setTimeout> | undefined;
 
   const emit = (type: 'ready' | 'expired' | 'error', code: PreviewEventDetail['code'], message: string): boolean => {
     const detail: PreviewEventDetail = { code, message, credentialPath, sessionId };
@@ -169,9 +208,94 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
   function watchSessionEnd(at: number | undefined): void {
     clearTimeout(endTimer);
     if (typeof at !== 'number') return;
-    endTimer = setTimeout(() => {
-      if (emit('expired', 'invalid_session', 'The preview session reached its end.')) autoRelaunch();
-    }, Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1));
+    endTimer = setTimeout(() => sessionEnded('invalid_session', 'The preview session reached its end.', false), Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1));
+  }
+
+  /**
+   * The current session ended: `expired` once per session, then the automatic relaunch unless
+   * cancelled (capped). `fromFrame`: reported by a gateway error page in the frame, after which
+   * the failure page's button may ask for one relaunch (also when the end was already reported).
+   */
+  function sessionEnded(code: PageErrorCode, message: string, fromFrame: boolean): void {
+    stopStatus();
+    if (ended || destroyed) {
+      if (fromFrame) frameFailed = true;
+      return;
+    }
+    ended = true;
+    clearTimeout(endTimer);
+    if (emit('expired', code, message)) {
+      // Not cancelled: the automatic relaunch (capped) is the way out; a button press must
+      // not add another. Cancelled: the failure page's "Get a new link" may ask once.
+      const allowed = relaunchAllowed();
+      if (fromFrame) frameFailed = !allowed;
+      if (allowed) void launch();
+    } else if (fromFrame) frameFailed = true;
+  }
+
+  function startStatus(): void {
+    if (!interval || watching || ended || destroyed || !sessionId) return;
+    watching = true;
+    seenActive = false;
+    scheduleStatus();
+  }
+
+  function stopStatus(): void {
+    watching = false;
+    clearTimeout(statusTimer);
+    statusTimer = undefined;
+  }
+
+  function scheduleStatus(): void {
+    clearTimeout(statusTimer);
+    statusTimer = undefined;
+    if (!watching || document.visibilityState === 'hidden') return;
+    statusTimer = setTimeout(() => void checkStatus(), interval);
+  }
+
+  /** One GET /api/previews/{id}; network and other failures say nothing (next tick retries). */
+  async function checkStatus(): Promise<void> {
+    if (!watching || checking || !sessionId) return;
+    checking = true;
+    clearTimeout(statusTimer);
+    const sid = sessionId;
+    const mine = generation;
+    let state: unknown = null;
+    try {
+      const session = await options.getSession();
+      const response = await fetch(`${gateway}/api/previews/${encodeURIComponent(sid)}`, {
+        method: 'GET',
+        mode: 'cors',
+        credentials: 'omit',
+        cache: 'no-store',
+        headers: { authorization: `Bearer ${session}` },
+      });
+      if (response.ok) {
+        const body = (await response.json()) as { state?: unknown } | null;
+        state = body?.state;
+      } else if (response.status === 404 && (await readGateError(response, 'not_found')).code === 'not_found') {
+        // Unknown session: gone (the store forgets a session at its end) once it was seen
+        // active; before that, a gateway without this endpoint: stop asking.
+        state = seenActive ? 'expired' : 'unsupported';
+      }
+    } catch {
+      /* network error or unreadable answer: no event, the next tick asks again */
+    } finally {
+      checking = false;
+    }
+    if (destroyed || !watching || mine !== generation || sid !== sessionId) return;
+    if (state === 'active') seenActive = true;
+    if (state === 'unsupported') return stopStatus();
+    const code = endedCode(state);
+    if (code) return sessionEnded(code, code === 'session_revoked' ? 'The preview session was ended.' : 'The preview session reached its end.', false);
+    scheduleStatus();
+  }
+
+  function onVisibility(): void {
+    if (document.visibilityState === 'hidden') {
+      clearTimeout(statusTimer);
+      statusTimer = undefined;
+    } else if (watching) void checkStatus();
   }
 
   async function mint(path: string | undefined): Promise<Minted> {
@@ -195,11 +319,13 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     try {
       const preview = await mint(options.path);
       if (destroyed || mine !== generation) return;
+      stopStatus();
       sessionId = preview.sessionId;
       previewOrigin = new URL(preview.url).origin;
       credentialPath = null;
       awaitingApp = false;
       frameFailed = false;
+      ended = false;
       iframe.src = launchTarget(preview.url);
       watchSessionEnd(preview.sessionExpiresAt);
     } catch (err) {
@@ -220,10 +346,6 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     return true;
   }
 
-  function autoRelaunch(): void {
-    if (relaunchAllowed()) void launch();
-  }
-
   async function openInNewTab(): Promise<void> {
     // No user activation crosses postMessage, so this may be blocked as a popup: then the host
     // app learns it through an error event and can offer its own link.
@@ -242,17 +364,13 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
       credentialPath = message.credentialPath;
       awaitingApp = true;
       frameFailed = false;
+      startStatus();
     } else if (message.type === 'error') {
       awaitingApp = false;
       const code = frameErrorCode(message.code);
       const text = frameMessage(message.message);
       if (EXPIRED_CODES.has(code)) {
-        // Not cancelled: the automatic relaunch (capped) is the way out; a button press must
-        // not add another. Cancelled: the failure page's "Get a new link" may ask once.
-        if (emit('expired', code, text)) {
-          frameFailed = !relaunchAllowed();
-          if (!frameFailed) void launch();
-        } else frameFailed = true;
+        sessionEnded(code, text, true);
       } else {
         frameFailed = true;
         emit('error', code, text);
@@ -275,6 +393,7 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
 
   window.addEventListener('message', onMessage);
   iframe.addEventListener('load', onLoad);
+  document.addEventListener('visibilitychange', onVisibility);
   void launch();
 
   const handle: PreviewHandle = {
@@ -291,20 +410,25 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
       return launchTarget((await mint(path ?? options.path)).url);
     },
     async revoke() {
-      if (!sessionId) return;
+      const sid = sessionId;
+      if (!sid) return;
       const session = await options.getSession();
-      const response = await fetch(`${gateway}/api/previews/${encodeURIComponent(sessionId)}`, {
+      const response = await fetch(`${gateway}/api/previews/${encodeURIComponent(sid)}`, {
         method: 'DELETE',
         mode: 'cors',
         credentials: 'omit',
         headers: { authorization: `Bearer ${session}` },
       });
       if (!response.ok && response.status !== 404) throw await readApiError(response);
+      // Tell the host app now, not at the frame's next navigation (a no-op if already reported).
+      if (sid === sessionId) sessionEnded('session_revoked', 'The preview session was ended.', false);
     },
     destroy() {
       destroyed = true;
       clearTimeout(endTimer);
+      stopStatus();
       window.removeEventListener('message', onMessage);
+      document.removeEventListener('visibilitychange', onVisibility);
       iframe.removeEventListener('load', onLoad);
       iframe.remove();
     },

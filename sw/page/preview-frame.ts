@@ -3,7 +3,8 @@
  * PreviewGate.mount. The user session comes from `element.getSession = () => Promise<string>`
  * or from `PreviewGate.configure({ getSession })`; the element waits for one before it mints.
  * Attributes: `sandbox`, `port`, `path` (default `/`), `gateway` (default: embed.js's origin),
- * `worker="off"` (cookie path only). Changing sandbox/port/path relaunches. Fires the same
+ * `worker="off"` (cookie path only), `status-interval` (ms, mount()'s `statusIntervalMs`).
+ * Changing sandbox/port/path relaunches. Fires the same
  * `ready` / `expired` / `error` events as mount().
  */
 import { mount, type PreviewHandle } from './embed-mount.js';
@@ -18,7 +19,7 @@ export function definePreviewFrame(defaults: EmbedDefaults): void {
   if (customElements.get('preview-frame')) return;
 
   class PreviewFrame extends HTMLElement {
-    static observedAttributes = ['sandbox', 'port', 'path', 'gateway', 'worker'];
+    static observedAttributes = ['sandbox', 'port', 'path', 'gateway', 'worker', 'status-interval'];
     getSession?: () => Promise<string>;
     #handle: PreviewHandle | null = null;
     #scheduled = false;
@@ -71,6 +72,7 @@ export function definePreviewFrame(defaults: EmbedDefaults): void {
       const port = Number(this.getAttribute('port'));
       const getSession = this.getSession ?? defaults.getSession;
       if (!this.isConnected || !sandboxId || !Number.isInteger(port) || !getSession) return;
+      const statusInterval = this.getAttribute('status-interval');
       this.#handle = mount(
         this,
         {
@@ -80,6 +82,7 @@ export function definePreviewFrame(defaults: EmbedDefaults): void {
           getSession,
           gatewayUrl: this.getAttribute('gateway') ?? defaults.gatewayUrl,
           worker: this.getAttribute('worker') !== 'off',
+          ...(statusInterval !== null && statusInterval.trim() !== '' ? { statusIntervalMs: Number(statusInterval) } : {}),
         },
         defaults.gatewayUrl,
       );

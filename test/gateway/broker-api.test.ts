@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../broker/core/store/memory.js';
 import { makeGateway, SBX, SBX_ALICE, SBX_NOLABEL } from './helpers.js';
 
 describe('broker API', () => {
@@ -60,6 +61,55 @@ describe('broker API', () => {
     expect((await t.api('/api/previews/nope', { method: 'DELETE', user: 'bob' })).status).toBe(404);
   });
 
+  it('GET /api/previews/{id}: the owner sees the state (active, revoked, expired), no secret; others 403, unknown 404', async () => {
+    const t = await makeGateway();
+    const { sessionId } = await t.launch('bob');
+    const get = (user: string, id = sessionId) => t.api(`/api/previews/${id}`, { user });
+    const res = await get('bob');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = await res.json();
+    expect(body).toEqual({ sessionId, sandboxId: SBX, port: 3000, origin: t.origin(), state: 'active', expiresAt: t.clock.now + 43_200_000 });
+    expect(JSON.stringify(body)).not.toMatch(/token|code|refresh|secret/i);
+    const other = await get('eve');
+    expect(other.status).toBe(403);
+    expect((await other.json()).error.code).toBe('forbidden');
+    const unknown = await get('bob', 'no-such-session');
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.code).toBe('not_found');
+    expect((await t.api(`/api/previews/${sessionId}`)).status).toBe(401); // no user session
+    expect((await t.api(`/api/previews/${sessionId}`, { method: 'DELETE', user: 'bob' })).status).toBe(204);
+    expect(await (await get('bob')).json()).toMatchObject({ sessionId, state: 'revoked' });
+    expect((await get('eve')).status).toBe(403);
+  });
+
+  it('GET /api/previews/{id}: a session past its end is `expired` while the store holds it, 404 once forgotten', async () => {
+    // A store that still returns the record past its end (a lagging clock, as a sweep or TTL may lag).
+    const lagging = { now: 0 };
+    const t = await makeGateway({}, { store: createMemoryStore({ clock: () => lagging.now, sweepIntervalMs: 0 }) });
+    lagging.now = t.clock.now;
+    const { sessionId } = await t.launch('bob');
+    t.clock.advance(43_200_000);
+    const res = await t.api(`/api/previews/${sessionId}`, { user: 'bob' });
+    expect(res.status).toBe(200);
+    expect((await res.json()).state).toBe('expired');
+    lagging.now = t.clock.now;
+    expect((await t.api(`/api/previews/${sessionId}`, { user: 'bob' })).status).toBe(404);
+  });
+
+  it('GET /api/previews/{id}: a session revoked for refresh reuse reads as revoked; the memory store forgets it at its end', async () => {
+    const t = await makeGateway();
+    const { sessionId, grant } = await t.launch('bob');
+    const refresh = (token: string) => t.preview('/__gate/refresh', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect((await refresh(grant.refreshToken)).status).toBe(200);
+    t.clock.advance(21_000); // past the grace window: presenting the rotated credential again is theft
+    const reused = await refresh(grant.refreshToken);
+    expect((await reused.json()).error.code).toBe('refresh_reused');
+    expect(await (await t.api(`/api/previews/${sessionId}`, { user: 'bob' })).json()).toMatchObject({ state: 'revoked' });
+    t.clock.advance(43_200_001);
+    expect((await t.api(`/api/previews/${sessionId}`, { user: 'bob' })).status).toBe(404);
+  });
+
   it('share links: create (bounded TTL), list with use counts, revoke (creator only)', async () => {
     const t = await makeGateway();
     const tooShort = await t.api('/api/shares', { method: 'POST', user: 'bob', body: JSON.stringify({ sandboxId: SBX, port: 3000, ttlSeconds: 5 }) });
@@ -97,6 +147,15 @@ describe('broker API', () => {
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://ide.example');
     expect(ok.headers.get('access-control-allow-headers')).toMatch(/Authorization/i);
     expect((await pre('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+    // The embed's status check: a simple-method GET with Authorization still preflights.
+    const preGet = await t.api('/api/previews/some-id', { method: 'OPTIONS', headers: { origin: 'https://ide.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+    expect(preGet.status).toBe(204);
+    expect(preGet.headers.get('access-control-allow-origin')).toBe('https://ide.example');
+    expect(preGet.headers.get('access-control-allow-methods')).toMatch(/GET/);
+    const { sessionId } = await t.launch('bob');
+    const got = await t.api(`/api/previews/${sessionId}`, { user: 'bob', headers: { origin: 'https://ide.example' } });
+    expect(got.status).toBe(200);
+    expect(got.headers.get('access-control-allow-origin')).toBe('https://ide.example');
   });
 
   it('serves /healthz, /metrics, /embed.js; unknown paths and hosts are coded 404s', async () => {

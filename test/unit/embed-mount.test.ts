@@ -6,7 +6,7 @@
  * (window, an iframe, the element, fetch), no browser.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_AUTO_RELAUNCH_PER_MINUTE, MAX_MESSAGE_LENGTH, mount, type PreviewEventDetail } from '../../sw/page/embed-mount.js';
+import { endedCode, MAX_AUTO_RELAUNCH_PER_MINUTE, MAX_MESSAGE_LENGTH, mount, statusInterval, type PreviewEventDetail } from '../../sw/page/embed-mount.js';
 
 const GATEWAY = 'http://localhost:8787';
 const PREVIEW = 'http://3000-sbx.preview.localhost:8787';
@@ -19,6 +19,12 @@ interface Fake {
   fromFrame(data: unknown, o?: { origin?: string; source?: unknown }): void;
   element: EventTarget;
   frameWindow: object;
+  /** GET /api/previews/{id} calls, by session id. */
+  checks: string[];
+  /** What GET /api/previews/{id} answers: a state, an HTTP status, or 'network' (fetch throws). */
+  status: Record<string, string | number>;
+  deletes: string[];
+  document: EventTarget & { visibilityState: string };
 }
 
 let fake: Fake;
@@ -44,6 +50,10 @@ beforeEach(() => {
     events: [],
     element,
     frameWindow,
+    checks: [],
+    status: {},
+    deletes: [],
+    document: Object.assign(new EventTarget(), { visibilityState: 'visible', createElement: () => iframe }),
     fromFrame(data, o = {}) {
       const ev = Object.assign(new Event('message'), { data, origin: o.origin ?? PREVIEW, source: 'source' in o ? o.source : frameWindow });
       win.dispatchEvent(ev);
@@ -57,8 +67,22 @@ beforeEach(() => {
     element.addEventListener(type, (e) => f.events.push({ type, detail: (e as CustomEvent<PreviewEventDetail>).detail }));
   }
   vi.stubGlobal('window', win);
-  vi.stubGlobal('document', { createElement: () => iframe });
-  vi.stubGlobal('fetch', async (url: string) => {
+  vi.stubGlobal('document', f.document);
+  vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+    const one = /\/api\/previews\/([^/]+)$/.exec(String(url));
+    if (one && init?.method === 'DELETE') {
+      f.deletes.push(one[1]!);
+      f.status[one[1]!] = 'revoked';
+      return new Response(null, { status: 204 });
+    }
+    if (one && init?.method === 'GET') {
+      const sid = one[1]!;
+      f.checks.push(sid);
+      const st = f.status[sid] ?? 'active';
+      if (st === 'network') throw new TypeError('Failed to fetch');
+      if (typeof st === 'number') return Response.json({ error: { code: st === 404 ? 'not_found' : 'internal', message: 'x' } }, { status: st });
+      return Response.json({ sessionId: sid, sandboxId: 'sbx', port: 3000, origin: PREVIEW, state: st, expiresAt: now + 3_600_000 });
+    }
     if (!String(url).endsWith('/api/previews')) return new Response(null, { status: 204 });
     f.mints++;
     return Response.json({ url: `${PREVIEW}/__gate/launch#code=c${f.mints}&path=%2F`, sessionId: `s${f.mints}`, expiresAt: now + 60_000 }, { status: 201 });
@@ -163,5 +187,138 @@ describe('the embed rations what the frame (the app) can ask for', () => {
     await settle();
     expect(fake.events).toEqual([]);
     expect(fake.mints).toBe(1);
+  });
+});
+
+describe('the embed notices a session that ended elsewhere (status check)', () => {
+  const INTERVAL = 100;
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  async function launched(o: { statusIntervalMs?: number } = {}) {
+    const handle = mount(fake.element as HTMLElement, { sandboxId: 'sbx', port: 3000, getSession: async () => 'user-jwt', statusIntervalMs: INTERVAL, ...o }, GATEWAY);
+    await settle();
+    expect(fake.mints).toBe(1);
+    fake.fromFrame(msg({ type: 'launched', credentialPath: 'cookie' }));
+    return handle;
+  }
+  const expired = () => fake.events.filter((e) => e.type === 'expired').map((e) => [e.detail.code, e.detail.sessionId]);
+
+  it('interval option: default 30 s, at least 100 ms, 0 = off; states map to codes', () => {
+    expect(statusInterval(undefined)).toBe(30_000);
+    expect(statusInterval('5')).toBe(30_000);
+    expect(statusInterval(5)).toBe(100);
+    expect(statusInterval(300)).toBe(300);
+    expect(statusInterval(0)).toBe(0);
+    expect([endedCode('active'), endedCode('revoked'), endedCode('expired'), endedCode('x')]).toEqual([null, 'session_revoked', 'invalid_session', null]);
+  });
+
+  it('asks nothing before `launched`; after it, a revoked session is reported once and relaunched', async () => {
+    mount(fake.element as HTMLElement, { sandboxId: 'sbx', port: 3000, getSession: async () => 'user-jwt', statusIntervalMs: INTERVAL }, GATEWAY);
+    await wait(INTERVAL * 3);
+    expect(fake.checks).toEqual([]);
+    fake.fromFrame(msg({ type: 'launched', credentialPath: 'cookie' }));
+    await wait(INTERVAL * 2.5);
+    expect(fake.checks.length).toBeGreaterThanOrEqual(1);
+    expect(expired()).toEqual([]);
+    fake.status.s1 = 'revoked';
+    await wait(INTERVAL * 2.5);
+    await settle();
+    expect(expired()).toEqual([['session_revoked', 's1']]);
+    expect(fake.mints).toBe(2); // relaunched; the new session is watched after its own `launched`
+    const checksOfS1 = fake.checks.filter((s) => s === 's1').length;
+    await wait(INTERVAL * 3);
+    expect(fake.checks.filter((s) => s === 's1').length).toBe(checksOfS1);
+  });
+
+  it('a cancelled `expired` keeps the frame down: no relaunch, no more checks, no second event from the error page', async () => {
+    await launched();
+    fake.element.addEventListener('expired', (e) => e.preventDefault());
+    fake.status.s1 = 'expired';
+    await wait(INTERVAL * 2.5);
+    expect(expired()).toEqual([['invalid_session', 's1']]);
+    const n = fake.checks.length;
+    await wait(INTERVAL * 3);
+    expect(fake.checks.length).toBe(n);
+    expect(fake.mints).toBe(1);
+    // The frame navigates later and gets the gateway's error page: reported already, but its
+    // "Get a new link" button may still ask once.
+    fake.fromFrame(msg({ type: 'error', code: 'invalid_session', message: 'ended' }));
+    await settle();
+    expect(expired()).toHaveLength(1);
+    fake.fromFrame(msg({ type: 'relaunch', target: 'frame' }));
+    fake.fromFrame(msg({ type: 'relaunch', target: 'frame' }));
+    await settle();
+    expect(fake.mints).toBe(2);
+  });
+
+  it('network errors and other failures say nothing; the next tick asks again', async () => {
+    await launched();
+    fake.status.s1 = 'network';
+    await wait(INTERVAL * 3.5);
+    fake.status.s1 = 500;
+    await wait(INTERVAL * 2.5);
+    expect(fake.checks.length).toBeGreaterThanOrEqual(3);
+    expect(fake.events.filter((e) => e.type !== 'ready')).toEqual([]);
+    fake.status.s1 = 'revoked';
+    await wait(INTERVAL * 2.5);
+    expect(expired()).toEqual([['session_revoked', 's1']]);
+  });
+
+  it('pauses while the page is hidden and asks at once when it is shown again', async () => {
+    await launched();
+    await wait(INTERVAL * 1.5);
+    fake.document.visibilityState = 'hidden';
+    fake.document.dispatchEvent(new Event('visibilitychange'));
+    await settle(); // a check already under way ends and schedules nothing
+    const n = fake.checks.length;
+    expect(n).toBeGreaterThanOrEqual(1);
+    fake.status.s1 = 'revoked';
+    await wait(INTERVAL * 4);
+    expect(fake.checks.length).toBe(n);
+    expect(expired()).toEqual([]);
+    fake.document.visibilityState = 'visible';
+    fake.document.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    expect(fake.checks.length).toBe(n + 1);
+    expect(expired()).toEqual([['session_revoked', 's1']]);
+  });
+
+  it('a 404 means gone once the session was seen active; before that, a gateway without the endpoint (stop asking)', async () => {
+    await launched();
+    await wait(INTERVAL * 1.5);
+    fake.status.s1 = 404;
+    await wait(INTERVAL * 2.5);
+    expect(expired()).toEqual([['invalid_session', 's1']]);
+  });
+
+  it('a 404 on the first check stops the checks without an event', async () => {
+    fake.status.s1 = 404;
+    await launched();
+    await wait(INTERVAL * 4);
+    expect(fake.checks).toEqual(['s1']);
+    expect(expired()).toEqual([]);
+  });
+
+  it('revoke() reports at once (no check needed), and destroy() stops the checks', async () => {
+    const handle = await launched({ statusIntervalMs: 60_000 });
+    fake.element.addEventListener('expired', (e) => e.preventDefault());
+    await handle.revoke();
+    expect(fake.deletes).toEqual(['s1']);
+    expect(expired()).toEqual([['session_revoked', 's1']]);
+    expect(fake.checks).toEqual([]);
+    await settle();
+    expect(fake.mints).toBe(1);
+
+    const other = await (async () => {
+      fake.events.length = 0;
+      const h = mount(fake.element as HTMLElement, { sandboxId: 'sbx', port: 3000, getSession: async () => 'user-jwt', statusIntervalMs: INTERVAL }, GATEWAY);
+      await settle();
+      fake.fromFrame(msg({ type: 'launched', credentialPath: 'cookie' }));
+      return h;
+    })();
+    other.destroy();
+    fake.status.s2 = 'revoked';
+    await wait(INTERVAL * 3);
+    expect(fake.checks.filter((s) => s === 's2')).toEqual([]);
+    expect(expired()).toEqual([]);
   });
 });
