@@ -31,6 +31,7 @@ export function renderErrorPage(opts: ErrorPageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(text.title)}</title>
 <style${n}>${PAGE_STYLE}</style>
 <script src="${GATE_PATHS.bootstrapScript}" defer${n}></script>

@@ -30,6 +30,7 @@ export function renderLaunchPage(opts: LaunchPageOptions = {}): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>Opening preview…</title>
 <style${n}>${PAGE_STYLE}</style>
 <script src="${GATE_PATHS.bootstrapScript}" defer${n}></script>

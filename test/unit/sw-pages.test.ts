@@ -12,6 +12,11 @@ describe('launch page', () => {
     expect(renderLaunchPage()).not.toContain('nonce=');
   });
 
+  it('names an inline icon, so a browser asks the gateway for no /favicon.ico before the code is exchanged (a 401 per launch)', () => {
+    expect(renderLaunchPage()).toContain('<link rel="icon" href="data:,">');
+    expect(renderErrorPage({ code: 'token_expired', message: 'x' })).toContain('<link rel="icon" href="data:,">');
+  });
+
   it('escapes the nonce', () => {
     expect(renderLaunchPage({ nonce: '"><script>' })).not.toContain('"><script>');
   });
