@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: everything a person needs to try preview-gate, on loopback:
  *  - the Daytona emulator (EMULATOR_PORT, default 4000) with one sample sandbox running the
- *    inspector app on port 3000, previewable by every signed-in user;
+ *    inspector app on port 3000 and, on port 5173, a real Vite dev server of
+ *    demo/sandbox-apps/vite-hmr (edit its files: the preview hot-reloads through the gateway),
+ *    previewable by every signed-in user;
  *  - the gateway (GATE_PORT, default 8787) in demo mode (POST /api/demo/session issues user
  *    sessions to anyone: demo only), accepting API calls from the host page's origin;
  *  - the demo host page (DEMO_HOST_PORT, default 8788): an IDE-like page on another site
@@ -11,9 +13,16 @@
 import { startGateway } from '../broker/node/server.js';
 import { startEmulator } from './emulator/index.js';
 import { startHostPage } from './host/server.js';
+import { startViteHmrApp } from './sandbox-apps/vite-hmr/dev-server.js';
 
 const DEMO_USER = 'demo-user';
 const APP_PORT = 3000;
+/** The sandbox port bound to the Vite dev server (Vite's usual port, as in a real sandbox). */
+const VITE_PORT = 5173;
+const APPS = [
+  { port: APP_PORT, label: 'Inspector' },
+  { port: VITE_PORT, label: 'Vite app (HMR)' },
+];
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name] ?? String(fallback);
@@ -36,11 +45,18 @@ async function post(url: string, body: unknown, token?: string): Promise<Record<
 }
 
 async function main(): Promise<void> {
-  const emulator = await startEmulator({ port: port('EMULATOR_PORT', 4000), apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' });
-  const { id: sandboxId } = await emulator.createSandbox({ labels: { 'preview-gate.users': '*', 'preview-gate.sample': 'inspector' } });
+  // The Vite dev server listens on an ephemeral loopback port; the sandbox's port 5173 leads to it.
+  const [emulator, vite] = await Promise.all([
+    startEmulator({ port: port('EMULATOR_PORT', 4000), apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' }),
+    startViteHmrApp(),
+  ]);
+  const { id: sandboxId } = await emulator.createSandbox({
+    labels: { 'preview-gate.users': '*', 'preview-gate.sample': 'inspector' },
+    ports: { [VITE_PORT]: { target: vite.url } },
+  });
 
   // The host page listens first: the gateway must know its origin (CORS allow-list).
-  const host = await startHostPage({ port: port('DEMO_HOST_PORT', 8788), gatewayUrl: '', sandboxId, previewPort: APP_PORT, userId: DEMO_USER });
+  const host = await startHostPage({ port: port('DEMO_HOST_PORT', 8788), gatewayUrl: '', sandboxId, previewPort: APP_PORT, apps: APPS, userId: DEMO_USER });
   const gateway = await startGateway({
     config: {
       demo: true,
@@ -59,6 +75,7 @@ async function main(): Promise<void> {
   const { token } = (await post(`${gateway.url}/api/demo/session`, { userId: DEMO_USER })) as { token: string };
   const preview = await post(`${gateway.url}/api/previews`, { sandboxId, port: APP_PORT, path: '/' }, token);
   const share = await post(`${gateway.url}/api/shares`, { sandboxId, port: APP_PORT, ttlSeconds: 86_400 }, token);
+  const vitePreview = await post(`${gateway.url}/api/previews`, { sandboxId, port: VITE_PORT, path: '/' }, token);
 
   const lines = {
     DAYTONA_API_URL: emulator.apiUrl,
@@ -73,6 +90,9 @@ async function main(): Promise<void> {
     PREVIEW_LAUNCH_URL: String(preview.url),
     // A share link valid for a day: works in any browser, revocable from the host page.
     PREVIEW_SHARE_URL: String(share.url),
+    // The Vite app (port 5173), one-time like PREVIEW_LAUNCH_URL; edit demo/sandbox-apps/vite-hmr/message.js.
+    VITE_PREVIEW_ORIGIN: String(vitePreview.origin ?? ''),
+    VITE_PREVIEW_LAUNCH_URL: String(vitePreview.url),
     DEMO_USER,
   };
   for (const [name, value] of Object.entries(lines)) console.log(`${name}=${value}`);
@@ -83,7 +103,7 @@ async function main(): Promise<void> {
     stopping = true;
     const force = setTimeout(() => process.exit(1), 5000);
     force.unref();
-    void Promise.allSettled([host.close(), gateway.close(), emulator.close()]).then(() => process.exit(0));
+    void Promise.allSettled([host.close(), gateway.close(), emulator.close(), vite.close()]).then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

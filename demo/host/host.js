@@ -36,6 +36,23 @@
     return res.status === 204 ? null : res.json();
   }
 
+  // Tabs for the sandbox's apps (`?port=N`), when the page was given more than one.
+  const params = new URLSearchParams(location.search);
+  const apps = cfg.apps && cfg.apps.length ? cfg.apps : [{ port: cfg.port, label: `port ${cfg.port}` }];
+  const chosen = apps.find((a) => a.port === Number(params.get('port'))) || apps.find((a) => a.port === cfg.port) || apps[0];
+  cfg.port = chosen.port;
+  if (apps.length > 1) {
+    for (const app of apps) {
+      const a = document.createElement('a');
+      const query = new URLSearchParams(params);
+      query.set('port', String(app.port));
+      a.href = `?${query}`;
+      a.textContent = app.label;
+      if (app === chosen) a.setAttribute('aria-current', 'page');
+      $('apps').append(a);
+    }
+  }
+
   $('user').textContent = cfg.userId;
   $('sandbox').textContent = cfg.sandboxId;
   $('port').textContent = String(cfg.port);
@@ -71,7 +88,7 @@
 
   PreviewGate.configure({ getSession });
   // ?worker=off: the cookie path only (to compare, or where a worker misbehaves).
-  if (new URLSearchParams(location.search).get('worker') === 'off') frame.setAttribute('worker', 'off');
+  if (params.get('worker') === 'off') frame.setAttribute('worker', 'off');
   frame.setAttribute('sandbox', cfg.sandboxId);
   frame.setAttribute('port', String(cfg.port));
   frame.setAttribute('path', '/');

@@ -18,6 +18,11 @@ export interface HostPageOptions {
   /** The sandbox to show, and its app port. */
   sandboxId: string;
   previewPort: number;
+  /**
+   * The sandbox's apps the page offers as tabs (`?port=N` picks one; default `previewPort`).
+   * Default: only `previewPort`, no tabs.
+   */
+  apps?: Array<{ port: number; label: string }>;
   /** Demo user id the page asks a session for. Default `demo-user`. */
   userId?: string;
 }
@@ -42,6 +47,7 @@ export async function startHostPage(initial: HostPageOptions): Promise<HostPage>
       gatewayUrl: opts.gatewayUrl.replace(/\/+$/, ''),
       sandboxId: opts.sandboxId,
       port: opts.previewPort,
+      apps: opts.apps ?? [],
       userId: opts.userId ?? 'demo-user',
     }).replace(/</g, '\\u003c');
   const server: Server = createServer((req, res) => {
