@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { memoryOf, childPids } from './processes.js';
+import { memoryOf, childPids, resetPeak } from './processes.js';
 
 export function nginxBinary(): string | null {
   for (const p of [process.env.NGINX_PATH, '/usr/sbin/nginx', '/usr/bin/nginx']) if (p && existsSync(p)) return p;
@@ -60,6 +60,11 @@ http {
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
+    pid: child.pid!,
+    /** Starts a new peak-RSS window for the master and its workers. */
+    resetPeak() {
+      for (const pid of [child.pid!, ...childPids(child.pid!)]) resetPeak(pid);
+    },
     memory() {
       const pids = [child.pid!, ...childPids(child.pid!)];
       return pids.map(memoryOf).reduce((a, b) => ({ rssMb: a.rssMb + b.rssMb, hwmMb: a.hwmMb + b.hwmMb }), { rssMb: 0, hwmMb: 0 });

@@ -1,6 +1,6 @@
 /** Child processes for the benchmarks: start, read `NAME=VALUE` readiness lines, sample memory. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export interface Started {
@@ -86,4 +86,39 @@ export function cpuMsOf(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Resets a process's peak-RSS counter (VmHWM) so the next `memoryOf(pid).hwmMb` is the peak of
+ * what happens from now on (proc(5), clear_refs "5"). Returns false where the kernel refuses.
+ */
+export function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** process.memoryUsage() of a process started with bench/memory-probe.mjs: {now, max} in bytes, or null. */
+export interface ProbeReading { now: NodeJS.MemoryUsage; max: Record<'rss' | 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers', number> }
+
+export async function readProbe(pid: number, file: string): Promise<ProbeReading | null> {
+  try {
+    rmSync(file, { force: true });
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return null;
+  }
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    try {
+      const text = readFileSync(file, 'utf8');
+      if (text.endsWith('\n')) return JSON.parse(text) as ProbeReading;
+    } catch {
+      /* not written yet */
+    }
+  }
+  return null;
 }
