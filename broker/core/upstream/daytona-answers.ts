@@ -13,6 +13,8 @@
  * `DAYTONA_PROXY` on newer proxies). An app can forge that shape; the consequences are bounded
  * (see link-cache.ts `minRefreshIntervalMs`) and it can only hurt its own previews.
  */
+import { readUpTo } from '../streams/read-up-to.js';
+
 export type DaytonaVerdict =
   | { kind: 'app' } // the app answered (or nothing we recognise): pass through
   | { kind: 'rejected'; redirect: boolean } // Daytona refused the token
@@ -102,52 +104,7 @@ export async function peekBody(
   limit: number,
 ): Promise<{ text: string | null; body: ReadableStream<Uint8Array> | Uint8Array | null }> {
   if (body === null) return { text: '', body: null };
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size > limit) {
-      return { text: null, body: prefixedStream(chunks, reader) };
-    }
-  }
-  const bytes = concat(chunks, size);
-  return { text: new TextDecoder().decode(bytes), body: bytes };
-}
-
-export function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
-/** A stream that yields `prefix` and then whatever `reader` still has. */
-export function prefixedStream(
-  prefix: Uint8Array[],
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): ReadableStream<Uint8Array> {
-  const queue = [...prefix];
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = queue.shift();
-      if (next) {
-        controller.enqueue(next);
-        return;
-      }
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+  const read = await readUpTo(body, limit);
+  if (!read.complete) return { text: null, body: read.stream };
+  return { text: new TextDecoder().decode(read.bytes), body: read.bytes };
 }

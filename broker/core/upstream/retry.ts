@@ -15,7 +15,7 @@
  * Buffering only small bodies (rather than teeing every body) keeps the hot path zero-copy for
  * large uploads; 1 MiB per in-flight request bounds the extra memory.
  */
-import { concat, prefixedStream } from './daytona-answers.js';
+import { readUpTo } from '../streams/read-up-to.js';
 
 export const DEFAULT_REPLAY_LIMIT = 1024 * 1024;
 
@@ -28,15 +28,6 @@ export async function prepareBody(request: Request, replayLimit: number): Promis
   if (body === null || request.method === 'GET' || request.method === 'HEAD') return { replayable: true, bytes: null };
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > replayLimit) return { replayable: false, stream: body };
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size > replayLimit) return { replayable: false, stream: prefixedStream(chunks, reader) };
-  }
-  return { replayable: true, bytes: concat(chunks, size) };
+  const read = await readUpTo(body, replayLimit);
+  return read.complete ? { replayable: true, bytes: read.bytes } : { replayable: false, stream: read.stream };
 }

@@ -1,0 +1,33 @@
+/**
+ * What a WebSocket relay is given: the Daytona target of the upgrade and the caller's options.
+ * Shared by every step of the relay (ws/relay.ts), so it lives apart from any one of them.
+ */
+import type { GateError } from '../../../protocol/index.js';
+
+export interface WebSocketTarget {
+  /** `ws://` or `wss://` URL on Daytona's preview host, path and query included. */
+  url: string;
+  /** Headers Daytona needs (`X-Daytona-Preview-Token`, `X-Daytona-Skip-Preview-Warning`). */
+  headers: Record<string, string>;
+}
+
+export interface RelayOptions {
+  /** Request header names (any case) never sent upstream: the gateway's own credentials. */
+  stripRequestHeaders?: string[];
+  /** Cookie names never sent upstream; a name ending in `*` is a prefix. */
+  stripCookies?: string[];
+  /** Called once when both sockets are closed (or the relay gave up). */
+  onClose?(): void;
+  /** Connect `*.localhost` to 127.0.0.1 (Node does not resolve it). Default true. */
+  resolveLocalhost?: boolean;
+  /** The client-facing origin, for X-Forwarded-Proto and Location rewriting. Default `http://{Host}`. */
+  publicOrigin?: string;
+  /** Time allowed for Daytona to answer the upgrade. Default 15 s. */
+  timeoutMs?: number;
+  /**
+   * Daytona said the sandbox is stopped: the error to answer. Pass
+   * `() => upstream.sandboxStopped(target.sandboxId)` so autoStart also wakes it from a
+   * WebSocket. Default: GateError 'sandbox_stopped'.
+   */
+  onStopped?(): GateError;
+}
