@@ -21,10 +21,10 @@ type Job =
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function request(t: Target, path: string, method = 'GET', body?: (req: http.ClientRequest) => void): Promise<{ status: number; bytes: number }> {
+function request(t: Target, path: string, method = 'GET', body?: (req: http.ClientRequest) => void, extraHeaders: Record<string, string> = {}): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: t.port, path, method, agent, headers: { ...t.headers, host: t.host } },
+      { host: '127.0.0.1', port: t.port, path, method, agent, headers: { ...t.headers, ...extraHeaders, host: t.host } },
       (res) => {
         let bytes = 0;
         res.on('data', (c: Buffer) => (bytes += c.length));
@@ -80,17 +80,20 @@ async function runUpload(j: Extract<Job, { kind: 'upload' }>) {
   const chunk = Buffer.alloc(64 * 1024, 7);
   const t0 = performance.now();
   for (let i = 0; i < j.repeat; i++) {
+    // With Content-Length, as a browser sends a Blob, File or FormData (a chunked upload is
+    // only what a streaming fetch body sends).
     await request(j.target, j.path, 'POST', (req) => {
       let sent = 0;
       const pump = () => {
         while (sent < j.bytes) {
-          sent += chunk.length;
-          if (!req.write(chunk)) return void req.once('drain', pump);
+          const n = Math.min(chunk.length, j.bytes - sent);
+          sent += n;
+          if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', pump);
         }
         req.end();
       };
       pump();
-    });
+    }, { 'content-length': String(j.bytes) });
   }
   const seconds = (performance.now() - t0) / 1000;
   return { bytes: j.bytes * j.repeat, seconds, mbps: (j.bytes * j.repeat) / 1e6 / seconds };

@@ -8,9 +8,10 @@
  *
  * - keeps sockets alive (one Agent per scheme, LIFO so warm sockets are reused);
  * - connects `*.localhost` to 127.0.0.1 while sending the original `Host`;
- * - streams the request body (ReadableStream → socket, waiting for 'drain') and the response
- *   body (socket → ReadableStream, pausing the socket when the stream's queue is full), so
- *   memory stays flat whatever the size;
+ * - streams the request body (ReadableStream → socket, waiting for 'drain'; or, for a large body
+ *   still untouched from the client, the client's socket piped in: `nodeRequestBody`) and the
+ *   response body (socket → ReadableStream, pausing the socket when the stream's queue is full),
+ *   so memory stays flat whatever the size;
  * - never decompresses, never follows redirects (the caller sees 3xx as they are);
  * - destroys the upstream request when `request.signal` aborts;
  * - retries once, on a fresh socket, a bodyless request whose reused keep-alive socket turned
@@ -20,6 +21,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { FetchLike, UpstreamRequestInit } from '../core/contracts.js';
 
 export interface NodeFetchOptions {
@@ -198,6 +200,11 @@ async function pumpBody(body: UpstreamRequestInit['body'], req: http.ClientReque
     req.end(body);
     return;
   }
+  const incoming = takeRequestBody(body);
+  if (incoming !== null) {
+    pipeRequestBody(incoming, req);
+    return;
+  }
   const reader = body.getReader();
   const closed = new Promise<void>((resolve) => req.once('close', resolve));
   try {
@@ -214,6 +221,108 @@ async function pumpBody(body: UpstreamRequestInit['body'], req: http.ClientReque
     reader.cancel(err).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The request-side mirror of takeNodeBody: a client's request body that still is exactly the
+ * stream made by `nodeRequestBody` (nobody read, locked or replaced it) is piped from the
+ * client's IncomingMessage straight into the upstream ClientRequest (Node's own backpressure),
+ * skipping a promise and a Web-stream queue per chunk. Only bodies the upstream side passed on
+ * untouched get here: those larger than the replay limit (smaller ones are read into memory
+ * for a possible retry, retry.ts, and arrive as bytes).
+ */
+const requestBodies = new WeakMap<ReadableStream<Uint8Array>, () => Readable | null>();
+
+function takeRequestBody(body: ReadableStream<Uint8Array>): Readable | null {
+  return requestBodies.get(body)?.() ?? null;
+}
+
+/** Pipes a taken client body into the upstream request; a body cut short destroys the request. */
+function pipeRequestBody(incoming: Readable, req: http.ClientRequest): void {
+  const cut = () => req.destroy(new Error('the client closed the connection before the end of the request body'));
+  if (incoming.destroyed) {
+    // Gone before we got here (the client hung up): never send a truncated body as complete.
+    if (!incoming.readableEnded) cut();
+    return;
+  }
+  incoming.on('error', () => {}); // surfaced through 'close'
+  incoming.once('close', () => {
+    if (!incoming.readableEnded) cut();
+  });
+  req.once('close', () => incoming.unpipe(req)); // what is left is drained by @hono/node-server
+  incoming.pipe(req);
+}
+
+/**
+ * A client request body (the Node edge's IncomingMessage) as a Web stream that this module can
+ * take back (see takeRequestBody). Lazy: nothing is read from `incoming` until the stream is
+ * first pulled, and a pulled, cancelled or locked stream is never taken. When it is read the
+ * usual way it queues at most 64 KiB before pausing the socket.
+ */
+export function nodeRequestBody(incoming: Readable): ReadableStream<Uint8Array> {
+  let touched = false;
+  let attached = false;
+  let done = false;
+  let ctrl!: ReadableStreamDefaultController<Uint8Array>;
+  const onData = (chunk: Buffer) => {
+    if (done) return;
+    ctrl.enqueue(chunk);
+    // High-water mark 0 (so that pull means "a reader waits"): desiredSize is minus the bytes queued.
+    if ((ctrl.desiredSize ?? 0) <= -STREAM_HIGH_WATER) incoming.pause();
+  };
+  const onEnd = () => {
+    if (done) return;
+    done = true;
+    detach();
+    ctrl.close();
+  };
+  const onClose = () => {
+    if (done) return;
+    done = true;
+    detach();
+    ctrl.error(new Error('the client closed the connection before the end of the request body'));
+  };
+  const detach = () => {
+    incoming.off('data', onData);
+    incoming.off('end', onEnd);
+    incoming.off('close', onClose);
+  };
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        ctrl = controller;
+      },
+      pull() {
+        touched = true;
+        if (done) return;
+        if (!attached) {
+          attached = true;
+          if (incoming.destroyed && !incoming.readableEnded) return onClose();
+          incoming.on('data', onData);
+          incoming.on('end', onEnd);
+          incoming.on('close', onClose);
+          incoming.on('error', () => {}); // surfaced through 'close'
+        }
+        incoming.resume();
+      },
+      cancel() {
+        // Left unread: @hono/node-server drains (or closes) the client's body after the answer.
+        touched = true;
+        done = true;
+        detach();
+        incoming.pause();
+      },
+    },
+    { highWaterMark: 0, size: (chunk) => chunk.byteLength },
+  );
+  requestBodies.set(stream, () => {
+    if (touched || stream.locked || incoming.readableDidRead || incoming.listenerCount('data') > 0) return null;
+    requestBodies.delete(stream);
+    touched = true;
+    stream.getReader(); // locked for good: nobody else may read it now
+    return incoming;
+  });
+  return stream;
 }
 
 /** What `takeNodeBody` hands over: the upstream message, the chunks it already delivered, and whether it ended. */

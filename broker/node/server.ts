@@ -1,7 +1,7 @@
 /**
  * The Node edge of the gateway: the one place that owns sockets. It serves the portable core
  * (`createGateway`) through @hono/node-server, handles WebSocket upgrades (the core decides
- * with `authorizeUpgrade`, ws-relay.ts carries the bytes), reads the built browser assets from
+ * with `authorizeUpgrade`, ws/relay.ts carries the bytes), reads the built browser assets from
  * dist/, and wires the real Daytona SDK port and the node:http fetch into the upstream side.
  */
 import { readFileSync } from 'node:fs';
@@ -18,12 +18,12 @@ import { resolveConfig, type GatewayConfig } from '../core/config.js';
 import { previewOrigin } from '../core/http/host.js';
 import { createMetrics, METRIC } from '../core/metrics.js';
 import { createStdoutLogger } from './stdout-logger.js';
-import { createUpstream } from '../core/upstream/index.js';
+import { createUpstream, DEFAULT_REPLAY_LIMIT } from '../core/upstream/index.js';
 import type { Clock, DaytonaPort, GatewayAssets, Logger } from '../core/contracts.js';
 import type { PreviewPolicy } from '../core/auth/policy.js';
 import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
-import { createNodeFetch, takeNodeBody } from './fetch-upstream.js';
+import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
 import { relayWebSocketWithRetry } from './ws-relay.js';
 
 export interface StartGatewayOptions {
@@ -153,6 +153,31 @@ function sendDirect(res: Response, outgoing: ServerResponse): boolean {
 }
 
 /**
+ * The request the core sees. A body declared larger than the replay limit (so the upstream side
+ * passes it on unread, retry.ts) gets a stream from `nodeRequestBody` instead of
+ * @hono/node-server's: if it reaches the upstream fetch untouched, fetch-upstream.ts pipes the
+ * client's socket straight into Daytona's (the mirror of sendDirect); read, replaced or locked
+ * on the way, it is an ordinary Web stream. Every other request passes as @hono/node-server made it.
+ */
+function withDirectBody(request: Request, incoming: IncomingMessage | undefined): Request {
+  if (!incoming || request.method === 'GET' || request.method === 'HEAD') return request;
+  const declared = incoming.headers['content-length'];
+  if (declared === undefined || !(Number(declared) > DEFAULT_REPLAY_LIMIT) || incoming.readableDidRead) return request;
+  try {
+    const init: RequestInit & { duplex: 'half' } = {
+      method: request.method,
+      headers: request.headers,
+      body: nodeRequestBody(incoming),
+      duplex: 'half',
+      signal: request.signal,
+    };
+    return new Request(request.url, init);
+  } catch {
+    return request; // a method Fetch refuses (TRACE, CONNECT): as @hono/node-server made it
+  }
+}
+
+/**
  * Starts the gateway on a socket.
  *
  * @example
@@ -169,8 +194,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   const server = createAdaptorServer({
     fetch: async (request, env) => {
       if (!gateway) return new Response('starting', { status: 503 });
-      const res = await gateway.app.fetch(request, env);
-      const outgoing = (env as HttpBindings).outgoing;
+      const { incoming, outgoing } = env as Partial<HttpBindings>;
+      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
   }) as Server;

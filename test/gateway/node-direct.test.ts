@@ -1,14 +1,22 @@
 /**
- * The Node edge's direct body path (server.ts sendDirect + fetch-upstream takeNodeBody): a
- * proxied answer's body goes from Daytona's socket to the client's without the Web-stream
- * hop. What the core decided (status, sanitized headers, renewed cookies) must be unchanged,
- * bodies exact, streams still streaming, and a truncated upstream body an error for the client.
+ * The Node edge's direct body paths. Answers (server.ts sendDirect + fetch-upstream
+ * takeNodeBody): a proxied answer's body goes from Daytona's socket to the client's without the
+ * Web-stream hop. What the core decided (status, sanitized headers, renewed cookies) must be
+ * unchanged, bodies exact, streams still streaming, and a truncated upstream body an error for
+ * the client. Uploads (server.ts withDirectBody + fetch-upstream nodeRequestBody): a body
+ * declared larger than the replay limit is piped from the client's socket into Daytona's; it
+ * must arrive intact, a client that hangs up mid-body must abort the upstream request, and a
+ * small body must still be replayable when Daytona rejects a rotated token.
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack.js';
-import { patternSha256 } from '../../demo/emulator/inspector/pattern.js';
+import { rawRequest, startStack, type Stack } from '../support/stack.js';
+import { patternChunk, patternSha256 } from '../../demo/emulator/inspector/pattern.js';
+import { startGateway } from '../../broker/node/server.js';
+import type { DaytonaPort } from '../../broker/core/contracts.js';
 import type { Stack as StackT } from '../support/stack.js';
 
 /** The Host header of the `open` sandbox's port 3000 on the gateway. */
@@ -92,5 +100,121 @@ describe('direct body path of the Node edge', () => {
     expect(res.status).toBe(200);
     const names = (res.headers['set-cookie'] ?? []).map((c) => c.split('=', 1)[0]);
     expect(names).toEqual(expect.arrayContaining(['__Host-pg-access', '__Host-pg-refresh']));
+  });
+});
+
+/** Sends `size` pattern bytes with Content-Length in 64 KiB writes; `onWrote(sent, req)` after each write. */
+function upload(
+  port: number,
+  host: string,
+  path: string,
+  size: number,
+  headers: Record<string, string>,
+  onWrote?: (sent: number, req: http.ClientRequest) => boolean,
+) {
+  return new Promise<{ status: number; text: string; error?: Error }>((resolve) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: 'POST', headers: { host, 'content-type': 'application/octet-stream', 'content-length': String(size), ...headers }, agent: false },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', (error) => resolve({ status: res.statusCode ?? 0, text, error }));
+      },
+    );
+    req.on('error', (error) => resolve({ status: 0, text: '', error }));
+    let sent = 0;
+    const pump = () => {
+      while (sent < size) {
+        const chunk = patternChunk(sent, Math.min(64 * 1024, size - sent));
+        sent += chunk.length;
+        const ok = req.write(chunk);
+        if (onWrote && !onWrote(sent, req)) return;
+        if (!ok) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+describe('direct request-body path of the Node edge', () => {
+  it('a large upload (Content-Length above the replay limit) arrives intact', async () => {
+    const bytes = 12 * 1024 * 1024 + 77;
+    const res = await upload(stack.gateway.port, previewHostOf(stack), '/upload', bytes, { 'x-daytona-preview-token': token });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ bytes, sha256: patternSha256(bytes) });
+  });
+
+  it('a large upload whose client hangs up mid-body aborts the upstream request', async () => {
+    // A local "sandbox app" that records how each upload ended, behind a gateway of its own.
+    const ended: Array<{ bytes: number; complete: boolean }> = [];
+    let settle!: () => void;
+    const done = new Promise<void>((r) => (settle = r));
+    const app = http.createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.on('end', () => res.writeHead(200).end('ok'));
+      req.on('close', () => {
+        ended.push({ bytes, complete: req.complete });
+        settle();
+      });
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+    const appPort = (app.address() as AddressInfo).port;
+    const daytona: DaytonaPort = {
+      getSandbox: async (id) => ({ id, state: 'started', labels: { 'preview-gate.users': '*' }, public: false }),
+      getPreviewLink: async (id, port) => ({ url: `http://${port}-${id}.proxy.localhost:${appPort}`, token: 'daytona-token' }),
+      startSandbox: async () => {},
+    };
+    const secret = 'node-direct-secret-node-direct-secret-01';
+    const gw = await startGateway({ config: { userJwtSecret: secret, previewDomain: 'preview.localhost' }, daytona, port: 0, logger: { info() {}, warn() {}, error() {} } });
+    try {
+      const session = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+      const launch = await rawRequest(gw.port, `127.0.0.1:${gw.port}`, '/api/previews', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sandboxId: 'abortup1', port: 3000 }),
+      });
+      const code = new URLSearchParams(new URL(launch.json<{ url: string }>().url).hash.slice(1)).get('code')!;
+      const host = `3000-abortup1.preview.localhost:${gw.port}`;
+      const grant = await rawRequest(gw.port, host, '/__gate/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: `http://${host}` },
+        body: JSON.stringify({ code }),
+      });
+      const access = grant.json<{ accessToken: string }>().accessToken;
+
+      const size = 20 * 1024 * 1024;
+      const cutAt = 4 * 1024 * 1024;
+      const client = await upload(gw.port, host, '/upload', size, { 'x-daytona-preview-token': access }, (sent, req) => {
+        if (sent < cutAt) return true;
+        setTimeout(() => req.destroy(), 50); // let some of it reach the app first
+        return false;
+      });
+      expect(client.error).toBeDefined();
+      await done;
+      expect(ended).toHaveLength(1);
+      expect(ended[0]!.complete).toBe(false);
+      expect(ended[0]!.bytes).toBeGreaterThan(0);
+      expect(ended[0]!.bytes).toBeLessThan(size);
+    } finally {
+      await gw.close();
+      await new Promise<void>((r) => app.close(() => r()));
+    }
+  });
+
+  it('a small POST is still replayed when Daytona rejects a rotated token', async () => {
+    await get('/api/echo', { 'x-daytona-preview-token': token }); // the link is cached
+    const retries = () => stack.gateway.app.metrics.value('gate_upstream_retries_total', { reason: 'token_rejected' });
+    const retriesBefore = retries();
+    await stack.emulator.stopSandbox(stack.sandboxes.open);
+    await stack.emulator.startSandbox(stack.sandboxes.open); // new standard token: the cached one is rejected
+    await new Promise((r) => setTimeout(r, 1_050)); // refreshes of one port are rate-limited to one per second
+    const bytes = 200_000;
+    const res = await upload(stack.gateway.port, previewHostOf(stack), '/upload', bytes, { 'x-daytona-preview-token': token });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ bytes, sha256: patternSha256(bytes) });
+    expect(retries()).toBe(retriesBefore + 1);
   });
 });
