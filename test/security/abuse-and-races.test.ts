@@ -6,8 +6,8 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type LaunchResult, type Stack } from '../support/stack.js';
-import { rawSocket, startRecorder, type Recorder } from './attack-support.js';
+import type { LaunchResult, Stack } from '../support/stack.js';
+import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
 import { tryWebSocket } from './helpers.js';
 
 let stack: Stack;
@@ -15,9 +15,7 @@ let app: Recorder;
 let sbx: string;
 
 beforeAll(async () => {
-  stack = await startStack();
-  app = await startRecorder();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startAttackRig());
 });
 afterAll(async () => {
   await stack?.close();

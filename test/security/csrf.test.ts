@@ -6,8 +6,8 @@
  * preflighted, credentialed requests into a victim's preview.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type LaunchResult, type Stack } from '../support/stack.js';
-import { startRecorder, type Recorder } from './attack-support.js';
+import type { LaunchResult, Stack } from '../support/stack.js';
+import { startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
 let app: Recorder;
@@ -15,9 +15,7 @@ let sbx: string;
 let l: LaunchResult;
 
 beforeAll(async () => {
-  stack = await startStack();
-  app = await startRecorder();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startAttackRig());
   l = await stack.launch('bob', sbx, 3000);
 });
 afterAll(async () => {

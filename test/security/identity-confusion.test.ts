@@ -5,17 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import { startStack, cookieHeaderOf, type Stack } from '../support/stack.js';
-import { startRecorder, type Recorder } from './attack-support.js';
+import { cookieHeaderOf, type Stack } from '../support/stack.js';
+import { startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
 let app: Recorder;
 let sbx: string;
 
 beforeAll(async () => {
-  stack = await startStack();
-  app = await startRecorder();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startAttackRig());
 });
 afterAll(async () => {
   await stack?.close();

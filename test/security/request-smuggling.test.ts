@@ -6,8 +6,8 @@
  * The app here is a recorder bound to a sandbox port: it sees exactly what Daytona forwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type LaunchResult, type Stack } from '../support/stack.js';
-import { rawSocket, startRecorder, type Recorder } from './attack-support.js';
+import type { LaunchResult, Stack } from '../support/stack.js';
+import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
 let app: Recorder;
@@ -17,9 +17,7 @@ let shareToken: string;
 let secrets: string[];
 
 beforeAll(async () => {
-  stack = await startStack();
-  app = await startRecorder();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startAttackRig());
   l = await stack.launch('bob', sbx, 3000);
   const res = await stack.requestGateway('/api/shares', {
     method: 'POST',

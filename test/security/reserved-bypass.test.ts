@@ -5,8 +5,8 @@
  * encoding).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, cookieHeaderOf, type LaunchResult, type Stack } from '../support/stack.js';
-import { rawSocket, startRecorder, type Recorder } from './attack-support.js';
+import { cookieHeaderOf, type LaunchResult, type Stack } from '../support/stack.js';
+import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
 let app: Recorder;
@@ -14,9 +14,7 @@ let sbx: string;
 let l: LaunchResult;
 
 beforeAll(async () => {
-  stack = await startStack();
-  app = await startRecorder();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startAttackRig());
   l = await stack.launch('bob', sbx, 3000);
 });
 afterAll(async () => {

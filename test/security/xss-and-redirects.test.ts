@@ -7,17 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safePath } from '../../sw/page/safe-path.js';
 import { validPath } from '../../broker/core/broker-api.js';
-import { startStack, type Stack } from '../support/stack.js';
-import { rawSocket, startRecorder, type Recorder } from './attack-support.js';
+import { type Stack } from '../support/stack.js';
+import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
 let app: Recorder;
 let sbx: string;
 
 beforeAll(async () => {
-  stack = await startStack();
-  app = await startRecorder();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startAttackRig());
 });
 afterAll(async () => {
   await stack?.close();
