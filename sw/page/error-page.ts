@@ -10,9 +10,9 @@
  * @example
  *   c.html(renderErrorPage({ code: err.code, message: err.message, nonce }), err.status)
  */
-import { GATE_PATHS, type ErrorCode } from '../../protocol/index.js';
+import type { ErrorCode } from '../../protocol/index.js';
 import { failureText } from './failures.js';
-import { PAGE_STYLE, escapeHtml, nonceAttr } from './html.js';
+import { escapeHtml, pageHead } from './html.js';
 
 export interface ErrorPageOptions {
   code: ErrorCode;
@@ -22,20 +22,11 @@ export interface ErrorPageOptions {
 }
 
 export function renderErrorPage(opts: ErrorPageOptions): string {
-  const n = nonceAttr(opts.nonce);
   const text = failureText(opts.code, opts.message);
   const code = escapeHtml(opts.code);
   return `<!doctype html>
 <html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<link rel="icon" href="data:,">
-<title>${escapeHtml(text.title)}</title>
-<style${n}>${PAGE_STYLE}</style>
-<script src="${GATE_PATHS.bootstrapScript}" defer${n}></script>
-</head>
+${pageHead(escapeHtml(text.title), opts.nonce)}
 <body data-gate-page="error" data-gate-code="${code}" data-gate-action="${text.action}">
 <main id="preview-gate" role="alert">
 <h1>${escapeHtml(text.title)}</h1>

@@ -1,4 +1,5 @@
 /** Small helpers for the server-rendered pages (pure strings, portable). */
+import { GATE_PATHS } from '../../protocol/index.js';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -23,3 +24,22 @@ export const PAGE_STYLE = `
     animation: spin 1s linear infinite; margin: 0 auto 1rem; }
   @keyframes spin { to { transform: rotate(360deg); } }
 `;
+
+/**
+ * The `<head>` both gateway pages share: no Referer (the launch URL's fragment never leaves,
+ * and no path leaks to other origins), an inline icon (no /favicon.ico request before the code
+ * is exchanged), the nonce-bearing stylesheet and the bootstrap script (which reads the page).
+ * `title` must already be escaped.
+ */
+export function pageHead(title: string, nonce: string | undefined): string {
+  const n = nonceAttr(nonce);
+  return `<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
+<title>${title}</title>
+<style${n}>${PAGE_STYLE}</style>
+<script src="${GATE_PATHS.bootstrapScript}" defer${n}></script>
+</head>`;
+}

@@ -12,8 +12,7 @@
  * @example
  *   c.html(renderLaunchPage({ nonce }), 200, { 'Content-Security-Policy': csp(nonce) })
  */
-import { GATE_PATHS } from '../../protocol/index.js';
-import { PAGE_STYLE, nonceAttr } from './html.js';
+import { pageHead } from './html.js';
 
 export interface LaunchPageOptions {
   /** CSP nonce for the inline stylesheet and the script tag; omitted when the CSP has none. */
@@ -23,18 +22,9 @@ export interface LaunchPageOptions {
 }
 
 export function renderLaunchPage(opts: LaunchPageOptions = {}): string {
-  const n = nonceAttr(opts.nonce);
   return `<!doctype html>
 <html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<link rel="icon" href="data:,">
-<title>Opening preview…</title>
-<style${n}>${PAGE_STYLE}</style>
-<script src="${GATE_PATHS.bootstrapScript}" defer${n}></script>
-</head>
+${pageHead('Opening preview…', opts.nonce)}
 <body data-gate-page="launch">
 <main id="preview-gate" aria-live="polite"${opts.cookieMode ? ` data-cookie-mode="${opts.cookieMode}"` : ''}>
 <div class="spinner" aria-hidden="true"></div>
