@@ -20,7 +20,7 @@ import type { Browser, Frame, HTTPRequest, HTTPResponse, Page } from 'puppeteer-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firefoxPath, launchFirefox } from '../support/firefox.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
-import { ALL_OK, gatewayCredentialsIn } from './inspector.js';
+import { ALL_OK, fetchBurst, gatewayCredentialsIn, readWorkerToken } from './inspector.js';
 
 type Target = Page | Frame;
 interface Cell {
@@ -71,40 +71,7 @@ async function appSaw(target: Target): Promise<{ document: string[]; fetch: stri
   return { document: gatewayCredentialsIn(doc as never), fetch: gatewayCredentialsIn(fetched as never) };
 }
 
-/** The access token the worker keeps in IndexedDB (idb-keyval's default store), or null. */
-function workerToken(target: Target): Promise<string | null> {
-  return target.evaluate(
-    () =>
-      new Promise<string | null>((resolve) => {
-        const open = indexedDB.open('keyval-store');
-        open.onerror = () => resolve(null);
-        open.onupgradeneeded = () => open.result.createObjectStore('keyval');
-        open.onsuccess = () => {
-          const tx = open.result.transaction('keyval', 'readonly');
-          const get = tx.objectStore('keyval').get('preview-gate:tokens');
-          get.onsuccess = () => resolve((get.result as { accessToken?: string } | undefined)?.accessToken ?? null);
-          get.onerror = () => resolve(null);
-        };
-      }),
-  );
-}
 
-/** Ten concurrent same-origin requests (GET and POST with a body, custom header); their statuses. */
-function burst(target: Target): Promise<number[]> {
-  return target.evaluate(async () => {
-    const rs = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        fetch(`/api/echo?i=${i}`, {
-          method: i % 2 ? 'POST' : 'GET',
-          headers: { accept: 'application/json', 'x-inspector-custom': '1' },
-          body: i % 2 ? `body-${i}` : undefined,
-        }),
-      ),
-    );
-    await Promise.all(rs.map((r) => r.text()));
-    return rs.map((r) => r.status);
-  });
-}
 
 /** First contentful paint of the current document, in ms from its navigation start (-1: none). */
 function fcp(target: Target): Promise<number> {
@@ -188,16 +155,16 @@ describe.skipIf(!FIREFOX)(SUITE, () => {
     expect(await appSaw(target)).toEqual({ document: [], fetch: [] });
 
     // The access token expires mid-session (the gateway's clock jumps past its lifetime).
-    const before = await workerToken(target);
+    const before = await target.evaluate(readWorkerToken);
     stack.advance(stack.accessTtlMs + 5_000);
     const renewStarted = Date.now();
-    expect(await burst(target)).toEqual(Array(10).fill(200));
+    expect(await target.evaluate(fetchBurst)).toEqual(Array(10).fill(200));
     timing.renewedBurst = Date.now() - renewStarted;
     // Worker path: the worker renewed (a new token in IndexedDB). Cookie path: the gateway
     // renewed server-side (Set-Cookie) and no worker token ever existed.
     if (cell.expected === 'worker') {
       expect(before).toMatch(/^ey/);
-      expect(await workerToken(target)).not.toBe(before);
+      expect(await target.evaluate(readWorkerToken)).not.toBe(before);
     } else expect(before).toBeNull();
 
     // A navigation after expiry: every subresource, WebSocket and stream again.

@@ -44,3 +44,38 @@ export function frameOn(page: Page, origin: string): Frame {
 export function fetchStatus(target: Frame | Page, path = '/api/echo'): Promise<number> {
   return target.evaluate(async (p) => (await fetch(p, { headers: { accept: 'application/json' } })).status, path);
 }
+
+/*
+ * Page-side probes: self-contained functions evaluated in the page (`target.evaluate(fn)`),
+ * so Playwright (Chromium) and puppeteer (Firefox) tests share them.
+ */
+
+/** The access token the worker keeps in IndexedDB (idb-keyval's default store), or null. */
+export function readWorkerToken(): Promise<string | null> {
+  return new Promise<string | null>((resolve) => {
+    const open = indexedDB.open('keyval-store');
+    open.onerror = () => resolve(null);
+    open.onupgradeneeded = () => open.result.createObjectStore('keyval');
+    open.onsuccess = () => {
+      const tx = open.result.transaction('keyval', 'readonly');
+      const get = tx.objectStore('keyval').get('preview-gate:tokens');
+      get.onsuccess = () => resolve((get.result as { accessToken?: string } | undefined)?.accessToken ?? null);
+      get.onerror = () => resolve(null);
+    };
+  });
+}
+
+/** Ten concurrent same-origin requests (GET and POST with a body, custom header); their statuses. */
+export async function fetchBurst(): Promise<number[]> {
+  const rs = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      fetch(`/api/echo?i=${i}`, {
+        method: i % 2 ? 'POST' : 'GET',
+        headers: { accept: 'application/json', 'x-inspector-custom': '1' },
+        body: i % 2 ? `body-${i}` : undefined,
+      }),
+    ),
+  );
+  await Promise.all(rs.map((r) => r.text()));
+  return rs.map((r) => r.status);
+}

@@ -11,7 +11,7 @@ import type { Browser, BrowserContext, Frame, Page, Response } from 'playwright-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, launchPersistentChromium, type PersistentChromium } from '../support/chromium.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
-import { ALL_OK, appSaw, fetchStatus, frameOn, inspectorResults } from './inspector.js';
+import { ALL_OK, appSaw, fetchBurst, fetchStatus, frameOn, inspectorResults, readWorkerToken } from './inspector.js';
 
 type Embedding = 'iframe' | 'top';
 interface Cell {
@@ -66,39 +66,7 @@ function watchFailures(page: Page): string[] {
   return failures;
 }
 
-/** The access token the worker keeps in IndexedDB (idb-keyval's default store), or null. */
-async function workerToken(target: Frame | Page): Promise<string | null> {
-  return target.evaluate(
-    () =>
-      new Promise<string | null>((resolve) => {
-        const open = indexedDB.open('keyval-store');
-        open.onerror = () => resolve(null);
-        open.onupgradeneeded = () => open.result.createObjectStore('keyval');
-        open.onsuccess = () => {
-          const tx = open.result.transaction('keyval', 'readonly');
-          const get = tx.objectStore('keyval').get('preview-gate:tokens');
-          get.onsuccess = () => resolve((get.result as { accessToken?: string } | undefined)?.accessToken ?? null);
-          get.onerror = () => resolve(null);
-        };
-      }),
-  );
-}
 
-async function burst(target: Frame | Page): Promise<number[]> {
-  return target.evaluate(async () => {
-    const rs = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        fetch(`/api/echo?i=${i}`, {
-          method: i % 2 ? 'POST' : 'GET',
-          headers: { accept: 'application/json', 'x-inspector-custom': '1' },
-          body: i % 2 ? `body-${i}` : undefined,
-        }),
-      ),
-    );
-    await Promise.all(rs.map((r) => r.text()));
-    return rs.map((r) => r.status);
-  });
-}
 
 async function runCell(page: Page, cell: Cell, label: string): Promise<void> {
   const failures = watchFailures(page);
@@ -110,12 +78,12 @@ async function runCell(page: Page, cell: Cell, label: string): Promise<void> {
   expect(await appSaw(target)).toEqual({ document: [], fetch: [] });
 
   // The access token expires mid-session (the gateway's clock jumps past its lifetime).
-  const before = await workerToken(target);
+  const before = await target.evaluate(readWorkerToken);
   stack.advance(stack.accessTtlMs + 5_000);
-  expect(await burst(target)).toEqual(Array(10).fill(200));
+  expect(await target.evaluate(fetchBurst)).toEqual(Array(10).fill(200));
   // On the worker path the worker renewed (a new token in IndexedDB); on the cookie path the
   // gateway renewed server-side (Set-Cookie). Either way the app saw only 200s.
-  if (cell.expected === 'worker') expect(await workerToken(target)).not.toBe(before);
+  if (cell.expected === 'worker') expect(await target.evaluate(readWorkerToken)).not.toBe(before);
   else expect(before).toBeNull();
   // A navigation after expiry (the page reloads): every subresource, WebSocket and stream again.
   await target.evaluate(() => location.reload());
