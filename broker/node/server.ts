@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { STATUS_CODES } from 'node:http';
+import { GATE_COOKIE_PREFIX } from '../../protocol/index.js';
 import { createGateway, type Gateway } from '../core/gateway.js';
 import { resolveConfig, type GatewayConfig } from '../core/config.js';
 import { previewOrigin } from '../core/http/host.js';
@@ -261,7 +262,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         },
         {
           stripRequestHeaders: decision.stripRequestHeaders,
-          stripCookies: ['__Host-pg-*'],
+          stripCookies: [`${GATE_COOKIE_PREFIX}*`],
           publicOrigin: decision.origin,
           onClose: () => metrics.inc(METRIC.wsOpen, undefined, -1),
           // The handshake was authorised above, so a stopped sandbox may be woken (auto-start)

@@ -4,7 +4,7 @@
  * reaches 8080-a.preview…. In a cross-site iframe they are `SameSite=None; Partitioned`
  * (CHIPS), at top level `SameSite=Lax`.
  */
-import { ACCESS_COOKIE, REFRESH_COOKIE } from '../../../protocol/index.js';
+import { ACCESS_COOKIE, GATE_COOKIE_PREFIX, REFRESH_COOKIE } from '../../../protocol/index.js';
 import type { CookieMode } from '../store/store.js';
 
 function cookie(name: string, value: string, maxAgeSeconds: number, mode: CookieMode): string {
@@ -62,7 +62,7 @@ export function stripGateCookies(header: string | null): string | null {
       if (!p) return false;
       const name = p.split('=', 1)[0]!.trim();
       // Any __Host-pg-* name, not just the two we set: a client must not smuggle look-alikes through either.
-      return !name.startsWith('__Host-pg-');
+      return !name.startsWith(GATE_COOKIE_PREFIX);
     });
   return kept.length ? kept.join('; ') : null;
 }
