@@ -40,4 +40,18 @@ describe('in-memory store', () => {
     await s.touchShare('a', now + 5);
     expect(await s.listShares('u', 'x')).toEqual([expect.objectContaining({ id: 'a', useCount: 1, lastUsedAt: now + 5 })]);
   });
+  it('claims slots up to a limit, frees them on release and on expiry, lists the live ones', async () => {
+    let now = 1000;
+    const s = createMemoryStore({ clock: () => now, sweepIntervalMs: 0 });
+    expect(await s.claimSlot('cap:u', 'a', 2, now + 100, now)).toBe(true);
+    expect(await s.claimSlot('cap:u', 'b', 2, now + 10_000, now)).toBe(true);
+    expect(await s.claimSlot('cap:u', 'c', 2, now + 10_000, now)).toBe(false);
+    expect(await s.claimSlot('cap:u', 'a', 2, now + 200, now)).toBe(true); // already in: refreshed, not refused
+    expect((await s.listSlots('cap:u', now)).sort()).toEqual(['a', 'b']);
+    await s.releaseSlot('cap:u', 'b');
+    expect(await s.claimSlot('cap:u', 'c', 2, now + 10_000, now)).toBe(true);
+    now += 500; // 'a' expired
+    expect(await s.listSlots('cap:u', now)).toEqual(['c']);
+    expect(await s.claimSlot('cap:u', 'd', 2, now + 10_000, now)).toBe(true);
+  });
 });

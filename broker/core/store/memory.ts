@@ -34,6 +34,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const codes = new Map<string, LaunchCodeRecord>();
   const tickets = new Map<string, WsTicketRecord>();
   const shares = new Map<string, ShareRecord>();
+  /** Slot sets: key → (member → expiresAt). */
+  const slots = new Map<string, Map<string, number>>();
   const all: Map<string, { expiresAt: number }>[] = [sessions, refresh, codes, tickets, shares];
 
   const live = <T extends { expiresAt: number }>(map: Map<string, T>, key: string): T | null => {
@@ -61,6 +63,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           n++;
         }
       }
+    }
+    for (const [key, members] of slots) {
+      for (const [m, exp] of members) if (exp <= now) members.delete(m);
+      if (members.size === 0) slots.delete(key);
     }
     for (const [k, exp] of revoked) {
       if (exp <= now) {
@@ -148,6 +154,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       if (!s) return null;
       s.revokedAt ??= now;
       return { ...s };
+    },
+    async claimSlot(key, member, limit, expiresAt, now) {
+      let members = slots.get(key);
+      if (!members) slots.set(key, (members = new Map()));
+      for (const [m, exp] of members) if (exp <= now) members.delete(m);
+      if (!members.has(member) && members.size >= limit) return false;
+      members.set(member, expiresAt);
+      return true;
+    },
+    async releaseSlot(key, member) {
+      const members = slots.get(key);
+      members?.delete(member);
+      if (members?.size === 0) slots.delete(key);
+    },
+    async listSlots(key, now) {
+      const members = slots.get(key);
+      return members ? [...members].filter(([, exp]) => exp > now).map(([m]) => m) : [];
     },
     async sweep(now) {
       return sweepNow(now);

@@ -116,6 +116,22 @@ export interface Store {
   /** Marks revoked; returns the record, or null when unknown. */
   revokeShare(id: string, now: number): Promise<ShareRecord | null>;
 
+  /**
+   * Slot sets: a named set of members, each live until its own `expiresAt`. They carry the caps
+   * (live preview sessions / share links per user) and the indexes "every session of user U" /
+   * "of sandbox S" used to end them all at once.
+   *
+   * Atomically: drop the members of `key` whose expiry passed; if fewer than `limit` remain (or
+   * `member` is already in), add or refresh `member` until `expiresAt` and return true; else
+   * return false and change nothing. `limit` = Infinity for a plain index.
+   * Redis: one Lua script over a sorted set scored by expiry (ZREMRANGEBYSCORE, ZCARD, ZADD).
+   */
+  claimSlot(key: string, member: string, limit: number, expiresAt: number, now: number): Promise<boolean>;
+  /** Removes `member` from `key` (a revoked session frees its slot at once). */
+  releaseSlot(key: string, member: string): Promise<void>;
+  /** The live members of `key`, in no particular order. */
+  listSlots(key: string, now: number): Promise<string[]>;
+
   /** Drops every expired record (the in-memory store also runs it on a timer). */
   sweep(now: number): Promise<number>;
   close(): Promise<void>;
