@@ -119,6 +119,19 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
       }
     },
 
+    async getSignedPreviewLink(sandboxId, port, expiresInSeconds): Promise<PreviewLink> {
+      // Measured from before the call: the link is renewed early rather than used late.
+      const expiresAt = Date.now() + expiresInSeconds * 1000;
+      try {
+        const sandbox = await sandboxObject(sandboxId);
+        const link = await sandbox.getSignedPreviewUrl(port, expiresInSeconds);
+        return { url: link.url, token: link.token, signed: true, expiresAt };
+      } catch (err) {
+        if (err instanceof DaytonaNotFoundError) sandboxes.delete(sandboxId);
+        throw fail('getSignedPreviewLink', sandboxId, err);
+      }
+    },
+
     async startSandbox(sandboxId): Promise<void> {
       try {
         const sandbox = await client.get(sandboxId); // fresh state, not the cached object

@@ -20,6 +20,7 @@ export interface ApiContext {
   previewUrl(port: number, idOrToken: string): string;
   toolboxProxyUrl(): string;
   countPreviewUrlRequest(): void;
+  countSignedPreviewUrlRequest(): void;
 }
 
 type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, p: string[], url: URL) => Promise<void> | void;
@@ -149,6 +150,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     sendJson(res, 200, { sandboxId: record.id, url: ctx.previewUrl(port, record.id), token: record.token });
   }],
   ['GET', /^\/sandbox\/([^/]+)\/ports\/([^/]+)\/signed-preview-url$/, (ctx, _req, res, p, url) => {
+    ctx.countSignedPreviewUrlRequest();
     const record = sandboxOr404(ctx, p[0]);
     const port = portOr400(p[1]);
     // daytona.md: expiresInSeconds defaults to 60 and must lie in 1–86400.

@@ -5,7 +5,8 @@
  *   2. `X-Daytona-Preview-Token: <standard token>` (always stripped);
  *   3. query `DAYTONA_SANDBOX_AUTH_KEY=<standard token>` (removed when valid, sets no cookie);
  *   4. cookie `daytona-sandbox-auth-{idOrToken}` (sealed value naming the sandbox, ≤ 3600 s);
- *   5. signed token in the host (403 when unknown or expired; success sets that cookie).
+ *   5. signed token in the host (success sets that cookie; unknown or expired: the 307, or
+ *      production's 401 JSON with `signedTokenRejection: 'unauthorized'`).
  * Anything else ends in the identity-provider redirect (the caller builds the 307).
  * Inferred, not documented: all `daytona-sandbox-auth-*` cookies are removed before the app.
  */
@@ -25,8 +26,8 @@ export type AuthMethod = 'public' | 'api-key' | 'header' | 'query' | 'cookie' | 
 
 export type AuthOutcome =
   | { kind: 'ok'; sandbox: SandboxRecord; method: AuthMethod; setCookie?: string }
-  | { kind: 'not-found' }
-  | { kind: 'forbidden' }
+  /** An unknown, expired or revoked signed token: a 307 (v0.190), or production's 401 (switch). */
+  | { kind: 'signed-invalid' }
   | { kind: 'unauthenticated' };
 
 export interface AuthDeps {
@@ -45,17 +46,19 @@ export function authenticate(deps: AuthDeps, req: IncomingMessage, host: Preview
   let sandbox = deps.store.getById(host.idOrToken);
   let viaSignedToken = false;
   if (!sandbox) {
-    if (UUID_PATTERN.test(host.idOrToken)) return { kind: 'not-found' };
+    // No existence check on purpose (docs/daytona.md, "Authentication"): an unknown or deleted
+    // sandbox id gets the same 307 as a wrong token, so the proxy is no existence oracle.
+    if (UUID_PATTERN.test(host.idOrToken)) return { kind: 'unauthenticated' };
     const signed = deps.store.lookupSigned(host.idOrToken);
     if (signed && signed.port === host.port) {
       sandbox = deps.store.getById(signed.sandboxId);
-      if (!sandbox) return { kind: 'not-found' };
+      if (!sandbox) return { kind: 'unauthenticated' };
       viaSignedToken = true;
     } else {
       // An expired (or API-expired) signed URL still opens for a browser holding its cookie:
-      // daytona.md, "expiring a signed URL does not end browser sessions already holding the cookie".
+      // docs/daytona.md, "expiring a signed URL does not end browser sessions already holding the cookie".
       const fromCookie = cookieSandboxId ? deps.store.getById(cookieSandboxId) : undefined;
-      return fromCookie ? { kind: 'ok', sandbox: fromCookie, method: 'cookie' } : { kind: 'forbidden' };
+      return fromCookie ? { kind: 'ok', sandbox: fromCookie, method: 'cookie' } : { kind: 'signed-invalid' };
     }
   }
 

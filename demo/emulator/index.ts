@@ -39,6 +39,13 @@ export interface EmulatorOptions {
   warningPage?: boolean;
   /** How long create/start stay in `starting` when driven through the API. Default 150 ms. */
   startingMs?: number;
+  /**
+   * The answer to an unknown, expired or revoked signed token: `'redirect'` (default), the 307
+   * to the identity provider of Daytona's v0.190 source; `'unauthorized'`, the 401
+   * `{"message":"unauthorized: authentication failed: Invalid or expired token","code":"UNAUTHORIZED"}`
+   * production was seen answering in 2026.
+   */
+  signedTokenRejection?: 'redirect' | 'unauthorized';
 }
 
 export interface EmulatorStats {
@@ -46,6 +53,8 @@ export interface EmulatorStats {
   apiRequests: number;
   /** `GET /api/sandbox/{id}/ports/{port}/preview-url` requests (what `getPreviewLink` sends). */
   previewUrlRequests: number;
+  /** `GET /api/sandbox/{id}/ports/{port}/signed-preview-url` requests (what `getSignedPreviewUrl` sends). */
+  signedPreviewUrlRequests: number;
   /** Every request (HTTP or upgrade) that arrived on a preview host. */
   proxyRequests: number;
   /** Preview-host requests the proxy answered itself with ≥ 300 (307, 400, 403, 404, 502), i.e. not forwarded. */
@@ -77,6 +86,10 @@ export interface Emulator {
   stopSandbox(sandboxId: string): Promise<void>;
   /** Same effects as `POST /api/sandbox/{id}/start` (new standard token), resolved once `started`. */
   startSandbox(sandboxId: string): Promise<void>;
+  /** Expires every signed preview token of a sandbox (as `expireSignedPreviewUrl` does one); returns how many. */
+  expireSignedTokens(sandboxId: string): number;
+  /** The signed tokens of a sandbox still valid now. */
+  signedTokens(sandboxId: string): string[];
   /** Makes `/api` answer `{status}` or drop connections (`'refuse'`); the proxy keeps working. `null` heals. */
   setApiFault(fault: ApiFault): void;
   /** Live counters (read them any time; reset by assigning 0). */
@@ -90,7 +103,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const apiKey = opts.apiKey ?? 'emulator-key';
   const proxyDomain = opts.proxyDomain ?? 'proxy.localhost';
   const store = new SandboxStore(opts.startingMs ?? 150);
-  const stats: EmulatorStats = { apiRequests: 0, previewUrlRequests: 0, proxyRequests: 0, rejectedProxyRequests: 0 };
+  const stats: EmulatorStats = { apiRequests: 0, previewUrlRequests: 0, signedPreviewUrlRequests: 0, proxyRequests: 0, rejectedProxyRequests: 0 };
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   let fault: ApiFault = null;
   let port = 0;
@@ -106,12 +119,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       previewUrl,
       toolboxProxyUrl: () => `${origin()}/toolbox`,
       countPreviewUrlRequest: () => void stats.previewUrlRequests++,
+      countSignedPreviewUrlRequest: () => void stats.signedPreviewUrlRequests++,
     },
     proxy: {
       store,
       apiKey,
       sealer: new CookieSealer(),
       warningPage: opts.warningPage ?? true,
+      signedTokenRejection: opts.signedTokenRejection ?? 'redirect',
       get idpOrigin() {
         return origin();
       },
@@ -152,6 +167,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     bindPort: async (id, p, binding) => store.bindPort(sandbox(id), p, binding),
     stopSandbox: async (id) => store.stop(sandbox(id)),
     startSandbox: async (id) => store.start(sandbox(id), 0),
+    expireSignedTokens: (id) => store.expireSignedOf(id),
+    signedTokens: (id) => store.signedOf(id),
     setApiFault(f) {
       fault = f;
     },

@@ -179,6 +179,18 @@ export class SandboxStore {
     this.signed.delete(token);
   }
 
+  /** The live signed tokens of one sandbox. */
+  signedOf(sandboxId: string): string[] {
+    return [...this.signed.values()].filter((e) => e.sandboxId === sandboxId && e.expiresAt > Date.now()).map((e) => e.token);
+  }
+
+  /** Expires every signed token of one sandbox; returns how many were live. */
+  expireSignedOf(sandboxId: string): number {
+    const tokens = this.signedOf(sandboxId);
+    for (const t of tokens) this.signed.delete(t);
+    return tokens.length;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     // Wake pending `starting` delays so nothing awaiting them hangs; bringUp sees `closed`.
