@@ -4,8 +4,7 @@
  * the public flag (daytona.md, "Endpoints the SDK calls"). Every route requires
  * `Authorization: Bearer <apiKey>` (401 otherwise); unknown sandbox → 404; bad port → 400
  * "Invalid port"; errors in NestJS's `{path,timestamp,statusCode,error,message}` shape.
- * Not implemented: the Socket.IO endpoint (`/api/socket.io`, answers 404). SDK clients must use
- * `useDeprecatedPolling: true`, or dispose the client (`await daytona[Symbol.asyncDispose]()`).
+ * The Socket.IO endpoint the SDK connects to by default (`/api/socket.io/`) is events.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendApiError, sendJson } from './errors.js';
@@ -121,6 +120,18 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/sandbox\/([^/]+)\/stop$/, (ctx, _req, res, p) => {
     const record = sandboxOr404(ctx, p[0]);
     ctx.store.stop(record).catch(() => undefined);
+    sendJson(res, 200, json(ctx, record));
+  }],
+  ['POST', /^\/sandbox\/([^/]+)\/pause$/, (ctx, _req, res, p) => {
+    const record = sandboxOr404(ctx, p[0]);
+    if (record.state !== 'started' && record.state !== 'pausing' && record.state !== 'paused') throw new ApiError(400, 'Sandbox is not started');
+    ctx.store.pause(record).catch(() => undefined);
+    sendJson(res, 200, json(ctx, record));
+  }],
+  ['POST', /^\/sandbox\/([^/]+)\/archive$/, (ctx, _req, res, p) => {
+    const record = sandboxOr404(ctx, p[0]);
+    if (record.state !== 'stopped' && record.state !== 'archiving' && record.state !== 'archived') throw new ApiError(400, 'Sandbox is not stopped');
+    ctx.store.archive(record).catch(() => undefined);
     sendJson(res, 200, json(ctx, record));
   }],
   ['POST', /^\/sandbox\/([^/]+)\/public\/([^/]+)$/, (ctx, _req, res, p) => {

@@ -14,6 +14,7 @@ import type { IncomingMessage } from 'node:http';
 import { headerValue, parseCookies } from './headers.js';
 import type { PreviewHost } from './host.js';
 import type { SandboxRecord, SandboxStore } from './sandboxes.js';
+import type { TokenCheckCache } from './token-cache.js';
 import { UUID_PATTERN, type CookieSealer } from './tokens.js';
 
 export const RESERVED_PORTS: ReadonlySet<number> = new Set([22222, 2280, 33333]);
@@ -34,6 +35,8 @@ export interface AuthDeps {
   store: SandboxStore;
   apiKey: string;
   sealer: CookieSealer;
+  /** Daytona's token-check cache (token-cache.ts), or null for strict checks. */
+  tokenCache: TokenCheckCache | null;
 }
 
 export function authenticate(deps: AuthDeps, req: IncomingMessage, host: PreviewHost, query: URLSearchParams): AuthOutcome {
@@ -49,7 +52,13 @@ export function authenticate(deps: AuthDeps, req: IncomingMessage, host: Preview
     // No existence check on purpose (docs/daytona.md, "Authentication"): an unknown or deleted
     // sandbox id gets the same 307 as a wrong token, so the proxy is no existence oracle.
     if (UUID_PATTERN.test(host.idOrToken)) return { kind: 'unauthenticated' };
-    const signed = deps.store.lookupSigned(host.idOrToken);
+    const remembered = deps.tokenCache ? deps.store.signedRecord(host.idOrToken) : null;
+    const live = () => {
+      const entry = deps.store.lookupSigned(host.idOrToken);
+      return entry !== null && entry.port === host.port;
+    };
+    const signedValid = deps.tokenCache ? deps.tokenCache.check(`signed:${host.port}:${host.idOrToken}`, live) : live();
+    const signed = signedValid ? (deps.store.lookupSigned(host.idOrToken) ?? remembered) : null;
     if (signed && signed.port === host.port) {
       sandbox = deps.store.getById(signed.sandboxId);
       if (!sandbox) return { kind: 'unauthenticated' };
@@ -65,8 +74,14 @@ export function authenticate(deps: AuthDeps, req: IncomingMessage, host: Preview
   if (sandbox.public && !RESERVED_PORTS.has(host.port)) return { kind: 'ok', sandbox, method: 'public' };
   const authorization = headerValue(req.headers, 'authorization') ?? '';
   if (authorization.startsWith('Bearer ') && authorization.slice(7).trim() === deps.apiKey) return { kind: 'ok', sandbox, method: 'api-key' };
-  if (headerValue(req.headers, PREVIEW_TOKEN_HEADER) === sandbox.token) return { kind: 'ok', sandbox, method: 'header' };
-  if (query.get(AUTH_QUERY) === sandbox.token) return { kind: 'ok', sandbox, method: 'query' };
+  const current = sandbox;
+  const tokenValid = (given: string | null | undefined): boolean => {
+    if (!given) return false;
+    const compare = () => given === current.token;
+    return deps.tokenCache ? deps.tokenCache.check(`${current.id}:${given}`, compare) : compare();
+  };
+  if (tokenValid(headerValue(req.headers, PREVIEW_TOKEN_HEADER))) return { kind: 'ok', sandbox, method: 'header' };
+  if (tokenValid(query.get(AUTH_QUERY))) return { kind: 'ok', sandbox, method: 'query' };
   if (cookieSandboxId === sandbox.id) return { kind: 'ok', sandbox, method: 'cookie' };
   if (viaSignedToken) {
     const value = deps.sealer.seal(sandbox.id, AUTH_COOKIE_MAX_AGE);

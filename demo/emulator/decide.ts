@@ -8,7 +8,8 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { AUTH_QUERY, authenticate, PREVIEW_TOKEN_HEADER, type AuthDeps } from './auth.js';
 import { DISABLE_CORS_HEADER } from './cors.js';
 import { proxyErrorBody, type ProxyErrorCode } from './errors.js';
-import { forwardableHeaders, removeQueryParam } from './headers.js';
+import { forwardableHeaders, headerValue, removeQueryParam } from './headers.js';
+import type { SandboxRecord } from './sandboxes.js';
 import { isValidPort, type PreviewHost } from './host.js';
 import { authRedirect } from './idp.js';
 import type { Upstream } from './ports.js';
@@ -24,11 +25,24 @@ export interface DecideDeps extends AuthDeps {
 
 export type Verdict =
   | { kind: 'respond'; status: number; headers: Record<string, string>; body: string; rejected: boolean }
-  | { kind: 'forward'; upstream: Upstream; path: string; headers: OutgoingHttpHeaders; responseHeaders: string[]; sandboxPort: number };
+  | {
+      kind: 'forward';
+      upstream: Upstream;
+      path: string;
+      headers: OutgoingHttpHeaders;
+      responseHeaders: string[];
+      sandboxPort: number;
+      /** The sandbox, and whether its last activity is refreshed while the connection stays open. */
+      sandbox: SandboxRecord;
+      refreshActivity: boolean;
+    };
 
 function error(req: IncomingMessage, status: number, code: ProxyErrorCode, message: string, headers: Record<string, string> = {}): Verdict {
   return { kind: 'respond', status, headers: { ...headers, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(proxyErrorBody(req, status, code, message)), rejected: true };
 }
+
+/** docs/daytona.md, "Forwarding": the one header that stops the proxy from refreshing last activity. */
+export const SKIP_ACTIVITY_HEADER = 'x-daytona-skip-last-activity-update';
 
 export function decide(deps: DecideDeps, req: IncomingMessage, host: PreviewHost, isUpgrade: boolean): Verdict {
   const rawUrl = req.url ?? '/';
@@ -54,7 +68,13 @@ export function decide(deps: DecideDeps, req: IncomingMessage, host: PreviewHost
     return { kind: 'respond', status: 307, headers: { location: redirect.location, 'set-cookie': redirect.setCookie }, body: '', rejected: true };
   }
   const sandbox = outcome.sandbox;
-  if (req.headers['x-daytona-skip-last-activity-update'] !== 'true') deps.store.touch(sandbox);
+  const refreshActivity = headerValue(req.headers, SKIP_ACTIVITY_HEADER)?.toLowerCase() !== 'true';
+  if (refreshActivity) deps.store.touch(sandbox);
+  // docs/daytona.md, "States": an archived sandbox has no runner to ask for an IP; every other
+  // state but started (stopped, paused, resuming, starting, ...) has no IP address.
+  if (sandbox.state === 'archived' || sandbox.state === 'archiving' || sandbox.state === 'restoring') {
+    return error(req, 400, 'BAD_REQUEST', `failed to get runner info: Sandbox with ID ${sandbox.id} does not have a runner`);
+  }
   if (sandbox.state !== 'started') return error(req, 400, 'BAD_REQUEST', 'no IP address found. Is the Sandbox started?');
   const upstream = sandbox.apps.upstream(host.port);
   // The app port is not listening: Daytona answers a bare 502.
@@ -88,5 +108,7 @@ export function decide(deps: DecideDeps, req: IncomingMessage, host: PreviewHost
     headers,
     responseHeaders: outcome.setCookie ? ['Set-Cookie', outcome.setCookie] : [],
     sandboxPort: host.port,
+    sandbox,
+    refreshActivity,
   };
 }

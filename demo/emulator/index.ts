@@ -1,6 +1,6 @@
 /**
  * The Daytona emulator: a local stand-in for Daytona's API and preview proxy, faithful to
- * shared/reference/daytona.md, so every gateway test runs against the REAL @daytonaio/sdk.
+ * docs/daytona.md, so every gateway test runs against the REAL @daytonaio/sdk.
  *
  * @example
  * ```ts
@@ -8,7 +8,8 @@
  * import { startEmulator } from '../../demo/emulator/index.js';
  *
  * const emu = await startEmulator({ port: 0 });
- * const daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us', useDeprecatedPolling: true });
+ * // … and `await daytona[Symbol.asyncDispose]()` before emu.close(), so the process can exit.
+ * const daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us' }); // default (Socket.IO) mode
  * const sandbox = await daytona.create({ labels: { 'preview-gate.users': '*' } });
  * const { url, token } = await sandbox.getPreviewLink(3000);
  * // Node cannot resolve *.localhost: connect to 127.0.0.1:emu.port and send the preview host as Host.
@@ -21,6 +22,9 @@ import type { PortBinding } from './ports.js';
 import { SandboxStore } from './sandboxes.js';
 import { createEmulatorServer, type ApiFault } from './server.js';
 import { CookieSealer } from './tokens.js';
+import { attachEvents } from './events.js';
+import { sandboxJson } from './sandbox-json.js';
+import { TokenCheckCache } from './token-cache.js';
 
 export type { PortBinding } from './ports.js';
 export type { ApiFault } from './server.js';
@@ -46,6 +50,17 @@ export interface EmulatorOptions {
    * production was seen answering in 2026.
    */
   signedTokenRejection?: 'redirect' | 'unauthorized';
+  /**
+   * How often the proxy refreshes a sandbox's last activity while a connection (WebSocket, SSE,
+   * long download) stays open. Default 50 000 ms, Daytona's; tests shorten it.
+   */
+  activityIntervalMs?: number;
+  /**
+   * Daytona's caching of token checks (docs/daytona.md, "Caching"): a valid token keeps working
+   * up to 2 minutes after it was rotated, an invalid one is remembered 5 s. Default false (strict:
+   * every request checks the current token), so tests see both behaviours.
+   */
+  tokenCache?: boolean;
 }
 
 export interface EmulatorStats {
@@ -84,8 +99,16 @@ export interface Emulator {
   bindPort(sandboxId: string, port: number, binding: PortBinding): Promise<void>;
   /** Same effects as `POST /api/sandbox/{id}/stop`, resolved once `stopped`. */
   stopSandbox(sandboxId: string): Promise<void>;
-  /** Same effects as `POST /api/sandbox/{id}/start` (new standard token), resolved once `started`. */
+  /** Same effects as `POST /api/sandbox/{id}/start` (new token from stopped/archived, same from paused), resolved once `started`. */
   startSandbox(sandboxId: string): Promise<void>;
+  /** Same effects as `POST /api/sandbox/{id}/pause` (auto-pause), resolved once `paused`. */
+  pauseSandbox(sandboxId: string): Promise<void>;
+  /** Stops (if needed) and archives: the sandbox loses its runner. Resolved once `archived`. */
+  archiveSandbox(sandboxId: string): Promise<void>;
+  /** Last-activity refreshes the proxy made for a sandbox so far (its activity clock). */
+  activityUpdates(sandboxId: string): number;
+  /** Live Socket.IO connections (SDK clients in their default mode). */
+  readonly eventConnections: number;
   /** Expires every signed preview token of a sandbox (as `expireSignedPreviewUrl` does one); returns how many. */
   expireSignedTokens(sandboxId: string): number;
   /** The signed tokens of a sandbox still valid now. */
@@ -132,8 +155,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       },
       agent,
       stats,
+      activityIntervalMs: opts.activityIntervalMs ?? 50_000,
+      tokenCache: opts.tokenCache ? new TokenCheckCache() : null,
     },
   });
+  const toolboxUrl = () => `${origin()}/toolbox`;
+  const events = attachEvents(server, apiKey);
+  store.onStateChange = (record, oldState) => events.stateChanged(record, oldState, sandboxJson(record, toolboxUrl()));
+  store.onCreated = (record) => events.created(sandboxJson(record, toolboxUrl()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
@@ -167,6 +196,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     bindPort: async (id, p, binding) => store.bindPort(sandbox(id), p, binding),
     stopSandbox: async (id) => store.stop(sandbox(id)),
     startSandbox: async (id) => store.start(sandbox(id), 0),
+    pauseSandbox: async (id) => store.pause(sandbox(id)),
+    archiveSandbox: async (id) => {
+      await store.stop(sandbox(id));
+      await store.archive(sandbox(id));
+    },
+    activityUpdates: (id) => sandbox(id).activityUpdates,
+    get eventConnections() {
+      return events.connections;
+    },
     expireSignedTokens: (id) => store.expireSignedOf(id),
     signedTokens: (id) => store.signedOf(id),
     setApiFault(f) {
@@ -174,6 +212,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     },
     stats,
     async close() {
+      await events.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();

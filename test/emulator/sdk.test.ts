@@ -1,7 +1,7 @@
 /**
- * The emulator driven by the REAL @daytonaio/sdk, the way the gateway drives Daytona:
- * polling mode (no Socket.IO in the emulator), explicit apiUrl (daytona.md: "In tests, pass
- * apiUrl explicitly"). Each assertion is something an SDK user would observe.
+ * The emulator driven by the REAL @daytonaio/sdk, the way the gateway drives Daytona: the
+ * SDK's default (Socket.IO) mode, explicit apiUrl (docs/daytona.md: "In tests, pass apiUrl
+ * explicitly"). Each assertion is something an SDK user would observe.
  */
 import { Daytona, DaytonaAuthenticationError, DaytonaNotFoundError, type Sandbox } from '@daytonaio/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,7 +15,8 @@ let daytona: Daytona;
 
 beforeAll(async () => {
   emu = await startEmulator({ port: 0, startingMs: 150 });
-  daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us', useDeprecatedPolling: true });
+  // The SDK's default mode: a Socket.IO connection to the emulator's events endpoint (events.ts).
+  daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us' });
 });
 afterAll(async () => {
   await daytona[Symbol.asyncDispose]();
