@@ -25,6 +25,14 @@ export interface SandboxInfo {
 export interface PreviewLink {
   url: string;
   token: string;
+  /**
+   * True for a signed preview URL (`sandbox.getSignedPreviewUrl`): the credential is the host
+   * itself (`{port}-{signedToken}.{domain}`), no `X-Daytona-Preview-Token` is sent, and it opens
+   * that one port only. See docs/daytona.md, "Signed preview URLs".
+   */
+  signed?: boolean;
+  /** When a signed URL stops working (epoch ms); the link cache renews it well before. */
+  expiresAt?: number;
 }
 
 /**
@@ -36,6 +44,13 @@ export interface DaytonaPort {
   getSandbox(sandboxId: string): Promise<SandboxInfo | null>;
   getPreviewLink(sandboxId: string, port: number): Promise<PreviewLink>;
   startSandbox(sandboxId: string): Promise<void>;
+  /**
+   * A signed preview URL for one port, valid `expiresInSeconds` (1–86400): what the gateway
+   * forwards with (ARCHITECTURE.md flow 13: the standard token opens every port, 22222 and 2280
+   * included, and reaches a public sandbox's app). Optional only so that test doubles may omit
+   * it; broker/node/daytona-sdk.ts always implements it.
+   */
+  getSignedPreviewLink?(sandboxId: string, port: number, expiresInSeconds: number): Promise<PreviewLink>;
 }
 
 /**

@@ -1,26 +1,23 @@
 /**
- * DaytonaPort over the real @daytonaio/sdk (see /work/shared/reference/daytona.md, "The SDK").
+ * DaytonaPort over the real @daytonaio/sdk (docs/daytona.md, "The SDK").
  *
  * - `apiUrl` is passed explicitly when given: the SDK refuses an endpoint that is ambiguous
  *   between the environment and a `.env` file, and the endpoint decides where the key goes.
- * - `useDeprecatedPolling: true`: without it the client opens a Socket.IO connection per client
- *   and per Sandbox object, slows to polling against servers without Socket.IO, and keeps the
- *   process alive; `close()` disposes the client.
- * - `getPreviewLink` needs a Sandbox object (`daytona.get(id)`, one GET) and then one GET per
- *   port. The object only carries the id for that call, so it is cached (default 60 s) and the
+ * - The SDK's default mode: one Socket.IO connection per client (Daytona's events), so
+ *   `startSandbox` completes on the state event instead of polling; `close()` disposes the
+ *   client, which lets the process exit. (`useDeprecatedPolling` is deprecated in the SDK.)
+ * - The same SDK is also published as `@daytona/sdk` (same API). Pass its client as `client`
+ *   (`createDaytonaPort({ client: new Daytona({...}) })` with `Daytona` from either package):
+ *   nothing here depends on which package made it, errors are told apart by `statusCode`, not
+ *   by class identity.
+ * - Preview links need a Sandbox object (`daytona.get(id)`, one GET) and then one GET per
+ *   port. The object only carries the id for those calls, so it is cached (default 60 s) and a
  *   link costs one request; a 404 drops it.
  * - Errors: a missing sandbox → null / GateError('sandbox_not_found'); network failures,
  *   timeouts, 5xx, 429 and a refused API key → GateError('daytona_unavailable'). Messages never
  *   carry the API key or a preview token.
  */
-import {
-  Daytona,
-  DaytonaAuthenticationError,
-  DaytonaError,
-  DaytonaForbiddenError,
-  DaytonaNotFoundError,
-  type Sandbox,
-} from '@daytonaio/sdk';
+import { Daytona } from '@daytonaio/sdk';
 import { GateError } from '../../protocol/index.js';
 import type { DaytonaPort, Logger, PreviewLink, SandboxInfo } from '../core/contracts.js';
 
@@ -38,7 +35,37 @@ export interface DaytonaPortOptions {
   /** Seconds `startSandbox` waits for the sandbox to reach `started`. Default 60. */
   startTimeoutSeconds?: number;
   logger?: Logger;
+  /**
+   * A ready SDK client (from `@daytonaio/sdk` or `@daytona/sdk`); then `apiUrl`, `apiKey`,
+   * `target` and `requestTimeoutMs` are the caller's business, and `close()` disposes it.
+   */
+  client?: DaytonaClientLike;
 }
+
+/** The few SDK calls the gateway makes; both published SDK packages fit. */
+export interface SandboxLike {
+  id: string;
+  state?: unknown;
+  labels?: Record<string, string>;
+  public?: boolean;
+  getPreviewLink(port: number): Promise<{ url: string; token: string }>;
+  getSignedPreviewUrl(port: number, expiresInSeconds?: number): Promise<{ url: string; token: string }>;
+  start(timeout?: number): Promise<void>;
+  waitUntilStarted(timeout?: number): Promise<void>;
+}
+
+export interface DaytonaClientLike {
+  get(idOrName: string): Promise<SandboxLike>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** The HTTP status an SDK error carries (`DaytonaError.statusCode`), whichever package threw it. */
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
 
 export type DaytonaSdkPort = DaytonaPort & { close(): Promise<void> };
 
@@ -51,16 +78,17 @@ export type DaytonaSdkPort = DaytonaPort & { close(): Promise<void> };
 export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort {
   const sandboxCacheMs = opts.sandboxCacheMs ?? 60_000;
   const startTimeout = opts.startTimeoutSeconds ?? 60;
-  const client = new Daytona({
-    ...(opts.apiUrl ? { apiUrl: opts.apiUrl } : {}),
-    ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
-    ...(opts.target ? { target: opts.target } : {}),
-    useDeprecatedPolling: true,
-    requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
-  });
-  const sandboxes = new Map<string, { sandbox: Promise<Sandbox>; expiresAt: number }>();
+  const client: DaytonaClientLike =
+    opts.client ??
+    new Daytona({
+      ...(opts.apiUrl ? { apiUrl: opts.apiUrl } : {}),
+      ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
+      ...(opts.target ? { target: opts.target } : {}),
+      requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
+    });
+  const sandboxes = new Map<string, { sandbox: Promise<SandboxLike>; expiresAt: number }>();
 
-  function sandboxObject(id: string): Promise<Sandbox> {
+  function sandboxObject(id: string): Promise<SandboxLike> {
     const cached = sandboxes.get(id);
     if (cached && cached.expiresAt > Date.now()) return cached.sandbox;
     const sandbox = client.get(id);
@@ -72,7 +100,7 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
 
   function fail(op: string, sandboxId: string, err: unknown): GateError {
     if (err instanceof GateError) return err;
-    const status = err instanceof DaytonaError ? err.statusCode : undefined;
+    const status = statusOf(err);
     opts.logger?.warn('daytona.api_error', {
       op,
       sandboxId,
@@ -80,8 +108,8 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
       error: err instanceof Error ? err.name : typeof err,
       message: err instanceof Error ? err.message.slice(0, 200) : undefined,
     });
-    if (err instanceof DaytonaNotFoundError) return new GateError('sandbox_not_found', 'The sandbox does not exist.');
-    if (err instanceof DaytonaAuthenticationError || err instanceof DaytonaForbiddenError) {
+    if (status === 404) return new GateError('sandbox_not_found', 'The sandbox does not exist.');
+    if (status === 401 || status === 403) {
       return new GateError('daytona_unavailable', 'Daytona refused the gateway\'s API key (check DAYTONA_API_KEY).');
     }
     if (status === 400 || status === 422) return new GateError('bad_request', 'Daytona refused the request for this sandbox port.');
@@ -100,7 +128,7 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
           public: Boolean(sandbox.public),
         };
       } catch (err) {
-        if (err instanceof DaytonaNotFoundError) {
+        if (isNotFound(err)) {
           sandboxes.delete(sandboxId);
           return null;
         }
@@ -114,8 +142,21 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
         const link = await sandbox.getPreviewLink(port);
         return { url: link.url, token: link.token };
       } catch (err) {
-        if (err instanceof DaytonaNotFoundError) sandboxes.delete(sandboxId);
+        if (isNotFound(err)) sandboxes.delete(sandboxId);
         throw fail('getPreviewLink', sandboxId, err);
+      }
+    },
+
+    async getSignedPreviewLink(sandboxId, port, expiresInSeconds): Promise<PreviewLink> {
+      // Measured from before the call: the link is renewed early rather than used late.
+      const expiresAt = Date.now() + expiresInSeconds * 1000;
+      try {
+        const sandbox = await sandboxObject(sandboxId);
+        const link = await sandbox.getSignedPreviewUrl(port, expiresInSeconds);
+        return { url: link.url, token: link.token, signed: true, expiresAt };
+      } catch (err) {
+        if (isNotFound(err)) sandboxes.delete(sandboxId);
+        throw fail('getSignedPreviewLink', sandboxId, err);
       }
     },
 
@@ -124,7 +165,9 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
         const sandbox = await client.get(sandboxId); // fresh state, not the cached object
         const state = String(sandbox.state ?? '');
         if (state === 'started') return;
-        if (state === 'starting' || state === 'restoring' || state === 'pending_build' || state === 'creating') {
+        // On its way up already (paused sandboxes go through `resuming`, archived ones through
+        // `restoring`): wait for it rather than ask again.
+        if (['starting', 'restoring', 'resuming', 'pending_build', 'pulling_snapshot', 'creating'].includes(state)) {
           await sandbox.waitUntilStarted(startTimeout);
           return;
         }

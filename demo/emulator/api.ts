@@ -4,8 +4,7 @@
  * the public flag (daytona.md, "Endpoints the SDK calls"). Every route requires
  * `Authorization: Bearer <apiKey>` (401 otherwise); unknown sandbox → 404; bad port → 400
  * "Invalid port"; errors in NestJS's `{path,timestamp,statusCode,error,message}` shape.
- * Not implemented: the Socket.IO endpoint (`/api/socket.io`, answers 404). SDK clients must use
- * `useDeprecatedPolling: true`, or dispose the client (`await daytona[Symbol.asyncDispose]()`).
+ * The Socket.IO endpoint the SDK connects to by default (`/api/socket.io/`) is events.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendApiError, sendJson } from './errors.js';
@@ -20,6 +19,7 @@ export interface ApiContext {
   previewUrl(port: number, idOrToken: string): string;
   toolboxProxyUrl(): string;
   countPreviewUrlRequest(): void;
+  countSignedPreviewUrlRequest(): void;
 }
 
 type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, p: string[], url: URL) => Promise<void> | void;
@@ -122,6 +122,18 @@ const ROUTES: [string, RegExp, Handler][] = [
     ctx.store.stop(record).catch(() => undefined);
     sendJson(res, 200, json(ctx, record));
   }],
+  ['POST', /^\/sandbox\/([^/]+)\/pause$/, (ctx, _req, res, p) => {
+    const record = sandboxOr404(ctx, p[0]);
+    if (record.state !== 'started' && record.state !== 'pausing' && record.state !== 'paused') throw new ApiError(400, 'Sandbox is not started');
+    ctx.store.pause(record).catch(() => undefined);
+    sendJson(res, 200, json(ctx, record));
+  }],
+  ['POST', /^\/sandbox\/([^/]+)\/archive$/, (ctx, _req, res, p) => {
+    const record = sandboxOr404(ctx, p[0]);
+    if (record.state !== 'stopped' && record.state !== 'archiving' && record.state !== 'archived') throw new ApiError(400, 'Sandbox is not stopped');
+    ctx.store.archive(record).catch(() => undefined);
+    sendJson(res, 200, json(ctx, record));
+  }],
   ['POST', /^\/sandbox\/([^/]+)\/public\/([^/]+)$/, (ctx, _req, res, p) => {
     const record = sandboxOr404(ctx, p[0]);
     if (p[1] !== 'true' && p[1] !== 'false') throw new ApiError(400, 'isPublic must be true or false');
@@ -149,6 +161,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     sendJson(res, 200, { sandboxId: record.id, url: ctx.previewUrl(port, record.id), token: record.token });
   }],
   ['GET', /^\/sandbox\/([^/]+)\/ports\/([^/]+)\/signed-preview-url$/, (ctx, _req, res, p, url) => {
+    ctx.countSignedPreviewUrlRequest();
     const record = sandboxOr404(ctx, p[0]);
     const port = portOr400(p[1]);
     // daytona.md: expiresInSeconds defaults to 60 and must lie in 1–86400.

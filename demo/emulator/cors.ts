@@ -1,7 +1,8 @@
 /**
  * Daytona's preview-proxy CORS (daytona.md, "CORS"): any `Origin` is echoed with
- * `Access-Control-Allow-Credentials: true`; OPTIONS preflights are answered 204 by the proxy,
- * before auth, and never reach the sandbox; `X-Daytona-Disable-CORS: true` turns all of this
+ * `Access-Control-Allow-Credentials: true`; OPTIONS with a cross-origin `Origin` are answered
+ * 204 by the proxy, before auth, and never reach the sandbox (without one, or same-origin, they
+ * go on to auth and the app); `X-Daytona-Disable-CORS: true` turns all of this
  * off (and is stripped). The proxy adds its headers even when the app sets its own, which is
  * the duplicate `Access-Control-Allow-Origin` problem users report.
  */
@@ -14,10 +15,19 @@ export function corsDisabled(req: IncomingMessage): boolean {
   return headerValue(req.headers, DISABLE_CORS_HEADER)?.toLowerCase() === 'true';
 }
 
-/** Headers added to every proxied or proxy-made answer (flat `[name, value, ...]`). */
+/** Whether `origin` names the request's own host (gin-contrib/cors skips same-origin requests). */
+function sameOrigin(req: IncomingMessage, origin: string): boolean {
+  try {
+    return new URL(origin).host.toLowerCase() === (req.headers.host ?? '').toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/** Headers added to every proxied or proxy-made answer (flat `[name, value, ...]`); none unless cross-origin. */
 export function corsHeaders(req: IncomingMessage): string[] {
   const origin = headerValue(req.headers, 'origin');
-  if (!origin || corsDisabled(req)) return [];
+  if (!origin || corsDisabled(req) || sameOrigin(req, origin)) return [];
   return ['Access-Control-Allow-Origin', origin, 'Access-Control-Allow-Credentials', 'true', 'Vary', 'Origin'];
 }
 
@@ -27,8 +37,8 @@ export function preflightHeaders(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {
     'access-control-allow-origin': origin,
     'access-control-allow-credentials': 'true',
-    'access-control-allow-methods': headerValue(req.headers, 'access-control-request-method') ?? 'GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD',
-    'access-control-max-age': '86400',
+    'access-control-allow-methods': 'GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS',
+    'access-control-max-age': '43200',
     vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
   };
   const asked = headerValue(req.headers, 'access-control-request-headers');

@@ -43,9 +43,19 @@ export function sendApiError(req: IncomingMessage, res: ServerResponse, status: 
   });
 }
 
-/** A preview-proxy answer in the Go proxy's error shape. */
+/** The prefix Daytona's proxy errors carry (its `common_errors` wrap each message with one). */
+const PREFIXES: Record<ProxyErrorCode, string> = {
+  BAD_REQUEST: 'bad request: ',
+  UNAUTHORIZED: 'unauthorized: ',
+  FORBIDDEN: 'forbidden: ',
+  NOT_FOUND: 'not found: ',
+  INTERNAL_SERVER_ERROR: 'internal server error: ',
+};
+
+/** A preview-proxy answer in the Go proxy's error shape; `message` gets Daytona's prefix (docs/daytona.md, "Errors"). */
 export function proxyErrorBody(req: IncomingMessage, status: number, code: ProxyErrorCode, message: string): object {
-  return { statusCode: status, message, code, timestamp: new Date().toISOString(), path: pathOf(req.url), method: req.method ?? 'GET' };
+  const prefixed = message.startsWith(PREFIXES[code]) ? message : PREFIXES[code] + message;
+  return { statusCode: status, message: prefixed, code, timestamp: new Date().toISOString(), path: pathOf(req.url), method: req.method ?? 'GET' };
 }
 
 export function sendProxyError(req: IncomingMessage, res: ServerResponse, status: number, code: ProxyErrorCode, message: string, headers: Record<string, string | string[]> = {}): void {

@@ -1,6 +1,6 @@
 /**
  * The Daytona emulator: a local stand-in for Daytona's API and preview proxy, faithful to
- * shared/reference/daytona.md, so every gateway test runs against the REAL @daytonaio/sdk.
+ * docs/daytona.md, so every gateway test runs against the REAL @daytonaio/sdk.
  *
  * @example
  * ```ts
@@ -8,7 +8,8 @@
  * import { startEmulator } from '../../demo/emulator/index.js';
  *
  * const emu = await startEmulator({ port: 0 });
- * const daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us', useDeprecatedPolling: true });
+ * // … and `await daytona[Symbol.asyncDispose]()` before emu.close(), so the process can exit.
+ * const daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us' }); // default (Socket.IO) mode
  * const sandbox = await daytona.create({ labels: { 'preview-gate.users': '*' } });
  * const { url, token } = await sandbox.getPreviewLink(3000);
  * // Node cannot resolve *.localhost: connect to 127.0.0.1:emu.port and send the preview host as Host.
@@ -21,6 +22,9 @@ import type { PortBinding } from './ports.js';
 import { SandboxStore } from './sandboxes.js';
 import { createEmulatorServer, type ApiFault } from './server.js';
 import { CookieSealer } from './tokens.js';
+import { attachEvents } from './events.js';
+import { sandboxJson } from './sandbox-json.js';
+import { TokenCheckCache } from './token-cache.js';
 
 export type { PortBinding } from './ports.js';
 export type { ApiFault } from './server.js';
@@ -39,6 +43,24 @@ export interface EmulatorOptions {
   warningPage?: boolean;
   /** How long create/start stay in `starting` when driven through the API. Default 150 ms. */
   startingMs?: number;
+  /**
+   * The answer to an unknown, expired or revoked signed token: `'redirect'` (default), the 307
+   * to the identity provider of Daytona's v0.190 source; `'unauthorized'`, the 401
+   * `{"message":"unauthorized: authentication failed: Invalid or expired token","code":"UNAUTHORIZED"}`
+   * production was seen answering in 2026.
+   */
+  signedTokenRejection?: 'redirect' | 'unauthorized';
+  /**
+   * How often the proxy refreshes a sandbox's last activity while a connection (WebSocket, SSE,
+   * long download) stays open. Default 50 000 ms, Daytona's; tests shorten it.
+   */
+  activityIntervalMs?: number;
+  /**
+   * Daytona's caching of token checks (docs/daytona.md, "Caching"): a valid token keeps working
+   * up to 2 minutes after it was rotated, an invalid one is remembered 5 s. Default false (strict:
+   * every request checks the current token), so tests see both behaviours.
+   */
+  tokenCache?: boolean;
 }
 
 export interface EmulatorStats {
@@ -46,6 +68,8 @@ export interface EmulatorStats {
   apiRequests: number;
   /** `GET /api/sandbox/{id}/ports/{port}/preview-url` requests (what `getPreviewLink` sends). */
   previewUrlRequests: number;
+  /** `GET /api/sandbox/{id}/ports/{port}/signed-preview-url` requests (what `getSignedPreviewUrl` sends). */
+  signedPreviewUrlRequests: number;
   /** Every request (HTTP or upgrade) that arrived on a preview host. */
   proxyRequests: number;
   /** Preview-host requests the proxy answered itself with ≥ 300 (307, 400, 403, 404, 502), i.e. not forwarded. */
@@ -75,8 +99,20 @@ export interface Emulator {
   bindPort(sandboxId: string, port: number, binding: PortBinding): Promise<void>;
   /** Same effects as `POST /api/sandbox/{id}/stop`, resolved once `stopped`. */
   stopSandbox(sandboxId: string): Promise<void>;
-  /** Same effects as `POST /api/sandbox/{id}/start` (new standard token), resolved once `started`. */
+  /** Same effects as `POST /api/sandbox/{id}/start` (new token from stopped/archived, same from paused), resolved once `started`. */
   startSandbox(sandboxId: string): Promise<void>;
+  /** Same effects as `POST /api/sandbox/{id}/pause` (auto-pause), resolved once `paused`. */
+  pauseSandbox(sandboxId: string): Promise<void>;
+  /** Stops (if needed) and archives: the sandbox loses its runner. Resolved once `archived`. */
+  archiveSandbox(sandboxId: string): Promise<void>;
+  /** Last-activity refreshes the proxy made for a sandbox so far (its activity clock). */
+  activityUpdates(sandboxId: string): number;
+  /** Live Socket.IO connections (SDK clients in their default mode). */
+  readonly eventConnections: number;
+  /** Expires every signed preview token of a sandbox (as `expireSignedPreviewUrl` does one); returns how many. */
+  expireSignedTokens(sandboxId: string): number;
+  /** The signed tokens of a sandbox still valid now. */
+  signedTokens(sandboxId: string): string[];
   /** Makes `/api` answer `{status}` or drop connections (`'refuse'`); the proxy keeps working. `null` heals. */
   setApiFault(fault: ApiFault): void;
   /** Live counters (read them any time; reset by assigning 0). */
@@ -90,7 +126,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const apiKey = opts.apiKey ?? 'emulator-key';
   const proxyDomain = opts.proxyDomain ?? 'proxy.localhost';
   const store = new SandboxStore(opts.startingMs ?? 150);
-  const stats: EmulatorStats = { apiRequests: 0, previewUrlRequests: 0, proxyRequests: 0, rejectedProxyRequests: 0 };
+  const stats: EmulatorStats = { apiRequests: 0, previewUrlRequests: 0, signedPreviewUrlRequests: 0, proxyRequests: 0, rejectedProxyRequests: 0 };
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   let fault: ApiFault = null;
   let port = 0;
@@ -106,19 +142,27 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       previewUrl,
       toolboxProxyUrl: () => `${origin()}/toolbox`,
       countPreviewUrlRequest: () => void stats.previewUrlRequests++,
+      countSignedPreviewUrlRequest: () => void stats.signedPreviewUrlRequests++,
     },
     proxy: {
       store,
       apiKey,
       sealer: new CookieSealer(),
       warningPage: opts.warningPage ?? true,
+      signedTokenRejection: opts.signedTokenRejection ?? 'redirect',
       get idpOrigin() {
         return origin();
       },
       agent,
       stats,
+      activityIntervalMs: opts.activityIntervalMs ?? 50_000,
+      tokenCache: opts.tokenCache ? new TokenCheckCache() : null,
     },
   });
+  const toolboxUrl = () => `${origin()}/toolbox`;
+  const events = attachEvents(server, apiKey);
+  store.onStateChange = (record, oldState) => events.stateChanged(record, oldState, sandboxJson(record, toolboxUrl()));
+  store.onCreated = (record) => events.created(sandboxJson(record, toolboxUrl()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
@@ -152,11 +196,23 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     bindPort: async (id, p, binding) => store.bindPort(sandbox(id), p, binding),
     stopSandbox: async (id) => store.stop(sandbox(id)),
     startSandbox: async (id) => store.start(sandbox(id), 0),
+    pauseSandbox: async (id) => store.pause(sandbox(id)),
+    archiveSandbox: async (id) => {
+      await store.stop(sandbox(id));
+      await store.archive(sandbox(id));
+    },
+    activityUpdates: (id) => sandbox(id).activityUpdates,
+    get eventConnections() {
+      return events.connections;
+    },
+    expireSignedTokens: (id) => store.expireSignedOf(id),
+    signedTokens: (id) => store.signedOf(id),
     setApiFault(f) {
       fault = f;
     },
     stats,
     async close() {
+      await events.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();

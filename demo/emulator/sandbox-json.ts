@@ -18,7 +18,7 @@ export function sandboxJson(r: SandboxRecord, toolboxProxyUrl: string): Record<s
     memory: 1,
     disk: 3,
     state: r.state,
-    desiredState: r.state === 'stopping' || r.state === 'stopped' ? 'stopped' : r.state === 'destroyed' ? 'destroyed' : 'started',
+    desiredState: desiredState(r.state),
     errorReason: undefined,
     recoverable: false,
     backupState: 'None',
@@ -34,4 +34,12 @@ export function sandboxJson(r: SandboxRecord, toolboxProxyUrl: string): Record<s
     runnerId: 'emulator',
     toolboxProxyUrl,
   };
+}
+
+function desiredState(state: SandboxRecord['state']): string {
+  if (state === 'stopping' || state === 'stopped') return 'stopped';
+  if (state === 'pausing' || state === 'paused') return 'paused';
+  if (state === 'archiving' || state === 'archived') return 'archived';
+  if (state === 'destroyed') return 'destroyed';
+  return 'started';
 }

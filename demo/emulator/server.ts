@@ -10,6 +10,7 @@ import { sendApiError, sendJson, sendProxyError } from './errors.js';
 import { parsePreviewHost } from './host.js';
 import { IDP_AUTHORIZE_PATH, signInPage } from './idp.js';
 import { handleProxyRequest, handleProxyUpgrade, type ProxyContext } from './proxy.js';
+import { SOCKET_PATH } from './events.js';
 import { writeRawResponse } from './ws-relay.js';
 
 export const EMULATOR_VERSION = '0.190.0-emulator';
@@ -66,6 +67,8 @@ export function createEmulatorServer(ctx: ServerContext): Server {
         return void socket.destroy();
       }
     }
+    // The SDK's Socket.IO endpoint (events.ts) handles its own upgrades.
+    if ((req.url ?? '').startsWith(SOCKET_PATH)) return;
     writeRawResponse(socket, 404, { 'content-type': 'text/plain' }, '404 page not found');
   });
   server.on('clientError', (_err, socket) => {

@@ -67,7 +67,8 @@ describe('in Chromium', () => {
 
   it('through a signed URL and the accepted warning page, every inspector check is ok', async () => {
     const signed = await (await fetch(`${emu.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=300`, { headers: { authorization: `Bearer ${emu.apiKey}` } })).json();
-    const page = await browser.newPage();
+    // Daytona warns the browsers it names; headless Chromium is not one, so present a desktop Chrome.
+    const page = await browser.newPage({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36' });
     try {
       await page.goto(`${signed.url}/?from=browser`);
       // Daytona's interstitial comes first for a browser; continuing lands on the requested page.

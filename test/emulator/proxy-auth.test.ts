@@ -87,7 +87,7 @@ describe('each credential, and what reaches the app', () => {
     expect(res.headers['set-cookie']).toBeUndefined();
   });
 
-  it('a signed token in the host opens its port and sets the documented cookie; the cookie is not forwarded', async () => {
+  it('a signed token in the host opens its port and sets the documented cookie; Daytona does not remove that cookie before the app', async () => {
     const signed = await (await fetch(`${emu.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=120`, { headers: { authorization: `Bearer ${emu.apiKey}` } })).json();
     const first = await proxyRequest(signed.url, '/api/echo');
     expect(first.status).toBe(200);
@@ -98,7 +98,7 @@ describe('each credential, and what reaches the app', () => {
     const cookie = setCookie.split(';')[0] ?? '';
     const second = await proxyRequest(signed.url, '/api/echo', { headers: { cookie: `${cookie}; app=kept` } });
     expect(second.status).toBe(200);
-    expect(second.json().cookies).toEqual({ app: 'kept' });
+    expect(second.json().cookies).toEqual({ app: 'kept', [`daytona-sandbox-auth-${signed.token}`]: cookie.split('=')[1] });
   });
 
   it('the signed-URL cookie is honoured for 3600 s, not longer', async () => {
@@ -109,14 +109,35 @@ describe('each credential, and what reaches the app', () => {
     vi.setSystemTime(now + 3_590_000);
     expect((await proxyRequest(signed.url, '/api/echo', { headers: { cookie } })).status).toBe(200);
     vi.setSystemTime(now + 3_601_000);
-    expect((await proxyRequest(signed.url, '/api/echo', { headers: { cookie } })).status).toBe(403);
+    expect((await proxyRequest(signed.url, '/api/echo', { headers: { cookie } })).status).toBe(307);
   });
 
-  it('an unknown signed token gets 403 "Invalid or expired token" in the proxy error shape', async () => {
+  it('an unknown signed token gets the 307 to the identity provider (v0.190 source)', async () => {
     const res = await proxyRequest(`http://3000-abcdefgh12345678.proxy.localhost:${emu.port}`, '/x?DAYTONA_SANDBOX_AUTH_KEY=secret');
-    expect(res.status).toBe(403);
-    const body = res.json();
-    expect(body).toEqual({ statusCode: 403, message: 'Invalid or expired token', code: 'FORBIDDEN', timestamp: expect.any(String), path: '/x', method: 'GET' });
+    expect(res.status).toBe(307);
+    expect(String(res.headers.location)).toContain('/idp/authorize?');
+    expect(String(res.headers.location)).not.toContain('secret');
+  });
+
+  it("signedTokenRejection: 'unauthorized' answers an unknown, expired or revoked signed token with production's 401 JSON", async () => {
+    const prod = await startEmulator({ port: 0, signedTokenRejection: 'unauthorized' });
+    try {
+      const { id: sid } = await prod.createSandbox({});
+      const body = { message: 'unauthorized: authentication failed: Invalid or expired token', code: 'UNAUTHORIZED' };
+      const unknown = await proxyRequest(`http://3000-abcdefgh12345678.proxy.localhost:${prod.port}`, '/x');
+      expect(unknown.status).toBe(401);
+      expect(unknown.json()).toEqual(body);
+      const signed = await (await fetch(`${prod.apiUrl}/sandbox/${sid}/ports/3000/signed-preview-url?expiresInSeconds=60`, { headers: { authorization: `Bearer ${prod.apiKey}` } })).json();
+      expect((await proxyRequest(signed.url, '/api/echo')).status).toBe(200); // positive control
+      prod.expireSignedTokens(sid);
+      const revoked = await proxyRequest(signed.url, '/api/echo');
+      expect(revoked.status).toBe(401);
+      expect(revoked.json()).toEqual(body);
+      // A wrong standard token on a sandbox host is still the 307: the switch is for signed tokens only.
+      expect((await proxyRequest(prod.previewUrl(sid, 3000), '/')).status).toBe(307);
+    } finally {
+      await prod.close();
+    }
   });
 });
 

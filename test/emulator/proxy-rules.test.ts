@@ -169,15 +169,17 @@ describe('sandbox state', () => {
     await emu.stopSandbox(s.id);
     const res = await proxyRequest(emu.previewUrl(s.id, 3000), '/api/echo', { headers: { 'x-daytona-preview-token': t } });
     expect(res.status).toBe(400);
-    expect(res.json()).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST', message: 'no IP address found. Is the Sandbox started?' });
+    expect(res.json()).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST', message: 'bad request: no IP address found. Is the Sandbox started?' });
     await emu.startSandbox(s.id);
     const t2 = emu.standardToken(s.id);
     expect(t2).not.toBe(t);
     expect((await proxyRequest(emu.previewUrl(s.id, 3000), '/api/echo', { headers: { 'x-daytona-preview-token': t2 } })).status).toBe(200);
   });
 
-  it('an unknown sandbox id gets 404; bindPort rebinds a port live', async () => {
-    expect((await proxyRequest(emu.previewUrl('00000000-0000-4000-8000-000000000001', 3000), '/')).status).toBe(404);
+  it('an unknown sandbox id gets the 307 of any failed authentication (no existence oracle); bindPort rebinds a port live', async () => {
+    const unknown = await proxyRequest(emu.previewUrl('00000000-0000-4000-8000-000000000001', 3000), '/', { headers: auth });
+    expect(unknown.status).toBe(307);
+    expect(unknown.headers.location).toContain('/idp/authorize?');
     await emu.bindPort(id, 5000, 'inspector');
     expect((await proxyRequest(emu.previewUrl(id, 5000), '/api/echo', { headers: auth })).status).toBe(200);
     await emu.bindPort(id, 5000, null);
@@ -200,7 +202,7 @@ describe('hosts and ports', () => {
     for (const port of [0, 65536]) {
       const res = await rawRequest({ port: emu.port, host: `${port}-${id}.proxy.localhost:${emu.port}`, path: '/', headers: auth });
       expect(res.status).toBe(400);
-      expect(res.json()).toMatchObject({ code: 'BAD_REQUEST', message: 'Invalid port' });
+      expect(res.json()).toMatchObject({ code: 'BAD_REQUEST', message: 'bad request: Invalid port' });
     }
   });
 });

@@ -1,7 +1,7 @@
 /**
- * The emulator driven by the REAL @daytonaio/sdk, the way the gateway drives Daytona:
- * polling mode (no Socket.IO in the emulator), explicit apiUrl (daytona.md: "In tests, pass
- * apiUrl explicitly"). Each assertion is something an SDK user would observe.
+ * The emulator driven by the REAL @daytonaio/sdk, the way the gateway drives Daytona: the
+ * SDK's default (Socket.IO) mode, explicit apiUrl (docs/daytona.md: "In tests, pass apiUrl
+ * explicitly"). Each assertion is something an SDK user would observe.
  */
 import { Daytona, DaytonaAuthenticationError, DaytonaNotFoundError, type Sandbox } from '@daytonaio/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,7 +15,8 @@ let daytona: Daytona;
 
 beforeAll(async () => {
   emu = await startEmulator({ port: 0, startingMs: 150 });
-  daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us', useDeprecatedPolling: true });
+  // The SDK's default mode: a Socket.IO connection to the emulator's events endpoint (events.ts).
+  daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us' });
 });
 afterAll(async () => {
   await daytona[Symbol.asyncDispose]();
@@ -102,8 +103,8 @@ describe('preview links', () => {
     expect(signed.url).toBe(`http://3000-${signed.token}.proxy.localhost:${emu.port}`);
     expect(signed).toMatchObject({ sandboxId: sandbox.id, port: 3000 });
     expect((await proxyRequest(signed.url, '/api/echo')).status).toBe(200);
-    // Same token on another port: not valid there.
-    expect((await proxyRequest(`http://8080-${signed.token}.proxy.localhost:${emu.port}`, '/')).status).toBe(403);
+    // Same token on another port: not valid there (the same 307 as any failed authentication).
+    expect((await proxyRequest(`http://8080-${signed.token}.proxy.localhost:${emu.port}`, '/')).status).toBe(307);
 
     const now = Date.now();
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -111,8 +112,8 @@ describe('preview links', () => {
     expect((await proxyRequest(signed.url, '/api/echo')).status).toBe(200);
     vi.setSystemTime(now + 61_000);
     const expired = await proxyRequest(signed.url, '/api/echo');
-    expect(expired.status).toBe(403);
-    expect(expired.json()).toMatchObject({ statusCode: 403, message: 'Invalid or expired token' });
+    expect(expired.status).toBe(307);
+    expect(expired.headers.location).toContain('/idp/authorize?');
   });
 
   it('expiresInSeconds is honoured and bounded to 1-86400', async () => {
@@ -126,19 +127,19 @@ describe('preview links', () => {
     const now = Date.now();
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(now + 6_000);
-    expect((await proxyRequest(short.url, '/')).status).toBe(403);
+    expect((await proxyRequest(short.url, '/')).status).toBe(307);
     vi.setSystemTime(now + 86_399_000);
     expect((await proxyRequest(long.url, '/api/echo')).status).toBe(200);
   });
 
-  it('expireSignedPreviewUrl() ends the URL (403) but not a browser session already holding its cookie', async () => {
+  it('expireSignedPreviewUrl() ends the URL (307) but not a browser session already holding its cookie', async () => {
     const sandbox = await created();
     const signed = await sandbox.getSignedPreviewUrl(3000, 600);
     const first = await proxyRequest(signed.url, '/api/echo');
     expect(first.status).toBe(200);
     const setCookie = first.headers['set-cookie']?.[0] ?? '';
     await sandbox.expireSignedPreviewUrl(3000, signed.token);
-    expect((await proxyRequest(signed.url, '/api/echo')).status).toBe(403);
+    expect((await proxyRequest(signed.url, '/api/echo')).status).toBe(307);
     const cookie = setCookie.split(';')[0] ?? '';
     const withCookie = await proxyRequest(signed.url, '/api/echo', { headers: { cookie } });
     expect(withCookie.status).toBe(200);
@@ -157,7 +158,7 @@ describe('lifecycle', () => {
     expect((await daytona.get(sandbox.id)).state).toBe('stopped');
     const stopped = await proxyRequest(url, '/api/echo', withToken(oldToken));
     expect(stopped.status).toBe(400);
-    expect(stopped.json()).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST', message: 'no IP address found. Is the Sandbox started?', path: '/api/echo', method: 'GET' });
+    expect(stopped.json()).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST', message: 'bad request: no IP address found. Is the Sandbox started?', path: '/api/echo', method: 'GET' });
 
     await sandbox.start();
     expect(sandbox.state).toBe('started');
@@ -170,14 +171,14 @@ describe('lifecycle', () => {
     expect((await proxyRequest(signed.url, '/api/echo')).status).toBe(200);
   });
 
-  it('delete() removes the sandbox: get() throws NotFound and the proxy answers 404', async () => {
+  it('delete() removes the sandbox: get() throws NotFound and the proxy answers the same 307 as a wrong token (no existence oracle)', async () => {
     const sandbox = await created();
     const token = (await sandbox.getPreviewLink(3000)).token;
     await sandbox.delete();
     await expect(daytona.get(sandbox.id)).rejects.toBeInstanceOf(DaytonaNotFoundError);
     const res = await proxyRequest(emu.previewUrl(sandbox.id, 3000), '/', withToken(token));
-    expect(res.status).toBe(404);
-    expect(res.json()).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
+    expect(res.status).toBe(307);
+    expect(res.headers.location).toContain('/idp/authorize?');
   });
 });
 

@@ -43,7 +43,12 @@ export interface UpstreamDeps {
   linkCache?: LinkCacheOptions;
   /** Largest request body kept in memory so the request can be repeated once. Default 1 MiB. */
   replayLimit?: number;
+  /** Lifetime asked for each signed preview URL (renewed after two thirds). Default 900 s. */
+  signedUrlSeconds?: number;
 }
+
+/** 15 minutes: renewed after 10 (the link cache's TTL), so at most 6 API calls per hour per port in use. */
+export const DEFAULT_SIGNED_URL_SECONDS = 900;
 
 /** `Upstream` plus the handles tests and the Node entry may use. */
 export interface GateUpstream extends Upstream {
@@ -65,8 +70,19 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
   if (!(replayLimit >= 0)) throw new TypeError('createUpstream: replayLimit must be a number of bytes');
   const { metrics, logger } = deps;
   const clock = deps.clock ?? Date.now;
+  const signedSeconds = deps.signedUrlSeconds ?? DEFAULT_SIGNED_URL_SECONDS;
+  if (!(Number.isInteger(signedSeconds) && signedSeconds >= 60 && signedSeconds <= 86_400)) {
+    throw new TypeError('createUpstream: signedUrlSeconds must be an integer between 60 and 86400');
+  }
+  const daytona = deps.daytona;
+  // The gateway's upstream credential is a signed preview URL whenever the port can make one:
+  // whatever an app can read of it (its own host in X-Forwarded-Host) opens only the port the
+  // app already serves. ARCHITECTURE.md flow 13 has the reasoning and the figures.
+  const loadLink = daytona.getSignedPreviewLink
+    ? (target: PreviewTarget) => (daytona.getSignedPreviewLink as NonNullable<DaytonaPort['getSignedPreviewLink']>)(target.sandboxId, target.port, signedSeconds)
+    : (target: PreviewTarget) => daytona.getPreviewLink(target.sandboxId, target.port);
   const links = createLinkCache({
-    load: (target) => deps.daytona.getPreviewLink(target.sandboxId, target.port),
+    load: loadLink,
     clock,
     ...(metrics ? { metrics } : {}),
     ...(logger ? { logger } : {}),

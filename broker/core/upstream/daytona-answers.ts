@@ -5,9 +5,13 @@
  * - token missing, wrong or rotated: a 307 to its identity provider's authorize URL (OIDC with
  *   PKCE: `code_challenge=`, `response_type=code`, a `pkce_verifier` cookie), never a 401;
  * - 401/403 error JSON from the proxy itself (e.g. 403 "Invalid or expired token");
- * - stopped sandbox: 400 "no IP address found. Is the Sandbox started?" (newer proxies: code
- *   `SANDBOX_NOT_STARTED`), gone: 404 (`SANDBOX_NOT_FOUND`), runner down: 502
- *   (`RUNNER_UNREACHABLE`).
+ * - production's 401 `{"message":"unauthorized: authentication failed: Invalid or expired token",
+ *   "code":"UNAUTHORIZED"}` for an expired signed URL;
+ * - stopped sandbox: 400 "bad request: no IP address found. Is the Sandbox started?" (newer
+ *   proxies: code `SANDBOX_NOT_STARTED`); archived (no runner): 400 "bad request: failed to get
+ *   runner info: Sandbox with ID … does not have a runner"; gone, or moving between runners for
+ *   a moment: 404 (`SANDBOX_NOT_FOUND`, "not found: sandbox container not found"); runner
+ *   down: 502 (`RUNNER_UNREACHABLE`). Facts and sources: docs/daytona.md.
  *
  * Daytona's error JSON is `{statusCode, message, code, timestamp, path, method}` (+ `source`
  * `DAYTONA_PROXY` on newer proxies). An app can forge that shape; the consequences are bounded
@@ -60,6 +64,11 @@ function parseDaytonaError(text: string, status: number): DaytonaErrorJson | nul
   }
   if (typeof value !== 'object' || value === null) return null;
   const v = value as Partial<DaytonaErrorJson>;
+  // Production's answer to an expired signed URL (docs/daytona.md, "Authentication"): no
+  // statusCode or timestamp, just `{message: "unauthorized: …", code: "UNAUTHORIZED"}`.
+  if (status === 401 && v.statusCode === undefined && v.code === 'UNAUTHORIZED' && typeof v.message === 'string' && v.message.startsWith('unauthorized:')) {
+    return v as DaytonaErrorJson;
+  }
   if (v.statusCode !== status || typeof v.message !== 'string') return null;
   const fromProxy = v.source === 'DAYTONA_PROXY' || (typeof v.code === 'string' && typeof v.timestamp === 'string');
   return fromProxy ? (v as DaytonaErrorJson) : null;
@@ -75,6 +84,11 @@ export function classifyDaytonaError(status: number, text: string): DaytonaVerdi
   if (
     code === 'SANDBOX_NOT_STARTED' ||
     message.includes('no ip address found') ||
+    // Archived (or otherwise runner-less) sandboxes: docs/daytona.md, "States". To the user they
+    // are stopped ones (a start restores them); Daytona issue #3746 shows this JSON served in
+    // place of an app's JS assets when passed through.
+    message.includes('failed to get runner info') ||
+    message.includes('does not have a runner') ||
     message.includes('is the sandbox started') ||
     (status === 400 && (message.includes('not started') || message.includes('not running')))
   ) {

@@ -21,13 +21,19 @@ import type { PreparedBody } from './retry.js';
  */
 export const DISABLE_CORS_HEADER = 'x-daytona-disable-cors';
 
-/** The headers Daytona needs on every request (HTTP and WebSocket) to a private sandbox port. */
+/**
+ * The headers Daytona needs on every request (HTTP and WebSocket). A signed link carries its
+ * credential in the host, so no token header is sent: Daytona strips that header only for
+ * private sandboxes (docs/daytona.md, "What reaches the app"), and on a public sandbox the app
+ * would read a token that opens every port of its sandbox.
+ */
 export function daytonaHeaders(link: PreviewLink): Record<string, string> {
-  return {
-    [PREVIEW_TOKEN_HEADER]: link.token,
+  const headers: Record<string, string> = {
     [SKIP_WARNING_HEADER]: 'true',
     [DISABLE_CORS_HEADER]: 'true',
   };
+  if (!link.signed) headers[PREVIEW_TOKEN_HEADER] = link.token;
+  return headers;
 }
 
 /**

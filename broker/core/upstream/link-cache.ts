@@ -1,5 +1,6 @@
 /**
- * Cache of Daytona preview links (`{url, token}`) per sandbox port.
+ * Cache of Daytona preview links (`{url, token}`) per sandbox port: signed preview URLs in the
+ * gateway (ARCHITECTURE.md flow 13), standard links for ports that cannot sign.
  *
  * Why: `sandbox.getPreviewLink(port)` is an API round trip (two without the Sandbox object
  * cached); calling it per request is what makes Daytona's TypeScript proxy sample slow
@@ -80,6 +81,18 @@ export function createLinkCache(deps: {
   const keyOf = (t: PreviewTarget) => `${t.port}-${t.sandboxId}`;
   const count = (result: 'hit' | 'miss' | 'stale') => deps.metrics?.inc(LINK_CACHE_METRIC, { result });
 
+  /**
+   * When a freshly loaded link is re-fetched: after `ttlMs`, and for a signed link (which stops
+   * working at `expiresAt`) once two thirds of its life are gone, so requests never race its
+   * expiry and a renewal failing while the API is down still has a third of the life to serve.
+   */
+  function renewAt(link: PreviewLink): number {
+    const now = clock();
+    const byTtl = now + ttlMs;
+    if (link.expiresAt === undefined) return byTtl;
+    return Math.min(byTtl, now + Math.max(0, ((link.expiresAt - now) * 2) / 3));
+  }
+
   function remember(key: string, entry: Entry): void {
     entries.delete(key); // re-insert at the end: most recently used
     entries.set(key, entry);
@@ -96,15 +109,17 @@ export function createLinkCache(deps: {
     const started = deps
       .load(target)
       .then((link) => {
-        remember(key, { link, expiresAt: clock() + ttlMs, refreshedAt });
+        remember(key, { link, expiresAt: renewAt(link), refreshedAt });
         return link;
       })
       .catch((err: unknown) => {
         const stale = entries.get(key);
-        if (stale && err instanceof GateError && err.code === 'daytona_unavailable') {
+        // A signed link past its own expiry opens nothing at Daytona: never serve it stale.
+        const usable = stale && (stale.link.expiresAt === undefined || stale.link.expiresAt > clock());
+        if (stale && usable && err instanceof GateError && err.code === 'daytona_unavailable') {
           count('stale');
           deps.logger?.warn('upstream.link_cache.serve_stale', { sandboxId: target.sandboxId, port: target.port });
-          remember(key, { ...stale, expiresAt: clock() + errorBackoffMs });
+          remember(key, { ...stale, expiresAt: Math.min(clock() + errorBackoffMs, stale.link.expiresAt ?? Infinity) });
           return stale.link;
         }
         if (!(err instanceof GateError && err.code === 'daytona_unavailable')) entries.delete(key);

@@ -50,7 +50,11 @@ export function rewriteDaytonaUrl(value: string, ctx: HygieneContext): string {
   if (proxyDomain === '' || !url.host.toLowerCase().endsWith(proxyDomain.toLowerCase())) return value;
   const label = url.host.slice(0, url.host.length - proxyDomain.length);
   const match = /^([0-9]{1,5})-(.+)$/.exec(label);
-  if (!match || match[2] !== ctx.target.sandboxId) return value;
+  if (!match) return value;
+  // The app may also point at the signed host it was reached on (its X-Forwarded-Host): that
+  // host opens only this port, and is mapped like the sandbox's own host, credential removed.
+  const ownSigned = ctx.link.signed === true && match[2] === ctx.link.token && Number(match[1]) === ctx.target.port;
+  if (match[2] !== ctx.target.sandboxId && !ownSigned) return value;
   url.searchParams.delete(DAYTONA_AUTH_QUERY);
   const origin = ctx.previewOrigin({ sandboxId: ctx.target.sandboxId, port: Number(match[1]) });
   return origin + url.pathname + url.search + url.hash;

@@ -11,6 +11,7 @@
  *   GET /fail                  destroys the socket mid-response
  *   GET /events                SSE, one event every 100 ms
  *   WS  /ws                    echo
+ *   WS  /ws/report             first message: the handshake as /api/echo reports it; then echo
  *   any other path             echo JSON when Accept asks for JSON, else 404 text
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -120,8 +121,11 @@ export async function startInspector(): Promise<InspectorServer> {
     handle(req, res).catch(() => res.destroy());
   });
   server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') return void socket.destroy();
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path !== '/ws' && path !== '/ws/report') return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // /ws/report first sends what the handshake carried (same shape as /api/echo), then echoes.
+      if (path === '/ws/report') ws.send(JSON.stringify(describeRequest(req)));
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     });
   });

@@ -129,9 +129,12 @@ describe('forward() to a private sandbox through the emulator', () => {
   });
 
   it("rewrites a Location on Daytona's preview host to the gateway's preview origin, and drops Daytona cookies and token echoes", async () => {
-    const token = () => rig.emulator.standardToken(sandboxId);
+    // What the app can read of Daytona's credential: the signed host Daytona appended to X-Forwarded-Host.
+    let signedHost = '';
+    const token = () => signedHost.split('.')[0]!.split('-')[1]!;
     const app = await startApp((req, res) => {
-      const daytona = rig.emulator.previewUrl(sandboxId, 4101);
+      signedHost = String(req.headers['x-forwarded-host']).split(',').pop()!.trim();
+      const daytona = `http://${signedHost}`;
       res.writeHead(302, [
         'Location', `${daytona}/next?x=1&DAYTONA_SANDBOX_AUTH_KEY=${token()}`,
         'Content-Location', `${rig.emulator.previewUrl(sandboxId, 8080)}/other`,
@@ -152,6 +155,7 @@ describe('forward() to a private sandbox through the emulator', () => {
       expect(res.headers.getSetCookie()).toEqual(['app=1; Path=/']);
       expect(res.headers.get('x-echo')).toBeNull();
       const everything = [...res.headers].join('\n');
+      expect(token()).toMatch(/^[a-z0-9]{16}$/);
       expect(everything).not.toContain(token());
     } finally {
       await app.close();

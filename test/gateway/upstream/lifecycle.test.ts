@@ -1,6 +1,7 @@
 /**
- * Sandbox lifecycle seen through the gateway: restarts rotate Daytona's standard token
- * (daytona.md, "Restart"), stopped sandboxes answer 400 "no IP address found", deleted ones 404.
+ * Sandbox lifecycle seen through the gateway: restarts rotate Daytona's standard token but not
+ * the signed links the gateway uses (docs/daytona.md, "Restart"), a revoked signed link is
+ * replaced, stopped sandboxes answer 400 "no IP address found", deleted ones 307.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,50 +23,65 @@ async function settle(p: Promise<Response>): Promise<{ status: number; text: str
   }
 }
 
-describe('token rotation (sandbox restart mid-session)', () => {
-  it('recovers with no failed request: GETs and a small POST after stop+start all succeed', async () => {
-    const { id } = await rig.emulator.createSandbox({});
+describe('restarts and revoked links mid-session', () => {
+  async function burst(id: string, round: number) {
     const t = { sandboxId: id, port: 3000 };
+    // Concurrent requests, including a small POST (its body kept for one replay) and a larger one.
+    return Promise.all([
+      settle(rig.upstream.forward(clientRequest(id, '/api/echo?r=' + round), t, principal)),
+      settle(rig.upstream.forward(clientRequest(id, '/'), t, principal)),
+      settle(rig.upstream.forward(clientRequest(id, '/upload', { method: 'POST', body: 'small body ' + round }), t, principal)),
+      settle(
+        rig.upstream.forward(
+          clientRequest(id, '/upload', { method: 'POST', body: new Blob([new Uint8Array(300_000).fill(7)]).stream() }),
+          t,
+          principal,
+        ),
+      ),
+    ]);
+  }
+
+  it('a restart (new standard token) costs nothing: the signed link keeps working, no refresh, no failed request', async () => {
+    const { id } = await rig.emulator.createSandbox({});
     const outcomes: Array<Awaited<ReturnType<typeof settle>>> = [];
     const tokens = new Set<string>();
+    const signedBefore = rig.emulator.stats.signedPreviewUrlRequests;
     for (let round = 0; round < 3; round++) {
       tokens.add(rig.emulator.standardToken(id));
-      // A burst of concurrent requests, including a small POST (its body kept for one replay).
-      const burst = await Promise.all([
-        settle(rig.upstream.forward(clientRequest(id, '/api/echo?r=' + round), t, principal)),
-        settle(rig.upstream.forward(clientRequest(id, '/'), t, principal)),
-        settle(rig.upstream.forward(clientRequest(id, '/upload', { method: 'POST', body: 'small body ' + round }), t, principal)),
-        settle(
-          rig.upstream.forward(
-            clientRequest(id, '/upload', { method: 'POST', body: new Blob([new Uint8Array(300_000).fill(7)]).stream() }),
-            t,
-            principal,
-          ),
-        ),
-      ]);
-      outcomes.push(...burst);
+      outcomes.push(...(await burst(id, round)));
       await rig.emulator.stopSandbox(id);
-      await rig.emulator.startSandbox(id); // new standard token: the cached one is now rejected
-      // Real restarts take seconds; refreshes of one port are rate-limited to one per second.
-      await new Promise((r) => setTimeout(r, 1_050));
+      await rig.emulator.startSandbox(id); // new standard token; signed tokens survive (docs/daytona.md, "Restart")
     }
     expect(tokens.size).toBe(3);
-    const failures = outcomes.filter((o) => 'error' in o || o.status !== 200);
-    expect(failures).toEqual([]);
+    expect(outcomes.filter((o) => 'error' in o || o.status !== 200)).toEqual([]);
     const upload = outcomes[2] as { text: string };
     expect(JSON.parse(upload.text)).toMatchObject({
       bytes: 'small body 0'.length,
       sha256: createHash('sha256').update('small body 0').digest('hex'),
     });
-    expect(rig.metrics.count('gate_upstream_retries_total', { reason: 'token_rejected' })).toBeGreaterThan(0);
+    expect(rig.emulator.stats.signedPreviewUrlRequests - signedBefore).toBe(1);
   });
 
-  it('a large streamed body cannot be replayed: 503 with Retry-After, and the next try works', async () => {
+  it('a revoked signed link is replaced with no failed request: GETs and a small POST are repeated once', async () => {
+    const { id } = await rig.emulator.createSandbox({});
+    const outcomes: Array<Awaited<ReturnType<typeof settle>>> = [];
+    const retriesBefore = rig.metrics.count('gate_upstream_retries_total', { reason: 'token_rejected' });
+    for (let round = 0; round < 3; round++) {
+      outcomes.push(...(await burst(id, round)));
+      expect(rig.emulator.expireSignedTokens(id)).toBeGreaterThan(0);
+      // Refreshes of one port are rate-limited to one per second.
+      await new Promise((r) => setTimeout(r, 1_050));
+    }
+    outcomes.push(...(await burst(id, 3)));
+    expect(outcomes.filter((o) => 'error' in o || o.status !== 200)).toEqual([]);
+    expect(rig.metrics.count('gate_upstream_retries_total', { reason: 'token_rejected' }) - retriesBefore).toBeGreaterThan(0);
+  });
+
+  it('a large streamed body cannot be replayed after a revocation: 503 with Retry-After, and the next try works', async () => {
     const { id } = await rig.emulator.createSandbox({});
     const t = { sandboxId: id, port: 3000 };
     await (await rig.upstream.forward(clientRequest(id, '/api/echo'), t, principal)).arrayBuffer(); // warm the cache
-    await rig.emulator.stopSandbox(id);
-    await rig.emulator.startSandbox(id);
+    rig.emulator.expireSignedTokens(id);
     const big = () => new Blob([new Uint8Array(2 * 1024 * 1024)]);
     const first = await settle(rig.upstream.forward(clientRequest(id, '/upload', { method: 'POST', body: big().stream() }), t, principal));
     expect('error' in first && first.error).toBeInstanceOf(GateError);
@@ -155,12 +171,19 @@ describe('the Daytona token never reaches the client', () => {
     const { id } = await rig.emulator.createSandbox({});
     const t = { sandboxId: id, port: 3000 };
     const seen: string[] = [];
+    // The gateway's own words: answer headers and coded errors. (An app's body may show its own
+    // signed host, read from X-Forwarded-Host: that is the app speaking, and it opens that port only.)
+    const gatewayWords: string[] = [];
     const tokens = () => rig.emulator.standardToken(id);
     const collect = async (p: Promise<Response>) => {
       try {
-        seen.push(await exposed(await p));
+        const res = await p;
+        res.headers.forEach((value, name) => gatewayWords.push(`${name}: ${value}`));
+        seen.push(await exposed(res));
       } catch (err) {
-        seen.push(JSON.stringify(err instanceof GateError ? { ...err.toJSON(), headers: err.headers } : String(err)));
+        const text = JSON.stringify(err instanceof GateError ? { ...err.toJSON(), headers: err.headers } : String(err));
+        seen.push(text);
+        gatewayWords.push(text);
       }
     };
     const allTokens = new Set<string>();
@@ -173,12 +196,15 @@ describe('the Daytona token never reaches the client', () => {
     await collect(rig.upstream.forward(clientRequest(id, '/'), t, principal)); // stopped
     await rig.emulator.startSandbox(id);
     allTokens.add(tokens());
-    await collect(rig.upstream.forward(clientRequest(id, '/api/echo'), t, principal)); // rotated → retried
+    await collect(rig.upstream.forward(clientRequest(id, '/api/echo'), t, principal)); // after a restart
     rig.emulator.setApiFault({ status: 500 });
     await collect(rig.upstream.forward(clientRequest(id, '/', {}, 8080), { sandboxId: id, port: 8080 }, principal)); // API down, miss
     rig.emulator.setApiFault(null);
+    const signedTokens = rig.emulator.signedTokens(id);
+    expect(signedTokens.length).toBeGreaterThan(0);
     const all = seen.join('\n');
     for (const token of allTokens) expect(all).not.toContain(token);
+    for (const token of signedTokens) expect(gatewayWords.join('\n')).not.toContain(token);
     expect(all).not.toContain(rig.emulator.apiKey);
     expect(all).not.toMatch(/daytona-sandbox-auth|pkce_verifier/);
   });

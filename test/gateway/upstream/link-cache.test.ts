@@ -107,17 +107,17 @@ describe('link cache through forward() against the emulator and the real SDK', (
   });
   afterAll(async () => rig?.close());
 
-  it('N concurrent forwards cost one preview-url request (single-flight), later ones none', async () => {
-    const before = rig.emulator.stats.previewUrlRequests;
+  it('N concurrent forwards cost one signed-preview-url request (single-flight), later ones none', async () => {
+    const before = rig.emulator.stats.signedPreviewUrlRequests;
     const answers = await Promise.all(
       Array.from({ length: 25 }, (_, i) => rig.upstream.forward(clientRequest(sandboxId, `/api/echo?i=${i}`), { sandboxId, port: 3000 }, principal)),
     );
     expect(answers.map((r) => r.status)).toEqual(Array(25).fill(200));
     await Promise.all(answers.map((r) => r.arrayBuffer()));
-    expect(rig.emulator.stats.previewUrlRequests - before).toBe(1);
+    expect(rig.emulator.stats.signedPreviewUrlRequests - before).toBe(1);
     const again = await rig.upstream.forward(clientRequest(sandboxId, '/api/echo'), { sandboxId, port: 3000 }, principal);
     await again.arrayBuffer();
-    expect(rig.emulator.stats.previewUrlRequests - before).toBe(1);
+    expect(rig.emulator.stats.signedPreviewUrlRequests - before).toBe(1);
     expect(rig.metrics.count(LINK_CACHE_METRIC, { result: 'hit' })).toBeGreaterThan(0);
   });
 

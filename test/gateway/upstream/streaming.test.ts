@@ -108,7 +108,9 @@ describe('streaming through forward()', () => {
 
   it('a client abort before the answer destroys the upstream request', async () => {
     let closedAt = 0;
+    let arrived = false;
     const app = await startApp((req, res) => {
+      arrived = true;
       const timer = setTimeout(() => res.end('late'), 10_000);
       res.on('close', () => {
         clearTimeout(timer);
@@ -120,7 +122,9 @@ describe('streaming through forward()', () => {
       await rig.emulator.bindPort(sandboxId, 4200, { target: app.url });
       const abort = new AbortController();
       const pending = rig.upstream.forward(clientRequest(sandboxId, '/slow', { signal: abort.signal }, 4200), { sandboxId, port: 4200 }, principal);
-      await new Promise((r) => setTimeout(r, 150));
+      // Abort once the request reached the app (a loaded machine may take a while to get there).
+      for (let i = 0; i < 250 && !arrived; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(arrived).toBe(true);
       const abortedAt = Date.now();
       abort.abort();
       await expect(pending).rejects.toMatchObject({ name: 'AbortError' });

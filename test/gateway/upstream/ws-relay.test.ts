@@ -81,13 +81,28 @@ describe('WebSocket relay', () => {
     expect(closes).toBe(before + 1);
   });
 
-  it('after a restart (rotated token) the upgrade is retried once with a fresh link and succeeds', async () => {
+  it('a signed link survives a restart: the upgrade after stop+start opens with no refusal', async () => {
     const { id } = await rig.emulator.createSandbox({});
     const first = connect(id, '/ws');
     await opened(first);
     first.close();
     await rig.emulator.stopSandbox(id);
     await rig.emulator.startSandbox(id);
+    const rejectedBefore = rig.emulator.stats.rejectedProxyRequests;
+    const second = connect(id, '/ws');
+    await opened(second);
+    second.send('after restart');
+    expect((await nextMessage(second)).data.toString()).toBe('after restart');
+    second.close();
+    expect(rig.emulator.stats.rejectedProxyRequests - rejectedBefore).toBe(0);
+  });
+
+  it('after the signed link was revoked the upgrade is retried once with a fresh link and succeeds', async () => {
+    const { id } = await rig.emulator.createSandbox({});
+    const first = connect(id, '/ws');
+    await opened(first);
+    first.close();
+    expect(rig.emulator.expireSignedTokens(id)).toBeGreaterThan(0);
     const rejectedBefore = rig.emulator.stats.rejectedProxyRequests;
     const second = connect(id, '/ws');
     await opened(second);
