@@ -12,11 +12,11 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { STATUS_CODES } from 'node:http';
-import { GATE_COOKIE_PREFIX } from '../../protocol/index.js';
+import { GATE_COOKIE_PREFIX, GateError } from '../../protocol/index.js';
 import { createGateway, type Gateway } from '../core/gateway.js';
 import { resolveConfig, type GatewayConfig } from '../core/config.js';
 import { previewOrigin } from '../core/http/host.js';
+import { errorResponse } from '../core/http/respond.js';
 import { createMetrics, METRIC } from '../core/metrics.js';
 import { createStdoutLogger } from './stdout-logger.js';
 import { createUpstream, DEFAULT_REPLAY_LIMIT } from '../core/upstream/index.js';
@@ -25,7 +25,8 @@ import type { PreviewPolicy } from '../core/auth/policy.js';
 import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
-import { relayWebSocketWithRetry } from './ws-relay.js';
+import { relayWebSocketWithRetry } from './ws/relay.js';
+import { writeRawResponse } from './raw-answer.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -87,17 +88,6 @@ function upgradeRequest(req: IncomingMessage): Request {
     }
   }
   return new Request(`http://${req.headers.host ?? 'invalid.'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers });
-}
-
-/** Writes a refusal on a raw upgrade socket and closes it. */
-async function writeRefusal(socket: Duplex, res: Response): Promise<void> {
-  const body = Buffer.from(await res.arrayBuffer());
-  const lines = [`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}`];
-  res.headers.forEach((v, k) => {
-    if (k !== 'set-cookie' && k !== 'content-length') lines.push(`${k}: ${v}`);
-  });
-  lines.push(`content-length: ${body.length}`, 'connection: close', '', '');
-  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));
 }
 
 /** What @hono/node-server puts on a body without Content-Type; kept so both paths answer alike. */
@@ -194,7 +184,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
 
   const server = createAdaptorServer({
     fetch: async (request, env) => {
-      if (!gateway) return new Response('starting', { status: 503 });
+      if (!gateway) return errorResponse(new GateError('gateway_starting', 'The gateway is starting; try again in a moment.', { 'retry-after': '1' }), request);
       const { incoming, outgoing } = env as Partial<HttpBindings>;
       const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
@@ -249,7 +239,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     socket.on('error', () => socket.destroy()); // a reset client never crashes the process
     void (async () => {
       const decision = await gw.authorizeUpgrade(upgradeRequest(req));
-      if (!decision.ok) return writeRefusal(socket, decision.response);
+      if (!decision.ok) return writeRawResponse(socket, decision.response);
       metrics.inc(METRIC.wsTotal);
       metrics.inc(METRIC.wsOpen);
       await relayWebSocketWithRetry(
@@ -264,6 +254,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           stripRequestHeaders: decision.stripRequestHeaders,
           stripCookies: [`${GATE_COOKIE_PREFIX}*`],
           publicOrigin: decision.origin,
+          // What the core decided, passed on: the relay never re-parses Daytona's host.
+          preview: { target: decision.target, originOf: gw.previewOrigin },
           onClose: () => metrics.inc(METRIC.wsOpen, undefined, -1),
           // The handshake was authorised above, so a stopped sandbox may be woken (auto-start)
           // from a socket too, not only from a page load.

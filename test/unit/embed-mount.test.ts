@@ -6,7 +6,7 @@
  * (window, an iframe, the element, fetch), no browser.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { endedCode, MAX_AUTO_RELAUNCH_PER_MINUTE, MAX_MESSAGE_LENGTH, mount, statusInterval, type PreviewEventDetail } from '../../sw/page/embed-mount.js';
+import { endedCode, MAX_AUTO_RELAUNCH_PER_MINUTE, MAX_MESSAGE_LENGTH, mount, statusInterval, type PreviewEventDetail } from '../../sw/embed/embed-mount.js';
 
 const GATEWAY = 'http://localhost:8787';
 const PREVIEW = 'http://3000-sbx.preview.localhost:8787';

@@ -18,12 +18,7 @@ export type UpstreamAnswer =
 const BODY_LIMIT = 8 * 1024;
 
 /** Sends the upgrade request for `req` to `target`; rejects when Daytona cannot be reached. */
-export function openUpstream(
-  req: IncomingMessage,
-  target: WebSocketTarget,
-  opts: RelayOptions,
-  signal: AbortSignal,
-): Promise<UpstreamAnswer> {
+export function openUpstream(req: IncomingMessage, target: WebSocketTarget, opts: RelayOptions, signal: AbortSignal): Promise<UpstreamAnswer> {
   const url = new URL(target.url);
   const secure = url.protocol === 'wss:' || url.protocol === 'https:';
   const loopback = (opts.resolveLocalhost ?? true) && isLocalhostName(url.hostname);

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { relayWebSocketWithRetry } from '../../../broker/node/ws-relay.js';
+import { relayWebSocketWithRetry } from '../../../broker/node/ws/relay.js';
 import { parsePreviewLabel } from '../../../protocol/index.js';
 import { startApp, startRig, type Rig } from './support.js';
 
