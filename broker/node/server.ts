@@ -5,7 +5,7 @@
  * dist/, and wires the real Daytona SDK port and the node:http fetch into the upstream side.
  */
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
@@ -24,7 +24,8 @@ import type { Clock, DaytonaPort, GatewayAssets, Logger } from '../core/contract
 import type { PreviewPolicy } from '../core/auth/policy.js';
 import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
-import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
+import { createNodeFetch } from './fetch-upstream.js';
+import { sendDirect, withDirectBody } from './handover.js';
 import { relayWebSocketWithRetry } from './ws/relay.js';
 import { writeRawResponse } from './raw-answer.js';
 
@@ -90,84 +91,6 @@ function upgradeRequest(req: IncomingMessage): Request {
   return new Request(`http://${req.headers.host ?? 'invalid.'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers });
 }
 
-/** What @hono/node-server puts on a body without Content-Type; kept so both paths answer alike. */
-const DEFAULT_CONTENT_TYPE = 'text/plain; charset=UTF-8';
-
-/**
- * Writes a proxied answer whose body is still the untouched upstream IncomingMessage (see
- * takeNodeBody) straight to the client socket: headers and an already complete small body in
- * one write, a longer body piped with Node's own backpressure. Everything the core decided
- * (status, sanitized headers, cookies) comes from `res`; only the body bytes skip the Web
- * stream. Returns false (nothing written) when the body is not eligible.
- */
-function sendDirect(res: Response, outgoing: ServerResponse): boolean {
-  if (outgoing.headersSent || outgoing.destroyed) return false;
-  // Looked up by the Response object the upstream fetch made (kept through hygiene and the
-  // proxy route); a replaced Response or body, or one already read from, is not eligible.
-  const taken = takeNodeBody(res);
-  if (taken === null) return false;
-  const headers: OutgoingHttpHeaders = {};
-  const cookies: string[] = [];
-  for (const [name, value] of res.headers) {
-    if (name === 'set-cookie') cookies.push(value);
-    else headers[name] = value;
-  }
-  if (cookies.length > 0) headers['set-cookie'] = cookies;
-  headers['content-type'] ??= DEFAULT_CONTENT_TYPE;
-  const src = taken.res;
-  if (taken.ended) {
-    const bytes = taken.chunks.length === 1 ? taken.chunks[0]! : Buffer.concat(taken.chunks);
-    headers['content-length'] ??= String(bytes.length);
-    outgoing.writeHead(res.status, headers);
-    outgoing.end(bytes);
-    return true;
-  }
-  let complete = false;
-  src.once('end', () => {
-    complete = true;
-    taken.release();
-  });
-  src.once('close', () => {
-    taken.release();
-    // The upstream ended before the body did: cut the client off so it sees a truncated
-    // answer as an error (as the Web-stream path does), never as a complete one.
-    if (!complete) outgoing.destroy();
-  });
-  src.on('error', () => {}); // surfaced through 'close'
-  outgoing.once('close', () => {
-    if (!outgoing.writableFinished) src.destroy(); // the client went away: stop reading Daytona
-  });
-  outgoing.writeHead(res.status, headers);
-  for (const chunk of taken.chunks) outgoing.write(chunk);
-  src.pipe(outgoing);
-  return true;
-}
-
-/**
- * The request the core sees. A body declared larger than the replay limit (so the upstream side
- * passes it on unread, retry.ts) gets a stream from `nodeRequestBody` instead of
- * @hono/node-server's: if it reaches the upstream fetch untouched, fetch-upstream.ts pipes the
- * client's socket straight into Daytona's (the mirror of sendDirect); read, replaced or locked
- * on the way, it is an ordinary Web stream. Every other request passes as @hono/node-server made it.
- */
-function withDirectBody(request: Request, incoming: IncomingMessage | undefined): Request {
-  if (!incoming || request.method === 'GET' || request.method === 'HEAD') return request;
-  const declared = incoming.headers['content-length'];
-  if (declared === undefined || !(Number(declared) > DEFAULT_REPLAY_LIMIT) || incoming.readableDidRead) return request;
-  try {
-    const init: RequestInit & { duplex: 'half' } = {
-      method: request.method,
-      headers: request.headers,
-      body: nodeRequestBody(incoming),
-      duplex: 'half',
-      signal: request.signal,
-    };
-    return new Request(request.url, init);
-  } catch {
-    return request; // a method Fetch refuses (TRACE, CONNECT): as @hono/node-server made it
-  }
-}
-
 /**
  * Starts the gateway on a socket.
  *
@@ -186,7 +109,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     fetch: async (request, env) => {
       if (!gateway) return errorResponse(new GateError('gateway_starting', 'The gateway is starting; try again in a moment.', { 'retry-after': '1' }), request);
       const { incoming, outgoing } = env as Partial<HttpBindings>;
-      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined), env);
+      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined, DEFAULT_REPLAY_LIMIT), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
   }) as Server;
