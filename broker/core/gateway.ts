@@ -82,13 +82,18 @@ function redact(s: string): string {
 }
 
 /**
- * Builds the gateway. Configuration is validated synchronously (a TypeError says what to set);
- * keys are generated or imported asynchronously.
+ * Builds the gateway. Configuration is validated synchronously (a TypeError says what to set),
+ * unless it already is a resolved one (`resolveConfig`, as the Node edge passes it: resolved
+ * once); keys are generated or imported asynchronously.
  */
-export function createGateway(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
-  const cfg = resolveConfig(config);
+export function createGateway(config: GatewayConfig | ResolvedConfig, deps: GatewayDeps): Promise<Gateway> {
+  const cfg = isResolved(config) ? config : resolveConfig(config);
   if (!deps || !deps.upstream || !deps.daytona) throw new TypeError('createGateway: deps.upstream and deps.daytona are required');
   return build(cfg, deps);
+}
+
+function isResolved(config: GatewayConfig | ResolvedConfig): config is ResolvedConfig {
+  return 'resolved' in config && config.resolved === true;
 }
 
 async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway> {

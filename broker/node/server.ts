@@ -14,12 +14,12 @@ import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { GATE_COOKIE_PREFIX, GateError } from '../../protocol/index.js';
 import { createGateway, type Gateway } from '../core/gateway.js';
-import { resolveConfig, type GatewayConfig } from '../core/config.js';
+import { resolveConfig, type GatewayConfig, type ResolvedConfig } from '../core/config.js';
 import { previewOrigin } from '../core/http/host.js';
 import { errorResponse } from '../core/http/respond.js';
 import { createMetrics, METRIC } from '../core/metrics.js';
 import { createStdoutLogger } from './stdout-logger.js';
-import { createUpstream, DEFAULT_REPLAY_LIMIT } from '../core/upstream/index.js';
+import { createUpstream } from '../core/upstream/index.js';
 import type { Clock, DaytonaPort, GatewayAssets, Logger } from '../core/contracts.js';
 import type { PreviewPolicy } from '../core/auth/policy.js';
 import type { Store } from '../core/store/store.js';
@@ -100,7 +100,7 @@ function upgradeRequest(req: IncomingMessage): Request {
  * await gw.close();
  */
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
-  resolveConfig(opts.config); // validate before opening any socket
+  const base = resolveConfig(opts.config); // resolved once, and validated before opening any socket
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? createStdoutLogger('json');
   let gateway: Gateway | null = null;
@@ -109,7 +109,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     fetch: async (request, env) => {
       if (!gateway) return errorResponse(new GateError('gateway_starting', 'The gateway is starting; try again in a moment.', { 'retry-after': '1' }), request);
       const { incoming, outgoing } = env as Partial<HttpBindings>;
-      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined, DEFAULT_REPLAY_LIMIT), env);
+      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined, base.upstreamReplayLimitBytes), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
   }) as Server;
@@ -126,9 +126,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
 
   const ownDaytona = opts.daytona ? null : createDaytonaPort({ ...opts.daytonaApi, logger });
   const daytona = opts.daytona ?? ownDaytona!;
-  const fetchUpstream = createNodeFetch();
-  const config: GatewayConfig = { ...opts.config, publicPort: opts.config.publicPort === undefined ? port : opts.config.publicPort };
-  const resolved = resolveConfig(config);
+  const fetchUpstream = createNodeFetch({ connectTimeoutMs: base.upstreamConnectTimeoutMs, responseTimeoutMs: base.upstreamResponseTimeoutMs });
+  // publicPort unset: the listening port (known only now); everything else as resolved above.
+  const resolved: ResolvedConfig = opts.config.publicPort === undefined ? { ...base, publicPort: port } : base;
   const metrics = createMetrics();
   const upstream = createUpstream({
     daytona,
@@ -137,10 +137,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     logger,
     previewOrigin: (t) => previewOrigin(resolved, t),
     autoStart: resolved.autoStart,
+    replayLimit: resolved.upstreamReplayLimitBytes,
+    linkCache: { ttlMs: resolved.linkCacheTtlMs },
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   try {
-    gateway = await createGateway(config, {
+    gateway = await createGateway(resolved, {
       upstream,
       daytona,
       metrics,
@@ -180,6 +182,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           // What the core decided, passed on: the relay never re-parses Daytona's host.
           preview: { target: decision.target, originOf: gw.previewOrigin },
           onClose: () => metrics.inc(METRIC.wsOpen, undefined, -1),
+          timeoutMs: resolved.upgradeTimeoutMs,
           // The handshake was authorised above, so a stopped sandbox may be woken (auto-start)
           // from a socket too, not only from a page load.
           onStopped: () => upstream.sandboxStopped(decision.target.sandboxId),
