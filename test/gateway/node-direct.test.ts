@@ -17,6 +17,7 @@ import { rawRequest, startStack, type Stack } from '../support/stack.js';
 import { patternChunk, patternSha256 } from '../../demo/emulator/inspector/pattern.js';
 import { startGateway } from '../../broker/node/server.js';
 import { handoverStats } from '../../broker/node/handover.js';
+import { METRIC } from '../../broker/core/metrics.js';
 import type { DaytonaPort } from '../../broker/core/contracts.js';
 import type { Stack as StackT } from '../support/stack.js';
 
@@ -211,7 +212,7 @@ describe('direct request-body path of the Node edge', () => {
 
   it('a small POST is still replayed when Daytona rejects a rotated token', async () => {
     await get('/api/echo', { 'x-daytona-preview-token': token }); // the link is cached
-    const retries = () => stack.gateway.app.metrics.value('gate_upstream_retries_total', { reason: 'token_rejected' });
+    const retries = () => stack.gateway.app.metrics.value(METRIC.upstreamRetries, { reason: 'token_rejected' });
     const retriesBefore = retries();
     await stack.emulator.stopSandbox(stack.sandboxes.open);
     await stack.emulator.startSandbox(stack.sandboxes.open); // new standard token: the cached one is rejected

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateError } from '../../../protocol/index.js';
+import { METRIC } from '../../../broker/core/metrics.js';
 import { clientRequest, exposed, principal, startRig, type Rig } from './support.js';
 
 let rig: Rig;
@@ -57,7 +58,7 @@ describe('token rotation (sandbox restart mid-session)', () => {
       bytes: 'small body 0'.length,
       sha256: createHash('sha256').update('small body 0').digest('hex'),
     });
-    expect(rig.metrics.count('gate_upstream_retries_total', { reason: 'token_rejected' })).toBeGreaterThan(0);
+    expect(rig.metrics.count(METRIC.upstreamRetries, { reason: 'token_rejected' })).toBeGreaterThan(0);
   });
 
   it('a large streamed body cannot be replayed: 503 with Retry-After, and the next try works', async () => {
@@ -155,11 +156,16 @@ describe('the Daytona token never reaches the client', () => {
     const { id } = await rig.emulator.createSandbox({});
     const t = { sandboxId: id, port: 3000 };
     const seen: string[] = [];
+    /** What each step answered: the status of an answer, or the code of a GateError. */
+    const outcomes: (number | string)[] = [];
     const tokens = () => rig.emulator.standardToken(id);
     const collect = async (p: Promise<Response>) => {
       try {
-        seen.push(await exposed(await p));
+        const res = await p;
+        outcomes.push(res.status);
+        seen.push(await exposed(res));
       } catch (err) {
+        outcomes.push(err instanceof GateError ? err.code : String(err));
         seen.push(JSON.stringify(err instanceof GateError ? { ...err.toJSON(), headers: err.headers } : String(err)));
       }
     };
@@ -177,6 +183,21 @@ describe('the Daytona token never reaches the client', () => {
     rig.emulator.setApiFault({ status: 500 });
     await collect(rig.upstream.forward(clientRequest(id, '/', {}, 8080), { sandboxId: id, port: 8080 }, principal)); // API down, miss
     rig.emulator.setApiFault(null);
+    // Each path really reached the answer it is meant to probe (an empty 502 everywhere would
+    // also contain no token): the app's own statuses pass through, Daytona's become codes.
+    expect(outcomes).toEqual([
+      200, // /api/echo
+      500, // the app's 500, 404, 401 and 307 pass through as the app's
+      404,
+      401,
+      307,
+      200, // /nope: the inspector answers every path
+      200, // /
+      502, // port 5999: nothing listens, Daytona's bare 502
+      'sandbox_stopped',
+      200, // after a restart: the rotated token is noticed and the request repeated
+      'daytona_unavailable', // Daytona's API down and no cached link for port 8080
+    ]);
     const all = seen.join('\n');
     for (const token of allTokens) expect(all).not.toContain(token);
     expect(all).not.toContain(rig.emulator.apiKey);
