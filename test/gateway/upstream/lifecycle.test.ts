@@ -1,6 +1,6 @@
 /**
  * Sandbox lifecycle seen through the gateway: restarts rotate Daytona's standard token
- * (daytona.md, "Restart"), stopped sandboxes answer 400 "no IP address found", deleted ones 404.
+ * (docs/daytona.md, "Restart"), stopped sandboxes answer 400 "no IP address found", deleted ones 404.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
