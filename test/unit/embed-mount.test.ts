@@ -179,6 +179,17 @@ describe('the embed rations what the frame (the app) can ask for', () => {
     ]);
   });
 
+  it('a blocked popup (the failure page asked for a new tab) is reported as popup_blocked with the link', async () => {
+    await mounted();
+    (globalThis.window as unknown as { open(url: string): object | null }).open = () => null;
+    fake.fromFrame(msg({ type: 'error', code: 'wrong_scope', message: 'x' }));
+    fake.fromFrame(msg({ type: 'relaunch', target: 'tab' }));
+    await settle();
+    const errors = fake.events.filter((e) => e.type === 'error').map((e) => e.detail);
+    expect(errors.at(-1)?.code).toBe('popup_blocked');
+    expect(errors.at(-1)?.message).toContain('/__gate/launch#code=c2');
+  });
+
   it('messages from another window or origin are ignored', async () => {
     await mounted();
     fake.fromFrame(msg({ type: 'error', code: 'forbidden', message: 'x' }), { origin: 'http://evil.example' });
