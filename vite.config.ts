@@ -12,7 +12,7 @@ import { defineConfig, type EnvironmentOptions } from 'vite';
 const BUNDLES = {
   sw: 'sw/worker/sw.ts',
   bootstrap: 'sw/page/bootstrap.ts',
-  embed: 'sw/page/embed.ts',
+  embed: 'sw/embed/embed.ts',
 } as const;
 
 function bundle(name: keyof typeof BUNDLES, first: boolean): EnvironmentOptions {

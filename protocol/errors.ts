@@ -28,9 +28,10 @@ export const ERROR_STATUS = {
   // 404
   not_found: 404,
   sandbox_not_found: 404,
-  // 409 / 413 / 429
+  // 413
   payload_too_large: 413,
   // 5xx
+  gateway_starting: 503,
   sandbox_stopped: 503,
   sandbox_starting: 503,
   upstream_unavailable: 502,
@@ -49,9 +50,6 @@ export interface ErrorBody {
 export function bearerErrorFor(code: ErrorCode): 'invalid_token' | 'invalid_request' {
   return code === 'missing_credential' ? 'invalid_request' : 'invalid_token';
 }
-
-/** Codes after which a client should renew its access token once and retry. */
-export const RENEWABLE_CODES: readonly ErrorCode[] = ['token_expired'];
 
 /** A coded error. Thrown anywhere in the gateway; turned into an HTTP answer in one place. */
 export class GateError extends Error {
@@ -72,5 +70,5 @@ export class GateError extends Error {
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_STATUS, value);
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
 }

@@ -1,7 +1,7 @@
 /**
  * Header, cookie, query-parameter and path names shared by the gateway (broker/) and the
  * browser side (sw/). This file has no imports and no runtime dependencies on purpose: it is
- * type-checked against neither Node nor DOM globals (tsconfig.portable.json).
+ * type-checked against neither Node nor DOM globals (tsconfig.protocol.json: ES2022 only).
  */
 
 /** Header Daytona's preview proxy reads; the Service Worker sends *our* access token in it. */

@@ -190,8 +190,4 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     x.logger.info('share_revoked', { share: share.id, user: user.id });
     return c.body(null, 204);
   });
-
-  app.all(`${GW}/*`, () => {
-    throw new GateError('not_found', 'No such gateway endpoint.');
-  });
 }

@@ -40,7 +40,7 @@ export interface GatewayConfig {
 
   /** Access-token lifetime in seconds (GATE_ACCESS_TTL). Default 300; 30..3600. */
   accessTtlSeconds?: number;
-  /** Absolute lifetime of a preview session's refresh credential in seconds. Default 43200 (12 h). */
+  /** Absolute lifetime of a preview session's refresh credential in seconds (GATE_REFRESH_TTL). Default 43200 (12 h); 60..2592000. */
   refreshTtlSeconds?: number;
   /**
    * Seconds during which re-presenting a just-rotated refresh credential returns the same
@@ -74,6 +74,22 @@ export interface GatewayConfig {
   signingKeys?: { keys: Record<string, unknown>[] } | null;
   /** Max size of a broker-API JSON body in bytes. Default 16384. */
   maxApiBodyBytes?: number;
+
+  // Upstream tunables (the Node edge passes them to broker/core/upstream and broker/node/).
+  /**
+   * Largest request body kept in memory so a request can be repeated once when Daytona rejects a
+   * rotated token (GATE_UPSTREAM_REPLAY_LIMIT, bytes). Larger bodies stream unbuffered (and, on
+   * the Node edge, are piped socket to socket). Default 1048576 (1 MiB); 0..67108864.
+   */
+  upstreamReplayLimitBytes?: number;
+  /** How long a Daytona preview link (`{url, token}`) is cached (GATE_LINK_CACHE_TTL, seconds). Default 600; 1..86400. */
+  linkCacheTtlSeconds?: number;
+  /** Time allowed to open a TCP (and TLS) connection to Daytona (GATE_UPSTREAM_CONNECT_TIMEOUT_MS). Default 10000; 100..120000. */
+  upstreamConnectTimeoutMs?: number;
+  /** Time from the end of a request to Daytona's response headers (GATE_UPSTREAM_RESPONSE_TIMEOUT_MS). Default 300000; 1000..3600000. */
+  upstreamResponseTimeoutMs?: number;
+  /** Time allowed for Daytona to answer a WebSocket upgrade (GATE_UPGRADE_TIMEOUT_MS). Default 15000; 100..300000. */
+  upgradeTimeoutMs?: number;
 }
 
 export interface ResolvedConfig {
@@ -101,6 +117,13 @@ export interface ResolvedConfig {
   allowPublicSandboxes: boolean;
   signingKeys: { keys: Record<string, unknown>[] } | null;
   maxApiBodyBytes: number;
+  upstreamReplayLimitBytes: number;
+  linkCacheTtlMs: number;
+  upstreamConnectTimeoutMs: number;
+  upstreamResponseTimeoutMs: number;
+  upgradeTimeoutMs: number;
+  /** Marks a configuration `resolveConfig` made: createGateway takes it as it is (resolved once). */
+  readonly resolved: true;
 }
 
 function intIn(name: string, env: string, value: number | undefined, def: number, min: number, max: number): number {
@@ -111,7 +134,10 @@ function intIn(name: string, env: string, value: number | undefined, def: number
   return value;
 }
 
-/** Applies every default once and validates; throws a TypeError that says what to set. */
+/**
+ * Applies every default once and validates; throws a TypeError that says what to set. Call it
+ * once and pass the result on (createGateway accepts a resolved configuration as it is).
+ */
 export function resolveConfig(config: GatewayConfig): ResolvedConfig {
   const previewDomain = (config.previewDomain ?? 'preview.localhost').toLowerCase();
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(previewDomain)) {
@@ -181,7 +207,7 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     userAudience: config.userAudience || null,
     demo,
     accessTtlMs: intIn('accessTtlSeconds', 'GATE_ACCESS_TTL', config.accessTtlSeconds, 300, 30, 3600) * 1000,
-    refreshTtlMs: intIn('refreshTtlSeconds', '', config.refreshTtlSeconds, 43200, 60, 30 * 86400) * 1000,
+    refreshTtlMs: intIn('refreshTtlSeconds', 'GATE_REFRESH_TTL', config.refreshTtlSeconds, 43200, 60, 30 * 86400) * 1000,
     refreshGraceMs: intIn('refreshGraceSeconds', '', config.refreshGraceSeconds, 20, 0, 120) * 1000,
     launchCodeTtlMs: intIn('launchCodeTtlSeconds', '', config.launchCodeTtlSeconds, 60, 5, 60) * 1000,
     wsTicketTtlMs: intIn('wsTicketTtlSeconds', '', config.wsTicketTtlSeconds, 30, 5, 30) * 1000,
@@ -194,5 +220,11 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     allowPublicSandboxes: config.allowPublicSandboxes !== false,
     signingKeys: keys,
     maxApiBodyBytes: intIn('maxApiBodyBytes', '', config.maxApiBodyBytes, 16384, 1024, 1 << 20),
+    upstreamReplayLimitBytes: intIn('upstreamReplayLimitBytes', 'GATE_UPSTREAM_REPLAY_LIMIT', config.upstreamReplayLimitBytes, 1 << 20, 0, 64 << 20),
+    linkCacheTtlMs: intIn('linkCacheTtlSeconds', 'GATE_LINK_CACHE_TTL', config.linkCacheTtlSeconds, 600, 1, 86400) * 1000,
+    upstreamConnectTimeoutMs: intIn('upstreamConnectTimeoutMs', 'GATE_UPSTREAM_CONNECT_TIMEOUT_MS', config.upstreamConnectTimeoutMs, 10_000, 100, 120_000),
+    upstreamResponseTimeoutMs: intIn('upstreamResponseTimeoutMs', 'GATE_UPSTREAM_RESPONSE_TIMEOUT_MS', config.upstreamResponseTimeoutMs, 300_000, 1000, 3_600_000),
+    upgradeTimeoutMs: intIn('upgradeTimeoutMs', 'GATE_UPGRADE_TIMEOUT_MS', config.upgradeTimeoutMs, 15_000, 100, 300_000),
+    resolved: true,
   };
 }

@@ -12,7 +12,7 @@ import { clearCookies, cookieModeOf, grantCookies, parseCookies, parseRefreshCoo
 import { launchPage, newNonce, pageHeaders } from './http/pages.js';
 import type { PreviewHost } from './authenticate.js';
 import type { CookieMode } from './store/store.js';
-import { hostOf } from './gateway-host.js';
+import { hostOf } from './request-host.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 

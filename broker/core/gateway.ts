@@ -29,7 +29,7 @@ import { createMetrics, METRIC, type MetricsRegistry } from './metrics.js';
 import { createJsonLogger, silentLogger } from './logger.js';
 import { classifyHost, previewOrigin } from './http/host.js';
 import { errorResponse } from './http/respond.js';
-import { rememberHost } from './gateway-host.js';
+import { rememberHost } from './request-host.js';
 import { registerBrokerRoutes } from './broker-api.js';
 import { registerGatePaths } from './gate-paths.js';
 import { registerPreviewGuards, registerProxy } from './proxy.js';
@@ -82,13 +82,18 @@ function redact(s: string): string {
 }
 
 /**
- * Builds the gateway. Configuration is validated synchronously (a TypeError says what to set);
- * keys are generated or imported asynchronously.
+ * Builds the gateway. Configuration is validated synchronously (a TypeError says what to set),
+ * unless it already is a resolved one (`resolveConfig`, as the Node edge passes it: resolved
+ * once); keys are generated or imported asynchronously.
  */
-export function createGateway(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
-  const cfg = resolveConfig(config);
+export function createGateway(config: GatewayConfig | ResolvedConfig, deps: GatewayDeps): Promise<Gateway> {
+  const cfg = isResolved(config) ? config : resolveConfig(config);
   if (!deps || !deps.upstream || !deps.daytona) throw new TypeError('createGateway: deps.upstream and deps.daytona are required');
   return build(cfg, deps);
+}
+
+function isResolved(config: GatewayConfig | ResolvedConfig): config is ResolvedConfig {
+  return 'resolved' in config && config.resolved === true;
 }
 
 async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway> {
@@ -205,11 +210,26 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   });
   app.notFound((c) => errorResponse(new GateError('not_found', 'Not found.'), c.req.raw, config.allowedOrigins));
 
+  // Every route, in the one order that works. Hono runs the handlers whose pattern matches in
+  // the order they were registered, and the first answer wins, so the order is part of the
+  // security: each catch-all must come after what it would otherwise swallow, and the preview
+  // guard before anything on a preview origin. The host-kind prefixes (getPath above) keep the
+  // three groups apart.
+  // 1. Unknown hosts: a coded refusal, nothing else.
   app.all(`${XX}/*`, (c) => {
     const h = classifyHost(config, new URL(c.req.url).host);
     throw h.kind === 'unknown' ? h.error : new GateError('not_found', 'Not found.');
   });
+  // 2. The gateway's own origin: the broker API, JWKS, /healthz, /metrics, /embed.js; then
+  //    its catch-all (after them, or it would answer every path 404).
   registerBrokerRoutes(app, x);
+  app.all(`${GW}/*`, () => {
+    throw new GateError('not_found', 'No such gateway endpoint.');
+  });
+  // 3. Preview origins. The guard middleware first: a reserved or disallowed port is refused
+  //    (and a CORS preflight answered) for every path, /__gate/ included, before any Daytona
+  //    call. Then /__gate/* (ending in its own catch-all: the reserved prefix never reaches the
+  //    app), and only then the proxy's catch-all, which forwards everything else.
   registerPreviewGuards(app, x);
   registerGatePaths(app, x);
   registerProxy(app, x);

@@ -1,6 +1,9 @@
 /**
- * The gateway's portable core: `createGateway(config, deps)` and the seams it is built from.
- * See ARCHITECTURE.md for the request flows through these files.
+ * The public entry of the gateway's portable core: `createGateway(config, deps)` and the seams
+ * it is built from, for hosting the core on another runtime than broker/node/ (see
+ * ARCHITECTURE.md, "Deployment and scale"). Nothing inside the repository imports it (the Node
+ * edge imports the files directly); it is kept as the package's core entry point, to be named in
+ * package.json `exports` (issue 13).
  */
 export { createGateway, type Gateway, type GatewayDeps } from './gateway.js';
 export { resolveConfig, type GatewayConfig, type ResolvedConfig } from './config.js';

@@ -39,7 +39,7 @@ const safeName = (n: string) => n.replace(/[^a-zA-Z0-9_:]/g, '_');
 /**
  * @example
  * const m = createMetrics();
- * m.inc('pg_http_requests_total', { class: '2xx' });
+ * m.inc(METRIC.requests, { class: '2xx' });
  * m.render(); // '# TYPE pg_http_requests_total counter\npg_http_requests_total{class="2xx"} 1\n'
  */
 export function createMetrics(): MetricsRegistry {
@@ -100,12 +100,20 @@ export function createMetrics(): MetricsRegistry {
   };
 }
 
-/** Metric names the gateway itself emits (the upstream side adds its own). */
+/**
+ * Every metric name the gateway emits, core and upstream side alike: one prefix (`pg_`), one
+ * list (documented in docs/interface.md, `GET /metrics`). Use these, never a literal.
+ */
 export const METRIC = {
   requests: 'pg_http_requests_total',
   duration: 'pg_http_request_duration_seconds',
   refreshes: 'pg_refresh_total',
   wsOpen: 'pg_websocket_connections_open',
   wsTotal: 'pg_websocket_connections_total',
+  wsRefused: 'pg_websocket_refused_total',
   tokensIssued: 'pg_tokens_issued_total',
+  upstreamResponse: 'pg_upstream_response_seconds',
+  upstreamTokenRejected: 'pg_upstream_token_rejected_total',
+  upstreamRetries: 'pg_upstream_retries_total',
+  linkCache: 'pg_upstream_link_cache_total',
 } as const;

@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import { GateError } from '../../protocol/index.js';
 import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import { checkPort } from './http/host.js';
-import { hostOf } from './gateway-host.js';
+import { hostOf } from './request-host.js';
 import { forwardRequest, hasGateSetCookie, privateCacheControl, stripAppSetCookies } from './hygiene.js';
 import type { PreviewHost } from './authenticate.js';
 

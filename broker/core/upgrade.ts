@@ -10,6 +10,7 @@ import type { Principal } from './contracts.js';
 import type { GatewayContext } from './context.js';
 import { classifyHost, checkPort } from './http/host.js';
 import { errorResponse } from './http/respond.js';
+import { METRIC } from './metrics.js';
 import { gateHeaderNames, stripGateQuery } from './hygiene.js';
 import { stripGateCookies } from './http/cookies.js';
 import { isReservedPath } from './proxy.js';
@@ -66,7 +67,7 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request) =
     } catch (err) {
       const response = errorResponse(err, request, x.config.allowedOrigins);
       const code = err instanceof GateError ? err.code : 'internal';
-      x.metrics.inc('pg_websocket_refused_total', { code });
+      x.metrics.inc(METRIC.wsRefused, { code });
       x.logger.info('upgrade', { host: new URL(request.url).host, path: new URL(request.url).pathname, status: response.status, code });
       return { ok: false, response };
     }

@@ -19,8 +19,14 @@ export interface EnvConfig {
 function int(env: NodeJS.ProcessEnv, name: string, def: number | undefined): number | undefined {
   const v = env[name];
   if (v === undefined || v.trim() === '') return def;
-  if (!/^\d+$/.test(v.trim())) throw new TypeError(`preview-gate: ${name} must be a whole number, got "${v}"`);
+  if (!/^\d+$/.test(v.trim())) throw new TypeError(`preview-gate config: ${name} must be a whole number, got "${v}"`);
   return Number(v.trim());
+}
+
+/** `{ [key]: n }` when the variable is set (a whole number), else nothing: the default applies in config.ts. */
+function optionalInt<K extends keyof GatewayConfig>(env: NodeJS.ProcessEnv, name: string, key: K): Partial<Record<K, number>> {
+  const n = int(env, name, undefined);
+  return n === undefined ? {} : ({ [key]: n } as Partial<Record<K, number>>);
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
@@ -28,7 +34,7 @@ function bool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   if (v === undefined || v === '') return undefined;
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new TypeError(`preview-gate: ${name} must be true or false, got "${env[name]}"`);
+  throw new TypeError(`preview-gate config: ${name} must be true or false, got "${env[name]}"`);
 }
 
 function list(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
@@ -43,13 +49,13 @@ function list(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const port = int(env, 'GATE_PORT', 8787)!;
-  if (port > 65535) throw new TypeError('preview-gate: GATE_PORT must be 0..65535');
+  if (port > 65535) throw new TypeError('preview-gate config: GATE_PORT must be 0..65535');
   const scheme = env.GATE_PUBLIC_SCHEME?.trim() || 'http';
-  if (scheme !== 'http' && scheme !== 'https') throw new TypeError(`preview-gate: GATE_PUBLIC_SCHEME must be http or https, got "${scheme}"`);
+  if (scheme !== 'http' && scheme !== 'https') throw new TypeError(`preview-gate config: GATE_PUBLIC_SCHEME must be http or https, got "${scheme}"`);
   // GATE_PUBLIC_PORT unset: the listening port; set but empty: the scheme's default port.
   const publicPort = env.GATE_PUBLIC_PORT === undefined ? undefined : env.GATE_PUBLIC_PORT.trim() === '' ? null : int(env, 'GATE_PUBLIC_PORT', undefined)!;
   const ports = list(env, 'GATE_ALLOWED_PORTS')?.map((p) => {
-    if (!/^\d+$/.test(p)) throw new TypeError(`preview-gate: GATE_ALLOWED_PORTS must be a comma list of ports, got "${p}"`);
+    if (!/^\d+$/.test(p)) throw new TypeError(`preview-gate config: GATE_ALLOWED_PORTS must be a comma list of ports, got "${p}"`);
     return Number(p);
   });
   let signingKeys: GatewayConfig['signingKeys'];
@@ -57,7 +63,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     try {
       signingKeys = JSON.parse(env.GATE_SIGNING_KEYS) as GatewayConfig['signingKeys'];
     } catch {
-      throw new TypeError('preview-gate: GATE_SIGNING_KEYS must be a JSON JWK set {"keys":[{"kty":"EC","crv":"P-256","d":...,"x":...,"y":...,"kid":...}]}');
+      throw new TypeError('preview-gate config: GATE_SIGNING_KEYS must be a JSON JWK set {"keys":[{"kty":"EC","crv":"P-256","d":...,"x":...,"y":...,"kid":...}]}');
     }
   }
   const config: GatewayConfig = {
@@ -76,6 +82,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(int(env, 'GATE_REFRESH_TTL', undefined) !== undefined ? { refreshTtlSeconds: int(env, 'GATE_REFRESH_TTL', undefined)! } : {}),
     ...(bool(env, 'GATE_PUBLIC_SANDBOXES') !== undefined ? { allowPublicSandboxes: bool(env, 'GATE_PUBLIC_SANDBOXES')! } : {}),
     ...(signingKeys ? { signingKeys } : {}),
+    ...optionalInt(env, 'GATE_UPSTREAM_REPLAY_LIMIT', 'upstreamReplayLimitBytes'),
+    ...optionalInt(env, 'GATE_LINK_CACHE_TTL', 'linkCacheTtlSeconds'),
+    ...optionalInt(env, 'GATE_UPSTREAM_CONNECT_TIMEOUT_MS', 'upstreamConnectTimeoutMs'),
+    ...optionalInt(env, 'GATE_UPSTREAM_RESPONSE_TIMEOUT_MS', 'upstreamResponseTimeoutMs'),
+    ...optionalInt(env, 'GATE_UPGRADE_TIMEOUT_MS', 'upgradeTimeoutMs'),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),
@@ -83,6 +94,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(env.DAYTONA_TARGET ? { target: env.DAYTONA_TARGET } : {}),
   };
   const log = (env.GATE_LOG?.trim().toLowerCase() || 'json') as EnvConfig['log'];
-  if (log !== 'json' && log !== 'off') throw new TypeError(`preview-gate: GATE_LOG must be json or off, got "${env.GATE_LOG}"`);
+  if (log !== 'json' && log !== 'off') throw new TypeError(`preview-gate config: GATE_LOG must be json or off, got "${env.GATE_LOG}"`);
   return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log };
 }

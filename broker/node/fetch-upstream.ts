@@ -3,15 +3,15 @@
  *
  * Why not the global fetch (undici): it decompresses `Content-Encoding` (the gateway must pass
  * bodies through byte for byte, or `Content-Length`/ETags lie), it cannot reach `*.localhost`
- * names (Node's resolver does not resolve them, brief.md), and its per-request overhead is
+ * names (Node's resolver does not resolve them: RFC 6761 §6.3 leaves it to the application), and its per-request overhead is
  * higher than a plain keep-alive Agent. This one:
  *
  * - keeps sockets alive (one Agent per scheme, LIFO so warm sockets are reused);
  * - connects `*.localhost` to 127.0.0.1 while sending the original `Host`;
  * - streams the request body (ReadableStream → socket, waiting for 'drain'; or, for a large body
- *   still untouched from the client, the client's socket piped in: `nodeRequestBody`) and the
- *   response body (socket → ReadableStream, pausing the socket when the stream's queue is full),
- *   so memory stays flat whatever the size;
+ *   still untouched from the client, the client's socket piped in: handover.ts) and the
+ *   response body (socket → ReadableStream, pausing the socket when the stream's queue is full;
+ *   handover.ts `bodyStream`, which the edge may pipe directly), so memory stays flat whatever the size;
  * - never decompresses, never follows redirects (the caller sees 3xx as they are);
  * - destroys the upstream request when `request.signal` aborts;
  * - retries once, on a fresh socket, a bodyless request whose reused keep-alive socket turned
@@ -21,8 +21,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import type { FetchLike, UpstreamRequestInit } from '../core/contracts.js';
+import { bodyStream, pipeRequestBody, registerResponse, takeRequestBody } from './handover.js';
 
 export interface NodeFetchOptions {
   /** Time allowed to open a TCP (and TLS) connection. Default 10 s. */
@@ -158,9 +158,7 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
         }
         const body = bodyStream(res, release);
         const response = new Response(body, init);
-        // Also findable from the Response itself: the edge then need not touch `response.body`
-        // (on @hono/node-server's lightweight Response that getter builds a second Response).
-        handovers.set(response, handovers.get(body)!);
+        registerResponse(response, body); // the edge may pipe it (handover.ts)
         resolve(response);
       });
 
@@ -221,211 +219,6 @@ async function pumpBody(body: UpstreamRequestInit['body'], req: http.ClientReque
     reader.cancel(err).catch(() => {});
     throw err;
   }
-}
-
-/**
- * The request-side mirror of takeNodeBody: a client's request body that still is exactly the
- * stream made by `nodeRequestBody` (nobody read, locked or replaced it) is piped from the
- * client's IncomingMessage straight into the upstream ClientRequest (Node's own backpressure),
- * skipping a promise and a Web-stream queue per chunk. Only bodies the upstream side passed on
- * untouched get here: those larger than the replay limit (smaller ones are read into memory
- * for a possible retry, retry.ts, and arrive as bytes).
- */
-const requestBodies = new WeakMap<ReadableStream<Uint8Array>, () => Readable | null>();
-
-function takeRequestBody(body: ReadableStream<Uint8Array>): Readable | null {
-  return requestBodies.get(body)?.() ?? null;
-}
-
-/** Pipes a taken client body into the upstream request; a body cut short destroys the request. */
-function pipeRequestBody(incoming: Readable, req: http.ClientRequest): void {
-  const cut = () => req.destroy(new Error('the client closed the connection before the end of the request body'));
-  if (incoming.destroyed) {
-    // Gone before we got here (the client hung up): never send a truncated body as complete.
-    if (!incoming.readableEnded) cut();
-    return;
-  }
-  incoming.on('error', () => {}); // surfaced through 'close'
-  incoming.once('close', () => {
-    if (!incoming.readableEnded) cut();
-  });
-  req.once('close', () => incoming.unpipe(req)); // what is left is drained by @hono/node-server
-  incoming.pipe(req);
-}
-
-/**
- * A client request body (the Node edge's IncomingMessage) as a Web stream that this module can
- * take back (see takeRequestBody). Lazy: nothing is read from `incoming` until the stream is
- * first pulled, and a pulled, cancelled or locked stream is never taken. When it is read the
- * usual way it queues at most 64 KiB before pausing the socket.
- */
-export function nodeRequestBody(incoming: Readable): ReadableStream<Uint8Array> {
-  let touched = false;
-  let attached = false;
-  let done = false;
-  let ctrl!: ReadableStreamDefaultController<Uint8Array>;
-  const onData = (chunk: Buffer) => {
-    if (done) return;
-    ctrl.enqueue(chunk);
-    // High-water mark 0 (so that pull means "a reader waits"): desiredSize is minus the bytes queued.
-    if ((ctrl.desiredSize ?? 0) <= -STREAM_HIGH_WATER) incoming.pause();
-  };
-  const onEnd = () => {
-    if (done) return;
-    done = true;
-    detach();
-    ctrl.close();
-  };
-  const onClose = () => {
-    if (done) return;
-    done = true;
-    detach();
-    ctrl.error(new Error('the client closed the connection before the end of the request body'));
-  };
-  const detach = () => {
-    incoming.off('data', onData);
-    incoming.off('end', onEnd);
-    incoming.off('close', onClose);
-  };
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        ctrl = controller;
-      },
-      pull() {
-        touched = true;
-        if (done) return;
-        if (!attached) {
-          attached = true;
-          if (incoming.destroyed && !incoming.readableEnded) return onClose();
-          incoming.on('data', onData);
-          incoming.on('end', onEnd);
-          incoming.on('close', onClose);
-          incoming.on('error', () => {}); // surfaced through 'close'
-        }
-        incoming.resume();
-      },
-      cancel() {
-        // Left unread: @hono/node-server drains (or closes) the client's body after the answer.
-        touched = true;
-        done = true;
-        detach();
-        incoming.pause();
-      },
-    },
-    { highWaterMark: 0, size: (chunk) => chunk.byteLength },
-  );
-  requestBodies.set(stream, () => {
-    if (touched || stream.locked || incoming.readableDidRead || incoming.listenerCount('data') > 0) return null;
-    requestBodies.delete(stream);
-    touched = true;
-    stream.getReader(); // locked for good: nobody else may read it now
-    return incoming;
-  });
-  return stream;
-}
-
-/** What `takeNodeBody` hands over: the upstream message, the chunks it already delivered, and whether it ended. */
-export interface NodeBody {
-  res: http.IncomingMessage;
-  /** Chunks received before the handover, in order (the whole body when `ended`). */
-  chunks: Buffer[];
-  ended: boolean;
-  /** Call once the body is done with (end, error or abandoned): drops the abort listener. */
-  release(): void;
-}
-
-const STREAM_HIGH_WATER = 64 * 1024;
-/** Beyond this many bytes delivered, a body is no longer offered for handover (it is being read). */
-const HANDOVER_TRACK_LIMIT = 256 * 1024;
-const handovers = new WeakMap<object, () => NodeBody | null>();
-
-/**
- * The Node edge's fast path (server.ts): when a response body is still exactly the stream this
- * module made and nobody has read from it, the edge takes the upstream IncomingMessage and pipes
- * it straight into the client's ServerResponse, skipping the Web-stream hop (a promise per
- * chunk, and @hono/node-server's separate header write). Returns null when the stream was
- * replaced, locked, partly read or already failed: the caller then streams it the usual way.
- */
-export function takeNodeBody(from: ReadableStream<Uint8Array> | Response): NodeBody | null {
-  return handovers.get(from)?.() ?? null;
-}
-
-/** The response body as a byte stream that pauses the socket when nobody reads. */
-function bodyStream(res: http.IncomingMessage, release: () => void): ReadableStream<Uint8Array> {
-  let done = false;
-  let ended = false;
-  // Chunks enqueued so far, kept only while a handover is still possible (bounded).
-  let delivered: Buffer[] | null = [];
-  let deliveredBytes = 0;
-  let ctrl!: ReadableStreamDefaultController<Uint8Array>;
-  const onData = (chunk: Buffer) => {
-    if (done) return;
-    ctrl.enqueue(chunk);
-    if (delivered !== null) {
-      delivered.push(chunk);
-      deliveredBytes += chunk.length;
-      if (deliveredBytes > HANDOVER_TRACK_LIMIT) delivered = null;
-    }
-    if ((ctrl.desiredSize ?? 1) <= 0) res.pause();
-  };
-  const onEnd = () => {
-    if (done) return;
-    done = true;
-    ended = true;
-    release();
-    ctrl.close();
-  };
-  const onClose = () => {
-    release();
-    if (done) return;
-    done = true;
-    delivered = null;
-    // The upstream connection ended before the body did (reset, app crashed): the client
-    // must see a truncated body as an error, not as a complete response.
-    ctrl.error(new Error('upstream closed the connection before the end of the body'));
-  };
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        ctrl = controller;
-        res.on('data', onData);
-        res.on('end', onEnd);
-        res.on('close', onClose);
-        res.on('error', () => {}); // surfaced through 'close' above
-      },
-      pull() {
-        if (res.isPaused()) res.resume();
-      },
-      cancel() {
-        done = true;
-        delivered = null;
-        release();
-        res.destroy();
-      },
-    },
-    { highWaterMark: STREAM_HIGH_WATER, size: (chunk) => chunk.byteLength },
-  );
-  handovers.set(stream, () => {
-    // Untouched = not locked, and the queue still holds every byte delivered (nothing was read).
-    // (desiredSize = high-water mark - queued bytes while open; 0 once closed and drained, which
-    // is why an ended body of exactly the high-water mark is not offered; an empty one always is.)
-    if (delivered === null || stream.locked) return null;
-    const untouched = ended && deliveredBytes === 0 ? true : deliveredBytes !== STREAM_HIGH_WATER && ctrl.desiredSize === STREAM_HIGH_WATER - deliveredBytes;
-    if (!untouched) return null;
-    handovers.delete(stream); // the Response's entry shares this closure; `delivered` is null from now on
-    const chunks = delivered;
-    delivered = null;
-    if (!ended) {
-      res.pause(); // no 'data' may fire between removing our listener and the new consumer's
-      res.off('data', onData);
-      res.off('end', onEnd);
-      res.off('close', onClose);
-      done = true;
-    }
-    return { res, chunks, ended, release };
-  });
-  return stream;
 }
 
 function abortError(): Error {

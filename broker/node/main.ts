@@ -7,9 +7,8 @@ import { startGateway } from './server.js';
 import { createStdoutLogger, flushLog } from './stdout-logger.js';
 
 async function main(): Promise<void> {
-  let env;
   try {
-    env = configFromEnv();
+    const env = configFromEnv();
     const logger = createStdoutLogger(env.log);
     const gw = await startGateway({ config: env.config, port: env.port, host: env.host, daytonaApi: env.daytonaApi, logger });
     flushLog();
@@ -27,7 +26,9 @@ async function main(): Promise<void> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   } catch (err) {
-    process.stderr.write(`preview-gate: ${err instanceof Error ? err.message : String(err)}\n`);
+    // Configuration errors already start with `preview-gate config:` and name their variable.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${message.startsWith('preview-gate') ? message : `preview-gate: ${message}`}\n`);
     process.exit(1);
   }
 }

@@ -5,27 +5,29 @@
  * dist/, and wires the real Daytona SDK port and the node:http fetch into the upstream side.
  */
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { STATUS_CODES } from 'node:http';
-import { GATE_COOKIE_PREFIX } from '../../protocol/index.js';
+import { GATE_COOKIE_PREFIX, GateError } from '../../protocol/index.js';
 import { createGateway, type Gateway } from '../core/gateway.js';
-import { resolveConfig, type GatewayConfig } from '../core/config.js';
+import { resolveConfig, type GatewayConfig, type ResolvedConfig } from '../core/config.js';
 import { previewOrigin } from '../core/http/host.js';
+import { errorResponse } from '../core/http/respond.js';
 import { createMetrics, METRIC } from '../core/metrics.js';
 import { createStdoutLogger } from './stdout-logger.js';
-import { createUpstream, DEFAULT_REPLAY_LIMIT } from '../core/upstream/index.js';
+import { createUpstream } from '../core/upstream/index.js';
 import type { Clock, DaytonaPort, GatewayAssets, Logger } from '../core/contracts.js';
 import type { PreviewPolicy } from '../core/auth/policy.js';
 import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
-import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
-import { relayWebSocketWithRetry } from './ws-relay.js';
+import { createNodeFetch } from './fetch-upstream.js';
+import { sendDirect, withDirectBody } from './handover.js';
+import { relayWebSocketWithRetry } from './ws/relay.js';
+import { writeRawResponse } from './raw-answer.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -89,95 +91,6 @@ function upgradeRequest(req: IncomingMessage): Request {
   return new Request(`http://${req.headers.host ?? 'invalid.'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers });
 }
 
-/** Writes a refusal on a raw upgrade socket and closes it. */
-async function writeRefusal(socket: Duplex, res: Response): Promise<void> {
-  const body = Buffer.from(await res.arrayBuffer());
-  const lines = [`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}`];
-  res.headers.forEach((v, k) => {
-    if (k !== 'set-cookie' && k !== 'content-length') lines.push(`${k}: ${v}`);
-  });
-  lines.push(`content-length: ${body.length}`, 'connection: close', '', '');
-  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));
-}
-
-/** What @hono/node-server puts on a body without Content-Type; kept so both paths answer alike. */
-const DEFAULT_CONTENT_TYPE = 'text/plain; charset=UTF-8';
-
-/**
- * Writes a proxied answer whose body is still the untouched upstream IncomingMessage (see
- * takeNodeBody) straight to the client socket: headers and an already complete small body in
- * one write, a longer body piped with Node's own backpressure. Everything the core decided
- * (status, sanitized headers, cookies) comes from `res`; only the body bytes skip the Web
- * stream. Returns false (nothing written) when the body is not eligible.
- */
-function sendDirect(res: Response, outgoing: ServerResponse): boolean {
-  if (outgoing.headersSent || outgoing.destroyed) return false;
-  // Looked up by the Response object the upstream fetch made (kept through hygiene and the
-  // proxy route); a replaced Response or body, or one already read from, is not eligible.
-  const taken = takeNodeBody(res);
-  if (taken === null) return false;
-  const headers: OutgoingHttpHeaders = {};
-  const cookies: string[] = [];
-  for (const [name, value] of res.headers) {
-    if (name === 'set-cookie') cookies.push(value);
-    else headers[name] = value;
-  }
-  if (cookies.length > 0) headers['set-cookie'] = cookies;
-  headers['content-type'] ??= DEFAULT_CONTENT_TYPE;
-  const src = taken.res;
-  if (taken.ended) {
-    const bytes = taken.chunks.length === 1 ? taken.chunks[0]! : Buffer.concat(taken.chunks);
-    headers['content-length'] ??= String(bytes.length);
-    outgoing.writeHead(res.status, headers);
-    outgoing.end(bytes);
-    return true;
-  }
-  let complete = false;
-  src.once('end', () => {
-    complete = true;
-    taken.release();
-  });
-  src.once('close', () => {
-    taken.release();
-    // The upstream ended before the body did: cut the client off so it sees a truncated
-    // answer as an error (as the Web-stream path does), never as a complete one.
-    if (!complete) outgoing.destroy();
-  });
-  src.on('error', () => {}); // surfaced through 'close'
-  outgoing.once('close', () => {
-    if (!outgoing.writableFinished) src.destroy(); // the client went away: stop reading Daytona
-  });
-  outgoing.writeHead(res.status, headers);
-  for (const chunk of taken.chunks) outgoing.write(chunk);
-  src.pipe(outgoing);
-  return true;
-}
-
-/**
- * The request the core sees. A body declared larger than the replay limit (so the upstream side
- * passes it on unread, retry.ts) gets a stream from `nodeRequestBody` instead of
- * @hono/node-server's: if it reaches the upstream fetch untouched, fetch-upstream.ts pipes the
- * client's socket straight into Daytona's (the mirror of sendDirect); read, replaced or locked
- * on the way, it is an ordinary Web stream. Every other request passes as @hono/node-server made it.
- */
-function withDirectBody(request: Request, incoming: IncomingMessage | undefined): Request {
-  if (!incoming || request.method === 'GET' || request.method === 'HEAD') return request;
-  const declared = incoming.headers['content-length'];
-  if (declared === undefined || !(Number(declared) > DEFAULT_REPLAY_LIMIT) || incoming.readableDidRead) return request;
-  try {
-    const init: RequestInit & { duplex: 'half' } = {
-      method: request.method,
-      headers: request.headers,
-      body: nodeRequestBody(incoming),
-      duplex: 'half',
-      signal: request.signal,
-    };
-    return new Request(request.url, init);
-  } catch {
-    return request; // a method Fetch refuses (TRACE, CONNECT): as @hono/node-server made it
-  }
-}
-
 /**
  * Starts the gateway on a socket.
  *
@@ -187,16 +100,16 @@ function withDirectBody(request: Request, incoming: IncomingMessage | undefined)
  * await gw.close();
  */
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
-  resolveConfig(opts.config); // validate before opening any socket
+  const base = resolveConfig(opts.config); // resolved once, and validated before opening any socket
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? createStdoutLogger('json');
   let gateway: Gateway | null = null;
 
   const server = createAdaptorServer({
     fetch: async (request, env) => {
-      if (!gateway) return new Response('starting', { status: 503 });
+      if (!gateway) return errorResponse(new GateError('gateway_starting', 'The gateway is starting; try again in a moment.', { 'retry-after': '1' }), request);
       const { incoming, outgoing } = env as Partial<HttpBindings>;
-      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined), env);
+      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined, base.upstreamReplayLimitBytes), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
   }) as Server;
@@ -213,9 +126,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
 
   const ownDaytona = opts.daytona ? null : createDaytonaPort({ ...opts.daytonaApi, logger });
   const daytona = opts.daytona ?? ownDaytona!;
-  const fetchUpstream = createNodeFetch();
-  const config: GatewayConfig = { ...opts.config, publicPort: opts.config.publicPort === undefined ? port : opts.config.publicPort };
-  const resolved = resolveConfig(config);
+  const fetchUpstream = createNodeFetch({ connectTimeoutMs: base.upstreamConnectTimeoutMs, responseTimeoutMs: base.upstreamResponseTimeoutMs });
+  // publicPort unset: the listening port (known only now); everything else as resolved above.
+  const resolved: ResolvedConfig = opts.config.publicPort === undefined ? { ...base, publicPort: port } : base;
   const metrics = createMetrics();
   const upstream = createUpstream({
     daytona,
@@ -224,10 +137,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     logger,
     previewOrigin: (t) => previewOrigin(resolved, t),
     autoStart: resolved.autoStart,
+    replayLimit: resolved.upstreamReplayLimitBytes,
+    linkCache: { ttlMs: resolved.linkCacheTtlMs },
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   try {
-    gateway = await createGateway(config, {
+    gateway = await createGateway(resolved, {
       upstream,
       daytona,
       metrics,
@@ -249,7 +164,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     socket.on('error', () => socket.destroy()); // a reset client never crashes the process
     void (async () => {
       const decision = await gw.authorizeUpgrade(upgradeRequest(req));
-      if (!decision.ok) return writeRefusal(socket, decision.response);
+      if (!decision.ok) return writeRawResponse(socket, decision.response);
       metrics.inc(METRIC.wsTotal);
       metrics.inc(METRIC.wsOpen);
       await relayWebSocketWithRetry(
@@ -264,7 +179,10 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           stripRequestHeaders: decision.stripRequestHeaders,
           stripCookies: [`${GATE_COOKIE_PREFIX}*`],
           publicOrigin: decision.origin,
+          // What the core decided, passed on: the relay never re-parses Daytona's host.
+          preview: { target: decision.target, originOf: gw.previewOrigin },
           onClose: () => metrics.inc(METRIC.wsOpen, undefined, -1),
+          timeoutMs: resolved.upgradeTimeoutMs,
           // The handshake was authorised above, so a stopped sandbox may be woken (auto-start)
           // from a socket too, not only from a page load.
           onStopped: () => upstream.sandboxStopped(decision.target.sandboxId),

@@ -9,15 +9,16 @@
  *       the launch code was exchanged; the frame is about to load the app
  *   { source: 'preview-gate', version: 1, type: 'error', code, message, credentialPath? }
  *       the launch failed, or a navigation in the frame got a gateway error page
- *       (code: an ErrorCode of protocol/errors.ts, or 'storage_refused')
+ *       (code: an ErrorCode of protocol/errors.ts, or one of PAGE_ERROR_CODES below)
  *   { source: 'preview-gate', version: 1, type: 'relaunch', target: 'frame' | 'tab' }
  *       the person asked for a fresh link on a failure page; the embed mints one and loads
  *       it in the frame, or opens it in a new tab
  *
  * The embed never posts tokens into the frame: the launch code travels in the iframe's URL
  * fragment only. The frame's origin also runs the sandbox app's own (untrusted) scripts, which
- * can post any of these messages: the receiver (embed-mount.ts) validates every field, caps
- * `message`, and honours `relaunch` only after an `error`, within a per-minute cap.
+ * can post any of these messages: the receiver (sw/embed/frame-messages.ts) validates every
+ * field and caps `message`; the embed honours `relaunch` only after an `error`, within a
+ * per-minute cap (sw/embed/lifecycle.ts).
  */
 import type { ErrorCode } from '../../protocol/index.js';
 
@@ -25,8 +26,13 @@ export const MESSAGE_SOURCE = 'preview-gate';
 export const MESSAGE_VERSION = 1;
 
 export type CredentialPath = 'worker' | 'cookie';
-/** Error codes the browser side adds to the gateway's: storage (cookie and worker) refused. */
-export type PageErrorCode = ErrorCode | 'storage_refused' | 'network_error';
+/**
+ * Error codes the browser side adds to the gateway's: `storage_refused` (this frame may keep
+ * neither a cookie nor a Service Worker), `network_error` (the gateway could not be reached),
+ * `popup_blocked` (the embed could not open the preview in a new tab).
+ */
+export const PAGE_ERROR_CODES = ['storage_refused', 'network_error', 'popup_blocked'] as const;
+export type PageErrorCode = ErrorCode | (typeof PAGE_ERROR_CODES)[number];
 
 export type PreviewGateMessage =
   | { source: typeof MESSAGE_SOURCE; version: 1; type: 'launched'; credentialPath: CredentialPath }

@@ -4,7 +4,8 @@
  * there is no token, or the session turned out dead, the request goes out without the token
  * and the cookie path (or the gateway's coded error page) answers.
  */
-import { DEAD_SESSION_CODES, readErrorCode } from './gate-error.js';
+import { isSessionOver } from '../../protocol/index.js';
+import { readErrorCode } from './gate-error.js';
 import { hasBody, rebuildRequest } from './attach-token.js';
 import { needsRenewal, type Clock, type FetchFn, type Renewer } from './renew.js';
 import type { TokenStore } from './token-store.js';
@@ -60,7 +61,7 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request) => P
       if (result.kind === 'dead') deps.onDead?.(result.code);
       return deps.fetch(rebuildRequest(request, body, null));
     }
-    if (code && DEAD_SESSION_CODES.includes(code)) {
+    if (isSessionOver(code)) {
       // The token is dead; the cookie may still be good (or the gateway answers the coded page).
       await deps.store.clear();
       deps.onDead?.(code);

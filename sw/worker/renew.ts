@@ -2,7 +2,8 @@
  * Renewal of the access token with the refresh token, single-flight: however many requests
  * find the token stale at once, one POST /__gate/refresh goes out and all of them await it.
  */
-import { DEAD_SESSION_CODES, readErrorCode } from './gate-error.js';
+import { isSessionOver } from '../../protocol/index.js';
+import { readErrorCode } from './gate-error.js';
 import { isTokenGrant, type StoredGrant, type TokenStore } from './token-store.js';
 
 export type Clock = () => number;
@@ -12,10 +13,7 @@ export type FetchFn = (request: Request) => Promise<Response>;
  * `renewed`: a fresh grant is stored. `dead`: the session is revoked/invalid, the tokens were
  * cleared. `unavailable`: network or gateway trouble; the old tokens are kept.
  */
-export type RenewResult =
-  | { kind: 'renewed'; grant: StoredGrant }
-  | { kind: 'dead'; code: string }
-  | { kind: 'unavailable' };
+export type RenewResult = { kind: 'renewed'; grant: StoredGrant } | { kind: 'dead'; code: string } | { kind: 'unavailable' };
 
 export interface RenewerDeps {
   fetch: FetchFn;
@@ -68,7 +66,7 @@ export function createRenewer(deps: RenewerDeps): Renewer {
       return { kind: 'renewed', grant };
     }
     const code = await readErrorCode(response);
-    if (response.status === 401 || response.status === 403 || (code && DEAD_SESSION_CODES.includes(code))) {
+    if (response.status === 401 || response.status === 403 || isSessionOver(code)) {
       await deps.store.clear();
       return { kind: 'dead', code: code ?? 'invalid_session' };
     }

@@ -52,6 +52,10 @@ sw.addEventListener('message', (event) => {
 const METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 for (const method of METHODS) {
   registerRoute(
-    new Route(({ request }) => shouldIntercept(request, origin), ({ request }) => handle(request), method),
+    new Route(
+      ({ request }) => shouldIntercept(request, origin),
+      ({ request }) => handle(request),
+      method,
+    ),
   );
 }

@@ -52,4 +52,34 @@ describe('configuration is validated once, with a message that says what to set'
     expect(() => configFromEnv({ GATE_AUTO_START: 'maybe' })).toThrow(/GATE_AUTO_START/);
     expect(() => configFromEnv({ GATE_SIGNING_KEYS: '{nope' })).toThrow(/GATE_SIGNING_KEYS/);
   });
+  it('names the variable of every option read from the environment, with one prefix', () => {
+    expect(() => resolveConfig({ userJwtSecret: SECRET, refreshTtlSeconds: 5 })).toThrow(/^preview-gate config: refreshTtlSeconds \(GATE_REFRESH_TTL\)/);
+    expect(() => configFromEnv({ GATE_REFRESH_TTL: 'soon' })).toThrow(/^preview-gate config: GATE_REFRESH_TTL must be a whole number/);
+    expect(() => resolveConfig({ userJwtSecret: SECRET, upgradeTimeoutMs: 5 })).toThrow(/GATE_UPGRADE_TIMEOUT_MS/);
+    expect(() => resolveConfig({ userJwtSecret: SECRET, upstreamReplayLimitBytes: -1 })).toThrow(/GATE_UPSTREAM_REPLAY_LIMIT/);
+  });
+  it('upstream tunables: documented defaults, read from the environment', () => {
+    expect(resolveConfig({ userJwtSecret: SECRET })).toMatchObject({
+      upstreamReplayLimitBytes: 1 << 20,
+      linkCacheTtlMs: 600_000,
+      upstreamConnectTimeoutMs: 10_000,
+      upstreamResponseTimeoutMs: 300_000,
+      upgradeTimeoutMs: 15_000,
+    });
+    const e = configFromEnv({
+      GATE_USER_JWT_SECRET: SECRET,
+      GATE_UPSTREAM_REPLAY_LIMIT: '0',
+      GATE_LINK_CACHE_TTL: '30',
+      GATE_UPSTREAM_CONNECT_TIMEOUT_MS: '2500',
+      GATE_UPSTREAM_RESPONSE_TIMEOUT_MS: '60000',
+      GATE_UPGRADE_TIMEOUT_MS: '5000',
+    });
+    expect(resolveConfig(e.config)).toMatchObject({ upstreamReplayLimitBytes: 0, linkCacheTtlMs: 30_000, upstreamConnectTimeoutMs: 2500, upstreamResponseTimeoutMs: 60_000, upgradeTimeoutMs: 5000 });
+  });
+  it('a resolved configuration is taken as it is (resolved once)', async () => {
+    const c = resolveConfig({ userJwtSecret: SECRET, previewDomain: 'p.example.com' });
+    const gw = await createGateway(c, { upstream: fakeUpstream(), daytona: fakeDaytona() });
+    expect(gw.config).toBe(c);
+    await gw.close();
+  });
 });

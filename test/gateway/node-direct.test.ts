@@ -1,7 +1,7 @@
 /**
  * The Node edge's direct body paths. Answers (server.ts sendDirect + fetch-upstream
  * takeNodeBody): a proxied answer's body goes from Daytona's socket to the client's without the
- * Web-stream hop. What the core decided (status, sanitized headers, renewed cookies) must be
+ * Web-stream hop (broker/node/handover.ts counts each body that really took it). What the core decided (status, sanitized headers, renewed cookies) must be
  * unchanged, bodies exact, streams still streaming, and a truncated upstream body an error for
  * the client. Uploads (server.ts withDirectBody + fetch-upstream nodeRequestBody): a body
  * declared larger than the replay limit is piped from the client's socket into Daytona's; it
@@ -16,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, startStack, type Stack } from '../support/stack.js';
 import { patternChunk, patternSha256 } from '../../demo/emulator/inspector/pattern.js';
 import { startGateway } from '../../broker/node/server.js';
+import { handoverStats } from '../../broker/node/handover.js';
+import { METRIC } from '../../broker/core/metrics.js';
 import type { DaytonaPort } from '../../broker/core/contracts.js';
 import type { Stack as StackT } from '../support/stack.js';
 
@@ -62,8 +64,10 @@ describe('direct body path of the Node edge', () => {
 
   it('large download: every byte, in order (piped with backpressure)', async () => {
     const bytes = 8 * 1024 * 1024 + 123;
+    const directBefore = handoverStats.responses;
     const viaGate = await get(`/download?bytes=${bytes}`, { 'x-daytona-preview-token': token });
     expect(viaGate.status).toBe(200);
+    expect(handoverStats.responses).toBe(directBefore + 1); // the direct path, not the Web stream
     expect(viaGate.body.length).toBe(bytes);
     expect(createHash('sha256').update(viaGate.body).digest('hex')).toBe(patternSha256(bytes));
   });
@@ -141,9 +145,11 @@ function upload(
 describe('direct request-body path of the Node edge', () => {
   it('a large upload (Content-Length above the replay limit) arrives intact', async () => {
     const bytes = 12 * 1024 * 1024 + 77;
+    const directBefore = handoverStats.requests;
     const res = await upload(stack.gateway.port, previewHostOf(stack), '/upload', bytes, { 'x-daytona-preview-token': token });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text)).toEqual({ bytes, sha256: patternSha256(bytes) });
+    expect(handoverStats.requests).toBe(directBefore + 1); // piped from the client's socket
   });
 
   it('a large upload whose client hangs up mid-body aborts the upstream request', async () => {
@@ -206,13 +212,15 @@ describe('direct request-body path of the Node edge', () => {
 
   it('a small POST is still replayed when Daytona rejects a revoked signed link', async () => {
     await get('/api/echo', { 'x-daytona-preview-token': token }); // the link is cached
-    const retries = () => stack.gateway.app.metrics.value('gate_upstream_retries_total', { reason: 'token_rejected' });
+    const retries = () => stack.gateway.app.metrics.value(METRIC.upstreamRetries, { reason: 'token_rejected' });
     const retriesBefore = retries();
     expect(stack.emulator.expireSignedTokens(stack.sandboxes.open)).toBeGreaterThan(0); // the cached link is now refused
     await new Promise((r) => setTimeout(r, 1_050)); // refreshes of one port are rate-limited to one per second
     const bytes = 200_000;
+    const directBefore = handoverStats.requests;
     const res = await upload(stack.gateway.port, previewHostOf(stack), '/upload', bytes, { 'x-daytona-preview-token': token });
     expect(res.status).toBe(200);
+    expect(handoverStats.requests).toBe(directBefore); // kept in memory for the replay, never piped
     expect(JSON.parse(res.text)).toEqual({ bytes, sha256: patternSha256(bytes) });
     expect(retries()).toBe(retriesBefore + 1);
   });

@@ -28,7 +28,7 @@ afterAll(async () => {
 const refreshOf = (cookieHeader: string) => cookieHeader.split('; ').find((c) => c.startsWith('__Host-pg-refresh='))!;
 
 describe('shared caches', () => {
-  it('FINDING: an answer carrying rotated credentials (Set-Cookie) is never marked cacheable by a shared cache', async () => {
+  it('shared caching of an answer carrying rotated credentials (Set-Cookie) is refused (private, no-store)', async () => {
     const l = await stack.launch('bob', sbx, 3000);
     const r = await stack.requestPreview(sbx, 3000, '/cacheable', { headers: { cookie: refreshOf(l.cookieHeader) } });
     expect(r.status).toBe(200);
@@ -57,7 +57,7 @@ describe('shared caches', () => {
 });
 
 describe('refresh reuse on the WebSocket path', () => {
-  it('FINDING: a rotated refresh cookie replayed on an upgrade after the grace window ends the session, as on HTTP', async () => {
+  it('a rotated refresh cookie replayed on an upgrade after the grace window is refused and ends the session, as on HTTP', async () => {
     const l = await stack.launch('bob', sbx, 3000);
     const stolen = refreshOf(l.cookieHeader);
     // The victim renews (server-side) once: the stolen credential is now rotated.

@@ -72,7 +72,7 @@ describe('CSRF on /__gate/ endpoints', () => {
 });
 
 describe('CSRF into the preview through the gateway\'s preflight answer', () => {
-  it('FINDING: a sibling preview origin (same site, Lax cookies sent) passes the preflight and its credentialed PUT reaches the victim app', async () => {
+  it('a credentialed PUT from a sibling preview origin (same site, Lax cookies sent) through the preflight is refused', async () => {
     const attacker = stack.previewOrigin(stack.sandboxes.other, 3000); // another user's sandbox app
     // The app behind the gateway has no CORS policy at all (the recorder sets none).
     const pre = await stack.requestPreview(sbx, 3000, '/api/delete-everything', {

@@ -92,7 +92,7 @@ describe('credential smuggling into the app', () => {
     }
   });
 
-  it('FINDING: our access token in Authorization is stripped even when X-Daytona-Preview-Token authenticated the request', async () => {
+  it('our access token smuggled in Authorization beside an X-Daytona-Preview-Token is refused passage to the app (stripped)', async () => {
     app.clear();
     const r = await stack.requestPreview(sbx, 3000, '/probe', {
       headers: { 'x-daytona-preview-token': l.grant.accessToken, authorization: `Bearer ${l.grant.accessToken}` },
@@ -101,7 +101,7 @@ describe('credential smuggling into the app', () => {
     expectNoSecretReachedApp();
   });
 
-  it('FINDING: a second Authorization line carrying our access token is not passed to the app (duplicate-header differential)', async () => {
+  it('a second Authorization line carrying our access token is refused passage to the app (duplicate-header differential)', async () => {
     app.clear();
     // Node keeps the FIRST Authorization for req.headers (what authenticate reads); the hygiene
     // step iterates all raw lines joined with ", " (what the app gets).
@@ -113,7 +113,7 @@ describe('credential smuggling into the app', () => {
     expectNoSecretReachedApp();
   });
 
-  it('FINDING: hop-by-hop abuse: `Connection: x-preview-gate-identity` does not strip the identity assertion', async () => {
+  it('hop-by-hop abuse (`Connection: x-preview-gate-identity`) stripping the identity assertion is refused', async () => {
     app.clear();
     const r = await stack.requestPreview(sbx, 3000, '/probe', {
       headers: { cookie: l.cookieHeader, connection: 'keep-alive, x-preview-gate-identity' },
@@ -161,13 +161,13 @@ describe('the app planting the gateway\'s cookies through a WebSocket handshake 
       1500,
     );
 
-  it('FINDING: Set-Cookie __Host-pg-* on the app\'s 101 answer does not reach the browser', async () => {
+  it('an app\'s Set-Cookie __Host-pg-* on its 101 answer is refused (never reaches the browser)', async () => {
     const r = await upgrade('/ws-plant-101');
     expect(r.status).toBe(101);
     expect(r.head).not.toMatch(/set-cookie:\s*__Host-pg-/i);
   });
 
-  it('FINDING: Set-Cookie __Host-pg-* on the app\'s refusal (non-101) does not reach the browser', async () => {
+  it('an app\'s Set-Cookie __Host-pg-* on its refusal (non-101) is refused (never reaches the browser)', async () => {
     const r = await upgrade('/ws-plant-403');
     expect(r.status).toBe(403);
     expect(r.head).not.toMatch(/set-cookie:\s*__Host-pg-/i);
@@ -175,7 +175,7 @@ describe('the app planting the gateway\'s cookies through a WebSocket handshake 
 });
 
 describe('WebSocket handshake hygiene', () => {
-  it('FINDING: our access token in Authorization is not relayed on an upgrade authenticated by X-Daytona-Preview-Token', async () => {
+  it('our access token in Authorization on an upgrade authenticated by X-Daytona-Preview-Token is refused passage (not relayed)', async () => {
     app.clear();
     await rawSocket(
       stack.gateway.port,

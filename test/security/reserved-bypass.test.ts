@@ -47,7 +47,7 @@ describe('reserved-path bypass', () => {
     expect(reached.filter((u) => !u.includes('%2F') && !u.includes('%2f'))).toEqual([]);
   });
 
-  it('FINDING: `/__gate%2F…` and `//__gate/…` are forwarded to the app, which (like many servers) reads them as /__gate/…', async () => {
+  it('`/__gate%2F…` and `//__gate/…` (read as /__gate/… by many servers) are refused, never forwarded to the app', async () => {
     app.clear();
     const probes = ['/__gate%2Fsession', '/__gate%2fsw.js', '//__gate/sw.js', '/%2F__gate/launch', '/__gate%5Claunch'];
     for (const p of probes) await rawGet(p);
@@ -87,7 +87,7 @@ describe('share path-scope escapes', () => {
     expect(app.seen.map((s) => s.url).filter((u) => !u.startsWith('/docs/') && u !== '/docs')).toEqual([]);
   });
 
-  it('FINDING: `..;` (Tomcat/Spring/Jetty path parameters) and double encoding walk out of a /docs share scope', async () => {
+  it('walking out of a /docs share scope with `..;` (Tomcat/Spring/Jetty path parameters) or double encoding is refused', async () => {
     const { cookie } = await scopedCookie('/docs');
     const escapes = ['/docs/..;/secret', '/docs/..;a=b/secret', '/docs/.;/..;/secret', '/docs/%252e%252e/secret', '/docs/%252e%252e%252fsecret'];
     const served: string[] = [];

@@ -6,7 +6,7 @@
  * (window, an iframe, the element, fetch), no browser.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { endedCode, MAX_AUTO_RELAUNCH_PER_MINUTE, MAX_MESSAGE_LENGTH, mount, statusInterval, type PreviewEventDetail } from '../../sw/page/embed-mount.js';
+import { endedCode, MAX_AUTO_RELAUNCH_PER_MINUTE, MAX_MESSAGE_LENGTH, mount, statusInterval, type PreviewEventDetail } from '../../sw/embed/embed-mount.js';
 
 const GATEWAY = 'http://localhost:8787';
 const PREVIEW = 'http://3000-sbx.preview.localhost:8787';
@@ -177,6 +177,17 @@ describe('the embed rations what the frame (the app) can ask for', () => {
       ['storage_refused', 0],
       ['sandbox_stopped', 'stopped'.length],
     ]);
+  });
+
+  it('a blocked popup (the failure page asked for a new tab) is reported as popup_blocked with the link', async () => {
+    await mounted();
+    (globalThis.window as unknown as { open(url: string): object | null }).open = () => null;
+    fake.fromFrame(msg({ type: 'error', code: 'wrong_scope', message: 'x' }));
+    fake.fromFrame(msg({ type: 'relaunch', target: 'tab' }));
+    await settle();
+    const errors = fake.events.filter((e) => e.type === 'error').map((e) => e.detail);
+    expect(errors.at(-1)?.code).toBe('popup_blocked');
+    expect(errors.at(-1)?.message).toContain('/__gate/launch#code=c2');
   });
 
   it('messages from another window or origin are ignored', async () => {

@@ -2,7 +2,7 @@
  * The one place where a failure becomes an HTTP answer: GateError → JSON or an HTML page by
  * `Accept`, `WWW-Authenticate` on 401 (RFC 6750 §3), anything else → 'internal' with no detail.
  */
-import { GateError, bearerErrorFor, type ErrorCode } from '../../../protocol/index.js';
+import { GateError, bearerErrorFor } from '../../../protocol/index.js';
 import { errorPage, newNonce, pageHeaders } from './pages.js';
 import { clearCookies } from './cookies.js';
 
@@ -53,9 +53,4 @@ export function errorResponse(err: unknown, req: Request, frameAncestors: readon
   }
   headers.set('content-type', 'application/json; charset=utf-8');
   return new Response(req.method === 'HEAD' ? null : JSON.stringify(e.toJSON()), { status: e.status, headers });
-}
-
-/** Shorthand for throwing a coded error. */
-export function fail(code: ErrorCode, message: string, headers?: Record<string, string>): never {
-  throw new GateError(code, message, headers);
 }

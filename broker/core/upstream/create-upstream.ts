@@ -15,6 +15,7 @@ import type {
   Upstream,
   WebSocketTargetOptions,
 } from '../contracts.js';
+import { METRIC } from '../metrics.js';
 import { createSandboxStarter, type SandboxStarter } from './auto-start.js';
 import {
   classifyDaytonaError,
@@ -133,7 +134,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     } catch (err) {
       throw fetchFailure(err, request.signal);
     }
-    metrics?.observe('gate_upstream_response_seconds', (clock() - started) / 1000);
+    metrics?.observe(METRIC.upstreamResponse, (clock() - started) / 1000);
     if (isIdentityProviderRedirect(response, link.url)) return { response, verdict: { kind: 'rejected', redirect: true }, abort };
     if (!mayBeDaytonaError(response)) return { response, verdict: { kind: 'app' }, abort };
     let peeked: Awaited<ReturnType<typeof peekBody>>;
@@ -161,7 +162,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     if (outcome.verdict.kind === 'rejected') {
       // Daytona no longer accepts the cached token: the sandbox restarted (daytona.md, "Restart").
       discard(outcome);
-      metrics?.inc('gate_upstream_token_rejected_total');
+      metrics?.inc(METRIC.upstreamTokenRejected);
       const fresh = await links.refresh(target, link.token);
       if (!body.replayable) {
         throw new GateError('daytona_unavailable', 'The sandbox changed its preview credentials during this upload; send it again.', {
@@ -171,7 +172,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
       // No fresh link (refreshed moments ago) or the same token again: repeating cannot help.
       if (fresh === null || fresh.token === link.token) throw rejectedError();
       logger?.info('upstream.retry', { sandboxId: target.sandboxId, port: target.port, reason: 'token_rejected' });
-      metrics?.inc('gate_upstream_retries_total', { reason: 'token_rejected' });
+      metrics?.inc(METRIC.upstreamRetries, { reason: 'token_rejected' });
       link = fresh;
       outcome = await attempt(request, publicUrl, link, body, meta);
       if (outcome.verdict.kind === 'rejected') {

@@ -15,6 +15,7 @@
  *   serving ("a failing Daytona API degrades, cached tokens keep serving", brief.md) and the API
  *   is asked again only after `errorBackoffMs`, so a dead API is not hammered once per request.
  */
+import { METRIC } from '../metrics.js';
 import { GateError, type PreviewTarget } from '../../../protocol/index.js';
 import type { Clock, Logger, Metrics, PreviewLink } from '../contracts.js';
 
@@ -60,7 +61,7 @@ interface Entry {
   refreshedAt: number;
 }
 
-export const LINK_CACHE_METRIC = 'gate_upstream_link_cache_total';
+export const LINK_CACHE_METRIC = METRIC.linkCache;
 
 export function createLinkCache(deps: {
   load: (target: PreviewTarget) => Promise<PreviewLink>;

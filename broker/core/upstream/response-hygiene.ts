@@ -98,7 +98,7 @@ export function isNullBodyStatus(status: number): boolean {
  * The answer with sanitized headers and the same streamed body. Headers are cleaned in place
  * when the Response allows it (the Node edge's fetch makes mutable ones): no copy of the
  * headers and no second Response per request, and the Node edge can still recognise its own
- * Response (fetch-upstream.ts takeNodeBody). Immutable headers (a runtime's fetch) are copied.
+ * Response (broker/node/handover.ts takeNodeBody). Immutable headers (a runtime's fetch) are copied.
  */
 export function sanitizeResponse(response: Response, ctx: HygieneContext): Response {
   if (!isNullBodyStatus(response.status) || response.body === null) {

@@ -16,7 +16,7 @@ import { connectionTokens, isHopByHop } from '../../core/upstream/hop-by-hop.js'
 import type { RelayOptions, WebSocketTarget } from './relay-options.js';
 
 /** The headers of the upgrade request sent to Daytona at `url`. */
-export function upstreamHeaders(req: IncomingMessage, url: URL, target: WebSocketTarget, opts: RelayOptions): Record<string, string | string[]> {
+export function handshakeHeaders(req: IncomingMessage, url: URL, target: WebSocketTarget, opts: RelayOptions): Record<string, string | string[]> {
   const strip = new Set((opts.stripRequestHeaders ?? []).map((n) => n.toLowerCase()));
   const named = connectionTokens(req.headers.connection);
   const out: Record<string, string | string[]> = {};

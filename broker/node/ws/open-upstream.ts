@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { isLocalhostName } from '../fetch-upstream.js';
-import { upstreamHeaders } from './handshake-headers.js';
+import { handshakeHeaders } from './handshake-headers.js';
 import type { RelayOptions, WebSocketTarget } from './relay-options.js';
 
 export type UpstreamAnswer =
@@ -18,16 +18,11 @@ export type UpstreamAnswer =
 const BODY_LIMIT = 8 * 1024;
 
 /** Sends the upgrade request for `req` to `target`; rejects when Daytona cannot be reached. */
-export function openUpstream(
-  req: IncomingMessage,
-  target: WebSocketTarget,
-  opts: RelayOptions,
-  signal: AbortSignal,
-): Promise<UpstreamAnswer> {
+export function openUpstream(req: IncomingMessage, target: WebSocketTarget, opts: RelayOptions, signal: AbortSignal): Promise<UpstreamAnswer> {
   const url = new URL(target.url);
   const secure = url.protocol === 'wss:' || url.protocol === 'https:';
   const loopback = (opts.resolveLocalhost ?? true) && isLocalhostName(url.hostname);
-  const headers = upstreamHeaders(req, url, target, opts);
+  const headers = handshakeHeaders(req, url, target, opts);
   return new Promise<UpstreamAnswer>((resolve, reject) => {
     const upstream = (secure ? https : http).request({
       hostname: loopback ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, ''),

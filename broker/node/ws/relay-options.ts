@@ -2,7 +2,7 @@
  * What a WebSocket relay is given: the Daytona target of the upgrade and the caller's options.
  * Shared by every step of the relay (ws/relay.ts), so it lives apart from any one of them.
  */
-import type { GateError } from '../../../protocol/index.js';
+import type { GateError, PreviewTarget } from '../../../protocol/index.js';
 
 export interface WebSocketTarget {
   /** `ws://` or `wss://` URL on Daytona's preview host, path and query included. */
@@ -20,8 +20,15 @@ export interface RelayOptions {
   onClose?(): void;
   /** Connect `*.localhost` to 127.0.0.1 (Node does not resolve it). Default true. */
   resolveLocalhost?: boolean;
-  /** The client-facing origin, for X-Forwarded-Proto and Location rewriting. Default `http://{Host}`. */
+  /** The client-facing origin, for X-Forwarded-Proto. Default `http://{Host}`. */
   publicOrigin?: string;
+  /**
+   * The preview the core authorised (`authorizeUpgrade`): its target and the core's preview-origin
+   * function, so a non-101 answer's `Location` on Daytona's host maps to the right preview origin
+   * (response-hygiene.ts) without re-parsing Daytona's host. Absent: every cookie is dropped and
+   * Location is left as it is.
+   */
+  preview?: { target: PreviewTarget; originOf(target: PreviewTarget): string };
   /** Time allowed for Daytona to answer the upgrade. Default 15 s. */
   timeoutMs?: number;
   /**

@@ -10,32 +10,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GateError } from '../../../protocol/index.js';
-import { isRejection, writeAnswer, writeError } from './answer.js';
+import { writeGateError } from '../raw-answer.js';
+import { isRejection, writeAnswer } from './answer.js';
 import { openUpstream } from './open-upstream.js';
 import type { RelayOptions, WebSocketTarget } from './relay-options.js';
 import { splice } from './splice.js';
 
 /**
- * Relays one authenticated upgrade to `target`. Never throws; failures close the client socket.
- *
- * @example
- * server.on('upgrade', async (req, socket, head) =>
- *   relayWebSocket(req, socket, head, await upstream.webSocketTarget(t, req.url ?? '/'), { stripCookies: ['__Host-pg-*'] }));
- */
-export function relayWebSocket(
-  req: IncomingMessage,
-  clientSocket: Duplex,
-  head: Buffer,
-  target: WebSocketTarget,
-  opts: RelayOptions = {},
-): void {
-  void relayWebSocketWithRetry(req, clientSocket, head, async () => target, { ...opts, retry: false });
-}
-
-/**
- * Like relayWebSocket, but asks `getTarget(true)` for a fresh target once when Daytona refuses
- * the token of the first (e.g. the sandbox restarted and its token rotated). Resolves when the
- * relay is established or has answered the client with an error.
+ * Relays one authenticated upgrade to the target `getTarget(false)` gives, and asks
+ * `getTarget(true)` for a fresh target once when Daytona refuses the token of the first (e.g. the
+ * sandbox restarted and its token rotated). Never throws; resolves when the relay is established
+ * or has answered the client with an error (then the client socket is closed).
  *
  * @example
  * relayWebSocketWithRetry(req, socket, head,
@@ -71,12 +56,11 @@ export async function relayWebSocketWithRetry(
       return;
     }
     if (answer.kind === 'upgraded') splice(clientSocket, head, answer, target);
-    else writeAnswer(clientSocket, answer, target, req, opts);
+    else writeAnswer(clientSocket, answer, target, opts);
   } catch (err) {
     if (closed) return;
-    const error =
-      err instanceof GateError ? err : new GateError('upstream_unavailable', "Daytona's preview proxy could not be reached.");
-    writeError(clientSocket, error);
+    const error = err instanceof GateError ? err : new GateError('upstream_unavailable', "Daytona's preview proxy could not be reached.");
+    await writeGateError(clientSocket, error);
   }
 }
 

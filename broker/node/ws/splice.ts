@@ -12,12 +12,7 @@ import type { UpstreamAnswer } from './open-upstream.js';
 import type { WebSocketTarget } from './relay-options.js';
 
 /** Writes Daytona's 101 (sanitized) to the client and pipes raw bytes both ways. */
-export function splice(
-  client: Duplex,
-  clientHead: Buffer,
-  answer: Extract<UpstreamAnswer, { kind: 'upgraded' }>,
-  target: WebSocketTarget,
-): void {
+export function splice(client: Duplex, clientHead: Buffer, answer: Extract<UpstreamAnswer, { kind: 'upgraded' }>, target: WebSocketTarget): void {
   const upstream = answer.socket;
   const token = target.headers[PREVIEW_TOKEN_HEADER] ?? '';
   const lines = [`HTTP/1.1 101 ${answer.res.statusMessage || 'Switching Protocols'}`];

@@ -1,6 +1,7 @@
 /** The node:http fetch used on the hot path, against small local servers. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNodeFetch } from '../../../broker/node/fetch-upstream.js';
 
@@ -85,10 +86,59 @@ describe('createNodeFetch', () => {
     expect(closed).toBe(true);
   });
 
-  it('times out connecting and answering with a TimeoutError', async () => {
+  it('times out answering with a TimeoutError', async () => {
     const { port } = await server(() => {});
     const f = createNodeFetch({ responseTimeoutMs: 100 });
     cleanups.push(() => f.close());
-    await expect(f(new Request(`http://127.0.0.1:${port}/`))).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(f(new Request(`http://127.0.0.1:${port}/`))).rejects.toMatchObject({ name: 'TimeoutError', message: 'no response headers in time' });
+  });
+
+  it('times out connecting to a host that never accepts (a listener with a full backlog)', async () => {
+    const port = await blackhole();
+    const f = createNodeFetch({ connectTimeoutMs: 300, responseTimeoutMs: 60_000 });
+    cleanups.push(() => f.close());
+    const started = Date.now();
+    await expect(f(new Request(`http://127.0.0.1:${port}/`))).rejects.toMatchObject({ name: 'TimeoutError', message: 'connect timed out' });
+    // The connect timer answered, not the (one minute) response timer, and not at once.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
+
+/**
+ * A loopback port whose listener never accepts: a child process listens with a backlog of 1 and
+ * then blocks its event loop, and the kernel's accept queue is filled with idle connections, so
+ * the next SYN is dropped and a connect hangs (Linux drops SYNs to a listener whose accept
+ * queue is full). Torn down with the test.
+ */
+async function blackhole(): Promise<number> {
+  const script =
+    "const s=require('net').createServer().listen({port:0,host:'127.0.0.1',backlog:1},()=>{" +
+    'process.stdout.write(String(s.address().port)+"\\n");' +
+    'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,120000);process.exit(0)})';
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const fillers: Socket[] = [];
+  cleanups.push(() => {
+    for (const s of fillers) s.destroy();
+    child.kill('SIGKILL');
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', () => reject(new Error('blackhole listener exited')));
+  });
+  // Fill the accept queue: connections complete (in the kernel) until one no longer does.
+  for (let i = 0; i < 64; i++) {
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    fillers.push(s);
+    const connected = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 500);
+      s.once('connect', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    if (!connected) return port;
+  }
+  throw new Error('the accept queue never filled');
+}

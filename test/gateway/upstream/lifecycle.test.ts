@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateError } from '../../../protocol/index.js';
+import { METRIC } from '../../../broker/core/metrics.js';
 import { clientRequest, exposed, principal, startRig, type Rig } from './support.js';
 
 let rig: Rig;
@@ -65,7 +66,7 @@ describe('restarts and revoked links mid-session', () => {
   it('a revoked signed link is replaced with no failed request: GETs and a small POST are repeated once', async () => {
     const { id } = await rig.emulator.createSandbox({});
     const outcomes: Array<Awaited<ReturnType<typeof settle>>> = [];
-    const retriesBefore = rig.metrics.count('gate_upstream_retries_total', { reason: 'token_rejected' });
+    const retriesBefore = rig.metrics.count(METRIC.upstreamRetries, { reason: 'token_rejected' });
     for (let round = 0; round < 3; round++) {
       outcomes.push(...(await burst(id, round)));
       expect(rig.emulator.expireSignedTokens(id)).toBeGreaterThan(0);
@@ -74,7 +75,7 @@ describe('restarts and revoked links mid-session', () => {
     }
     outcomes.push(...(await burst(id, 3)));
     expect(outcomes.filter((o) => 'error' in o || o.status !== 200)).toEqual([]);
-    expect(rig.metrics.count('gate_upstream_retries_total', { reason: 'token_rejected' }) - retriesBefore).toBeGreaterThan(0);
+    expect(rig.metrics.count(METRIC.upstreamRetries, { reason: 'token_rejected' }) - retriesBefore).toBeGreaterThan(0);
   });
 
   it('a large streamed body cannot be replayed after a revocation: 503 with Retry-After, and the next try works', async () => {
@@ -174,13 +175,17 @@ describe('the Daytona token never reaches the client', () => {
     // The gateway's own words: answer headers and coded errors. (An app's body may show its own
     // signed host, read from X-Forwarded-Host: that is the app speaking, and it opens that port only.)
     const gatewayWords: string[] = [];
+    /** What each step answered: the status of an answer, or the code of a GateError. */
+    const outcomes: (number | string)[] = [];
     const tokens = () => rig.emulator.standardToken(id);
     const collect = async (p: Promise<Response>) => {
       try {
         const res = await p;
+        outcomes.push(res.status);
         res.headers.forEach((value, name) => gatewayWords.push(`${name}: ${value}`));
         seen.push(await exposed(res));
       } catch (err) {
+        outcomes.push(err instanceof GateError ? err.code : String(err));
         const text = JSON.stringify(err instanceof GateError ? { ...err.toJSON(), headers: err.headers } : String(err));
         seen.push(text);
         gatewayWords.push(text);
@@ -202,6 +207,21 @@ describe('the Daytona token never reaches the client', () => {
     rig.emulator.setApiFault(null);
     const signedTokens = rig.emulator.signedTokens(id);
     expect(signedTokens.length).toBeGreaterThan(0);
+    // Each path really reached the answer it is meant to probe (an empty 502 everywhere would
+    // also contain no token): the app's own statuses pass through, Daytona's become codes.
+    expect(outcomes).toEqual([
+      200, // /api/echo
+      500, // the app's 500, 404, 401 and 307 pass through as the app's
+      404,
+      401,
+      307,
+      200, // /nope: the inspector answers every path
+      200, // /
+      502, // port 5999: nothing listens, Daytona's bare 502
+      'sandbox_stopped',
+      200, // after a restart: the signed link survives it
+      'daytona_unavailable', // Daytona's API down and no cached link for port 8080
+    ]);
     const all = seen.join('\n');
     for (const token of allTokens) expect(all).not.toContain(token);
     for (const token of signedTokens) expect(gatewayWords.join('\n')).not.toContain(token);

@@ -3,10 +3,10 @@
  * through the emulator's preview proxy to the inspector's /ws echo.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { relayWebSocketWithRetry } from '../../../broker/node/ws-relay.js';
+import { relayWebSocketWithRetry } from '../../../broker/node/ws/relay.js';
 import { parsePreviewLabel } from '../../../protocol/index.js';
 import { startApp, startRig, type Rig } from './support.js';
 
@@ -14,6 +14,10 @@ let rig: Rig;
 let gateway: Server;
 let gatewayPort = 0;
 let closes = 0;
+/** Upgrades handed to the relay; `opens - closes` is the number of relays still open. */
+let opens = 0;
+/** Called once the relay has its Daytona target, right before it opens the upstream handshake. */
+let onTarget: (() => void) | null = null;
 
 beforeAll(async () => {
   rig = await startRig();
@@ -21,7 +25,13 @@ beforeAll(async () => {
   gateway.on('upgrade', (req, socket, head) => {
     const target = parsePreviewLabel((req.headers.host ?? '').split('.')[0] ?? '');
     if (!target) return void socket.destroy();
-    void relayWebSocketWithRetry(req, socket, head, (fresh) => rig.upstream.webSocketTarget(target, req.url ?? '/', { fresh }), {
+    opens++;
+    const getTarget = async (fresh: boolean) => {
+      const t = await rig.upstream.webSocketTarget(target, req.url ?? '/', { fresh });
+      onTarget?.();
+      return t;
+    };
+    void relayWebSocketWithRetry(req, socket, head, getTarget, {
       stripRequestHeaders: ['authorization'],
       stripCookies: ['__Host-pg-*'],
       onClose: () => closes++,
@@ -196,15 +206,41 @@ describe('WebSocket relay', () => {
     }
   });
 
-  it('survives a client that resets its socket mid-handshake', async () => {
+  it('survives a client that resets its socket mid-handshake, and the open-relay count returns to 0', async () => {
     const { id } = await rig.emulator.createSandbox({});
-    const ws = connect(id, '/ws');
-    ws.on('error', () => {});
-    await new Promise((r) => setTimeout(r, 1));
-    ws.terminate();
-    await new Promise((r) => setTimeout(r, 100));
+    const openNow = () => opens - closes;
+    const settled = async () => {
+      for (let i = 0; i < 250 && openNow() !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+      return openNow();
+    };
+    expect(await settled()).toBe(0);
+    // `when`: 'before' resets as the relay gets its target (nothing sent upstream yet), 'during'
+    // once the upstream handshake request is on its way to Daytona (the 101 not yet relayed).
+    for (const when of ['before', 'during'] as const) {
+      const client = tcpConnect(gatewayPort, '127.0.0.1');
+      client.on('error', () => {});
+      const reached = new Promise<void>((resolve) => {
+        onTarget = () => {
+          onTarget = null;
+          if (when === 'before') client.resetAndDestroy();
+          else setImmediate(() => client.resetAndDestroy());
+          resolve();
+        };
+      });
+      client.write(
+        `GET /ws HTTP/1.1\r\nHost: 3000-${id}.preview.localhost:8787\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      await reached; // the relay really got to the upstream handshake before the reset
+      expect(await settled()).toBe(0);
+    }
+    // Positive control: the relay still works, and its count goes up and back down.
     const again = connect(id, '/ws');
     await opened(again);
+    expect(openNow()).toBe(1);
+    again.send('still here');
+    expect((await nextMessage(again)).data.toString()).toContain('still here');
     again.close();
+    expect(await settled()).toBe(0);
   });
 });

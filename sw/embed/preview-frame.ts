@@ -8,7 +8,7 @@
  * `ready` / `expired` / `error` events as mount().
  */
 import { mount, type PreviewHandle } from './embed-mount.js';
-import type { CredentialPath } from './messages.js';
+import type { CredentialPath } from '../page/messages.js';
 
 export interface EmbedDefaults {
   gatewayUrl: string;

@@ -1,4 +1,7 @@
-/** The host classification of each request, computed once in Hono's `getPath` and read by the routes. */
+/**
+ * The host classification of each request (gateway origin, preview origin or unknown),
+ * computed once in Hono's `getPath` (gateway.ts) and read by the routes: `hostOf(request)`.
+ */
 import { GateError } from '../../protocol/index.js';
 import type { HostKind } from './http/host.js';
 

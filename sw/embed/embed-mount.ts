@@ -1,0 +1,278 @@
+/**
+ * `PreviewGate.mount(element, options)`: puts a private Daytona preview in `element` through
+ * preview-gate. Mints a preview with the host app's user session (POST {gateway}/api/previews,
+ * CORS, `Authorization: Bearer`), loads the launch URL in an iframe (the one-time code rides in
+ * the fragment), follows the preview's postMessage reports, and mints a new preview when the
+ * session ends (expired, revoked), unless the host app cancels the `expired` event.
+ *
+ * Events on `element` (CustomEvent, `detail: {code, message, credentialPath, sessionId}`):
+ *   ready    the app in the frame loaded (after a launch)
+ *   expired  the preview session ended (expired, revoked, code spent); cancelable:
+ *            `preventDefault()` stops the automatic relaunch. Once per preview session: from
+ *            a gateway error page in the frame, from `handle.revoke()` at once, or from the
+ *            status check (GET /api/previews/{id} every `statusIntervalMs` while the page is
+ *            visible), so a session revoked elsewhere is reported even while the app in the
+ *            frame only fetches or sits idle
+ *   error    anything else that keeps the preview from showing (forbidden, sandbox stopped, ...)
+ *
+ * The frame is the preview origin, where the sandbox app's own (untrusted) scripts run: any
+ * message from it may come from the app, not from the gateway's pages. So `detail.code` is
+ * always one of the known codes (anything else becomes `internal`), `detail.message` is
+ * UNTRUSTED text of at most 300 characters (show it with `textContent`, never as HTML), and a
+ * `relaunch` request (which mints a new preview session) is honoured only after the frame
+ * reported an error, once per error, within the same per-minute cap as automatic relaunches.
+ *
+ * Runs on the host app's page (not on the preview origin, not in a worker). Built from:
+ * gateway-client.ts (the broker API calls), status-watcher.ts (the status check),
+ * frame-messages.ts (what the frame may say) and lifecycle.ts (the state machine); this file
+ * wires them to the iframe and the element's events.
+ *
+ * @example
+ *   const handle = PreviewGate.mount(document.getElementById('preview'), {
+ *     sandboxId, port: 3000, path: '/', getSession: async () => (await fetch('/my/session')).text(),
+ *   });
+ *   handle.element.addEventListener('ready', (e) => console.log(e.detail.credentialPath));
+ */
+import type { ErrorCode } from '../../protocol/index.js';
+import type { CredentialPath, PageErrorCode } from '../page/messages.js';
+import { createGatewayClient, PreviewGateError } from './gateway-client.js';
+import { readFrameMessage } from './frame-messages.js';
+import { createRelaunchBudget, mayRelaunchOnRequest, type Phase, withRelaunchable } from './lifecycle.js';
+import { createStatusWatcher, statusInterval } from './status-watcher.js';
+
+export { PreviewGateError } from './gateway-client.js';
+export { MAX_MESSAGE_LENGTH, frameErrorCode, frameMessage } from './frame-messages.js';
+export { MAX_AUTO_RELAUNCH_PER_MINUTE } from './lifecycle.js';
+export { DEFAULT_STATUS_INTERVAL_MS, MIN_STATUS_INTERVAL_MS, endedCode, statusInterval } from './status-watcher.js';
+
+export interface MountOptions {
+  sandboxId: string;
+  port: number;
+  /** Path to open in the sandbox app. Default `/`. */
+  path?: string;
+  /** Resolves to the host app's user-session JWT (sent as `Authorization: Bearer`). */
+  getSession: () => Promise<string>;
+  /** The gateway's own origin. Default: the origin embed.js was loaded from. */
+  gatewayUrl?: string;
+  /** `false` keeps the Service Worker out (cookie path only). Default true. */
+  worker?: boolean;
+  /** Title of the iframe, for assistive technology. Default `Preview`. */
+  title?: string;
+  /**
+   * How often (ms) the embed asks the gateway whether the preview session still lives
+   * (GET /api/previews/{id} with `getSession()`), from the frame's `launched` report on, paused
+   * while the page is hidden and checked at once when it is shown again. Default 30000; at
+   * least 100; `0` turns the check off (the end is then seen only by the frame's next
+   * navigation).
+   */
+  statusIntervalMs?: number;
+}
+
+export interface PreviewHandle {
+  readonly element: HTMLElement;
+  readonly iframe: HTMLIFrameElement;
+  /** How the preview authenticates: 'worker', 'cookie', or null before the first launch. */
+  readonly credentialPath: CredentialPath | null;
+  readonly sessionId: string | null;
+  /** Mints a new preview and loads it (a new launch link each time). */
+  reload(): Promise<void>;
+  /** A new launch URL for the same preview, e.g. to open it in a new tab. */
+  launchUrl(path?: string): Promise<string>;
+  /** Ends the current preview session (DELETE /api/previews/{id}); dispatches `expired` (`session_revoked`) at once. */
+  revoke(): Promise<void>;
+  destroy(): void;
+}
+
+export interface PreviewEventDetail {
+  code: PageErrorCode | 'ok';
+  /**
+   * Human-readable text. UNTRUSTED when it comes from the frame (the sandbox app can post it):
+   * at most MAX_MESSAGE_LENGTH characters; render it as text, never as HTML.
+   */
+  message: string;
+  credentialPath: CredentialPath | null;
+  sessionId: string | null;
+}
+
+/**
+ * Why these sandbox flags: the preview is a separate origin and keeps it (`allow-same-origin`:
+ * its Service Worker, IndexedDB and cookies need a real origin; with a cross-origin frame this
+ * grants nothing over the host page), runs its scripts, submits forms, opens popups (OAuth
+ * flows, "open in new tab" links) that are not themselves sandboxed, shows dialogs and
+ * downloads files. Left out on purpose: `allow-top-navigation*` (the preview must not navigate
+ * the host app away) and `allow-pointer-lock`/`allow-presentation` (not needed by web apps
+ * under development; add them in your own build if yours does).
+ */
+export const IFRAME_SANDBOX = 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads';
+export const IFRAME_ALLOW = 'clipboard-read; clipboard-write; fullscreen';
+
+export function mount(element: HTMLElement, options: MountOptions, defaultGateway: string): PreviewHandle {
+  const gateway = (options.gatewayUrl ?? defaultGateway).replace(/\/+$/, '');
+  if (!gateway) throw new TypeError('PreviewGate.mount: gatewayUrl is required when embed.js is not loaded from the gateway');
+  if (typeof options.getSession !== 'function') throw new TypeError('PreviewGate.mount: getSession must be a function');
+
+  const iframe = document.createElement('iframe');
+  iframe.setAttribute('sandbox', IFRAME_SANDBOX);
+  iframe.setAttribute('allow', IFRAME_ALLOW);
+  iframe.setAttribute('referrerpolicy', 'origin');
+  iframe.title = options.title ?? 'Preview';
+  iframe.style.cssText = 'border:0;width:100%;height:100%;display:block;';
+  (element.shadowRoot ?? element).append(iframe);
+
+  const client = createGatewayClient(gateway, options.getSession);
+  const budget = createRelaunchBudget();
+  const watcher = createStatusWatcher({
+    intervalMs: statusInterval(options.statusIntervalMs),
+    sessionState: (id) => client.sessionState(id),
+    onEnded: (code, message) => sessionEnded(code, message, false),
+  });
+  let phase: Phase = { name: 'idle' };
+  let credentialPath: CredentialPath | null = null;
+  let sessionId: string | null = null;
+  let previewOrigin: string | null = null;
+  /** Bumped by every launch: a mint answered after a newer launch began is dropped. */
+  let generation = 0;
+  let endTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const emit = (type: 'ready' | 'expired' | 'error', code: PreviewEventDetail['code'], message: string): boolean => {
+    const detail: PreviewEventDetail = { code, message, credentialPath, sessionId };
+    return element.dispatchEvent(new CustomEvent(type, { detail, cancelable: type === 'expired' }));
+  };
+
+  /** At the session's absolute end, report it and relaunch (setTimeout caps at ~24.8 days). */
+  function watchSessionEnd(at: number | undefined): void {
+    clearTimeout(endTimer);
+    if (typeof at !== 'number') return;
+    endTimer = setTimeout(
+      () => sessionEnded('invalid_session', 'The preview session reached its end.', false),
+      Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1),
+    );
+  }
+
+  /** Takes one relaunch from the per-minute budget; false (and an error event) when spent. */
+  function relaunchAllowed(): boolean {
+    if (budget.take()) return true;
+    emit('error', 'internal', 'The preview keeps ending right after it opens; stopped relaunching it.');
+    return false;
+  }
+
+  /**
+   * The current session ended: `expired` once per session, then the automatic relaunch unless
+   * cancelled (capped). `fromFrame`: reported by a gateway error page in the frame, after which
+   * the failure page's button may ask for one relaunch (also when the end was already reported).
+   */
+  function sessionEnded(code: ErrorCode, message: string, fromFrame: boolean): void {
+    watcher.stop();
+    if (phase.name === 'destroyed') return;
+    if (phase.name === 'ended') {
+      if (fromFrame) phase = withRelaunchable(phase, true);
+      return;
+    }
+    phase = { name: 'ended', relaunchable: false };
+    clearTimeout(endTimer);
+    if (emit('expired', code, message)) {
+      // Not cancelled: the automatic relaunch (capped) is the way out; a button press must
+      // not add another. Cancelled: the failure page's "Get a new link" may ask once.
+      const allowed = relaunchAllowed();
+      if (fromFrame && !allowed) phase = withRelaunchable(phase, true);
+      if (allowed) void launch();
+    } else if (fromFrame) phase = withRelaunchable(phase, true);
+  }
+
+  /** The launch URL as the frame gets it: `&sw=0` in the fragment keeps the worker out. */
+  const launchTarget = (url: string): string => (options.worker === false ? `${url}&sw=0` : url);
+  const mint = (path: string | undefined) => client.mint({ sandboxId: options.sandboxId, port: options.port, path });
+
+  async function launch(): Promise<void> {
+    const mine = ++generation;
+    watcher.stop(); // the session being replaced is no longer watched
+    try {
+      const preview = await mint(options.path);
+      if (phase.name === 'destroyed' || mine !== generation) return;
+      sessionId = preview.sessionId;
+      previewOrigin = new URL(preview.url).origin;
+      credentialPath = null;
+      phase = { name: 'loading' };
+      iframe.src = launchTarget(preview.url);
+      watchSessionEnd(preview.sessionExpiresAt);
+    } catch (err) {
+      const e = err instanceof PreviewGateError ? err : new PreviewGateError('network_error', String(err));
+      emit('error', e.code, e.message);
+    }
+  }
+
+  async function openInNewTab(): Promise<void> {
+    // No user activation crosses postMessage, so this may be blocked as a popup: then the host
+    // app learns it through an error event and can offer its own link.
+    const url = await handle.launchUrl();
+    if (!window.open(url, '_blank', 'noopener')) emit('error', 'popup_blocked', `Open the preview in a new tab: ${url}`);
+  }
+
+  // Messages pass the origin and source checks here and every field is checked by
+  // readFrameMessage (frame-messages.ts); what would mint a session is rationed.
+  function onMessage(event: MessageEvent): void {
+    if (event.source !== iframe.contentWindow || event.origin !== previewOrigin) return;
+    const report = readFrameMessage(event.data);
+    if (!report || phase.name === 'destroyed') return;
+    if (report.type === 'launched') {
+      if (phase.name === 'ended') return; // reported over: only a new launch starts again
+      credentialPath = report.credentialPath;
+      phase = { name: 'starting-app' };
+      if (sessionId) watcher.watch(sessionId);
+    } else if (report.type === 'error') {
+      if (report.sessionOver) sessionEnded(report.code as ErrorCode, report.message, true);
+      else {
+        phase = phase.name === 'ended' ? withRelaunchable(phase, true) : { name: 'failed', relaunchable: true };
+        emit('error', report.code, report.message);
+      }
+    } else {
+      // Only the failure page's button asks for this: honoured once per reported error, capped.
+      if (!mayRelaunchOnRequest(phase)) return;
+      phase = withRelaunchable(phase, false);
+      if (!relaunchAllowed()) return;
+      if (report.target === 'tab') void openInNewTab();
+      else void launch();
+    }
+  }
+
+  function onLoad(): void {
+    if (phase.name !== 'starting-app') return;
+    phase = { name: 'live' };
+    emit('ready', 'ok', '');
+  }
+
+  window.addEventListener('message', onMessage);
+  iframe.addEventListener('load', onLoad);
+  void launch();
+
+  const handle: PreviewHandle = {
+    element,
+    iframe,
+    get credentialPath() {
+      return credentialPath;
+    },
+    get sessionId() {
+      return sessionId;
+    },
+    reload: () => launch(),
+    async launchUrl(path) {
+      return launchTarget((await mint(path ?? options.path)).url);
+    },
+    async revoke() {
+      const sid = sessionId;
+      if (!sid) return;
+      await client.revoke(sid);
+      // Tell the host app now, not at the frame's next navigation (a no-op if already reported).
+      if (sid === sessionId) sessionEnded('session_revoked', 'The preview session was ended.', false);
+    },
+    destroy() {
+      phase = { name: 'destroyed' };
+      clearTimeout(endTimer);
+      watcher.destroy();
+      window.removeEventListener('message', onMessage);
+      iframe.removeEventListener('load', onLoad);
+      iframe.remove();
+    },
+  };
+  return handle;
+}
