@@ -14,6 +14,8 @@ export interface EnvConfig {
   daytonaApi: { apiUrl?: string; apiKey?: string; target?: string };
   /** GATE_LOG: `json` (default) one JSON line per event on stdout, `off` nothing. */
   log: 'json' | 'off';
+  /** GATE_DRAIN_SECONDS: how long a SIGTERM/SIGINT lets requests in flight finish. Default 25. */
+  drainSeconds: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number | undefined): number | undefined {
@@ -84,5 +86,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   };
   const log = (env.GATE_LOG?.trim().toLowerCase() || 'json') as EnvConfig['log'];
   if (log !== 'json' && log !== 'off') throw new TypeError(`preview-gate: GATE_LOG must be json or off, got "${env.GATE_LOG}"`);
-  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log };
+  const drainSeconds = int(env, 'GATE_DRAIN_SECONDS', 25)!;
+  if (drainSeconds > 3600) throw new TypeError('preview-gate: GATE_DRAIN_SECONDS must be 0..3600');
+  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log, drainSeconds };
 }

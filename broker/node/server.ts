@@ -26,6 +26,7 @@ import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
 import { relayWebSocketWithRetry } from './ws-relay.js';
+import { createDrainer, type DrainResult } from './drain.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -44,6 +45,8 @@ export interface StartGatewayOptions {
   clock?: Clock;
   logger?: Logger;
   policy?: PreviewPolicy;
+  /** Default bound of `drain()`: seconds requests in flight may take to finish. Default 25 (`GATE_DRAIN_SECONDS`). */
+  drainSeconds?: number;
 }
 
 export interface RunningGateway {
@@ -52,8 +55,18 @@ export interface RunningGateway {
   port: number;
   /** The core (app, rotateKeys, metrics, store, previewOrigin, ...). */
   app: Gateway;
+  /**
+   * Graceful stop (drain.ts): /readyz 503 at once, no new connections, requests in flight
+   * finish (bounded by `timeoutMs`, default `drainSeconds`), WebSockets closed with 1001, then
+   * everything released as by `close()`. Resolves with how many connections had to be cut.
+   */
+  drain(opts?: { timeoutMs?: number }): Promise<DrainResult>;
+  /** Immediate stop: every connection cut. */
   close(): Promise<void>;
 }
+
+/** Default bound of a graceful stop: under Kubernetes' default 30 s grace period. */
+export const DEFAULT_DRAIN_SECONDS = 25;
 
 const ASSET_FILES: Record<keyof GatewayAssets, string> = { serviceWorker: 'sw.js', bootstrap: 'bootstrap.js', embed: 'embed.js' };
 
@@ -205,6 +218,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
+  const drainer = createDrainer(server, sockets);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 8787, host, () => resolve());
@@ -265,6 +279,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           stripCookies: [`${GATE_COOKIE_PREFIX}*`],
           publicOrigin: decision.origin,
           onClose: () => metrics.inc(METRIC.wsOpen, undefined, -1),
+          onSpliced: (link) => drainer.trackWebSocket(socket, link),
           // The handshake was authorised above, so a stopped sandbox may be woken (auto-start)
           // from a socket too, not only from a page load.
           onStopped: () => upstream.sandboxStopped(decision.target.sandboxId),
@@ -277,20 +292,31 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   });
 
   let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    gw.readiness.startDraining();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+    fetchUpstream.close();
+    await gw.close();
+    await ownDaytona?.close();
+  };
+  const defaultDrainMs = (opts.drainSeconds ?? DEFAULT_DRAIN_SECONDS) * 1000;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     app: gw,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-      fetchUpstream.close();
-      await gw.close();
-      await ownDaytona?.close();
+    async drain(drainOpts) {
+      gw.readiness.startDraining(); // first: a load balancer polling /readyz stops sending at once
+      const result = await drainer.drain(drainOpts?.timeoutMs ?? defaultDrainMs);
+      if (result.forced > 0) logger.warn('drain_timeout', { forced: result.forced, ms: result.ms });
+      else logger.info('drained', { ms: result.ms });
+      await close();
+      return result;
     },
+    close,
   };
 }

@@ -134,5 +134,10 @@ export interface Store {
 
   /** Drops every expired record (the in-memory store also runs it on a timer). */
   sweep(now: number): Promise<number>;
+  /**
+   * Optional health hook for `/readyz` (broker/core/readiness.ts): resolves when the backing
+   * service answers (Redis: PING), throws when it does not. An embedded store omits it.
+   */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
