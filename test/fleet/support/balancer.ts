@@ -21,6 +21,8 @@ export interface Balancer {
   connections: number[];
   /** Client connections no backend accepted (every backend refused). */
   failed: number;
+  /** Open connections: which backend (index) and the first line the client sent (`GET /ws HTTP/1.1`). */
+  live(): { backend: number; firstLine: string }[];
   close(): Promise<void>;
 }
 
@@ -37,12 +39,14 @@ function connect(port: number): Promise<Socket> {
 
 export async function startBalancer(backends: number[]): Promise<Balancer> {
   const open = new Set<Socket>();
+  const routes = new Map<Socket, { backend: number; firstLine: string }>();
   let next = 0;
   const lb: Balancer = {
     port: 0,
     backends: [...backends],
     connections: backends.map(() => 0),
     failed: 0,
+    live: () => [...routes.values()],
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy();
@@ -64,6 +68,10 @@ export async function startBalancer(backends: number[]): Promise<Balancer> {
           continue; // refused: a dead instance, try the next one
         }
         lb.connections[i] = (lb.connections[i] ?? 0) + 1;
+        const route = { backend: i, firstLine: '' };
+        routes.set(client, route);
+        client.once('close', () => routes.delete(client));
+        client.once('data', (d: Buffer) => (route.firstLine = d.toString('latin1').split('\r\n', 1)[0]!));
         open.add(backend);
         backend.once('close', () => {
           open.delete(backend);
