@@ -78,6 +78,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(int(env, 'GATE_REFRESH_TTL', undefined) !== undefined ? { refreshTtlSeconds: int(env, 'GATE_REFRESH_TTL', undefined)! } : {}),
     ...(bool(env, 'GATE_PUBLIC_SANDBOXES') !== undefined ? { allowPublicSandboxes: bool(env, 'GATE_PUBLIC_SANDBOXES')! } : {}),
     ...(signingKeys ? { signingKeys } : {}),
+    // Shared store (docs/interface.md, "Several instances"): validated in resolveConfig.
+    ...(env.GATE_REDIS_URL?.trim() ? { redisUrl: env.GATE_REDIS_URL.trim() } : {}),
+    ...(env.GATE_REDIS_PREFIX !== undefined && env.GATE_REDIS_PREFIX !== '' ? { redisPrefix: env.GATE_REDIS_PREFIX } : {}),
+    ...(int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined) !== undefined ? { redisCommandTimeoutMs: int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined)! } : {}),
+    ...(env.GATE_KEYS_SECRET ? { keysSecret: env.GATE_KEYS_SECRET } : {}),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),

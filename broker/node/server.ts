@@ -27,6 +27,7 @@ import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
 import { relayWebSocketWithRetry } from './ws-relay.js';
 import { createDrainer, type DrainResult } from './drain.js';
+import { sharedStateFromConfig } from './shared-state.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -240,19 +241,24 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     autoStart: resolved.autoStart,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
+  let shared: Awaited<ReturnType<typeof sharedStateFromConfig>> = null;
   try {
+    // GATE_REDIS_URL: the Redis store and the fleet's key set (broker/node/shared-state.ts).
+    shared = opts.store ? null : await sharedStateFromConfig(resolved, { logger, ...(opts.clock ? { clock: opts.clock } : {}) });
     gateway = await createGateway(config, {
       upstream,
       daytona,
       metrics,
       logger,
       assets: loadAssets(opts.assetsDir ?? defaultAssetsDir()),
-      ...(opts.store ? { store: opts.store } : {}),
+      ...(opts.store ? { store: opts.store } : shared ? { store: shared.store } : {}),
+      ...(shared?.keys ? { keys: shared.keys } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
     });
   } catch (err) {
     server.close();
+    await shared?.close();
     fetchUpstream.close();
     await ownDaytona?.close();
     throw err;
@@ -302,6 +308,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     });
     fetchUpstream.close();
     await gw.close();
+    await shared?.close();
     await ownDaytona?.close();
   };
   const defaultDrainMs = (opts.drainSeconds ?? DEFAULT_DRAIN_SECONDS) * 1000;
