@@ -1,7 +1,7 @@
 /**
- * A gateway as its own process, as an operator runs it (`broker/node/main.ts`, configured by
- * the environment), for the shutdown and multi-instance tests. Run with `node --import tsx`
- * (one process: a signal or SIGKILL reaches the gateway itself, no wrapper in between).
+ * A gateway as its own process, as an operator runs it: the bundle of `broker/node/main.ts`
+ * (bundle.ts) under plain `node`, configured by the environment, for the shutdown and
+ * multi-instance tests. One process: a signal or SIGKILL reaches the gateway itself.
  *
  * @example
  * const gw = await spawnGateway({ GATE_USER_JWT_SECRET: secret, DAYTONA_API_URL: apiUrl, DAYTONA_API_KEY: key });
@@ -10,9 +10,10 @@
  * expect((await gw.exited).code).toBe(0);
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { gatewayBundle } from './bundle.js';
+import { ROOT } from './paths.js';
 
-export const ROOT = join(import.meta.dirname, '..', '..', '..');
+export { ROOT };
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -39,7 +40,7 @@ export async function waitUntil(cond: () => boolean, ms: number, what: string): 
 
 /** Starts `broker/node/main.ts` with `env` (plus PATH, GATE_PORT=0) and waits for its GATEWAY_URL line. */
 export async function spawnGateway(env: Record<string, string>, opts: { readyMs?: number } = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'broker/node/main.ts'], {
+  const child = spawn(process.execPath, [await gatewayBundle()], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', GATE_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
