@@ -3,7 +3,7 @@
  * (200 while the process runs). Not ready when:
  *  - it is draining (SIGTERM/SIGINT, or `RunningGateway.drain()` in broker/node/server.ts): at
  *    once, with no probe;
- *  - a dependency probe failed: the store (when it offers `ping`, e.g. Redis) and the Daytona
+ *  - a dependency probe failed: the store's `ping` (Redis: PING; memory: always fine) and the Daytona
  *    API (one `getSandbox` of a made-up id: a 404 proves the API answers and accepts the key).
  *
  * Probes run only when /readyz is asked, at most once per `cacheMs` each (single-flight, a hung

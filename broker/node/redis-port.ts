@@ -3,7 +3,7 @@
  *
  * Why node-redis: it is the client Redis itself maintains; it can refuse commands while
  * disconnected instead of queueing them (`disableOfflineQueue`: an outage is a fast 503, never
- * a pile of requests waiting), bounds every command (`commandOptions.timeout`), reconnects on
+ * a pile of requests waiting), bounds every command (a timeout of our own, see `command`), reconnects on
  * its own and re-subscribes pub/sub channels after a reconnect. It speaks RESP3, but the store
  * pins RESP2 so every reply has one plain shape (strings, integers, flat arrays); pub/sub
  * therefore has a connection of its own (`duplicate()`). Lua runs through EVALSHA with an EVAL
@@ -54,11 +54,13 @@ function classify(err: unknown): Error {
  */
 export async function connectRedis(o: ConnectRedisOptions): Promise<NodeRedisPort> {
   const where = redisHost(o.url);
+  const commandTimeoutMs = o.commandTimeoutMs ?? 1000;
   const client: RedisClientType = createClient({
     url: o.url,
     RESP: 2,
     disableOfflineQueue: true,
-    commandOptions: { timeout: o.commandTimeoutMs ?? 1000 },
+    // Commands waiting on a hung Redis are bounded too: past this many, new ones fail at once.
+    commandsQueueMaxLength: 10_000,
     socket: {
       connectTimeout: Math.min(o.connectTimeoutMs ?? 10_000, 5000),
       // Never give up: back off to one attempt every 2 s while Redis is away.
@@ -115,10 +117,24 @@ export async function connectRedis(o: ConnectRedisOptions): Promise<NodeRedisPor
     },
     async command(args) {
       if (!client.isReady) throw new RedisUnavailableError(`not connected to ${where}`);
+      // node-redis's `timeout` option bounds only the wait BEFORE a command is written (its
+      // commands-queue drops the timer once the bytes are sent), so a Redis that keeps the
+      // socket open and answers nothing (SIGSTOP, a stalled host) would hang the caller: the
+      // race below bounds the whole wait (test/redis/store-contract.test.ts, "stops
+      // answering"). A late reply to a timed-out command stays matched to that command (the
+      // client keeps it in its reply queue), never handed to the next one.
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        return await client.sendCommand(args as string[]);
+        return await Promise.race([
+          client.sendCommand(args as string[], { timeout: commandTimeoutMs }),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new RedisUnavailableError(`no answer from ${where} within ${commandTimeoutMs} ms`)), commandTimeoutMs + 250);
+          }),
+        ]);
       } catch (err) {
-        throw classify(err);
+        throw err instanceof RedisUnavailableError ? err : classify(err);
+      } finally {
+        clearTimeout(timer);
       }
     },
     async subscribe(channels, onMessage) {

@@ -43,7 +43,7 @@ describe('/readyz', () => {
     for (let i = 0; i < 20; i++) {
       const res = await get(gw, '/readyz');
       expect(res.status).toBe(200);
-      expect(res.json()).toEqual({ status: 'ready', checks: { daytona: 'ok' } });
+      expect(res.json()).toEqual({ status: 'ready', checks: { store: 'ok', daytona: 'ok' } });
       expect(res.headers.get('cache-control')).toBe('no-store');
     }
     expect(emulator.stats.apiRequests).toBe(1);

@@ -99,7 +99,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     const client = fleetClient(gw.port);
     const ready = await client.gateway('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { daytona: 'ok' } });
+    expect(ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', daytona: 'ok' } });
 
     const { grant } = await client.launch(await mintUserSession(secret, 'bob'), sandboxId, 3000);
     const { closed } = await openSocket(gw, grant.accessToken);

@@ -205,3 +205,54 @@ describe.each(Object.keys(factories))('store contract: %s', (kind) => {
     expect((await b.listSlots('idx:s', Date.now())).sort()).toEqual(['s0', 's1', 's2', 's3', 's4']);
   }));
 });
+
+describe('readiness', () => {
+  it('ping resolves while Redis serves and answers store_unavailable at once while it is down', async () => {
+    const own = await startRedis();
+    const p = await connectRedis({ url: own.url, commandTimeoutMs: 500 });
+    const store = await createRedisStore({ port: p, prefix: 'ping:' });
+    try {
+      await expect(store.ping!()).resolves.toBeUndefined();
+      await own.stop();
+      const started = Date.now();
+      await expect(store.ping!()).rejects.toMatchObject({ code: 'store_unavailable', headers: { 'retry-after': '2' } });
+      await expect(store.getSession('x')).rejects.toMatchObject({ code: 'store_unavailable' });
+      expect(Date.now() - started).toBeLessThan(3000);
+      await own.start();
+      await eventually(async () => (await store.ping!().then(() => true, () => false)), 15_000);
+      expect(await store.getSession('x')).toBeNull();
+    } finally {
+      await store.close();
+      await p.close();
+      await own.close();
+    }
+  }, 40_000);
+});
+
+describe('a Redis that stops answering', () => {
+  it('costs at most the command timeout (coded 503, no hang), and replies stay matched to their commands after', async () => {
+    const own = await startRedis();
+    const p = await connectRedis({ url: own.url, commandTimeoutMs: 300 });
+    const store = await createRedisStore({ port: p, prefix: 'hang:' });
+    try {
+      const now = Date.now();
+      await store.putLaunchCode({ hash: 'c1', sessionId: 's1', path: '/one', expiresAt: now + 60_000 });
+      await store.putLaunchCode({ hash: 'c2', sessionId: 's2', path: '/two', expiresAt: now + 60_000 });
+      own.pause();
+      const started = Date.now();
+      const results = await Promise.allSettled([store.getSession('s1'), store.consumeLaunchCode('c1', now), store.ping!()]);
+      for (const r of results) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'store_unavailable' } });
+      expect(Date.now() - started).toBeLessThan(3000);
+      own.resume();
+      // The late replies to the timed-out commands must not be handed to later commands.
+      await eventually(async () => (await store.ping!().then(() => true, () => false)), 10_000);
+      expect(await store.consumeLaunchCode('c2', Date.now())).toMatchObject({ sessionId: 's2', path: '/two' });
+      expect(await store.getSession('s1')).toBeNull();
+    } finally {
+      own.resume();
+      await store.close();
+      await p.close();
+      await own.close();
+    }
+  }, 40_000);
+});

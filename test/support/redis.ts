@@ -25,6 +25,10 @@ export interface TestRedis {
   /** Stops it (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** SIGSTOP: the process keeps its sockets open but answers nothing (a hung Redis). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** Stops it and removes its directory. */
   close(): Promise<void>;
   readonly running: boolean;
@@ -112,7 +116,14 @@ export async function startRedis(opts: { persist?: boolean } = {}): Promise<Test
       await stop();
       await start();
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
     async close() {
+      if (child) child.kill('SIGCONT'); // a paused process cannot act on SIGTERM
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -132,12 +132,13 @@ export interface Store {
   /** The live members of `key`, in no particular order. */
   listSlots(key: string, now: number): Promise<string[]>;
 
-  /** Drops every expired record (the in-memory store also runs it on a timer). */
-  sweep(now: number): Promise<number>;
   /**
-   * Optional health hook for `/readyz` (broker/core/readiness.ts): resolves when the backing
-   * service answers (Redis: PING), throws when it does not. An embedded store omits it.
+   * Resolves when the store can serve now; rejects (GateError `store_unavailable` for Redis)
+   * when it cannot. Cheap, for a readiness probe. Optional: a store without it is always ready.
    */
   ping?(): Promise<void>;
+
+  /** Drops every expired record (the in-memory store also runs it on a timer). */
+  sweep(now: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@
  *   P keys       the key set: JSON {keys:[{kid, sealed, createdAt, activateAt, retiredAt?}]},
  *                newest first; `sealed` = the private JWK sealed with GATE_KEYS_SECRET (key-seal.ts)
  *   P keys:exp   hash kid → latest `exp` (ms) of any token any instance signed with that key
+ *                (each instance writes its maxima and reads the fleet's every second)
  *   channel P keys   "changed" after every write of the set
  * - Start: the first instance writes a fresh set (SET only if absent, in Lua); the others load it.
  * - Rotation (`rotate()` on any instance): one compare-and-set in Lua replaces the set, so two
@@ -37,7 +38,7 @@ export interface FleetKeyRingOptions {
   retireGraceMs?: number;
   /** Delay between publishing a new key and signing with it. Default 1500 ms. */
   activationDelayMs?: number;
-  /** How often noted expiries are written to Redis. Default 1000 ms. */
+  /** How often noted expiries are written to Redis and the fleet's read back. Default 1000 ms. */
   flushIntervalMs?: number;
 }
 
@@ -181,8 +182,12 @@ export async function createFleetKeyRing(o: FleetKeyRingOptions): Promise<FleetK
   await sync(true);
   await port.subscribe([setKey], () => background());
   const stopReady = port.onReady(background);
+  // Every second: write this instance's maxima, read the fleet's (a small hash), so a retired
+  // key stays while any instance's token signed with it may still be in use.
   const timer = setInterval(() => {
-    flush().catch(() => {});
+    flush()
+      .then(readExpiries)
+      .catch(() => {});
   }, o.flushIntervalMs ?? 1000);
   (timer as unknown as { unref?: () => void }).unref?.();
 

@@ -108,6 +108,10 @@ export async function createRedisStore(o: RedisStoreOptions): Promise<RedisStore
     throw err instanceof RedisUnavailableError ? down() : err;
   });
 
+  // Ended revocations leave the local view once a minute (Redis drops them from the set itself).
+  const pruner = setInterval(() => view.prune(), 60_000);
+  (pruner as unknown as { unref?: () => void }).unref?.();
+
   const putJson = (key: string, value: { expiresAt: number }) => run(['SET', key, JSON.stringify(value), 'PXAT', String(Math.max(1, Math.floor(value.expiresAt)))]);
   const getJson = async <T>(key: string): Promise<T | null> => {
     const v = (await run(['GET', key])) as string | null;
@@ -213,17 +217,18 @@ export async function createRedisStore(o: RedisStoreOptions): Promise<RedisStore
     async listSlots(key, now) {
       return (await run(['ZRANGE', `${P}slot:${key}`, `(${now}`, '+inf', 'BYSCORE'])) as string[];
     },
+    async ping() {
+      if (!port.ready) throw down();
+      await run(['PING']);
+    },
     async sweep(now) {
       // Redis expires records itself; only ended revocations leave the set and the local view.
       const n = (await run(['ZREMRANGEBYSCORE', revKey, '-inf', String(now)])) as number;
       view.prune();
       return n;
     },
-    // /readyz (broker/core/readiness.ts): one PING; store_unavailable while Redis is down.
-    async ping() {
-      await run(['PING']);
-    },
     async close() {
+      clearInterval(pruner);
       stopFeed();
     },
   };
