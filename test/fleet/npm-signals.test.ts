@@ -80,7 +80,7 @@ function listening(port: number): Promise<boolean> {
 }
 
 /** Runs `npm run <script>` in `cwd`, waits for `readyLine`, SIGTERMs npm; reports what survived. */
-async function signalNpm(cwd: string, script: string, env: Record<string, string>, readyLine: RegExp, portsOf: (out: string) => number[]) {
+async function signalNpm(cwd: string, script: string, env: Record<string, string>, readyLine: RegExp, portsOf: (out: string) => number[], graceMs = 15_000) {
   const npm = spawn('npm', ['run', script, '--silent'], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -98,7 +98,7 @@ async function signalNpm(cwd: string, script: string, env: Record<string, string
   npm.kill('SIGTERM');
   const code = await exited;
   // Give any survivor time to show itself (and a forwarded signal time to land).
-  await waitUntil(() => tree.every((p) => !alive(p)), 15_000, 'the child processes to exit').catch(() => undefined);
+  await waitUntil(() => tree.every((p) => !alive(p)), graceMs, 'the child processes to exit').catch(() => undefined);
   const survivors = tree.filter(alive);
   const stillListening: number[] = [];
   for (const port of ports) if (await listening(port)) stillListening.push(port);
@@ -133,7 +133,7 @@ describe('npm scripts forward signals to the process holding the port', () => {
       writeFileSync(join(control, 'package.json'), JSON.stringify(pkg));
       for (const d of ['broker', 'protocol']) symlinkSync(join(scratch, d), join(control, d));
       symlinkSync(join(scratch, 'node_modules'), join(control, 'node_modules'));
-      const r = await signalNpm(control, 'gateway', gatewayEnv, /JWKS_URL=\S+\n/, gatewayPorts);
+      const r = await signalNpm(control, 'gateway', gatewayEnv, /JWKS_URL=\S+\n/, gatewayPorts, 3_000);
       expect(r.survivors.length).toBeGreaterThan(0);
       expect(r.stillListening).toEqual(r.ports);
       for (const p of r.survivors) process.kill(p, 'SIGKILL');
