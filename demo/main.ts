@@ -8,12 +8,14 @@
  *    sessions to anyone: demo only), accepting API calls from the host page's origin;
  *  - the demo host page (DEMO_HOST_PORT, default 8788): an IDE-like page on another site
  *    (127.0.0.1) than the previews (*.preview.localhost) and the gateway API (localhost).
- * Prints NAME=VALUE lines once ready; SIGINT/SIGTERM stop everything.
+ * Prints NAME=VALUE lines once ready. SIGINT/SIGTERM stop everything: the gateway drains
+ * (GATE_DRAIN_SECONDS, default 5 here), then the rest closes, exit 0 (broker/node/signals.ts).
  */
 import { startGateway } from '../broker/node/server.js';
 import { startEmulator } from './emulator/index.js';
 import { startHostPage } from './host/server.js';
 import { startViteHmrApp } from './sandbox-apps/vite-hmr/dev-server.js';
+import { handleShutdownSignals } from '../broker/node/signals.js';
 
 const DEMO_USER = 'demo-user';
 const APP_PORT = 3000;
@@ -45,6 +47,13 @@ async function post(url: string, body: unknown, token?: string): Promise<Record<
 }
 
 async function main(): Promise<void> {
+  // Ctrl-C on the demo should be quick: 5 s for requests in flight unless GATE_DRAIN_SECONDS says otherwise.
+  const drainRaw = process.env.GATE_DRAIN_SECONDS?.trim() || '5';
+  if (!/^\d{1,4}$/.test(drainRaw)) {
+    console.error(`GATE_DRAIN_SECONDS must be a whole number of seconds, got "${drainRaw}"`);
+    process.exit(2);
+  }
+  const drainMs = Number(drainRaw) * 1000;
   // The Vite dev server listens on an ephemeral loopback port; the sandbox's port 5173 leads to it.
   const [emulator, vite] = await Promise.all([
     startEmulator({ port: port('EMULATOR_PORT', 4000), apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' }),
@@ -97,16 +106,14 @@ async function main(): Promise<void> {
   };
   for (const [name, value] of Object.entries(lines)) console.log(`${name}=${value}`);
 
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    const force = setTimeout(() => process.exit(1), 5000);
-    force.unref();
-    void Promise.allSettled([host.close(), gateway.close(), emulator.close(), vite.close()]).then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // The gateway drains first (its requests in flight still need the emulator), then the rest.
+  handleShutdownSignals(
+    async () => {
+      await gateway.drain({ timeoutMs: drainMs });
+      await Promise.allSettled([host.close(), emulator.close(), vite.close()]);
+    },
+    drainMs,
+  );
 }
 
 main().catch((err: unknown) => {

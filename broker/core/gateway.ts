@@ -34,6 +34,7 @@ import { registerBrokerRoutes } from './broker-api.js';
 import { registerGatePaths } from './gate-paths.js';
 import { registerPreviewGuards, registerProxy } from './proxy.js';
 import { createUpgradeAuthorizer, type UpgradeDecision } from './upgrade.js';
+import { createReadiness, defaultProbes, type Readiness } from './readiness.js';
 
 export interface GatewayDeps {
   /** The upstream side (broker/core/upstream): forwards to Daytona's preview proxy. */
@@ -54,6 +55,8 @@ export interface GatewayDeps {
   metrics?: MetricsRegistry;
   /** Authorisation hook. Default: the `preview-gate.users` label (labelPolicy). */
   policy?: PreviewPolicy;
+  /** What `/readyz` reports (readiness.ts). Default: draining flag + store ping + Daytona API probe, cached 5 s. */
+  readiness?: Readiness;
 }
 
 export interface Gateway {
@@ -73,6 +76,8 @@ export interface Gateway {
   metrics: MetricsRegistry;
   store: Store;
   logger: Logger;
+  /** `/readyz`: `startDraining()` turns it 503 at once (the Node edge calls it on SIGTERM). */
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -220,6 +225,14 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     const h = classifyHost(config, new URL(c.req.url).host);
     throw h.kind === 'unknown' ? h.error : new GateError('not_found', 'Not found.');
   });
+  const readiness = deps.readiness ?? createReadiness({ probes: defaultProbes(store, deps.daytona), clock });
+  // Readiness for load balancers, beside /healthz (liveness, broker-api.ts); a status
+  // document rather than the error model: the reason is for the operator, never a secret.
+  app.get(`${GW}/readyz`, async (c) => {
+    const report = await readiness.report();
+    c.header('cache-control', 'no-store');
+    return c.json(report, report.status === 'ready' ? 200 : 503);
+  });
   // 2. The gateway's own origin: the broker API, JWKS, /healthz, /metrics, /embed.js; then
   //    its catch-all (after them, or it would answer every path 404).
   registerBrokerRoutes(app, x);
@@ -249,6 +262,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     metrics,
     store,
     logger,
+    readiness,
     close: async () => {
       if (!deps.store) await store.close();
     },

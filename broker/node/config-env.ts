@@ -14,6 +14,8 @@ export interface EnvConfig {
   daytonaApi: { apiUrl?: string; apiKey?: string; target?: string };
   /** GATE_LOG: `json` (default) one JSON line per event on stdout, `off` nothing. */
   log: 'json' | 'off';
+  /** GATE_DRAIN_SECONDS: how long a SIGTERM/SIGINT lets requests in flight finish. Default 25. */
+  drainSeconds: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number | undefined): number | undefined {
@@ -87,6 +89,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...optionalInt(env, 'GATE_UPSTREAM_CONNECT_TIMEOUT_MS', 'upstreamConnectTimeoutMs'),
     ...optionalInt(env, 'GATE_UPSTREAM_RESPONSE_TIMEOUT_MS', 'upstreamResponseTimeoutMs'),
     ...optionalInt(env, 'GATE_UPGRADE_TIMEOUT_MS', 'upgradeTimeoutMs'),
+    // Shared store (docs/interface.md, "Several instances"): validated in resolveConfig.
+    ...(env.GATE_REDIS_URL?.trim() ? { redisUrl: env.GATE_REDIS_URL.trim() } : {}),
+    ...(env.GATE_REDIS_PREFIX !== undefined && env.GATE_REDIS_PREFIX !== '' ? { redisPrefix: env.GATE_REDIS_PREFIX } : {}),
+    ...(int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined) !== undefined ? { redisCommandTimeoutMs: int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined)! } : {}),
+    ...(env.GATE_KEYS_SECRET ? { keysSecret: env.GATE_KEYS_SECRET } : {}),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),
@@ -95,5 +102,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   };
   const log = (env.GATE_LOG?.trim().toLowerCase() || 'json') as EnvConfig['log'];
   if (log !== 'json' && log !== 'off') throw new TypeError(`preview-gate config: GATE_LOG must be json or off, got "${env.GATE_LOG}"`);
-  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log };
+  const drainSeconds = int(env, 'GATE_DRAIN_SECONDS', 25)!;
+  if (drainSeconds > 3600) throw new TypeError('preview-gate config: GATE_DRAIN_SECONDS must be 0..3600');
+  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log, drainSeconds };
 }

@@ -1,30 +1,38 @@
 /**
  * `npm run gateway`: the gateway alone, configured from the environment, pointed at any
- * Daytona API. Prints `GATEWAY_URL=...` and `JWKS_URL=...` once ready; SIGINT/SIGTERM close it.
+ * Daytona API. Prints `GATEWAY_URL=...` and `JWKS_URL=...` once ready.
+ *
+ * Signals (ARCHITECTURE.md, "Shutdown"): the first SIGTERM or SIGINT drains (server.ts
+ * `drain()`: /readyz 503, no new connections, requests in flight finish within
+ * GATE_DRAIN_SECONDS, WebSockets closed with 1001) and exits 0, also when the drain timeout had
+ * to cut connections (logged `drain_timeout`: that is the bound doing its job). A second signal
+ * at least a second later stops at once with exit code 1 (signals.ts).
  */
 import { configFromEnv } from './config-env.js';
 import { startGateway } from './server.js';
 import { createStdoutLogger, flushLog } from './stdout-logger.js';
+import { handleShutdownSignals } from './signals.js';
 
 async function main(): Promise<void> {
   try {
     const env = configFromEnv();
     const logger = createStdoutLogger(env.log);
-    const gw = await startGateway({ config: env.config, port: env.port, host: env.host, daytonaApi: env.daytonaApi, logger });
+    const gw = await startGateway({
+      config: env.config,
+      port: env.port,
+      host: env.host,
+      daytonaApi: env.daytonaApi,
+      logger,
+      drainSeconds: env.drainSeconds,
+    });
     flushLog();
     process.stdout.write(`GATEWAY_URL=${gw.url}\nJWKS_URL=${gw.url}/.well-known/jwks.json\n`);
     if (gw.app.config.demo) process.stdout.write('GATE_DEMO=true (POST /api/demo/session issues sessions to anyone: never in production)\n');
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      gw.app.logger.info('shutdown', { signal });
-      const force = setTimeout(() => process.exit(1), 5000);
-      force.unref();
-      void gw.close().then(() => process.exit(0));
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    handleShutdownSignals(() => gw.drain(), env.drainSeconds * 1000, {
+      onFirst: (signal) => gw.app.logger.info('shutdown', { signal, drainSeconds: env!.drainSeconds }),
+      onForced: (signal) => gw.app.logger.warn('shutdown_forced', { signal }),
+      beforeExit: flushLog,
+    });
   } catch (err) {
     // Configuration errors already start with `preview-gate config:` and name their variable.
     const message = err instanceof Error ? err.message : String(err);

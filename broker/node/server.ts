@@ -28,6 +28,8 @@ import { createNodeFetch } from './fetch-upstream.js';
 import { sendDirect, withDirectBody } from './handover.js';
 import { relayWebSocketWithRetry } from './ws/relay.js';
 import { writeRawResponse } from './raw-answer.js';
+import { createDrainer, type DrainResult } from './drain.js';
+import { sharedStateFromConfig } from './shared-state.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -46,6 +48,8 @@ export interface StartGatewayOptions {
   clock?: Clock;
   logger?: Logger;
   policy?: PreviewPolicy;
+  /** Default bound of `drain()`: seconds requests in flight may take to finish. Default 25 (`GATE_DRAIN_SECONDS`). */
+  drainSeconds?: number;
 }
 
 export interface RunningGateway {
@@ -54,8 +58,18 @@ export interface RunningGateway {
   port: number;
   /** The core (app, rotateKeys, metrics, store, previewOrigin, ...). */
   app: Gateway;
+  /**
+   * Graceful stop (drain.ts): /readyz 503 at once, no new connections, requests in flight
+   * finish (bounded by `timeoutMs`, default `drainSeconds`), WebSockets closed with 1001, then
+   * everything released as by `close()`. Resolves with how many connections had to be cut.
+   */
+  drain(opts?: { timeoutMs?: number }): Promise<DrainResult>;
+  /** Immediate stop: every connection cut. */
   close(): Promise<void>;
 }
+
+/** Default bound of a graceful stop: under Kubernetes' default 30 s grace period. */
+export const DEFAULT_DRAIN_SECONDS = 25;
 
 const ASSET_FILES: Record<keyof GatewayAssets, string> = { serviceWorker: 'sw.js', bootstrap: 'bootstrap.js', embed: 'embed.js' };
 
@@ -118,6 +132,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
+  const drainer = createDrainer(server, sockets);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 8787, host, () => resolve());
@@ -141,19 +156,24 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     linkCache: { ttlMs: resolved.linkCacheTtlMs },
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
+  let shared: Awaited<ReturnType<typeof sharedStateFromConfig>> = null;
   try {
+    // GATE_REDIS_URL: the Redis store and the fleet's key set (broker/node/shared-state.ts).
+    shared = opts.store ? null : await sharedStateFromConfig(resolved, { logger, ...(opts.clock ? { clock: opts.clock } : {}) });
     gateway = await createGateway(resolved, {
       upstream,
       daytona,
       metrics,
       logger,
       assets: loadAssets(opts.assetsDir ?? defaultAssetsDir()),
-      ...(opts.store ? { store: opts.store } : {}),
+      ...(opts.store ? { store: opts.store } : shared ? { store: shared.store } : {}),
+      ...(shared?.keys ? { keys: shared.keys } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
     });
   } catch (err) {
     server.close();
+    await shared?.close();
     fetchUpstream.close();
     await ownDaytona?.close();
     throw err;
@@ -183,6 +203,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           preview: { target: decision.target, originOf: gw.previewOrigin },
           onClose: () => metrics.inc(METRIC.wsOpen, undefined, -1),
           timeoutMs: resolved.upgradeTimeoutMs,
+          onSpliced: (link) => drainer.trackWebSocket(socket, link),
           // The handshake was authorised above, so a stopped sandbox may be woken (auto-start)
           // from a socket too, not only from a page load.
           onStopped: () => upstream.sandboxStopped(decision.target.sandboxId),
@@ -195,20 +216,32 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   });
 
   let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    gw.readiness.startDraining();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+    fetchUpstream.close();
+    await gw.close();
+    await shared?.close();
+    await ownDaytona?.close();
+  };
+  const defaultDrainMs = (opts.drainSeconds ?? DEFAULT_DRAIN_SECONDS) * 1000;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     app: gw,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-      fetchUpstream.close();
-      await gw.close();
-      await ownDaytona?.close();
+    async drain(drainOpts) {
+      gw.readiness.startDraining(); // first: a load balancer polling /readyz stops sending at once
+      const result = await drainer.drain(drainOpts?.timeoutMs ?? defaultDrainMs);
+      if (result.forced > 0) logger.warn('drain_timeout', { forced: result.forced, ms: result.ms });
+      else logger.info('drained', { ms: result.ms });
+      await close();
+      return result;
     },
+    close,
   };
 }

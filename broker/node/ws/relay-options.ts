@@ -3,6 +3,7 @@
  * Shared by every step of the relay (ws/relay.ts), so it lives apart from any one of them.
  */
 import type { GateError, PreviewTarget } from '../../../protocol/index.js';
+import type { GoingAway } from '../ws-going-away.js';
 
 export interface WebSocketTarget {
   /** `ws://` or `wss://` URL on Daytona's preview host, path and query included. */
@@ -18,6 +19,8 @@ export interface RelayOptions {
   stripCookies?: string[];
   /** Called once when both sockets are closed (or the relay gave up). */
   onClose?(): void;
+  /** Called once the sockets are spliced, with the handle that closes them with 1001 (graceful shutdown). */
+  onSpliced?(link: GoingAway): void;
   /** Connect `*.localhost` to 127.0.0.1 (Node does not resolve it). Default true. */
   resolveLocalhost?: boolean;
   /** The client-facing origin, for X-Forwarded-Proto. Default `http://{Host}`. */

@@ -55,7 +55,7 @@ export async function relayWebSocketWithRetry(
       if (answer.kind === 'upgraded') answer.socket.destroy();
       return;
     }
-    if (answer.kind === 'upgraded') splice(clientSocket, head, answer, target);
+    if (answer.kind === 'upgraded') splice(clientSocket, head, answer, target, opts.onSpliced);
     else writeAnswer(clientSocket, answer, target, opts);
   } catch (err) {
     if (closed) return;

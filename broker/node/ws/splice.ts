@@ -10,9 +10,19 @@ import { isDaytonaCookie } from '../../core/upstream/response-hygiene.js';
 import { isGateSetCookie } from './answer.js';
 import type { UpstreamAnswer } from './open-upstream.js';
 import type { WebSocketTarget } from './relay-options.js';
+import { pipeFrames, type GoingAway } from '../ws-going-away.js';
 
-/** Writes Daytona's 101 (sanitized) to the client and pipes raw bytes both ways. */
-export function splice(client: Duplex, clientHead: Buffer, answer: Extract<UpstreamAnswer, { kind: 'upgraded' }>, target: WebSocketTarget): void {
+/**
+ * Writes Daytona's 101 (sanitized) to the client and pipes raw bytes both ways. `onSpliced`
+ * gets the handle that closes the connection with 1001 (graceful shutdown, ws-going-away.ts).
+ */
+export function splice(
+  client: Duplex,
+  clientHead: Buffer,
+  answer: Extract<UpstreamAnswer, { kind: 'upgraded' }>,
+  target: WebSocketTarget,
+  onSpliced?: (link: GoingAway) => void,
+): void {
   const upstream = answer.socket;
   const token = target.headers[PREVIEW_TOKEN_HEADER] ?? '';
   const lines = [`HTTP/1.1 101 ${answer.res.statusMessage || 'Switching Protocols'}`];
@@ -25,7 +35,6 @@ export function splice(client: Duplex, clientHead: Buffer, answer: Extract<Upstr
     lines.push(`${name}: ${value}`);
   }
   client.write(lines.join('\r\n') + '\r\n\r\n');
-  if (answer.head.length > 0) client.write(answer.head);
   // Bytes the client sent right after its upgrade request (already read by the server).
   if (clientHead.length > 0) upstream.write(clientHead);
   const closeBoth = () => {
@@ -43,8 +52,10 @@ export function splice(client: Duplex, clientHead: Buffer, answer: Extract<Upstr
   client.on('close', () => upstream.destroy());
   setNoDelay(client);
   setNoDelay(upstream);
-  upstream.pipe(client);
+  // upstream → client through the frame-boundary tracker (it also writes answer.head first).
+  const link = pipeFrames(upstream, client, answer.head);
   client.pipe(upstream);
+  onSpliced?.(link);
 }
 
 function setNoDelay(socket: Duplex): void {
