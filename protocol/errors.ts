@@ -28,14 +28,22 @@ export const ERROR_STATUS = {
   // 404
   not_found: 404,
   sandbox_not_found: 404,
+  // 405: TRACE, TRACK, CONNECT are never forwarded
+  method_not_allowed: 405,
+  // 408: the client did not send its request in time (headers, or a body that stopped moving)
+  request_timeout: 408,
   // 409 / 413 / 429
   payload_too_large: 413,
+  // 431: request headers larger than the server accepts
+  headers_too_large: 431,
   // 5xx
   sandbox_stopped: 503,
   sandbox_starting: 503,
   upstream_unavailable: 502,
   upstream_timeout: 504,
   daytona_unavailable: 503,
+  // 501: a method the HTTP parser does not know, or an upgrade to anything but WebSocket (h2c)
+  not_implemented: 501,
   internal: 500,
 } as const;
 

@@ -74,6 +74,13 @@ export interface GatewayConfig {
   signingKeys?: { keys: Record<string, unknown>[] } | null;
   /** Max size of a broker-API JSON body in bytes. Default 16384. */
   maxApiBodyBytes?: number;
+
+  /** Seconds a client has to send a request's whole head (GATE_HEADERS_TIMEOUT; slowloris). Default 15; 1..300. */
+  headersTimeoutSeconds?: number;
+  /** Seconds a request body may stop moving before the request is cut with 408 (GATE_BODY_IDLE_TIMEOUT). Default 30; 1..3600. */
+  bodyIdleTimeoutSeconds?: number;
+  /** Seconds an idle keep-alive connection stays open between requests (GATE_KEEPALIVE_TIMEOUT). Default 5; 1..600. */
+  keepAliveTimeoutSeconds?: number;
 }
 
 export interface ResolvedConfig {
@@ -101,6 +108,9 @@ export interface ResolvedConfig {
   allowPublicSandboxes: boolean;
   signingKeys: { keys: Record<string, unknown>[] } | null;
   maxApiBodyBytes: number;
+  headersTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
 }
 
 function intIn(name: string, env: string, value: number | undefined, def: number, min: number, max: number): number {
@@ -194,5 +204,8 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     allowPublicSandboxes: config.allowPublicSandboxes !== false,
     signingKeys: keys,
     maxApiBodyBytes: intIn('maxApiBodyBytes', '', config.maxApiBodyBytes, 16384, 1024, 1 << 20),
+    headersTimeoutMs: intIn('headersTimeoutSeconds', 'GATE_HEADERS_TIMEOUT', config.headersTimeoutSeconds, 15, 1, 300) * 1000,
+    bodyIdleTimeoutMs: intIn('bodyIdleTimeoutSeconds', 'GATE_BODY_IDLE_TIMEOUT', config.bodyIdleTimeoutSeconds, 30, 1, 3600) * 1000,
+    keepAliveTimeoutMs: intIn('keepAliveTimeoutSeconds', 'GATE_KEEPALIVE_TIMEOUT', config.keepAliveTimeoutSeconds, 5, 1, 600) * 1000,
   };
 }

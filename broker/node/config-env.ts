@@ -37,6 +37,18 @@ function list(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** GATE_HEADERS_TIMEOUT, GATE_BODY_IDLE_TIMEOUT, GATE_KEEPALIVE_TIMEOUT (seconds; config.ts validates the ranges). */
+function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<GatewayConfig> {
+  const out: Partial<GatewayConfig> = {};
+  const headers = int(env, 'GATE_HEADERS_TIMEOUT', undefined);
+  const bodyIdle = int(env, 'GATE_BODY_IDLE_TIMEOUT', undefined);
+  const keepAlive = int(env, 'GATE_KEEPALIVE_TIMEOUT', undefined);
+  if (headers !== undefined) out.headersTimeoutSeconds = headers;
+  if (bodyIdle !== undefined) out.bodyIdleTimeoutSeconds = bodyIdle;
+  if (keepAlive !== undefined) out.keepAliveTimeoutSeconds = keepAlive;
+  return out;
+}
+
 /**
  * @example
  * const { config, port } = configFromEnv({ GATE_USER_JWT_SECRET: 'x'.repeat(32) });
@@ -76,6 +88,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(int(env, 'GATE_REFRESH_TTL', undefined) !== undefined ? { refreshTtlSeconds: int(env, 'GATE_REFRESH_TTL', undefined)! } : {}),
     ...(bool(env, 'GATE_PUBLIC_SANDBOXES') !== undefined ? { allowPublicSandboxes: bool(env, 'GATE_PUBLIC_SANDBOXES')! } : {}),
     ...(signingKeys ? { signingKeys } : {}),
+    ...timeoutsFromEnv(env),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),

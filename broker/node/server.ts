@@ -26,6 +26,7 @@ import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
 import { relayWebSocketWithRetry } from './ws-relay.js';
+import { codedAnswer, edgeServerOptions, framingError, guardedServer } from './edge-guards.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -187,7 +188,7 @@ function withDirectBody(request: Request, incoming: IncomingMessage | undefined)
  * await gw.close();
  */
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
-  resolveConfig(opts.config); // validate before opening any socket
+  const edge = resolveConfig(opts.config); // validate before opening any socket
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? createStdoutLogger('json');
   let gateway: Gateway | null = null;
@@ -199,6 +200,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
+    // Framing refusals, coded parser errors and the socket timeouts (edge-guards.ts).
+    serverOptions: edgeServerOptions(edge),
+    createServer: guardedServer(edge) as never,
   }) as Server;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
@@ -248,7 +252,10 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy()); // a reset client never crashes the process
     void (async () => {
-      const decision = await gw.authorizeUpgrade(upgradeRequest(req));
+      const badFraming = framingError(req);
+      if (badFraming) return void socket.end(codedAnswer(badFraming));
+      const clientAddress = req.socket.remoteAddress;
+      const decision = await gw.authorizeUpgrade(upgradeRequest(req), clientAddress ? { clientAddress } : {});
       if (!decision.ok) return writeRefusal(socket, decision.response);
       metrics.inc(METRIC.wsTotal);
       metrics.inc(METRIC.wsOpen);
