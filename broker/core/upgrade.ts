@@ -45,7 +45,8 @@ export interface UpgradeContext {
  * read what follows refuses it instead (501 `not_implemented`), before any credential is looked at.
  */
 export function checkWebSocketUpgrade(upgrade: string | null): void {
-  if ((upgrade ?? '').trim().toLowerCase() !== 'websocket') {
+  // No header: the caller (the runtime edge) already knows this is a WebSocket handshake.
+  if (upgrade !== null && upgrade.trim().toLowerCase() !== 'websocket') {
     throw new GateError('not_implemented', 'Only WebSocket upgrades (Upgrade: websocket) are relayed to a preview.');
   }
 }
