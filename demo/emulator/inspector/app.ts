@@ -120,8 +120,12 @@ export async function startInspector(): Promise<InspectorServer> {
     handle(req, res).catch(() => res.destroy());
   });
   server.on('upgrade', (req, socket, head) => {
+    // A reset or a malformed frame (one announcing a 2^63-byte payload) is an 'error' event:
+    // without a listener it would be thrown and take the whole process down.
+    socket.on('error', () => socket.destroy());
     if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => ws.terminate());
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     });
   });
