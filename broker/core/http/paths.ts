@@ -7,12 +7,15 @@
  * collapse `//`, and resolve `.`/`..` AFTER decoding (Python's http.server reads
  * `/x/..%2f__gate/sw.js` as `/__gate/sw.js`). So a path is judged by all its READINGS:
  *
- *   for each decoding depth d = 0, 1, 2, 3 (percent-decoding applied d times, stopping early
- *   when nothing changes or an escape is malformed), the decoded text is NORMALISED:
+ *   for each decoding depth d = 0, 1, 2, 3 (percent-decoding applied d times, leniently: a
+ *   malformed escape stays as it is; `;params` dropped or not before each pass, as Tomcat drops
+ *   them before decoding), the text is NORMALISED:
  *     1. `\` → `/`;
  *     2. `;params` removed from every segment;
  *     3. empty segments (`//`) collapsed;
- *     4. `.` and `..` segments resolved (RFC 3986 §5.2.4; `..` above the root stays at the root).
+ *     4. `.` and `..` segments resolved (RFC 3986 §5.2.4; `..` above the root stays at the root);
+ *   and, since servers differ on steps 1–3, once more for every combination of applying them or
+ *   not (`Reading`): each result is one READING of the path.
  *
  * and a decision holds only if it holds for every reading:
  *  - reserved (`isReservedPath`): ANY reading is `/__gate` or under `/__gate/` → never forwarded;
@@ -30,40 +33,87 @@ export const RESERVED_PREFIX = '/__gate';
 /** How many times a path is percent-decoded when its readings are computed. */
 const MAX_DECODINGS = 3;
 
-/** Step 1–4 of the normalisation on an already decoded path. Always starts with `/`. */
-export function normalisePath(decoded: string): string {
+/** How one server splits and cleans a decoded path (see `normalisePath`). */
+export interface Reading {
+  /** `\` is a separator (Windows-minded servers, proxies that "fix" paths). */
+  backslash: boolean;
+  /** `;params` are dropped from each segment (Tomcat, Jetty, Spring). */
+  params: boolean;
+  /** Empty segments (`//`) are merged (nginx, most routers). */
+  merge: boolean;
+}
+
+const ALL_READINGS: Reading[] = [];
+for (const backslash of [true, false]) for (const params of [true, false]) for (const merge of [true, false]) ALL_READINGS.push({ backslash, params, merge });
+
+/**
+ * Steps 1–4 of the normalisation on an already decoded path: `\` → `/`, `;params` dropped,
+ * `//` merged, `.`/`..` resolved. Always starts with `/`. With `reading`, one server's choice
+ * of steps 1–3 (step 4 always applies: every server resolves dot segments).
+ */
+export function normalisePath(decoded: string, reading: Reading = { backslash: true, params: true, merge: true }): string {
   const out: string[] = [];
-  for (const raw of decoded.replace(/\\/g, '/').split('/')) {
-    const seg = raw.split(';', 1)[0]!;
-    if (seg === '' || seg === '.') continue;
+  const segs = (reading.backslash ? decoded.replace(/\\/g, '/') : decoded).split('/');
+  for (let i = segs[0] === '' ? 1 : 0; i < segs.length; i++) {
+    const raw = segs[i]!;
+    const seg = reading.params ? raw.split(';', 1)[0]! : raw;
+    if (seg === '.' || (seg === '' && reading.merge)) continue;
     if (seg === '..') out.pop();
     else out.push(seg);
   }
-  // No trailing slash: `/__gate/` reads as `/__gate`, which is reserved all the same.
+  // Without merging, a trailing empty segment is the trailing slash, not a path step.
+  if (!reading.merge && out.length > 0 && out[out.length - 1] === '') out.pop();
   return `/${out.join('/')}`;
 }
 
-/** The path decoded 0..MAX_DECODINGS times (distinct stages only). */
-export function decodings(pathname: string): string[] {
-  const stages = [pathname];
-  let p = pathname;
-  for (let i = 0; i < MAX_DECODINGS; i++) {
-    let next: string;
+/**
+ * One percent-decoding pass, lenient like Python's `unquote`: every valid `%XX` run is decoded
+ * (as UTF-8, or byte by byte when it is not UTF-8) and a malformed escape elsewhere (`%zz`, a
+ * lone `%`) stays as it is, so it cannot hide the rest of the path from the judgement.
+ */
+function decodeOnce(p: string): string {
+  return p.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
     try {
-      next = decodeURIComponent(p);
+      return decodeURIComponent(run);
     } catch {
-      break; // a malformed escape: servers refuse it or keep it raw; judge what we have
+      return run.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     }
-    if (next === p) break;
-    stages.push(next);
-    p = next;
-  }
-  return stages;
+  });
 }
 
-/** Every way an upstream may read `pathname` (see the header): one normalised path per decoding depth. */
+/** Drops `;params` from every `/`-separated segment of the (possibly still encoded) text. */
+function dropParams(p: string): string {
+  return p.replace(/;[^/]*/g, '');
+}
+
+/**
+ * The texts a server may end up judging: the path decoded 0..MAX_DECODINGS times, with
+ * `;params` dropped or not before each decoding (Tomcat drops them from the raw path first,
+ * then decodes, so `..;x%2f` is `..` to it).
+ */
+export function decodings(pathname: string): string[] {
+  const seen = new Set<string>([pathname]);
+  let frontier = [pathname];
+  for (let i = 0; i < MAX_DECODINGS && frontier.length > 0; i++) {
+    const next: string[] = [];
+    for (const p of frontier) {
+      for (const q of [decodeOnce(p), decodeOnce(dropParams(p))]) {
+        if (!seen.has(q)) {
+          seen.add(q);
+          next.push(q);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return [...seen];
+}
+
+/** Every way an upstream may read `pathname` (see the header): each decoding under each `Reading`. */
 export function pathReadings(pathname: string): string[] {
-  return [...new Set(decodings(pathname).map(normalisePath))];
+  const out = new Set<string>();
+  for (const d of decodings(pathname)) for (const r of ALL_READINGS) out.add(normalisePath(d, r));
+  return [...out];
 }
 
 function underPrefix(path: string, prefix: string): boolean {
