@@ -29,7 +29,7 @@ interface Echo {
 }
 
 async function echoWith(authorization: string, via: 'cookie' | 'header' = 'cookie'): Promise<{ status: number; authorization: string | undefined }> {
-  const credential = via === 'cookie' ? { cookie: l.cookieHeader } : { 'x-daytona-preview-token': l.grant.accessToken };
+  const credential: Record<string, string> = via === 'cookie' ? { cookie: l.cookieHeader } : { 'x-daytona-preview-token': l.grant.accessToken };
   const r = await stack.requestPreview(sbx, 3000, '/api/echo', { headers: { ...credential, authorization, accept: 'application/json' } });
   return { status: r.status, authorization: r.status === 200 ? r.json<Echo>().headers.authorization : 'not-served' };
 }
