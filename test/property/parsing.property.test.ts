@@ -10,6 +10,10 @@ import { parseCookies, parseRefreshCookie, stripGateCookies } from '../../broker
 import { carriesGateToken, stripGateQuery } from '../../broker/core/hygiene.js';
 import { rewriteDaytonaUrl } from '../../broker/core/upstream/response-hygiene.js';
 import { TOKEN_TYPES } from '../../protocol/index.js';
+import { REFRESH_DOMAIN } from '../../broker/core/credentials.js';
+import { createSecretRecogniser } from '../../broker/core/gate-secrets.js';
+import { createMemoryStore } from '../../broker/core/store/memory.js';
+import { hashSecret, randomToken } from '../../broker/core/tokens/crypto.js';
 
 const config = resolveConfig({ userJwtSecret: 'x'.repeat(32), publicPort: 8787 });
 const sandboxId = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,20}$/);
@@ -105,6 +109,26 @@ describe('token recognition (hygiene.ts#carriesGateToken)', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('opaque credential recognition (gate-secrets.ts)', () => {
+  it('a live refresh credential is recognised in any Authorization form; other words of the same shape never are', async () => {
+    const store = createMemoryStore();
+    const recognise = createSecretRecogniser(store, Date.now);
+    const secret = randomToken();
+    await store.putRefresh({ hash: await hashSecret(secret, REFRESH_DOMAIN), sessionId: 's1', generation: 0, expiresAt: Date.now() + 60_000 });
+    const word = fc.stringMatching(/^[A-Za-z0-9_-]{43}$/);
+    await fc.assert(
+      fc.asyncProperty(fc.array(word, { maxLength: 3 }), fc.nat(3), fc.constantFrom('Bearer ', 'bearer  ', 'Token ', ''), fc.constantFrom('', 'l.', 'p.'), async (others, at, scheme, prefix) => {
+        expect(await recognise(`${scheme}${others.join(' ')}`)).toBe(false);
+        const all = [...others];
+        all.splice(Math.min(at, all.length), 0, prefix + secret);
+        expect(await recognise(`${scheme}${all.join(', ')}`)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+    await store.close();
   });
 });
 

@@ -37,12 +37,14 @@ const wsHandshake = (target: string, credential: string) =>
   `GET ${target} HTTP/1.1\r\nHost: ${host()}\r\n${credential}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
 
 describe('protocol switches', () => {
-  it('an h2c upgrade with a valid session cookie is refused (coded 501) and never reaches the app', async () => {
+  it('an h2c upgrade with a valid access token (header or cookie) is refused (coded 501) and never reaches the app', async () => {
     app.clear();
-    const r = await rawSocket(stack.gateway.port, h2c('/', `Cookie: ${l.cookieHeader}\r\n`));
-    expect(r.status).toBe(501);
-    expect(codeOf(r.body)).toBe('not_implemented');
-    expect(r.head.toLowerCase()).toContain('connection: close');
+    for (const credential of [`X-Daytona-Preview-Token: ${l.grant.accessToken}\r\n`, `Cookie: ${l.cookieHeader}\r\n`]) {
+      const r = await rawSocket(stack.gateway.port, h2c('/', credential));
+      expect(r.status).toBe(501);
+      expect(codeOf(r.body)).toBe('not_implemented');
+      expect(r.head.toLowerCase()).toContain('connection: close');
+    }
     expect(app.upgrades).toEqual([]);
     expect(app.tunnelled()).toBe('');
     expect(app.requests).toEqual([]);
