@@ -46,6 +46,31 @@ async function post(url: string, body: unknown, token?: string): Promise<Record<
   return (await res.json()) as Record<string, unknown>;
 }
 
+/**
+ * The demo runs the sandbox apps (the emulator's inspector, the Vite dev server) in the
+ * gateway's process; in Daytona each runs alone in its sandbox, and its crash takes nothing
+ * else down. So an uncaught error whose stack shows it came from a sandbox app (a frame in
+ * demo/emulator/inspector/, demo/sandbox-apps/, or the `ws` and `vite` packages only those
+ * apps use) and never went through the gateway (no `broker/` frame) is logged and the demo keeps
+ * serving. Anything else may be a gateway bug: printed, and the demo exits with an error as it
+ * would without this handler.
+ */
+const SANDBOX_APP_FRAME = /[/\\](demo[/\\]emulator[/\\]inspector|demo[/\\]sandbox-apps|node_modules[/\\](ws|vite))[/\\]/;
+const GATEWAY_FRAME = /[/\\]broker[/\\]/;
+
+function surviveSandboxAppCrashes(): void {
+  const onError = (kind: string) => (err: unknown) => {
+    const stack = err instanceof Error ? (err.stack ?? '') : '';
+    if (!SANDBOX_APP_FRAME.test(stack) || GATEWAY_FRAME.test(stack)) {
+      console.error(`demo: ${kind}:`, err);
+      process.exit(1);
+    }
+    console.error(`demo: a sandbox app failed (${kind}: ${err instanceof Error ? err.message : String(err)}); the demo keeps serving`);
+  };
+  process.on('uncaughtException', onError('uncaught exception'));
+  process.on('unhandledRejection', onError('unhandled rejection'));
+}
+
 async function main(): Promise<void> {
   // Ctrl-C on the demo should be quick: 5 s for requests in flight unless GATE_DRAIN_SECONDS says otherwise.
   const drainRaw = process.env.GATE_DRAIN_SECONDS?.trim() || '5';
@@ -54,6 +79,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const drainMs = Number(drainRaw) * 1000;
+  surviveSandboxAppCrashes();
   // The Vite dev server listens on an ephemeral loopback port; the sandbox's port 5173 leads to it.
   const [emulator, vite] = await Promise.all([
     startEmulator({ port: port('EMULATOR_PORT', 4000), apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' }),

@@ -28,8 +28,14 @@ export const ERROR_STATUS = {
   // 404
   not_found: 404,
   sandbox_not_found: 404,
+  // 405: TRACE, TRACK, CONNECT are never forwarded
+  method_not_allowed: 405,
+  // 408: the client did not send its request in time (headers, or a body that stopped moving)
+  request_timeout: 408,
   // 413
   payload_too_large: 413,
+  // 431: request headers larger than the server accepts
+  headers_too_large: 431,
   // 5xx
   gateway_starting: 503,
   sandbox_stopped: 503,
@@ -39,6 +45,8 @@ export const ERROR_STATUS = {
   daytona_unavailable: 503,
   /** The shared store (Redis) is unreachable: launches, code exchanges, refreshes and shares wait for it. */
   store_unavailable: 503,
+  // 501: a method the HTTP parser does not know, or an upgrade to anything but WebSocket (h2c)
+  not_implemented: 501,
   internal: 500,
 } as const;
 

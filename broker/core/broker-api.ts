@@ -11,27 +11,10 @@ import { checkPort, isSandboxId, previewOrigin } from './http/host.js';
 import type { User } from './auth/user-session.js';
 import type { ShareRecord } from './store/store.js';
 import { randomId } from './tokens/crypto.js';
-import { scopeOf } from './credentials.js';
-import { METRIC } from './metrics.js';
+import { scopeOf, validPath } from './http/paths.js';
 
-/** A landing path: same-origin (starts with one `/`), printable, not under /__gate/. */
-export function validPath(v: unknown, field = 'path'): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v.length > 2048 || !v.startsWith('/') || v.startsWith('//') || v.startsWith('/\\') || /[\x00-\x1f\x7f\\#]/.test(v)) {
-    throw new GateError('bad_request', `${field} must be an absolute path on the preview origin, like /index.html (at most 2048 characters, no #).`);
-  }
-  // Judge the decoded path too: `/%5F_gate/...` is routed to the gateway's reserved prefix.
-  let decoded = v.split('?', 1)[0]!;
-  try {
-    decoded = decodeURIComponent(decoded);
-  } catch {
-    /* malformed escapes: judge the raw path */
-  }
-  for (const p of [v, decoded]) {
-    if (p === '/__gate' || p.startsWith('/__gate/')) throw new GateError('bad_request', `${field} may not point into the reserved /__gate/ prefix.`);
-  }
-  return v;
-}
+export { validPath } from './http/paths.js';
+import { METRIC } from './metrics.js';
 
 function validTarget(body: Record<string, unknown>): PreviewTarget {
   if (!isSandboxId(body.sandboxId)) throw new GateError('bad_request', 'sandboxId must be a sandbox id (letters, digits, - and _, at most 63 characters).');

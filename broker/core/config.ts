@@ -106,6 +106,12 @@ export interface GatewayConfig {
    * `signingKeys` is given.
    */
   keysSecret?: string;
+  /** Seconds a client has to send a request's whole head (GATE_HEADERS_TIMEOUT; slowloris). Default 15; 1..300. */
+  headersTimeoutSeconds?: number;
+  /** Seconds a request body may stop moving before the request is cut with 408 (GATE_BODY_IDLE_TIMEOUT). Default 30; 1..3600. */
+  bodyIdleTimeoutSeconds?: number;
+  /** Seconds an idle keep-alive connection stays open between requests (GATE_KEEPALIVE_TIMEOUT). Default 5; 1..600. */
+  keepAliveTimeoutSeconds?: number;
 }
 
 export interface ResolvedConfig {
@@ -143,6 +149,9 @@ export interface ResolvedConfig {
   /** Null: the in-memory store. */
   redis: { url: string; prefix: string; commandTimeoutMs: number } | null;
   keysSecret: string | null;
+  headersTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
 }
 
 function intIn(name: string, env: string, value: number | undefined, def: number, min: number, max: number): number {
@@ -248,6 +257,9 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     resolved: true,
     redis,
     keysSecret: redis ? config.keysSecret || null : null,
+    headersTimeoutMs: intIn('headersTimeoutSeconds', 'GATE_HEADERS_TIMEOUT', config.headersTimeoutSeconds, 15, 1, 300) * 1000,
+    bodyIdleTimeoutMs: intIn('bodyIdleTimeoutSeconds', 'GATE_BODY_IDLE_TIMEOUT', config.bodyIdleTimeoutSeconds, 30, 1, 3600) * 1000,
+    keepAliveTimeoutMs: intIn('keepAliveTimeoutSeconds', 'GATE_KEEPALIVE_TIMEOUT', config.keepAliveTimeoutSeconds, 5, 1, 600) * 1000,
   };
 }
 

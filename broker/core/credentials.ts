@@ -10,6 +10,7 @@ import type { CookieMode, PreviewSessionRecord, RefreshRecord, ShareRecord, Stor
 import type { Tokens } from './tokens/tokens.js';
 import { hashSecret, randomId, randomToken, seal, unseal } from './tokens/crypto.js';
 import { METRIC } from './metrics.js';
+import { scopeOf } from './http/paths.js';
 
 export interface CredentialDeps {
   config: ResolvedConfig;
@@ -38,9 +39,9 @@ export interface SessionGrants {
   cookieGrant: TokenGrant;
 }
 
-const REFRESH_DOMAIN = 'pg-refresh';
-const CODE_DOMAIN = 'pg-launch';
-const TICKET_DOMAIN = 'pg-ws';
+export const REFRESH_DOMAIN = 'pg-refresh';
+export const CODE_DOMAIN = 'pg-launch';
+export const TICKET_DOMAIN = 'pg-ws';
 
 export type Credentials = ReturnType<typeof createCredentials>;
 
@@ -256,31 +257,5 @@ export function createCredentials(d: CredentialDeps) {
   };
 }
 
-/** The path prefix a share path confines to: its path part, without query or fragment. */
-export function scopeOf(path: string): string {
-  const p = path.split(/[?#]/, 1)[0] || '/';
-  return p;
-}
-
-/**
- * True when `pathname` lies inside the scope `prefix`: equal, or below it at a segment
- * boundary (`/docs` covers `/docs/a`, not `/docs-private`). Refused outright, so an upstream
- * that reads the path differently from the WHATWG parser cannot be walked out of the scope
- * (the parser already removed plain `.`/`..` segments):
- *  - encoded slashes, backslashes and dots (`%2f`, `%5c`, `\`, `%2e`): servers that decode them;
- *  - `%25` (an encoded `%`): double decoding turns `%252e%252e` into `..`;
- *  - `;` (path parameters): Tomcat, Jetty and Spring drop `;…` from each segment, so `..;` and
- *    `.;` are dot segments to them though not to the URL parser;
- *  - any segment that is `.` or `..` once its `;params` are removed (belt and braces).
- */
-export function inScope(pathname: string, prefix: string): boolean {
-  if (prefix === '/' || prefix === '') return true;
-  if (/%2f|%5c|\\|%2e|%25|;/i.test(pathname)) return false;
-  if (pathname.split('/').some((seg) => {
-    const bare = seg.split(';', 1)[0];
-    return bare === '.' || bare === '..';
-  })) return false;
-  if (pathname === prefix) return true;
-  const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
-  return pathname.startsWith(base);
-}
+// The path predicates live in http/paths.ts (one normalisation for every path decision).
+export { inScope, scopeOf } from './http/paths.js';

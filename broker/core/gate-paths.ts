@@ -8,11 +8,14 @@ import type { Context } from 'hono';
 import { GATE_PATHS, GateError, REFRESH_COOKIE } from '../../protocol/index.js';
 import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import { readJsonObject } from './http/body.js';
-import { clearCookies, cookieModeOf, grantCookies, parseCookies, parseRefreshCookie } from './http/cookies.js';
+import { clearCookies, grantCookies, parseCookies, parseRefreshCookie } from './http/cookies.js';
+import { cookieModeOf } from './http/fetch-metadata.js';
 import { launchPage, newNonce, pageHeaders } from './http/pages.js';
 import type { PreviewHost } from './authenticate.js';
 import type { CookieMode } from './store/store.js';
 import { hostOf } from './request-host.js';
+import { clientAddressOf } from './http/client-address.js';
+import type { AuthenticateOptions } from './authenticate.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -27,6 +30,12 @@ function sameOrigin(c: Context<GateEnv>, host: PreviewHost): void {
   if (origin !== undefined && origin !== host.origin) {
     throw new GateError('origin_forbidden', 'This endpoint only answers pages of the preview origin itself.');
   }
+}
+
+/** Options of a credential check on /__gate/*, with the client's address (its own public-lookup budget). */
+function authOptions(c: Context<GateEnv>, renew: boolean): AuthenticateOptions {
+  const clientAddress = clientAddressOf(c.env);
+  return { renew, ticket: false, ...(clientAddress ? { clientAddress } : {}) };
 }
 
 function withCookies(c: Context<GateEnv>, cookies: string[]): void {
@@ -85,7 +94,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     const host = previewHost(c);
     sameOrigin(c, host);
     try {
-      const a = await authenticator.authenticate(c.req.raw, host, { renew: false, ticket: false });
+      const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, false));
       if (a.principal.kind !== 'public') await credentials.revokeSession(a.principal.sessionId, clock() + config.refreshTtlMs);
     } catch {
       /* nothing live to end: still clear the cookies */
@@ -98,7 +107,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
   app.post(`${PV}${GATE_PATHS.wsTicket}`, async (c) => {
     const host = previewHost(c);
     sameOrigin(c, host);
-    const a = await authenticator.authenticate(c.req.raw, host, { renew: true, ticket: false });
+    const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, true));
     withCookies(c, a.setCookies);
     c.set('user', a.principal.userId);
     if (a.principal.kind === 'public') throw new GateError('bad_request', 'This sandbox is public: its WebSockets need no ticket.');
@@ -116,7 +125,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
   app.get(`${PV}${GATE_PATHS.status}`, async (c) => {
     const host = previewHost(c);
     try {
-      const a = await authenticator.authenticate(c.req.raw, host, { renew: false, ticket: false });
+      const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, false));
       return c.json({ authenticated: true, kind: a.principal.kind, userId: a.principal.userId }, 200, NO_STORE);
     } catch (err) {
       return c.json({ authenticated: false, code: err instanceof GateError ? err.code : 'internal' }, 200, NO_STORE);

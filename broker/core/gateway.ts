@@ -33,7 +33,7 @@ import { rememberHost } from './request-host.js';
 import { registerBrokerRoutes } from './broker-api.js';
 import { registerGatePaths } from './gate-paths.js';
 import { registerPreviewGuards, registerProxy } from './proxy.js';
-import { createUpgradeAuthorizer, type UpgradeDecision } from './upgrade.js';
+import { createUpgradeAuthorizer, type UpgradeContext, type UpgradeDecision } from './upgrade.js';
 import { createReadiness, defaultProbes, type Readiness } from './readiness.js';
 
 export interface GatewayDeps {
@@ -65,7 +65,7 @@ export interface Gateway {
   /** The fetch handler of the app. */
   fetch(request: Request): Promise<Response>;
   /** Decides a WebSocket upgrade (see upgrade.ts); the runtime edge relays on ok. */
-  authorizeUpgrade(request: Request): Promise<UpgradeDecision>;
+  authorizeUpgrade(request: Request, context?: UpgradeContext): Promise<UpgradeDecision>;
   /** New signing key from now on; the old keeps verifying until its tokens expire. Returns the new kid. */
   rotateKeys(): Promise<string>;
   /** The public JWK set. */

@@ -5,7 +5,7 @@
  * X-Preview-Gate-* header a client tried to inject. Then the signed identity assertion is added.
  */
 import { decodeProtectedHeader } from 'jose';
-import { GATE_COOKIE_PREFIX, IDENTITY_HEADER, PREVIEW_TOKEN_HEADER, SHARE_QUERY, TOKEN_TYPES, WS_TICKET_QUERY } from '../../protocol/index.js';
+import { GATE_COOKIE_PREFIX, GateError, IDENTITY_HEADER, PREVIEW_TOKEN_HEADER, SHARE_QUERY, TOKEN_TYPES, WS_TICKET_QUERY } from '../../protocol/index.js';
 import { stripGateCookies } from './http/cookies.js';
 
 const GATE_HEADER_PREFIX = 'x-preview-gate-';
@@ -109,7 +109,12 @@ export function forwardRequest(req: Request, authorizationWasOurs: boolean, iden
     init.body = req.body;
     init.duplex = 'half'; // streaming request bodies (Fetch spec, required by undici)
   }
-  return new Request(target, init);
+  try {
+    return new Request(target, init);
+  } catch {
+    // A method the Fetch standard forbids (proxy.ts refuses them first; this keeps it coded).
+    throw new GateError('method_not_allowed', `${req.method} is never forwarded to a preview.`);
+  }
 }
 
 /** True when an answer tries to set one of the gateway's cookies (see stripAppSetCookies). */

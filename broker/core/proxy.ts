@@ -10,34 +10,15 @@ import { checkPort } from './http/host.js';
 import { hostOf } from './request-host.js';
 import { forwardRequest, hasGateSetCookie, privateCacheControl, stripAppSetCookies } from './hygiene.js';
 import type { PreviewHost } from './authenticate.js';
+import { clientAddressOf } from './http/client-address.js';
+import { isReservedPath } from './http/paths.js';
 
 /**
- * True for any path an app server could read as the reserved prefix `/__gate` (which the
- * gateway serves and never forwards). The router matches the raw path, so an encoded or
- * oddly written form would otherwise be forwarded: `/__gate%2Fsession`, `//__gate/sw.js`,
- * `/%2F__gate/`, `/__gate%5Csw.js`, `/__gate;x/`, double encoding. Servers differ in how
- * they normalise (Go's net/http and Flask decode %2F, Tomcat drops `;params`), so every such
- * reading counts. Case is not folded: URL paths are case-sensitive (RFC 3986 §6.2.2.1), so
- * `/__GATE/` is the app's own path (it carries no gateway credential there).
+ * Methods never forwarded: TRACE/TRACK echo the request (credentials included) back to whoever
+ * can read the answer (cross-site tracing), and CONNECT asks for a tunnel; the Fetch standard
+ * forbids all three. Refused with a coded 405 before anything else.
  */
-export function isReservedPath(pathname: string): boolean {
-  let p = pathname;
-  for (let i = 0; i < 3; i++) {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(p);
-    } catch {
-      break; // malformed escapes: judge what we have
-    }
-    if (decoded === p) break;
-    p = decoded;
-  }
-  p = p
-    .replace(/\\/g, '/')
-    .replace(/;[^/]*/g, '')
-    .replace(/\/{2,}/g, '/');
-  return p === '/__gate' || p.startsWith('/__gate/');
-}
+const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
 
 /**
  * A CORS preflight answered 204 before any credential, exactly as Daytona's proxy does
@@ -82,9 +63,11 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     // Reserved paths that the router did not match literally (encoded, doubled slashes, case)
     // are still ours: never forwarded, whatever the app server would make of them.
     if (isReservedPath(new URL(req.url).pathname)) throw new GateError('not_found', 'No such gateway path.');
-    // The Node edge passes its bindings as env: the client's address for X-Forwarded-For and
-    // the per-client budget of public-sandbox lookups.
-    const clientAddress = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
+    if (REFUSED_METHODS.has(req.method.toUpperCase())) {
+      throw new GateError('method_not_allowed', `${req.method} is never forwarded to a preview.`, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
+    }
+    // The client's address, for X-Forwarded-For and the per-client budget of public-sandbox lookups.
+    const clientAddress = clientAddressOf(c.env);
     const auth = await x.authenticator.authenticate(req, host, { renew: true, ticket: false, ...(clientAddress ? { clientAddress } : {}) });
     c.set('user', auth.principal.userId);
     if (auth.setCookies.length) c.set('setCookies', [...(c.get('setCookies') ?? []), ...auth.setCookies]);

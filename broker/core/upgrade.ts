@@ -13,7 +13,7 @@ import { errorResponse } from './http/respond.js';
 import { METRIC } from './metrics.js';
 import { gateHeaderNames, stripGateQuery } from './hygiene.js';
 import { stripGateCookies } from './http/cookies.js';
-import { isReservedPath } from './proxy.js';
+import { isReservedPath } from './http/paths.js';
 import { IDENTITY_HEADER } from '../../protocol/index.js';
 
 export type UpgradeDecision =
@@ -32,9 +32,30 @@ export type UpgradeDecision =
     }
   | { ok: false; response: Response };
 
-export function createUpgradeAuthorizer(x: GatewayContext): (request: Request) => Promise<UpgradeDecision> {
-  return async (request) => {
+/** What the edge knows about the connection beyond the handshake. */
+export interface UpgradeContext {
+  /** The client's network address: its own share of the public-sandbox lookup budget. */
+  clientAddress?: string;
+}
+
+/**
+ * Only `Upgrade: websocket` is ever relayed. Any other protocol switch (`h2c`, `TLS/1.0`, a
+ * list) would turn the connection into a tunnel the gateway no longer reads: requests sent
+ * inside an h2c tunnel escape every per-request check (a share link's path scope, the
+ * reserved prefix, hygiene). RFC 9110 §7.8 lets a server ignore Upgrade; a gateway that cannot
+ * read what follows refuses it instead (501 `not_implemented`), before any credential is looked at.
+ */
+export function checkWebSocketUpgrade(upgrade: string | null): void {
+  // No header: the caller (the runtime edge) already knows this is a WebSocket handshake.
+  if (upgrade !== null && upgrade.trim().toLowerCase() !== 'websocket') {
+    throw new GateError('not_implemented', 'Only WebSocket upgrades (Upgrade: websocket) are relayed to a preview.');
+  }
+}
+
+export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, context?: UpgradeContext) => Promise<UpgradeDecision> {
+  return async (request, context = {}) => {
     try {
+      checkWebSocketUpgrade(request.headers.get('upgrade'));
       const host = classifyHost(x.config, new URL(request.url).host);
       if (host.kind === 'unknown') throw host.error;
       if (host.kind !== 'preview') throw new GateError('not_found', 'WebSockets are served on preview origins only.');
@@ -45,10 +66,10 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request) =
       if (origin !== null && origin !== host.origin) {
         throw new GateError('origin_forbidden', `WebSocket from a foreign page (${origin.slice(0, 100)}) refused: only ${host.origin} may open it.`);
       }
-      // Same credential rules as HTTP, including `cookiesAccepted` (authenticate.ts): the
+      // Same credential rules as HTTP, including `cookiesAccepted` (http/fetch-metadata.ts): the
       // gateway's cookies count only on a `same-origin` (or Fetch-Metadata-less) handshake, so
       // a sibling preview cannot ride them even where its Origin check passed.
-      const auth = await x.authenticator.authenticate(request, host, { renew: false, ticket: true });
+      const auth = await x.authenticator.authenticate(request, host, { renew: false, ticket: true, ...(context.clientAddress ? { clientAddress: context.clientAddress } : {}) });
       const identity = await x.identity(auth.principal, host.origin);
       const forwardHeaders: Record<string, string> = {};
       const cookie = stripGateCookies(request.headers.get('cookie'));

@@ -45,6 +45,18 @@ function list(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** GATE_HEADERS_TIMEOUT, GATE_BODY_IDLE_TIMEOUT, GATE_KEEPALIVE_TIMEOUT (seconds; config.ts validates the ranges). */
+function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<GatewayConfig> {
+  const out: Partial<GatewayConfig> = {};
+  const headers = int(env, 'GATE_HEADERS_TIMEOUT', undefined);
+  const bodyIdle = int(env, 'GATE_BODY_IDLE_TIMEOUT', undefined);
+  const keepAlive = int(env, 'GATE_KEEPALIVE_TIMEOUT', undefined);
+  if (headers !== undefined) out.headersTimeoutSeconds = headers;
+  if (bodyIdle !== undefined) out.bodyIdleTimeoutSeconds = bodyIdle;
+  if (keepAlive !== undefined) out.keepAliveTimeoutSeconds = keepAlive;
+  return out;
+}
+
 /**
  * @example
  * const { config, port } = configFromEnv({ GATE_USER_JWT_SECRET: 'x'.repeat(32) });
@@ -94,6 +106,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(env.GATE_REDIS_PREFIX !== undefined && env.GATE_REDIS_PREFIX !== '' ? { redisPrefix: env.GATE_REDIS_PREFIX } : {}),
     ...(int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined) !== undefined ? { redisCommandTimeoutMs: int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined)! } : {}),
     ...(env.GATE_KEYS_SECRET ? { keysSecret: env.GATE_KEYS_SECRET } : {}),
+    ...timeoutsFromEnv(env),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),

@@ -30,6 +30,7 @@ import { relayWebSocketWithRetry } from './ws/relay.js';
 import { writeRawResponse } from './raw-answer.js';
 import { createDrainer, type DrainResult } from './drain.js';
 import { sharedStateFromConfig } from './shared-state.js';
+import { codedAnswer, edgeServerOptions, framingError, guardedServer } from './edge-guards.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -126,6 +127,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined, base.upstreamReplayLimitBytes), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
+    // Framing refusals, coded parser errors and the socket timeouts (edge-guards.ts).
+    serverOptions: edgeServerOptions(base),
+    createServer: guardedServer(base) as never,
   }) as Server;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
@@ -183,7 +187,10 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy()); // a reset client never crashes the process
     void (async () => {
-      const decision = await gw.authorizeUpgrade(upgradeRequest(req));
+      const badFraming = framingError(req);
+      if (badFraming) return void socket.end(codedAnswer(badFraming));
+      const clientAddress = req.socket.remoteAddress;
+      const decision = await gw.authorizeUpgrade(upgradeRequest(req), clientAddress ? { clientAddress } : {});
       if (!decision.ok) return writeRawResponse(socket, decision.response);
       metrics.inc(METRIC.wsTotal);
       metrics.inc(METRIC.wsOpen);

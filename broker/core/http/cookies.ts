@@ -66,13 +66,3 @@ export function stripGateCookies(header: string | null): string | null {
     });
   return kept.length ? kept.join('; ') : null;
 }
-
-/**
- * The cookie mode of a request: a cross-site iframe navigation (Fetch Metadata, W3C) gets
- * partitioned cookies; everything else Lax.
- */
-export function cookieModeOf(req: Request): CookieMode {
-  const dest = req.headers.get('sec-fetch-dest');
-  const site = req.headers.get('sec-fetch-site');
-  return dest === 'iframe' && site === 'cross-site' ? 'partitioned' : 'lax';
-}

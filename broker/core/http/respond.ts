@@ -5,15 +5,20 @@
 import { GateError, bearerErrorFor } from '../../../protocol/index.js';
 import { errorPage, newNonce, pageHeaders } from './pages.js';
 import { clearCookies } from './cookies.js';
+import { wantsHtml } from './fetch-metadata.js';
+import type { CookieMode } from '../store/store.js';
 
-/** Internal header on a GateError asking the answer to clear the session cookies (value: cookie mode). */
-export const CLEAR_COOKIES_HINT = 'x-pg-clear-cookies';
-
-/** True when the client prefers HTML (a browser navigation). */
-export function wantsHtml(req: Request): boolean {
-  const accept = req.headers.get('accept') ?? '';
-  if (req.headers.get('sec-fetch-mode') === 'navigate') return true;
-  return /\btext\/html\b/.test(accept) && !/^application\/json\b/.test(accept);
+/**
+ * A coded error after which the browser must forget the session cookies (a dead session found
+ * through the refresh cookie): the answer carries Set-Cookie lines deleting them, in the mode
+ * (`lax` / `partitioned`) the cookies were set with.
+ */
+export class SessionEndedError extends GateError {
+  readonly clearCookies: CookieMode;
+  constructor(err: GateError, mode: CookieMode) {
+    super(err.code, err.message, err.headers);
+    this.clearCookies = mode;
+  }
 }
 
 /** The Retry-After of 503s that do not name their own. */
@@ -31,11 +36,7 @@ export function errorResponse(err: unknown, req: Request, frameAncestors: readon
   const e = err instanceof GateError ? err : new GateError('internal', 'The gateway failed to handle this request.');
   const headers = new Headers(e.headers);
   headers.set('cache-control', 'no-store');
-  const clear = headers.get(CLEAR_COOKIES_HINT);
-  if (clear) {
-    headers.delete(CLEAR_COOKIES_HINT);
-    for (const c of clearCookies(clear === 'partitioned' ? 'partitioned' : 'lax')) headers.append('set-cookie', c);
-  }
+  if (e instanceof SessionEndedError) for (const c of clearCookies(e.clearCookies)) headers.append('set-cookie', c);
   if (e.status === 401) {
     headers.set(
       'www-authenticate',

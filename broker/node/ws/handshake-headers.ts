@@ -37,7 +37,9 @@ export function handshakeHeaders(req: IncomingMessage, url: URL, target: WebSock
   const publicOrigin = opts.publicOrigin ?? `http://${req.headers.host ?? ''}`;
   out.host = url.host;
   out.connection = 'Upgrade';
-  out.upgrade = req.headers.upgrade ?? 'websocket';
+  // Only WebSocket is ever relayed (core/upgrade.ts#checkWebSocketUpgrade refuses h2c and the
+  // rest before this point); the value is set, never copied, so nothing else can be asked for.
+  out.upgrade = 'websocket';
   if (req.headers.host) out['x-forwarded-host'] = req.headers.host;
   out['x-forwarded-proto'] = publicOrigin.startsWith('https:') ? 'https' : 'http';
   const peer = req.socket.remoteAddress;

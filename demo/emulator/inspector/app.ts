@@ -121,9 +121,13 @@ export async function startInspector(): Promise<InspectorServer> {
     handle(req, res).catch(() => res.destroy());
   });
   server.on('upgrade', (req, socket, head) => {
+    // A reset or a malformed frame (one announcing a 2^63-byte payload) is an 'error' event:
+    // without a listener it would be thrown and take the whole process down.
+    socket.on('error', () => socket.destroy());
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path !== '/ws' && path !== '/ws/report') return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => ws.terminate());
       // /ws/report first sends what the handshake carried (same shape as /api/echo), then echoes.
       if (path === '/ws/report') ws.send(JSON.stringify(describeRequest(req)));
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
