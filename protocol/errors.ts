@@ -30,6 +30,12 @@ export const ERROR_STATUS = {
   sandbox_not_found: 404,
   // 409 / 413 / 429
   payload_too_large: 413,
+  /** Too many requests of one kind from one user or client address; `Retry-After` says when to retry. */
+  rate_limited: 429,
+  /** A user's cap on live preview sessions is reached: end one (DELETE /api/previews/{id}) first. */
+  too_many_sessions: 409,
+  /** A user's cap on live share links is reached: revoke one (DELETE /api/shares/{id}) first. */
+  too_many_shares: 409,
   // 5xx
   sandbox_stopped: 503,
   sandbox_starting: 503,

@@ -316,7 +316,7 @@ export function createAuthenticator(d: AuthenticatorDeps) {
           };
         }
         try {
-          const { grant, session } = await credentials.refresh(refreshCookie.token, host.origin);
+          const { grant, session } = await credentials.refresh(refreshCookie.token, host.origin, opts.clientAddress);
           checkPath(pathname, session.pathScope);
           return {
             principal: { userId: session.userId, sessionId: session.id, kind: session.kind },

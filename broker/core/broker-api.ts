@@ -13,6 +13,7 @@ import type { ShareRecord } from './store/store.js';
 import { randomId } from './tokens/crypto.js';
 import { scopeOf } from './credentials.js';
 import { METRIC } from './metrics.js';
+import { clientAddressOf } from './limits/client-address.js';
 
 /** A landing path: same-origin (starts with one `/`), printable, not under /__gate/. */
 export function validPath(v: unknown, field = 'path'): string | undefined {
@@ -41,7 +42,7 @@ function validTarget(body: Record<string, unknown>): PreviewTarget {
 }
 
 export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
-  const { config, store, credentials, tokens, users, policy, daytona, metrics, keys, clock } = x;
+  const { config, store, credentials, tokens, users, policy, daytona, metrics, keys, clock, limits } = x;
 
   if (config.allowedOrigins.length) {
     const any = config.allowedOrigins.includes('*');
@@ -91,7 +92,9 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
   }
 
   app.post(`${GW}/api/previews`, async (c) => {
+    await limits.take('launch', { address: clientAddressOf(c) });
     const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    await limits.take('launch', { user: user.id });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     const target = validTarget(body);
     const path = validPath(body.path) ?? '/';
@@ -130,7 +133,9 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
   });
 
   app.post(`${GW}/api/shares`, async (c) => {
+    await limits.take('share', { address: clientAddressOf(c) });
     const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    await limits.take('share', { user: user.id });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     const target = validTarget(body);
     const path = validPath(body.path);
@@ -151,6 +156,7 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
       expiresAt: Math.floor((now + ttl * 1000) / 1000) * 1000,
       useCount: 0,
     };
+    await limits.claimShare(share);
     await store.putShare(share);
     const token = await tokens.signShare(
       { aud: origin, sub: `share:${share.id}`, shr: share.id, sbx: target.sandboxId, port: target.port, ...(path ? { pth: scopeOf(path) } : {}) },
@@ -187,6 +193,7 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     if (share.creatorId !== user.id) throw new GateError('forbidden', 'Only the user who created a share link can revoke it.');
     await store.revokeShare(share.id, clock());
     await store.revoke(`shr:${share.id}`, share.expiresAt);
+    await limits.releaseShare(share);
     x.logger.info('share_revoked', { share: share.id, user: user.id });
     return c.body(null, 204);
   });

@@ -10,6 +10,7 @@ import type { CookieMode, PreviewSessionRecord, RefreshRecord, ShareRecord, Stor
 import type { Tokens } from './tokens/tokens.js';
 import { hashSecret, randomId, randomToken, seal, unseal } from './tokens/crypto.js';
 import { METRIC } from './metrics.js';
+import type { Limits } from './limits/limits.js';
 
 export interface CredentialDeps {
   config: ResolvedConfig;
@@ -18,6 +19,8 @@ export interface CredentialDeps {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Rate limits and caps; claims a session slot per user and indexes sessions by sandbox. */
+  limits: Limits;
 }
 
 export interface GrantResult {
@@ -45,7 +48,7 @@ const TICKET_DOMAIN = 'pg-ws';
 export type Credentials = ReturnType<typeof createCredentials>;
 
 export function createCredentials(d: CredentialDeps) {
-  const { config, store, tokens, clock, metrics, logger } = d;
+  const { config, store, tokens, clock, metrics, logger, limits } = d;
 
   async function mintAccess(s: PreviewSessionRecord): Promise<{ token: string; expiresAt: number }> {
     const ttl = Math.min(config.accessTtlMs, s.expiresAt - clock());
@@ -119,14 +122,17 @@ export function createCredentials(d: CredentialDeps) {
 
   /** RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant. */
   async function theft(session: PreviewSessionRecord): Promise<never> {
-    await revokeSession(session.id, session.expiresAt);
+    await revokeSession(session.id, session.expiresAt, session);
     metrics.inc(METRIC.refreshes, { result: 'reused' });
     logger.warn('refresh_reused', { sid: session.id, user: session.userId });
     throw new GateError('refresh_reused', 'This refresh credential was already used; the preview session was ended for safety.');
   }
 
-  async function revokeSession(sessionId: string, until: number): Promise<void> {
+  /** Revokes a session and frees its slot in the user's cap and the sandbox's index. */
+  async function revokeSession(sessionId: string, until: number, known?: PreviewSessionRecord): Promise<void> {
     await store.revoke(`sid:${sessionId}`, until);
+    const session = known ?? (await store.getSession(sessionId));
+    if (session) await limits.releaseSession(session);
   }
 
   return {
@@ -147,9 +153,12 @@ export function createCredentials(d: CredentialDeps) {
         createdAt: now,
         expiresAt: now + config.refreshTtlMs,
       };
+      const codeExpiresAt = now + config.launchCodeTtlMs;
+      // A launch holds a slot only as long as its code lives until the exchange extends it to the
+      // session's end: links never opened do not count against the user's cap for 12 hours.
+      await limits.claimSession(session, codeExpiresAt);
       await store.putSession(session);
       const code = randomToken();
-      const codeExpiresAt = now + config.launchCodeTtlMs;
       await store.putLaunchCode({ hash: await hashSecret(code, CODE_DOMAIN), sessionId: session.id, path, expiresAt: codeExpiresAt });
       return { code, session, codeExpiresAt };
     },
@@ -162,6 +171,7 @@ export function createCredentials(d: CredentialDeps) {
       if (!session) throw new GateError('invalid_code', 'The preview session of this launch code has ended.');
       if (session.origin !== origin) throw new GateError('invalid_code', 'This launch code was made for another preview origin.');
       await checkSessionLive(session);
+      await limits.claimSession(session, session.expiresAt);
       if (session.cookieMode !== mode) {
         session.cookieMode = mode;
         await store.putSession(session);
@@ -181,11 +191,16 @@ export function createCredentials(d: CredentialDeps) {
      * an already-rotated one within `refreshGraceMs` returns the same successor (concurrent
      * subresource loads); later, it is theft: the whole session is revoked.
      */
-    async refresh(refreshToken: string, origin: string): Promise<GrantResult> {
+    async refresh(refreshToken: string, origin: string, clientAddress?: string): Promise<GrantResult> {
+      // Every attempt counts per address (bad credentials included); per user only a real
+      // rotation does, so a burst of renewals sharing the grace window costs one point.
+      await limits.take('refresh', { address: clientAddress });
       const { rec, session, hash } = await lookupRefresh(refreshToken, origin);
       if (rec.rotatedAt !== undefined) {
         return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session)), session };
       }
+      // Refused before rotating; counted once the rotation won (its concurrent losers are free).
+      await limits.check('refresh', { user: session.userId });
       const successor = randomToken();
       const next: RefreshRecord = { hash: await hashSecret(successor, REFRESH_DOMAIN), sessionId: session.id, generation: rec.generation + 1, expiresAt: session.expiresAt };
       const result = await store.rotateRefresh(hash, next, await seal(refreshToken, successor), clock());
@@ -195,6 +210,7 @@ export function createCredentials(d: CredentialDeps) {
         return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session)), session };
       }
       metrics.inc(METRIC.refreshes, { result: 'rotated' });
+      await limits.spend('refresh', { user: session.userId });
       return { grant: await grantFor(session, successor), session };
     },
 
@@ -228,6 +244,7 @@ export function createCredentials(d: CredentialDeps) {
         createdAt: now,
         expiresAt: Math.min(share.expiresAt, now + config.refreshTtlMs),
       };
+      await limits.claimSession(session, session.expiresAt); // index only: share visitors have no cap
       await store.putSession(session);
       return { session, grant: null, cookieGrant: await grantFor(session, await newChain(session)) };
     },

@@ -13,6 +13,7 @@ import { launchPage, newNonce, pageHeaders } from './http/pages.js';
 import type { PreviewHost } from './authenticate.js';
 import type { CookieMode } from './store/store.js';
 import { hostOf } from './gateway-host.js';
+import { clientAddressOf } from './limits/client-address.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -34,7 +35,7 @@ function withCookies(c: Context<GateEnv>, cookies: string[]): void {
 }
 
 export function registerGatePaths(app: GateApp, x: GatewayContext): void {
-  const { config, credentials, authenticator, clock } = x;
+  const { config, credentials, authenticator, clock, limits } = x;
 
   app.get(`${PV}${GATE_PATHS.launch}`, (c) => {
     previewHost(c);
@@ -46,6 +47,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
   app.post(`${PV}${GATE_PATHS.session}`, async (c) => {
     const host = previewHost(c);
     sameOrigin(c, host);
+    await limits.take('exchange', { address: clientAddressOf(c) });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     if (typeof body.code !== 'string' || body.code.length > 200) throw new GateError('bad_request', 'code (string) is required.');
     // The bootstrap page's own fetch is same-origin, so Fetch Metadata cannot tell an iframe
@@ -63,14 +65,14 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     sameOrigin(c, host);
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
     if (bearer) {
-      const r = await credentials.refresh(bearer[1]!, host.origin);
+      const r = await credentials.refresh(bearer[1]!, host.origin, clientAddressOf(c));
       c.set('user', r.session.userId);
       return c.json(r.grant, 200, NO_STORE);
     }
     const cookie = parseRefreshCookie(parseCookies(c.req.header('cookie') ?? null).get(REFRESH_COOKIE));
     if (!cookie) throw new GateError('missing_credential', 'Send the refresh credential as Authorization: Bearer, or with the refresh cookie.');
     try {
-      const r = await credentials.refresh(cookie.token, host.origin);
+      const r = await credentials.refresh(cookie.token, host.origin, clientAddressOf(c));
       c.set('user', r.session.userId);
       withCookies(c, grantCookies(r.grant, cookie.mode, clock()));
       // The cookie's credential stays HttpOnly: it is not repeated in the body.
@@ -98,9 +100,11 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
   app.post(`${PV}${GATE_PATHS.wsTicket}`, async (c) => {
     const host = previewHost(c);
     sameOrigin(c, host);
-    const a = await authenticator.authenticate(c.req.raw, host, { renew: true, ticket: false });
+    await limits.take('wsTicket', { address: clientAddressOf(c) });
+    const a = await authenticator.authenticate(c.req.raw, host, { renew: true, ticket: false, ...(clientAddressOf(c) ? { clientAddress: clientAddressOf(c)! } : {}) });
     withCookies(c, a.setCookies);
     c.set('user', a.principal.userId);
+    if (a.principal.kind !== 'public') await limits.take('wsTicket', { user: a.principal.userId });
     if (a.principal.kind === 'public') throw new GateError('bad_request', 'This sandbox is public: its WebSockets need no ticket.');
     const t = await credentials.issueTicket({
       sessionId: a.principal.sessionId,

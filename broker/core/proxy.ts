@@ -3,6 +3,7 @@
  * authenticate, strip gateway credentials, add the identity assertion, hand the request to
  * the upstream side, and pass its answer back (minus any attempt by the app to set our cookies).
  */
+import { clientAddressOf } from './limits/client-address.js';
 import type { Context } from 'hono';
 import { GateError } from '../../protocol/index.js';
 import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.js';
@@ -85,7 +86,9 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     // The Node edge passes its bindings as env: the client's address for X-Forwarded-For and
     // the per-client budget of public-sandbox lookups.
     const clientAddress = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
-    const auth = await x.authenticator.authenticate(req, host, { renew: true, ticket: false, ...(clientAddress ? { clientAddress } : {}) });
+    // Rate limits count by the address resolved through GATE_TRUSTED_PROXIES (limits/client-address.ts).
+    const limitAddress = clientAddressOf(c);
+    const auth = await x.authenticator.authenticate(req, host, { renew: true, ticket: false, ...(limitAddress ? { clientAddress: limitAddress } : {}) });
     c.set('user', auth.principal.userId);
     if (auth.setCookies.length) c.set('setCookies', [...(c.get('setCookies') ?? []), ...auth.setCookies]);
     if (auth.redirectTo) {

@@ -3,6 +3,7 @@
  * Every variable is read here, once; a malformed value throws with the variable's name.
  */
 import type { GatewayConfig } from '../core/config.js';
+import { parseRateLimitsEnv, type LimitsConfig } from '../core/limits/config.js';
 
 export interface EnvConfig {
   config: GatewayConfig;
@@ -76,6 +77,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(int(env, 'GATE_REFRESH_TTL', undefined) !== undefined ? { refreshTtlSeconds: int(env, 'GATE_REFRESH_TTL', undefined)! } : {}),
     ...(bool(env, 'GATE_PUBLIC_SANDBOXES') !== undefined ? { allowPublicSandboxes: bool(env, 'GATE_PUBLIC_SANDBOXES')! } : {}),
     ...(signingKeys ? { signingKeys } : {}),
+    ...(list(env, 'GATE_TRUSTED_PROXIES') ? { trustedProxies: list(env, 'GATE_TRUSTED_PROXIES')! } : {}),
+    ...(limitsFromEnv(env) ? { limits: limitsFromEnv(env)! } : {}),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),
@@ -85,4 +88,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const log = (env.GATE_LOG?.trim().toLowerCase() || 'json') as EnvConfig['log'];
   if (log !== 'json' && log !== 'off') throw new TypeError(`preview-gate: GATE_LOG must be json or off, got "${env.GATE_LOG}"`);
   return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log };
+}
+
+/** GATE_RATE_LIMITS, GATE_RATE_WINDOW, GATE_MAX_SESSIONS_PER_USER, GATE_MAX_SHARES_PER_USER (broker/core/limits/config.ts). */
+function limitsFromEnv(env: NodeJS.ProcessEnv): LimitsConfig | undefined {
+  const limits: LimitsConfig = {
+    ...(env.GATE_RATE_LIMITS?.trim() ? { rateLimits: parseRateLimitsEnv(env.GATE_RATE_LIMITS) } : {}),
+    ...(int(env, 'GATE_RATE_WINDOW', undefined) !== undefined ? { windowSeconds: int(env, 'GATE_RATE_WINDOW', undefined)! } : {}),
+    ...(int(env, 'GATE_MAX_SESSIONS_PER_USER', undefined) !== undefined ? { maxSessionsPerUser: int(env, 'GATE_MAX_SESSIONS_PER_USER', undefined)! } : {}),
+    ...(int(env, 'GATE_MAX_SHARES_PER_USER', undefined) !== undefined ? { maxSharesPerUser: int(env, 'GATE_MAX_SHARES_PER_USER', undefined)! } : {}),
+  };
+  return Object.keys(limits).length ? limits : undefined;
 }

@@ -26,6 +26,8 @@ import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
 import { relayWebSocketWithRetry } from './ws-relay.js';
+import { createRateLimiterFactory, type RedisLikeClient } from './rate-limiter.js';
+import { createClientAddressResolver } from './client-address.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -44,6 +46,8 @@ export interface StartGatewayOptions {
   clock?: Clock;
   logger?: Logger;
   policy?: PreviewPolicy;
+  /** A connected node-redis client: rate limits are then counted in Redis, shared by a fleet. */
+  redis?: RedisLikeClient | null;
 }
 
 export interface RunningGateway {
@@ -187,7 +191,7 @@ function withDirectBody(request: Request, incoming: IncomingMessage | undefined)
  * await gw.close();
  */
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
-  resolveConfig(opts.config); // validate before opening any socket
+  const clientAddress = createClientAddressResolver(resolveConfig(opts.config).trustedProxies); // also validates before opening any socket
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? createStdoutLogger('json');
   let gateway: Gateway | null = null;
@@ -196,7 +200,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     fetch: async (request, env) => {
       if (!gateway) return new Response('starting', { status: 503 });
       const { incoming, outgoing } = env as Partial<HttpBindings>;
-      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined), env);
+      const peer = (incoming as IncomingMessage | undefined)?.socket?.remoteAddress;
+      const edgeEnv = { ...(env as object), clientAddress: clientAddress(peer, (incoming as IncomingMessage | undefined)?.headers['x-forwarded-for']) };
+      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined), edgeEnv);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
   }) as Server;
@@ -236,6 +242,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       ...(opts.store ? { store: opts.store } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
+      rateLimiters: createRateLimiterFactory({ redis: opts.redis ?? null }),
     });
   } catch (err) {
     server.close();
