@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   forbidden: 403,
   wrong_scope: 403,
   origin_forbidden: 403,
+  /** A launch link opened in a frame that is not the page it was made for (login CSRF). */
+  launch_context_mismatch: 403,
   reserved_port: 403,
   port_not_allowed: 403,
   // 404
@@ -36,6 +38,8 @@ export const ERROR_STATUS = {
   too_many_sessions: 409,
   /** A user's cap on live share links is reached: revoke one (DELETE /api/shares/{id}) first. */
   too_many_shares: 409,
+  /** A launch link opened in a tab the gateway cannot tie to its maker: the person must confirm. */
+  confirmation_required: 409,
   // 5xx
   sandbox_stopped: 503,
   sandbox_starting: 503,

@@ -14,6 +14,7 @@ import { randomId } from './tokens/crypto.js';
 import { scopeOf } from './credentials.js';
 import { METRIC } from './metrics.js';
 import { clientAddressOf } from './limits/client-address.js';
+import { originOf, validHostOrigin } from './limits/launch-binding.js';
 
 /** A landing path: same-origin (starts with one `/`), printable, not under /__gate/. */
 export function validPath(v: unknown, field = 'path'): string | undefined {
@@ -98,9 +99,11 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     const target = validTarget(body);
     const path = validPath(body.path) ?? '/';
+    // Login CSRF: bind the launch to the page that asked (a browser's CORS call says so in Origin).
+    const hostOrigin = validHostOrigin(body.hostOrigin) ?? originOf(c.req.header('origin')) ?? undefined;
     await authorize(user, target);
     const origin = previewOrigin(config, target);
-    const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path);
+    const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path, hostOrigin);
     const url = `${origin}${GATE_PATHS.launch}#${LAUNCH_CODE_FRAGMENT}=${code}&${LAUNCH_PATH_FRAGMENT}=${encodeURIComponent(path)}`;
     metrics.inc(METRIC.tokensIssued, { type: 'launch_code' });
     return c.json({ url, sessionId: session.id, expiresAt: codeExpiresAt, origin, sessionExpiresAt: session.expiresAt }, 201, { 'cache-control': 'no-store' });

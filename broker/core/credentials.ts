@@ -11,6 +11,7 @@ import type { Tokens } from './tokens/tokens.js';
 import { hashSecret, randomId, randomToken, seal, unseal } from './tokens/crypto.js';
 import { METRIC } from './metrics.js';
 import type { Limits } from './limits/limits.js';
+import { judgeLaunch, type LaunchContext } from './limits/launch-binding.js';
 
 export interface CredentialDeps {
   config: ResolvedConfig;
@@ -140,7 +141,7 @@ export function createCredentials(d: CredentialDeps) {
     checkSessionLive,
 
     /** POST /api/previews: a pending session and its one-time launch code. */
-    async createLaunch(userId: string, target: PreviewTarget, origin: string, path: string): Promise<{ code: string; session: PreviewSessionRecord; codeExpiresAt: number }> {
+    async createLaunch(userId: string, target: PreviewTarget, origin: string, path: string, hostOrigin?: string): Promise<{ code: string; session: PreviewSessionRecord; codeExpiresAt: number }> {
       const now = clock();
       const session: PreviewSessionRecord = {
         id: randomId(),
@@ -159,18 +160,30 @@ export function createCredentials(d: CredentialDeps) {
       await limits.claimSession(session, codeExpiresAt);
       await store.putSession(session);
       const code = randomToken();
-      await store.putLaunchCode({ hash: await hashSecret(code, CODE_DOMAIN), sessionId: session.id, path, expiresAt: codeExpiresAt });
+      await store.putLaunchCode({ hash: await hashSecret(code, CODE_DOMAIN), sessionId: session.id, path, expiresAt: codeExpiresAt, ...(hostOrigin ? { hostOrigin } : {}) });
       return { code, session, codeExpiresAt };
     },
 
     /** POST /__gate/session: one use, on the origin it was made for, within its lifetime. */
-    async exchangeCode(code: string, origin: string, mode: CookieMode): Promise<SessionGrants & { grant: TokenGrant; path: string }> {
+    async exchangeCode(code: string, origin: string, mode: CookieMode, context?: LaunchContext): Promise<SessionGrants & { grant: TokenGrant; path: string }> {
       const rec = await store.consumeLaunchCode(await hashSecret(code, CODE_DOMAIN), clock());
       if (!rec) throw new GateError('invalid_code', 'This launch code is unknown, already used or expired (codes work once, for 60 seconds).');
       const session = await store.getSession(rec.sessionId);
       if (!session) throw new GateError('invalid_code', 'The preview session of this launch code has ended.');
       if (session.origin !== origin) throw new GateError('invalid_code', 'This launch code was made for another preview origin.');
       await checkSessionLive(session);
+      // Login CSRF (limits/launch-binding.ts): only where the launch's maker can be seen, or confirmed.
+      const verdict = judgeLaunch(rec.hostOrigin, context);
+      if (verdict === 'refuse') {
+        throw new GateError('launch_context_mismatch', `This launch link was made for ${rec.hostOrigin ? `a page of ${rec.hostOrigin}` : 'a tab of its own'} and does not sign anyone in inside another page. Open the preview from the app itself.`);
+      }
+      if (verdict === 'confirm') {
+        await store.putLaunchCode(rec); // the code stays usable for the confirmed retry (same expiry)
+        throw new GateError(
+          'confirmation_required',
+          `This link signs you in to port ${session.port} of sandbox ${session.sandboxId} as user "${session.userId}". Continue only if you opened it yourself from your app.`,
+        );
+      }
       await limits.claimSession(session, session.expiresAt);
       if (session.cookieMode !== mode) {
         session.cookieMode = mode;

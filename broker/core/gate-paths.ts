@@ -14,6 +14,7 @@ import type { PreviewHost } from './authenticate.js';
 import type { CookieMode } from './store/store.js';
 import { hostOf } from './gateway-host.js';
 import { clientAddressOf } from './limits/client-address.js';
+import { launchContextOf } from './limits/launch-binding.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -54,7 +55,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     // from a tab here: the page says what it saw (launch page data-cookie-mode, or embedded).
     const mode: CookieMode =
       body.cookieMode === 'partitioned' || body.cookieMode === 'lax' ? body.cookieMode : body.embedded === true ? 'partitioned' : cookieModeOf(c.req.raw);
-    const r = await credentials.exchangeCode(body.code, host.origin, mode);
+    const r = await credentials.exchangeCode(body.code, host.origin, mode, launchContextOf(c.req.raw, body));
     c.set('user', r.session.userId);
     withCookies(c, grantCookies(r.cookieGrant, mode, clock()));
     return c.json({ ...r.grant, sessionId: r.session.id, path: r.path, cookieMode: mode }, 200, NO_STORE);
