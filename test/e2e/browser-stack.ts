@@ -11,6 +11,17 @@
 import { startGateway, type RunningGateway } from '../../broker/node/server.js';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startHostPage, type HostPage } from '../../demo/host/server.js';
+import type { Page } from 'playwright-core';
+
+/**
+ * Opens a launch URL minted by a program (no host page bound) in a tab of its own, as its person
+ * would: the launch page asks to confirm (login-CSRF defence, broker/core/limits/launch-binding.ts)
+ * and this clicks Continue.
+ */
+export async function openLaunch(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('#pg-continue').click({ timeout: 20_000 });
+}
 
 export interface BrowserStack {
   emulator: Emulator;

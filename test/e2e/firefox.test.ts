@@ -19,7 +19,7 @@
 import type { Browser, Frame, HTTPRequest, HTTPResponse, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firefoxPath, launchFirefox } from '../support/firefox.js';
-import { startBrowserStack, type BrowserStack } from './browser-stack.js';
+import { openLaunch, startBrowserStack, type BrowserStack } from './browser-stack.js';
 import { ALL_OK, fetchBurst, gatewayCredentialsIn, readWorkerToken } from './inspector.js';
 
 type Target = Page | Frame;
@@ -126,7 +126,7 @@ describe.skipIf(!FIREFOX)(SUITE, () => {
       return { target: frame, path: await page.evaluate(() => document.body.dataset.credentialPath ?? '') };
     }
     const { url } = await stack.launchUrl('/');
-    await page.goto(cell.worker ? url : `${url}&sw=0`);
+    await openLaunch(page, cell.worker ? url : `${url}&sw=0`);
     // The launch page exchanges the code, then `location.replace('/')`.
     await until(page, 'the app at /', () => location.pathname === '/' && !location.hash);
     expect(await page.evaluate(() => location.href)).toBe(`${stack.previewOrigin}/`);
