@@ -14,13 +14,13 @@ import { startHostPage, type HostPage } from '../../demo/host/server.js';
 import type { Page } from 'playwright-core';
 
 /**
- * Opens a launch URL minted by a program (no host page bound) in a tab of its own, as its person
- * would: the launch page asks to confirm (login-CSRF defence, broker/core/limits/launch-binding.ts)
- * and this clicks Continue.
+ * Opens a launch URL in a tab of its own as if the host page had opened it (its referrer): the
+ * link is minted for the host page (`launchUrl`), so it signs in without asking. A link opened
+ * from anywhere else would ask the person to confirm (login-CSRF defence,
+ * broker/core/limits/launch-binding.ts; test/e2e/login-csrf.test.ts).
  */
-export async function openLaunch(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.locator('#pg-continue').click({ timeout: 20_000 });
+export async function openLaunch(page: Page, url: string, hostUrl: string): Promise<void> {
+  await page.goto(url, { referer: hostUrl });
 }
 
 export interface BrowserStack {
@@ -92,7 +92,7 @@ export async function startBrowserStack(opts: { accessTtlSeconds?: number; extra
     sessionToken,
     api,
     async launchUrl(path = '/', userId) {
-      const res = await api('POST', '/api/previews', { sandboxId, port: APP_PORT, path }, userId);
+      const res = await api('POST', '/api/previews', { sandboxId, port: APP_PORT, path, hostOrigin: host.origin }, userId);
       if (res.status !== 201) throw new Error(`POST /api/previews: ${res.status} ${await res.text()}`);
       return (await res.json()) as { url: string; sessionId: string };
     },

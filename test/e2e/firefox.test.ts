@@ -19,7 +19,7 @@
 import type { Browser, Frame, HTTPRequest, HTTPResponse, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firefoxPath, launchFirefox } from '../support/firefox.js';
-import { openLaunch, startBrowserStack, type BrowserStack } from './browser-stack.js';
+import { startBrowserStack, type BrowserStack } from './browser-stack.js';
 import { ALL_OK, fetchBurst, gatewayCredentialsIn, readWorkerToken } from './inspector.js';
 
 type Target = Page | Frame;
@@ -126,7 +126,9 @@ describe.skipIf(!FIREFOX)(SUITE, () => {
       return { target: frame, path: await page.evaluate(() => document.body.dataset.credentialPath ?? '') };
     }
     const { url } = await stack.launchUrl('/');
-    await openLaunch(page, cell.worker ? url : `${url}&sw=0`);
+    await page.goto(cell.worker ? url : `${url}&sw=0`);
+    // A program-minted link in a tab of its own asks to confirm (login-CSRF defence): click Continue.
+    await (await page.waitForSelector('#pg-continue', { timeout: 20_000 }))!.click();
     // The launch page exchanges the code, then `location.replace('/')`.
     await until(page, 'the app at /', () => location.pathname === '/' && !location.hash);
     expect(await page.evaluate(() => location.href)).toBe(`${stack.previewOrigin}/`);

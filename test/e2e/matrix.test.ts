@@ -46,7 +46,7 @@ async function open(page: Page, cell: Cell): Promise<{ target: Frame | Page; pat
     return { target: frame, path };
   }
   const { url } = await stack.launchUrl('/');
-  await openLaunch(page, cell.worker ? url : `${url}&sw=0`);
+  await openLaunch(page, cell.worker ? url : `${url}&sw=0`, stack.host.url);
   await page.waitForURL(`${stack.previewOrigin}/`, { timeout: 20_000 });
   const path = await page.evaluate(() => (navigator.serviceWorker?.controller ? 'worker' : 'cookie'));
   return { target: page, path };
