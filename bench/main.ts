@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { childPids, cpuMsOf, freePort, memoryOf, readProbe, resetPeak, startProcess, type ProbeReading } from './processes.js';
 import { startNginx } from './nginx.js';
 import { launchGrant } from './setup.js';
+import { redisStorePhase } from './redis-store.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -78,10 +79,12 @@ async function main() {
   const probeFile = join(tmpdir(), `pg-bench-probe-${process.pid}.json`);
   const flags = gatewayNodeFlags();
   const probe = ['--expose-gc', '--import', './bench/memory-probe.mjs'];
+  const gatewayEnv = { DAYTONA_API_URL: DAYTONA_API_URL!, DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key', GATE_USER_JWT_SECRET: secret, GATE_LOG: 'off' };
+  const gatewayArgs = viaTsx ? [...flags, ...tsx, 'broker/node/main.ts'] : [...flags, 'dist/gateway.mjs'];
   const gateway = await startProcess(
     process.execPath,
     viaTsx ? [...flags, ...probe, ...tsx, 'broker/node/main.ts'] : [...flags, ...probe, 'dist/gateway.mjs'],
-    { GATE_PORT: String(gatePort), DAYTONA_API_URL: DAYTONA_API_URL!, DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key', GATE_USER_JWT_SECRET: secret, GATE_LOG: 'off', PG_MEMORY_PROBE_FILE: probeFile, PG_MEMORY_PROBE_GC: '1' },
+    { GATE_PORT: String(gatePort), ...gatewayEnv, PG_MEMORY_PROBE_FILE: probeFile, PG_MEMORY_PROBE_GC: '1' },
     ['GATEWAY_URL'],
   );
   const daytonaHost = `3000-${SANDBOX_ID}.proxy.localhost:${emuPort}`;
@@ -149,6 +152,10 @@ async function main() {
       upload: await phase('gateway', 'upload (2nd)', () => runLoad({ kind: 'upload', target: gw, path: '/upload', bytes: DOWNLOAD_BYTES, repeat: 2 })),
     };
   }
+  // Memory store vs Redis store, same gateway build (bench/redis-store.ts).
+  const storeRows = gw
+    ? await redisStorePhase({ memory: gw, gatewayArgs, env: gatewayEnv, sandboxId: SANDBOX_ID!, secret, runLoad, concurrency: CONCURRENCY, seconds: SECONDS })
+    : [];
   rmSync(probeFile, { force: true });
   const memAfter = memoryOf(gatePid);
   const nginxAfter = nginx?.memory();
@@ -198,6 +205,7 @@ async function main() {
   console.log('(MB; "after" = at the end of the phase; "after GC" = still referenced after a full GC at its end; CPU = user + system time of the process(es))');
   const errors = Object.entries(results).map(([n, x]) => `${n}: ${x.small?.errors ?? '?'} errors`).join(', ');
   console.log(`errors during small-request load: ${errors}`);
+  for (const row of storeRows) console.log(row);
 
   await nginx?.stop();
   await gateway.stop();

@@ -46,6 +46,8 @@ export const ERROR_STATUS = {
   upstream_unavailable: 502,
   upstream_timeout: 504,
   daytona_unavailable: 503,
+  /** The shared store (Redis) is unreachable: launches, code exchanges, refreshes and shares wait for it. */
+  store_unavailable: 503,
   internal: 500,
 } as const;
 

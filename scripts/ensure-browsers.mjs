@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The test command's browsers (npm `pretest`):
+// The test command's browsers and Redis (npm `pretest`):
+//  - redis-server is required: scripts/ensure-redis.mjs finds it or installs Debian's, else fails.
 //  - Chromium is required: scripts/ensure-chromium.mjs finds it or installs Debian's, else fails.
 //  - Firefox is best-effort: FIREFOX_PATH, /usr/bin/firefox-esr, /usr/bin/firefox, else
 //    `apt-get install firefox-esr` when root on Debian. Any failure only warns: without Firefox,
@@ -7,6 +8,10 @@
 import { existsSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+
+// Redis (required by test/redis/**): installed or refused clearly by its own script.
+const redis = spawnSync(process.execPath, [fileURLToPath(new URL('./ensure-redis.mjs', import.meta.url))], { stdio: 'inherit' });
+if (redis.status !== 0) process.exit(redis.status ?? 1);
 
 const chromium = spawnSync(process.execPath, [fileURLToPath(new URL('./ensure-chromium.mjs', import.meta.url))], { stdio: 'inherit' });
 if (chromium.status !== 0) process.exit(chromium.status ?? 1);

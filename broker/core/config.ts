@@ -86,6 +86,23 @@ export interface GatewayConfig {
    * Default none: the client address is the socket's peer.
    */
   trustedProxies?: string[];
+
+  /**
+   * Shared store (GATE_REDIS_URL): `redis://[user:pass@]host:port[/db]` or `rediss://` (TLS).
+   * Unset: the in-memory store of one process. With it, every instance of the fleet shares
+   * sessions, refresh chains, codes, tickets, shares and revocations (docs/interface.md).
+   */
+  redisUrl?: string;
+  /** Prefix of every Redis key and channel (GATE_REDIS_PREFIX). Default `preview-gate:`. */
+  redisPrefix?: string;
+  /** Longest wait for one Redis command, ms (GATE_REDIS_COMMAND_TIMEOUT_MS). Default 1000; 50..30000. */
+  redisCommandTimeoutMs?: number;
+  /**
+   * Secret that seals the fleet's private signing keys at rest in Redis (GATE_KEYS_SECRET), at
+   * least 32 characters, the same on every instance. Required with `redisUrl` unless
+   * `signingKeys` is given.
+   */
+  keysSecret?: string;
 }
 
 export interface ResolvedConfig {
@@ -115,6 +132,9 @@ export interface ResolvedConfig {
   maxApiBodyBytes: number;
   limits: ResolvedLimits;
   trustedProxies: string[];
+  /** Null: the in-memory store. */
+  redis: { url: string; prefix: string; commandTimeoutMs: number } | null;
+  keysSecret: string | null;
 }
 
 function intIn(name: string, env: string, value: number | undefined, def: number, min: number, max: number): number {
@@ -181,6 +201,7 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
   if (keys && (!Array.isArray(keys.keys) || keys.keys.length === 0)) {
     throw new TypeError('preview-gate config: signingKeys (GATE_SIGNING_KEYS) must be a JWK set {"keys":[...]} with at least one EC P-256 private key');
   }
+  const redis = resolveRedis(config, keys);
   const shareTtlMinSeconds = intIn('shareTtlMinSeconds', '', config.shareTtlMinSeconds, 60, 1, 86400);
   const shareTtlMaxSeconds = intIn('shareTtlMaxSeconds', '', config.shareTtlMaxSeconds, 30 * 86400, shareTtlMinSeconds, 365 * 86400);
   return {
@@ -210,6 +231,8 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     maxApiBodyBytes: intIn('maxApiBodyBytes', '', config.maxApiBodyBytes, 16384, 1024, 1 << 20),
     limits: resolveLimits(config.limits),
     trustedProxies: resolveTrustedProxies(config.trustedProxies),
+    redis,
+    keysSecret: redis ? config.keysSecret || null : null,
   };
 }
 
@@ -229,4 +252,32 @@ function resolveTrustedProxies(list: string[] | undefined): string[] {
     out.push(entry);
   }
   return out;
+}
+
+/** GATE_REDIS_URL and its companions; throws naming the variable to fix. */
+function resolveRedis(config: GatewayConfig, signingKeys: unknown): ResolvedConfig['redis'] {
+  const url = config.redisUrl?.trim();
+  if (!url) return null;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TypeError('preview-gate config: GATE_REDIS_URL (redisUrl) must be a URL like redis://host:6379 or rediss://user:password@host:6380/0');
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new TypeError(`preview-gate config: GATE_REDIS_URL (redisUrl) must start with redis:// or rediss:// (TLS); got "${u.protocol}"`);
+  }
+  const prefix = config.redisPrefix ?? 'preview-gate:';
+  if (!/^[\x21-\x7e]{1,64}$/.test(prefix)) {
+    throw new TypeError('preview-gate config: GATE_REDIS_PREFIX (redisPrefix) must be 1 to 64 printable characters without spaces');
+  }
+  if (!signingKeys) {
+    if (!config.keysSecret) {
+      throw new TypeError('preview-gate config: with GATE_REDIS_URL and no GATE_SIGNING_KEYS the instances share signing keys through Redis, sealed with GATE_KEYS_SECRET (keysSecret): set it to the same random string of at least 32 characters on every instance');
+    }
+    if (config.keysSecret.length < 32) {
+      throw new TypeError('preview-gate config: GATE_KEYS_SECRET (keysSecret) must be at least 32 characters (it seals the private signing keys kept in Redis)');
+    }
+  }
+  return { url, prefix, commandTimeoutMs: intIn('redisCommandTimeoutMs', 'GATE_REDIS_COMMAND_TIMEOUT_MS', config.redisCommandTimeoutMs, 1000, 50, 30_000) };
 }

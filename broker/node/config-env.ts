@@ -79,6 +79,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(signingKeys ? { signingKeys } : {}),
     ...(list(env, 'GATE_TRUSTED_PROXIES') ? { trustedProxies: list(env, 'GATE_TRUSTED_PROXIES')! } : {}),
     ...(limitsFromEnv(env) ? { limits: limitsFromEnv(env)! } : {}),
+    // Shared store (docs/interface.md, "Several instances"): validated in resolveConfig.
+    ...(env.GATE_REDIS_URL?.trim() ? { redisUrl: env.GATE_REDIS_URL.trim() } : {}),
+    ...(env.GATE_REDIS_PREFIX !== undefined && env.GATE_REDIS_PREFIX !== '' ? { redisPrefix: env.GATE_REDIS_PREFIX } : {}),
+    ...(int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined) !== undefined ? { redisCommandTimeoutMs: int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined)! } : {}),
+    ...(env.GATE_KEYS_SECRET ? { keysSecret: env.GATE_KEYS_SECRET } : {}),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),

@@ -26,8 +26,9 @@ import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
 import { relayWebSocketWithRetry } from './ws-relay.js';
-import { createRateLimiterFactory, type RedisLikeClient } from './rate-limiter.js';
+import { connectLimiterRedis, createRateLimiterFactory, type RedisLikeClient } from './rate-limiter.js';
 import { createClientAddressResolver } from './client-address.js';
+import { sharedStateFromConfig } from './shared-state.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -232,20 +233,29 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     autoStart: resolved.autoStart,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
+  let shared: Awaited<ReturnType<typeof sharedStateFromConfig>> = null;
+  // Rate limits shared by the fleet: counted in the same Redis as the store (GATE_REDIS_URL).
+  let limiterRedis: Awaited<ReturnType<typeof connectLimiterRedis>> | null = null;
   try {
+    // GATE_REDIS_URL: the Redis store and the fleet's key set (broker/node/shared-state.ts).
+    shared = opts.store ? null : await sharedStateFromConfig(resolved, { logger, ...(opts.clock ? { clock: opts.clock } : {}) });
+    if (shared && resolved.redis && !opts.redis) limiterRedis = await connectLimiterRedis(resolved.redis.url);
     gateway = await createGateway(config, {
       upstream,
       daytona,
       metrics,
       logger,
       assets: loadAssets(opts.assetsDir ?? defaultAssetsDir()),
-      ...(opts.store ? { store: opts.store } : {}),
+      ...(opts.store ? { store: opts.store } : shared ? { store: shared.store } : {}),
+      ...(shared?.keys ? { keys: shared.keys } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
-      rateLimiters: createRateLimiterFactory({ redis: opts.redis ?? null }),
+      rateLimiters: createRateLimiterFactory({ redis: opts.redis ?? limiterRedis?.client ?? null, prefix: resolved.redis?.prefix ?? '' }),
     });
   } catch (err) {
     server.close();
+    await limiterRedis?.close();
+    await shared?.close();
     fetchUpstream.close();
     await ownDaytona?.close();
     throw err;
@@ -297,6 +307,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       });
       fetchUpstream.close();
       await gw.close();
+      await limiterRedis?.close();
+      await shared?.close();
       await ownDaytona?.close();
     },
   };

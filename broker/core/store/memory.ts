@@ -172,6 +172,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const members = slots.get(key);
       return members ? [...members].filter(([, exp]) => exp > now).map(([m]) => m) : [];
     },
+    async ping() {},
     async sweep(now) {
       return sweepNow(now);
     },

@@ -134,6 +134,12 @@ export interface Store {
   /** The live members of `key`, in no particular order. */
   listSlots(key: string, now: number): Promise<string[]>;
 
+  /**
+   * Resolves when the store can serve now; rejects (GateError `store_unavailable` for Redis)
+   * when it cannot. Cheap, for a readiness probe. Optional: a store without it is always ready.
+   */
+  ping?(): Promise<void>;
+
   /** Drops every expired record (the in-memory store also runs it on a timer). */
   sweep(now: number): Promise<number>;
   close(): Promise<void>;
