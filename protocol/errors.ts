@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   forbidden: 403,
   wrong_scope: 403,
   origin_forbidden: 403,
+  /** A launch link opened in a frame that is not the page it was made for (login CSRF). */
+  launch_context_mismatch: 403,
   reserved_port: 403,
   port_not_allowed: 403,
   // 404
@@ -36,6 +38,14 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   // 431: request headers larger than the server accepts
   headers_too_large: 431,
+  /** Too many requests of one kind from one user or client address; `Retry-After` says when to retry. */
+  rate_limited: 429,
+  /** A user's cap on live preview sessions is reached: end one (DELETE /api/previews/{id}) first. */
+  too_many_sessions: 409,
+  /** A user's cap on live share links is reached: revoke one (DELETE /api/shares/{id}) first. */
+  too_many_shares: 409,
+  /** A launch link opened in a tab the gateway cannot tie to its maker: the person must confirm. */
+  confirmation_required: 409,
   // 5xx
   gateway_starting: 503,
   sandbox_stopped: 503,

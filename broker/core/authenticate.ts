@@ -139,7 +139,7 @@ export function createAuthenticator(d: AuthenticatorDeps) {
   }
 
   /** Steps 4 (cookies) of the chain; null when no cookie credential came. */
-  async function fromCookies(req: Request, host: PreviewHost, pathname: string, renew: boolean): Promise<Authenticated | null> {
+  async function fromCookies(req: Request, host: PreviewHost, pathname: string, opts: AuthenticateOptions): Promise<Authenticated | null> {
     const cookies = parseCookies(req.headers.get('cookie'));
     const accessCookie = cookies.get(ACCESS_COOKIE);
     const refreshCookie = parseRefreshCookie(cookies.get(REFRESH_COOKIE));
@@ -153,13 +153,13 @@ export function createAuthenticator(d: AuthenticatorDeps) {
       }
     }
     if (!refreshCookie) return null;
-    if (!renew) {
+    if (!opts.renew) {
       const s = await credentials.peekRefresh(refreshCookie.token, host.origin);
       checkPath(pathname, s.pathScope);
       return granted({ ...s, sessionId: s.id });
     }
     try {
-      const { grant, session } = await credentials.refresh(refreshCookie.token, host.origin);
+      const { grant, session } = await credentials.refresh(refreshCookie.token, host.origin, opts.clientAddress);
       checkPath(pathname, session.pathScope);
       return granted({ ...session, sessionId: session.id }, { setCookies: grantCookies(grant, refreshCookie.mode, clock()) });
     } catch (err) {
@@ -183,7 +183,7 @@ export function createAuthenticator(d: AuthenticatorDeps) {
     if (ticket !== null) return fromTicket(ticket, host, pathname);
     // Sibling-preview CSRF: cookies from a cross-origin, non-navigation request are ignored.
     const cookiesOk = cookiesAccepted(req);
-    const fromCookie = cookiesOk ? await fromCookies(req, host, pathname, opts.renew) : null;
+    const fromCookie = cookiesOk ? await fromCookies(req, host, pathname, opts) : null;
     if (fromCookie) return fromCookie;
     if (config.allowPublicSandboxes && (await lookups.sandboxIsPublic(host.target.sandboxId, opts.clientAddress))) {
       return granted({ userId: 'anonymous', sessionId: '', kind: 'public' });

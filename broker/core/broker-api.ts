@@ -12,6 +12,8 @@ import type { User } from './auth/user-session.js';
 import type { ShareRecord } from './store/store.js';
 import { randomId } from './tokens/crypto.js';
 import { scopeOf, validPath } from './http/paths.js';
+import { originOf, validHostOrigin } from './limits/launch-binding.js';
+import { clientAddressOf } from './http/client-address.js';
 
 export { validPath } from './http/paths.js';
 import { METRIC } from './metrics.js';
@@ -24,7 +26,7 @@ function validTarget(body: Record<string, unknown>): PreviewTarget {
 }
 
 export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
-  const { config, store, credentials, tokens, users, policy, daytona, metrics, keys, clock } = x;
+  const { config, store, credentials, tokens, users, policy, daytona, metrics, keys, clock, limits } = x;
 
   if (config.allowedOrigins.length) {
     const any = config.allowedOrigins.includes('*');
@@ -74,13 +76,17 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
   }
 
   app.post(`${GW}/api/previews`, async (c) => {
+    await limits.take('launch', { address: clientAddressOf(c.env) });
     const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    await limits.take('launch', { user: user.id });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     const target = validTarget(body);
     const path = validPath(body.path) ?? '/';
+    // Login CSRF: bind the launch to the page that asked (a browser's CORS call says so in Origin).
+    const hostOrigin = validHostOrigin(body.hostOrigin) ?? originOf(c.req.header('origin')) ?? undefined;
     await authorize(user, target);
     const origin = previewOrigin(config, target);
-    const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path);
+    const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path, hostOrigin);
     const url = `${origin}${GATE_PATHS.launch}#${LAUNCH_CODE_FRAGMENT}=${code}&${LAUNCH_PATH_FRAGMENT}=${encodeURIComponent(path)}`;
     metrics.inc(METRIC.tokensIssued, { type: 'launch_code' });
     return c.json({ url, sessionId: session.id, expiresAt: codeExpiresAt, origin, sessionExpiresAt: session.expiresAt }, 201, { 'cache-control': 'no-store' });
@@ -113,7 +119,9 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
   });
 
   app.post(`${GW}/api/shares`, async (c) => {
+    await limits.take('share', { address: clientAddressOf(c.env) });
     const user = await authUser(c.req.raw, (u) => c.set('user', u));
+    await limits.take('share', { user: user.id });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     const target = validTarget(body);
     const path = validPath(body.path);
@@ -134,6 +142,7 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
       expiresAt: Math.floor((now + ttl * 1000) / 1000) * 1000,
       useCount: 0,
     };
+    await limits.claimShare(share);
     await store.putShare(share);
     const token = await tokens.signShare(
       { aud: origin, sub: `share:${share.id}`, shr: share.id, sbx: target.sandboxId, port: target.port, ...(path ? { pth: scopeOf(path) } : {}) },
@@ -170,6 +179,7 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     if (share.creatorId !== user.id) throw new GateError('forbidden', 'Only the user who created a share link can revoke it.');
     await store.revokeShare(share.id, clock());
     await store.revoke(`shr:${share.id}`, share.expiresAt);
+    await limits.releaseShare(share);
     x.logger.info('share_revoked', { share: share.id, user: user.id });
     return c.body(null, 204);
   });

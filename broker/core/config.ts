@@ -4,6 +4,7 @@
  * the option (and the environment variable of broker/node/config-env.ts) to set.
  */
 import { DAYTONA_RESERVED_PORTS } from '../../protocol/index.js';
+import { resolveLimits, type LimitsConfig, type ResolvedLimits } from './limits/config.js';
 
 export interface GatewayConfig {
   /** Preview origins are `{port}-{sandboxId}.{previewDomain}`. Default `preview.localhost` (GATE_PREVIEW_DOMAIN). */
@@ -74,6 +75,17 @@ export interface GatewayConfig {
   signingKeys?: { keys: Record<string, unknown>[] } | null;
   /** Max size of a broker-API JSON body in bytes. Default 16384. */
   maxApiBodyBytes?: number;
+  /**
+   * Rate limits per user and per client address, and caps on live sessions / share links per
+   * user (GATE_RATE_LIMITS, GATE_MAX_SESSIONS_PER_USER, GATE_MAX_SHARES_PER_USER; defaults in
+   * broker/core/limits/config.ts and docs/interface.md). `rateLimits: false` turns rate limits off.
+   */
+  limits?: LimitsConfig;
+  /**
+   * Addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed (GATE_TRUSTED_PROXIES).
+   * Default none: the client address is the socket's peer.
+   */
+  trustedProxies?: string[];
 
   // Upstream tunables (the Node edge passes them to broker/core/upstream and broker/node/).
   /**
@@ -146,6 +158,8 @@ export interface ResolvedConfig {
   upgradeTimeoutMs: number;
   /** Marks a configuration `resolveConfig` made: createGateway takes it as it is (resolved once). */
   readonly resolved: true;
+  limits: ResolvedLimits;
+  trustedProxies: string[];
   /** Null: the in-memory store. */
   redis: { url: string; prefix: string; commandTimeoutMs: number } | null;
   keysSecret: string | null;
@@ -255,12 +269,32 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     upstreamResponseTimeoutMs: intIn('upstreamResponseTimeoutMs', 'GATE_UPSTREAM_RESPONSE_TIMEOUT_MS', config.upstreamResponseTimeoutMs, 300_000, 1000, 3_600_000),
     upgradeTimeoutMs: intIn('upgradeTimeoutMs', 'GATE_UPGRADE_TIMEOUT_MS', config.upgradeTimeoutMs, 15_000, 100, 300_000),
     resolved: true,
+    limits: resolveLimits(config.limits),
+    trustedProxies: resolveTrustedProxies(config.trustedProxies),
     redis,
     keysSecret: redis ? config.keysSecret || null : null,
     headersTimeoutMs: intIn('headersTimeoutSeconds', 'GATE_HEADERS_TIMEOUT', config.headersTimeoutSeconds, 15, 1, 300) * 1000,
     bodyIdleTimeoutMs: intIn('bodyIdleTimeoutSeconds', 'GATE_BODY_IDLE_TIMEOUT', config.bodyIdleTimeoutSeconds, 30, 1, 3600) * 1000,
     keepAliveTimeoutMs: intIn('keepAliveTimeoutSeconds', 'GATE_KEEPALIVE_TIMEOUT', config.keepAliveTimeoutSeconds, 5, 1, 600) * 1000,
   };
+}
+
+/** IPv4/IPv6 addresses or CIDRs; checked for shape here, matched in broker/node/client-address.ts. */
+function resolveTrustedProxies(list: string[] | undefined): string[] {
+  const out: string[] = [];
+  for (const raw of list ?? []) {
+    const entry = raw.trim().toLowerCase();
+    const [addr, bits, extra] = entry.split('/');
+    const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(addr ?? '') && addr!.split('.').every((o) => Number(o) <= 255);
+    const v6 = !v4 && /^[0-9a-f:.]+$/.test(addr ?? '') && (addr ?? '').includes(':');
+    const max = v4 ? 32 : 128;
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+    if ((!v4 && !v6) || !okBits || extra !== undefined) {
+      throw new TypeError(`preview-gate config: trustedProxies (GATE_TRUSTED_PROXIES) entries must be IP addresses or CIDRs like 10.0.0.0/8 or ::1; got "${raw}"`);
+    }
+    out.push(entry);
+  }
+  return out;
 }
 
 /** GATE_REDIS_URL and its companions; throws naming the variable to fix. */

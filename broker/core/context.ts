@@ -4,6 +4,7 @@ import type { Clock, DaytonaPort, GatewayAssets, Logger, Principal, Upstream } f
 import type { ResolvedConfig } from './config.js';
 import type { Authenticator } from './authenticate.js';
 import type { Credentials } from './credentials.js';
+import type { Limits } from './limits/limits.js';
 import type { MetricsRegistry } from './metrics.js';
 import type { PreviewPolicy } from './auth/policy.js';
 import type { UserSessionVerifier } from './auth/user-session.js';
@@ -30,6 +31,8 @@ export interface GatewayContext {
   tokens: Tokens;
   credentials: Credentials;
   authenticator: Authenticator;
+  /** Rate limits and caps (limits/limits.ts). */
+  limits: Limits;
   users: UserSessionVerifier;
   policy: PreviewPolicy;
   daytona: DaytonaPort;

@@ -11,6 +11,8 @@ import type { Tokens } from './tokens/tokens.js';
 import { hashSecret, randomId, randomToken, seal, unseal } from './tokens/crypto.js';
 import { METRIC } from './metrics.js';
 import { scopeOf } from './http/paths.js';
+import type { Limits } from './limits/limits.js';
+import { judgeLaunch, type LaunchContext } from './limits/launch-binding.js';
 
 export interface CredentialDeps {
   config: ResolvedConfig;
@@ -19,6 +21,8 @@ export interface CredentialDeps {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Rate limits and caps; claims a session slot per user and indexes sessions by sandbox. */
+  limits: Limits;
 }
 
 export interface GrantResult {
@@ -46,7 +50,7 @@ export const TICKET_DOMAIN = 'pg-ws';
 export type Credentials = ReturnType<typeof createCredentials>;
 
 export function createCredentials(d: CredentialDeps) {
-  const { config, store, tokens, clock, metrics, logger } = d;
+  const { config, store, tokens, clock, metrics, logger, limits } = d;
 
   async function mintAccess(s: PreviewSessionRecord): Promise<{ token: string; expiresAt: number }> {
     const ttl = Math.min(config.accessTtlMs, s.expiresAt - clock());
@@ -120,14 +124,17 @@ export function createCredentials(d: CredentialDeps) {
 
   /** RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant. */
   async function theft(session: PreviewSessionRecord): Promise<never> {
-    await revokeSession(session.id, session.expiresAt);
+    await revokeSession(session.id, session.expiresAt, session);
     metrics.inc(METRIC.refreshes, { result: 'reused' });
     logger.warn('refresh_reused', { sid: session.id, user: session.userId });
     throw new GateError('refresh_reused', 'This refresh credential was already used; the preview session was ended for safety.');
   }
 
-  async function revokeSession(sessionId: string, until: number): Promise<void> {
+  /** Revokes a session and frees its slot in the user's cap and the sandbox's index. */
+  async function revokeSession(sessionId: string, until: number, known?: PreviewSessionRecord): Promise<void> {
     await store.revoke(`sid:${sessionId}`, until);
+    const session = known ?? (await store.getSession(sessionId));
+    if (session) await limits.releaseSession(session);
   }
 
   return {
@@ -135,7 +142,7 @@ export function createCredentials(d: CredentialDeps) {
     checkSessionLive,
 
     /** POST /api/previews: a pending session and its one-time launch code. */
-    async createLaunch(userId: string, target: PreviewTarget, origin: string, path: string): Promise<{ code: string; session: PreviewSessionRecord; codeExpiresAt: number }> {
+    async createLaunch(userId: string, target: PreviewTarget, origin: string, path: string, hostOrigin?: string): Promise<{ code: string; session: PreviewSessionRecord; codeExpiresAt: number }> {
       const now = clock();
       const session: PreviewSessionRecord = {
         id: randomId(),
@@ -148,21 +155,37 @@ export function createCredentials(d: CredentialDeps) {
         createdAt: now,
         expiresAt: now + config.refreshTtlMs,
       };
+      const codeExpiresAt = now + config.launchCodeTtlMs;
+      // A launch holds a slot only as long as its code lives until the exchange extends it to the
+      // session's end: links never opened do not count against the user's cap for 12 hours.
+      await limits.claimSession(session, codeExpiresAt);
       await store.putSession(session);
       const code = randomToken();
-      const codeExpiresAt = now + config.launchCodeTtlMs;
-      await store.putLaunchCode({ hash: await hashSecret(code, CODE_DOMAIN), sessionId: session.id, path, expiresAt: codeExpiresAt });
+      await store.putLaunchCode({ hash: await hashSecret(code, CODE_DOMAIN), sessionId: session.id, path, expiresAt: codeExpiresAt, ...(hostOrigin ? { hostOrigin } : {}) });
       return { code, session, codeExpiresAt };
     },
 
     /** POST /__gate/session: one use, on the origin it was made for, within its lifetime. */
-    async exchangeCode(code: string, origin: string, mode: CookieMode): Promise<SessionGrants & { grant: TokenGrant; path: string }> {
+    async exchangeCode(code: string, origin: string, mode: CookieMode, context?: LaunchContext): Promise<SessionGrants & { grant: TokenGrant; path: string }> {
       const rec = await store.consumeLaunchCode(await hashSecret(code, CODE_DOMAIN), clock());
       if (!rec) throw new GateError('invalid_code', 'This launch code is unknown, already used or expired (codes work once, for 60 seconds).');
       const session = await store.getSession(rec.sessionId);
       if (!session) throw new GateError('invalid_code', 'The preview session of this launch code has ended.');
       if (session.origin !== origin) throw new GateError('invalid_code', 'This launch code was made for another preview origin.');
       await checkSessionLive(session);
+      // Login CSRF (limits/launch-binding.ts): only where the launch's maker can be seen, or confirmed.
+      const verdict = judgeLaunch(rec.hostOrigin, context);
+      if (verdict === 'refuse') {
+        throw new GateError('launch_context_mismatch', `This launch link was made for ${rec.hostOrigin ? `a page of ${rec.hostOrigin}` : 'a tab of its own'} and does not sign anyone in inside another page. Open the preview from the app itself.`);
+      }
+      if (verdict === 'confirm') {
+        await store.putLaunchCode(rec); // the code stays usable for the confirmed retry (same expiry)
+        throw new GateError(
+          'confirmation_required',
+          `This link signs you in to port ${session.port} of sandbox ${session.sandboxId} as user "${session.userId}". Continue only if you opened it yourself from your app.`,
+        );
+      }
+      await limits.claimSession(session, session.expiresAt);
       if (session.cookieMode !== mode) {
         session.cookieMode = mode;
         await store.putSession(session);
@@ -182,11 +205,16 @@ export function createCredentials(d: CredentialDeps) {
      * an already-rotated one within `refreshGraceMs` returns the same successor (concurrent
      * subresource loads); later, it is theft: the whole session is revoked.
      */
-    async refresh(refreshToken: string, origin: string): Promise<GrantResult> {
+    async refresh(refreshToken: string, origin: string, clientAddress?: string): Promise<GrantResult> {
+      // Every attempt counts per address (bad credentials included); per user only a real
+      // rotation does, so a burst of renewals sharing the grace window costs one point.
+      await limits.take('refresh', { address: clientAddress });
       const { rec, session, hash } = await lookupRefresh(refreshToken, origin);
       if (rec.rotatedAt !== undefined) {
         return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session)), session };
       }
+      // Refused before rotating; counted once the rotation won (its concurrent losers are free).
+      await limits.check('refresh', { user: session.userId });
       const successor = randomToken();
       const next: RefreshRecord = { hash: await hashSecret(successor, REFRESH_DOMAIN), sessionId: session.id, generation: rec.generation + 1, expiresAt: session.expiresAt };
       const result = await store.rotateRefresh(hash, next, await seal(refreshToken, successor), clock());
@@ -196,6 +224,7 @@ export function createCredentials(d: CredentialDeps) {
         return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session)), session };
       }
       metrics.inc(METRIC.refreshes, { result: 'rotated' });
+      await limits.spend('refresh', { user: session.userId });
       return { grant: await grantFor(session, successor), session };
     },
 
@@ -229,6 +258,7 @@ export function createCredentials(d: CredentialDeps) {
         createdAt: now,
         expiresAt: Math.min(share.expiresAt, now + config.refreshTtlMs),
       };
+      await limits.claimSession(session, session.expiresAt); // index only: share visitors have no cap
       await store.putSession(session);
       return { session, grant: null, cookieGrant: await grantFor(session, await newChain(session)) };
     },

@@ -16,6 +16,7 @@ import type { CookieMode } from './store/store.js';
 import { hostOf } from './request-host.js';
 import { clientAddressOf } from './http/client-address.js';
 import type { AuthenticateOptions } from './authenticate.js';
+import { launchContextOf } from './limits/launch-binding.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -43,7 +44,7 @@ function withCookies(c: Context<GateEnv>, cookies: string[]): void {
 }
 
 export function registerGatePaths(app: GateApp, x: GatewayContext): void {
-  const { config, credentials, authenticator, clock } = x;
+  const { config, credentials, authenticator, clock, limits } = x;
 
   app.get(`${PV}${GATE_PATHS.launch}`, (c) => {
     previewHost(c);
@@ -55,13 +56,14 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
   app.post(`${PV}${GATE_PATHS.session}`, async (c) => {
     const host = previewHost(c);
     sameOrigin(c, host);
+    await limits.take('exchange', { address: clientAddressOf(c.env) });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     if (typeof body.code !== 'string' || body.code.length > 200) throw new GateError('bad_request', 'code (string) is required.');
     // The bootstrap page's own fetch is same-origin, so Fetch Metadata cannot tell an iframe
     // from a tab here: the page says what it saw (launch page data-cookie-mode, or embedded).
     const mode: CookieMode =
       body.cookieMode === 'partitioned' || body.cookieMode === 'lax' ? body.cookieMode : body.embedded === true ? 'partitioned' : cookieModeOf(c.req.raw);
-    const r = await credentials.exchangeCode(body.code, host.origin, mode);
+    const r = await credentials.exchangeCode(body.code, host.origin, mode, launchContextOf(c.req.raw, body));
     c.set('user', r.session.userId);
     withCookies(c, grantCookies(r.cookieGrant, mode, clock()));
     return c.json({ ...r.grant, sessionId: r.session.id, path: r.path, cookieMode: mode }, 200, NO_STORE);
@@ -72,14 +74,14 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     sameOrigin(c, host);
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
     if (bearer) {
-      const r = await credentials.refresh(bearer[1]!, host.origin);
+      const r = await credentials.refresh(bearer[1]!, host.origin, clientAddressOf(c.env));
       c.set('user', r.session.userId);
       return c.json(r.grant, 200, NO_STORE);
     }
     const cookie = parseRefreshCookie(parseCookies(c.req.header('cookie') ?? null).get(REFRESH_COOKIE));
     if (!cookie) throw new GateError('missing_credential', 'Send the refresh credential as Authorization: Bearer, or with the refresh cookie.');
     try {
-      const r = await credentials.refresh(cookie.token, host.origin);
+      const r = await credentials.refresh(cookie.token, host.origin, clientAddressOf(c.env));
       c.set('user', r.session.userId);
       withCookies(c, grantCookies(r.grant, cookie.mode, clock()));
       // The cookie's credential stays HttpOnly: it is not repeated in the body.
@@ -107,9 +109,11 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
   app.post(`${PV}${GATE_PATHS.wsTicket}`, async (c) => {
     const host = previewHost(c);
     sameOrigin(c, host);
+    await limits.take('wsTicket', { address: clientAddressOf(c.env) });
     const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, true));
     withCookies(c, a.setCookies);
     c.set('user', a.principal.userId);
+    if (a.principal.kind !== 'public') await limits.take('wsTicket', { user: a.principal.userId });
     if (a.principal.kind === 'public') throw new GateError('bad_request', 'This sandbox is public: its WebSockets need no ticket.');
     const t = await credentials.issueTicket({
       sessionId: a.principal.sessionId,

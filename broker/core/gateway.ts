@@ -35,6 +35,8 @@ import { registerGatePaths } from './gate-paths.js';
 import { registerPreviewGuards, registerProxy } from './proxy.js';
 import { createUpgradeAuthorizer, type UpgradeContext, type UpgradeDecision } from './upgrade.js';
 import { createReadiness, defaultProbes, type Readiness } from './readiness.js';
+import { createLimits } from './limits/limits.js';
+import type { RateLimiterFactory } from './limits/limiter.js';
 
 export interface GatewayDeps {
   /** The upstream side (broker/core/upstream): forwards to Daytona's preview proxy. */
@@ -57,6 +59,11 @@ export interface GatewayDeps {
   policy?: PreviewPolicy;
   /** What `/readyz` reports (readiness.ts). Default: draining flag + store ping + Daytona API probe, cached 5 s. */
   readiness?: Readiness;
+  /**
+   * Rate limiters (broker/node/rate-limiter.ts: rate-limiter-flexible in memory or over Redis).
+   * The Node entry always passes one; without it no rate limit applies (caps still do).
+   */
+  rateLimiters?: RateLimiterFactory;
 }
 
 export interface Gateway {
@@ -114,7 +121,8 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   metrics.describe(METRIC.wsTotal, 'WebSocket connections relayed since start');
   const keys = deps.keys ?? (await createKeyRing(clock, config.signingKeys));
   const tokens = createTokens(keys, config.issuer, clock);
-  const credentials = createCredentials({ config, store, tokens, clock, metrics, logger });
+  const limits = createLimits({ limits: config.limits, factory: deps.rateLimiters, store, clock, logger });
+  const credentials = createCredentials({ config, store, tokens, clock, metrics, logger, limits });
   const authenticator = createAuthenticator({ config, store, tokens, credentials, daytona: deps.daytona, clock });
   // Demo without a secret: a random one for this process (sessions come from /api/demo/session).
   const userSecret = config.userJwtSecret ?? (config.userJwksUrl ? null : randomToken(32));
@@ -147,6 +155,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     tokens,
     credentials,
     authenticator,
+    limits,
     users,
     policy: deps.policy ?? labelPolicy,
     daytona: deps.daytona,

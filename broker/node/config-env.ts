@@ -3,6 +3,7 @@
  * Every variable is read here, once; a malformed value throws with the variable's name.
  */
 import type { GatewayConfig } from '../core/config.js';
+import { parseRateLimitsEnv, type LimitsConfig } from '../core/limits/config.js';
 
 export interface EnvConfig {
   config: GatewayConfig;
@@ -101,6 +102,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...optionalInt(env, 'GATE_UPSTREAM_CONNECT_TIMEOUT_MS', 'upstreamConnectTimeoutMs'),
     ...optionalInt(env, 'GATE_UPSTREAM_RESPONSE_TIMEOUT_MS', 'upstreamResponseTimeoutMs'),
     ...optionalInt(env, 'GATE_UPGRADE_TIMEOUT_MS', 'upgradeTimeoutMs'),
+    ...(list(env, 'GATE_TRUSTED_PROXIES') ? { trustedProxies: list(env, 'GATE_TRUSTED_PROXIES')! } : {}),
+    ...(limitsFromEnv(env) ? { limits: limitsFromEnv(env)! } : {}),
     // Shared store (docs/interface.md, "Several instances"): validated in resolveConfig.
     ...(env.GATE_REDIS_URL?.trim() ? { redisUrl: env.GATE_REDIS_URL.trim() } : {}),
     ...(env.GATE_REDIS_PREFIX !== undefined && env.GATE_REDIS_PREFIX !== '' ? { redisPrefix: env.GATE_REDIS_PREFIX } : {}),
@@ -118,4 +121,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const drainSeconds = int(env, 'GATE_DRAIN_SECONDS', 25)!;
   if (drainSeconds > 3600) throw new TypeError('preview-gate config: GATE_DRAIN_SECONDS must be 0..3600');
   return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log, drainSeconds };
+}
+
+/** GATE_RATE_LIMITS, GATE_RATE_WINDOW, GATE_MAX_SESSIONS_PER_USER, GATE_MAX_SHARES_PER_USER (broker/core/limits/config.ts). */
+function limitsFromEnv(env: NodeJS.ProcessEnv): LimitsConfig | undefined {
+  const limits: LimitsConfig = {
+    ...(env.GATE_RATE_LIMITS?.trim() ? { rateLimits: parseRateLimitsEnv(env.GATE_RATE_LIMITS) } : {}),
+    ...(int(env, 'GATE_RATE_WINDOW', undefined) !== undefined ? { windowSeconds: int(env, 'GATE_RATE_WINDOW', undefined)! } : {}),
+    ...(int(env, 'GATE_MAX_SESSIONS_PER_USER', undefined) !== undefined ? { maxSessionsPerUser: int(env, 'GATE_MAX_SESSIONS_PER_USER', undefined)! } : {}),
+    ...(int(env, 'GATE_MAX_SHARES_PER_USER', undefined) !== undefined ? { maxSharesPerUser: int(env, 'GATE_MAX_SHARES_PER_USER', undefined)! } : {}),
+  };
+  return Object.keys(limits).length ? limits : undefined;
 }

@@ -29,6 +29,8 @@ import { sendDirect, withDirectBody } from './handover.js';
 import { relayWebSocketWithRetry } from './ws/relay.js';
 import { writeRawResponse } from './raw-answer.js';
 import { createDrainer, type DrainResult } from './drain.js';
+import { connectLimiterRedis, createRateLimiterFactory, type RedisLikeClient } from './rate-limiter.js';
+import { createClientAddressResolver } from './client-address.js';
 import { sharedStateFromConfig } from './shared-state.js';
 import { codedAnswer, edgeServerOptions, framingError, guardedServer } from './edge-guards.js';
 
@@ -51,6 +53,8 @@ export interface StartGatewayOptions {
   policy?: PreviewPolicy;
   /** Default bound of `drain()`: seconds requests in flight may take to finish. Default 25 (`GATE_DRAIN_SECONDS`). */
   drainSeconds?: number;
+  /** A connected node-redis client: rate limits are then counted in Redis, shared by a fleet. */
+  redis?: RedisLikeClient | null;
 }
 
 export interface RunningGateway {
@@ -116,6 +120,7 @@ function upgradeRequest(req: IncomingMessage): Request {
  */
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
   const base = resolveConfig(opts.config); // resolved once, and validated before opening any socket
+  const clientAddress = createClientAddressResolver(base.trustedProxies);
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? createStdoutLogger('json');
   let gateway: Gateway | null = null;
@@ -124,7 +129,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     fetch: async (request, env) => {
       if (!gateway) return errorResponse(new GateError('gateway_starting', 'The gateway is starting; try again in a moment.', { 'retry-after': '1' }), request);
       const { incoming, outgoing } = env as Partial<HttpBindings>;
-      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined, base.upstreamReplayLimitBytes), env);
+      const peer = (incoming as IncomingMessage | undefined)?.socket?.remoteAddress;
+      const edgeEnv = { ...(env as object), clientAddress: clientAddress(peer, (incoming as IncomingMessage | undefined)?.headers['x-forwarded-for']) };
+      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined, base.upstreamReplayLimitBytes), edgeEnv);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
     // Framing refusals, coded parser errors and the socket timeouts (edge-guards.ts).
@@ -161,9 +168,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   let shared: Awaited<ReturnType<typeof sharedStateFromConfig>> = null;
+  // Rate limits shared by the fleet: counted in the same Redis as the store (GATE_REDIS_URL).
+  let limiterRedis: Awaited<ReturnType<typeof connectLimiterRedis>> | null = null;
   try {
     // GATE_REDIS_URL: the Redis store and the fleet's key set (broker/node/shared-state.ts).
     shared = opts.store ? null : await sharedStateFromConfig(resolved, { logger, ...(opts.clock ? { clock: opts.clock } : {}) });
+    if (shared && resolved.redis && !opts.redis) limiterRedis = await connectLimiterRedis(resolved.redis.url);
     gateway = await createGateway(resolved, {
       upstream,
       daytona,
@@ -174,9 +184,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       ...(shared?.keys ? { keys: shared.keys } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
+      rateLimiters: createRateLimiterFactory({ redis: opts.redis ?? limiterRedis?.client ?? null, prefix: resolved.redis?.prefix ?? '' }),
     });
   } catch (err) {
     server.close();
+    await limiterRedis?.close();
     await shared?.close();
     fetchUpstream.close();
     await ownDaytona?.close();
@@ -189,8 +201,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     void (async () => {
       const badFraming = framingError(req);
       if (badFraming) return void socket.end(codedAnswer(badFraming));
-      const clientAddress = req.socket.remoteAddress;
-      const decision = await gw.authorizeUpgrade(upgradeRequest(req), clientAddress ? { clientAddress } : {});
+      // The same address as for HTTP: the socket's peer, or X-Forwarded-For through GATE_TRUSTED_PROXIES.
+      const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+      const decision = await gw.authorizeUpgrade(upgradeRequest(req), address ? { clientAddress: address } : {});
       if (!decision.ok) return writeRawResponse(socket, decision.response);
       metrics.inc(METRIC.wsTotal);
       metrics.inc(METRIC.wsOpen);
@@ -233,6 +246,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     });
     fetchUpstream.close();
     await gw.close();
+    await limiterRedis?.close();
     await shared?.close();
     await ownDaytona?.close();
   };

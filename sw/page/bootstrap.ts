@@ -19,6 +19,7 @@ import { actionButtons, showFailure } from './failure-view.js';
 import { postToParent, type CredentialPath, type PageErrorCode } from './messages.js';
 import { readGateError } from './read-error.js';
 import { safePath } from './safe-path.js';
+import { askToContinue, launchContext } from './launch-confirm.js';
 
 /** How long the launch waits for the worker to activate before going on with the cookie. */
 const WORKER_WAIT_MS = 3_000;
@@ -92,16 +93,26 @@ async function launch(): Promise<void> {
   if (!code) return fail('invalid_code', 'The link carries no launch code.');
 
   let response: Response;
-  try {
-    response = await fetch(GATE_PATHS.session, {
+  const exchange = (confirmed: boolean) =>
+    fetch(GATE_PATHS.session, {
       method: 'POST',
       credentials: 'same-origin',
       cache: 'no-store',
       headers: { 'content-type': 'application/json' },
       // The gateway's launch page may say which cookie mode it saw for this navigation
       // (partitioned in a cross-site iframe); the POST itself cannot show it (Sec-Fetch-Dest: empty).
-      body: JSON.stringify({ code, ...cookieModeHint() }),
+      // `context`: where this page runs, so a launch link opened by someone else signs nobody in.
+      body: JSON.stringify({ code, ...cookieModeHint(), context: launchContext(), ...(confirmed ? { confirmed } : {}) }),
     });
+  try {
+    response = await exchange(false);
+    if (response.status === 409) {
+      const asked = await readGateError(response.clone(), 'invalid_code');
+      if (asked.code === 'confirmation_required') {
+        await askToContinue(asked.message);
+        response = await exchange(true);
+      }
+    }
   } catch {
     return fail('network_error', 'The gateway could not be reached.');
   }

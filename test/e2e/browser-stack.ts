@@ -11,6 +11,17 @@
 import { startGateway, type RunningGateway } from '../../broker/node/server.js';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startHostPage, type HostPage } from '../../demo/host/server.js';
+import type { Page } from 'playwright-core';
+
+/**
+ * Opens a launch URL in a tab of its own as if the host page had opened it (its referrer): the
+ * link is minted for the host page (`launchUrl`), so it signs in without asking. A link opened
+ * from anywhere else would ask the person to confirm (login-CSRF defence,
+ * broker/core/limits/launch-binding.ts; test/e2e/login-csrf.test.ts).
+ */
+export async function openLaunch(page: Page, url: string, hostUrl: string): Promise<void> {
+  await page.goto(url, { referer: hostUrl });
+}
 
 export interface BrowserStack {
   emulator: Emulator;
@@ -81,7 +92,7 @@ export async function startBrowserStack(opts: { accessTtlSeconds?: number; extra
     sessionToken,
     api,
     async launchUrl(path = '/', userId) {
-      const res = await api('POST', '/api/previews', { sandboxId, port: APP_PORT, path }, userId);
+      const res = await api('POST', '/api/previews', { sandboxId, port: APP_PORT, path, hostOrigin: host.origin }, userId);
       if (res.status !== 201) throw new Error(`POST /api/previews: ${res.status} ${await res.text()}`);
       return (await res.json()) as { url: string; sessionId: string };
     },

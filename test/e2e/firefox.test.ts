@@ -126,7 +126,9 @@ describe.skipIf(!FIREFOX)(SUITE, () => {
       return { target: frame, path: await page.evaluate(() => document.body.dataset.credentialPath ?? '') };
     }
     const { url } = await stack.launchUrl('/');
-    await page.goto(cell.worker ? url : `${url}&sw=0`);
+    // Opened from the host page the link was minted for (its referrer): no confirmation (login-CSRF defence).
+    await page.goto(`${stack.host.url}?worker=off`);
+    await Promise.all([page.waitForNavigation({ timeout: 20_000 }), page.evaluate((u) => void (location.href = u), cell.worker ? url : `${url}&sw=0`)]);
     // The launch page exchanges the code, then `location.replace('/')`.
     await until(page, 'the app at /', () => location.pathname === '/' && !location.hash);
     expect(await page.evaluate(() => location.href)).toBe(`${stack.previewOrigin}/`);

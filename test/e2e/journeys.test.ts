@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
-import { APP_PORT, startBrowserStack, type BrowserStack } from './browser-stack.js';
+import { APP_PORT, openLaunch, startBrowserStack, type BrowserStack } from './browser-stack.js';
 import { ALL_OK, fetchStatus, frameOn, inspectorResults } from './inspector.js';
 
 /** Another site: records what reaches it, and serves a plain page that embeds a preview by script tag. */
@@ -192,7 +192,7 @@ describe('browser journeys', () => {
   it('a sandbox restart mid-session recovers (worker path)', async () => {
     await withContext(async (_context, page) => {
       const { url } = await stack.launchUrl('/');
-      await page.goto(url);
+      await openLaunch(page, url, stack.host.url);
       await page.waitForURL(`${stack.previewOrigin}/`);
       expect(await inspectorResults(page)).toEqual(ALL_OK);
       await stack.emulator.stopSandbox(stack.sandboxId);
@@ -208,7 +208,7 @@ describe('browser journeys', () => {
   it('the worker never sends a token to another origin; a hard reload (no worker) still works', async () => {
     await withContext(async (context, page) => {
       const { url } = await stack.launchUrl('/');
-      await page.goto(url);
+      await openLaunch(page, url, stack.host.url);
       await page.waitForURL(`${stack.previewOrigin}/`);
       expect(await page.evaluate(() => Boolean(navigator.serviceWorker.controller))).toBe(true);
       other.seen.length = 0;

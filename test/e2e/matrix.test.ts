@@ -10,7 +10,7 @@
 import type { Browser, BrowserContext, Frame, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, launchPersistentChromium, type PersistentChromium } from '../support/chromium.js';
-import { startBrowserStack, type BrowserStack } from './browser-stack.js';
+import { openLaunch, startBrowserStack, type BrowserStack } from './browser-stack.js';
 import { ALL_OK, appSaw, fetchBurst, fetchStatus, frameOn, inspectorResults, readWorkerToken } from './inspector.js';
 
 type Embedding = 'iframe' | 'top';
@@ -46,7 +46,7 @@ async function open(page: Page, cell: Cell): Promise<{ target: Frame | Page; pat
     return { target: frame, path };
   }
   const { url } = await stack.launchUrl('/');
-  await page.goto(cell.worker ? url : `${url}&sw=0`);
+  await openLaunch(page, cell.worker ? url : `${url}&sw=0`, stack.host.url);
   await page.waitForURL(`${stack.previewOrigin}/`, { timeout: 20_000 });
   const path = await page.evaluate(() => (navigator.serviceWorker?.controller ? 'worker' : 'cookie'));
   return { target: page, path };

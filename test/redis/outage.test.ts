@@ -101,6 +101,23 @@ describe('Redis unavailable, then back (empty)', () => {
     const kids = await jwksKids(a);
     expect(await jwksKids(p)).toEqual(kids);
 
+    // Continuous load across the whole stop/start cycle: every answer must be a success or the
+    // coded 503, never a 500, a reset connection or a hang.
+    let loading = true;
+    const seen: Record<string, number> = {};
+    const loadLoop = async (inst: Instance, grant: typeof live) => {
+      while (loading) {
+        const answers = await Promise.all([
+          withToken(inst, sbx, 3000, grant.accessToken).then((r) => `open ${r.status}`, (e: Error) => `open ${e.message}`),
+          createLaunch(f, inst, 'ann', sbx, 3000).then(({ res: r }) => `launch ${r.status} ${r.status === 201 ? '' : codeOf(r)}`.trim(), (e: Error) => `launch ${e.message}`),
+        ]);
+        for (const k of answers) seen[k] = (seen[k] ?? 0) + 1;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const loaders = [loadLoop(a, live), loadLoop(p, live2)];
+    await new Promise((r) => setTimeout(r, 300));
+
     await redis.stop();
 
     // Under load: proxied requests with open previews (both instances) and store operations.
@@ -137,6 +154,10 @@ describe('Redis unavailable, then back (empty)', () => {
     for (const inst of [a, p]) {
       await eventually(async () => (await createLaunch(f, inst, 'ann', sbx, 3000)).res.status === 201, 15_000, 200);
     }
+    loading = false;
+    await Promise.all(loaders);
+    console.log('answers under load across the outage:', JSON.stringify(seen));
+    expect(Object.keys(seen).sort()).toEqual(['launch 201', 'launch 503 store_unavailable', 'open 200']);
     expect(await jwksKids(a)).toEqual(kids);
     expect(await jwksKids(p)).toEqual(kids);
     const fresh = (await exchange(f, p, sbx, 3000, (await createLaunch(f, a, 'ann', sbx, 3000)).code)).grant!;

@@ -57,6 +57,8 @@ export interface LaunchCodeRecord {
   sessionId: string;
   path: string;
   expiresAt: number;
+  /** The host page origin the launch is bound to (login CSRF: broker/core/limits/launch-binding.ts). */
+  hostOrigin?: string;
 }
 
 export interface WsTicketRecord {
