@@ -36,6 +36,10 @@ export const ERROR_STATUS = {
   upstream_unavailable: 502,
   upstream_timeout: 504,
   daytona_unavailable: 503,
+  /** The host app's identity provider (GATE_USER_JWKS_URL) could not be reached: no session can be checked. */
+  identity_provider_unavailable: 503,
+  /** The host app's policy endpoint (GATE_POLICY_URL) failed or answered nonsense: access is refused (fail closed). */
+  policy_unavailable: 503,
   internal: 500,
 } as const;
 

@@ -9,6 +9,8 @@ import { GW, type GateApp, type GatewayContext } from './context.js';
 import { readJsonObject } from './http/body.js';
 import { checkPort, isSandboxId, previewOrigin } from './http/host.js';
 import type { User } from './auth/user-session.js';
+import { denialMessage } from './auth/policy.js';
+import { indexSession } from './session-index.js';
 import type { ShareRecord } from './store/store.js';
 import { randomId } from './tokens/crypto.js';
 import { scopeOf } from './credentials.js';
@@ -69,11 +71,10 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     checkPort(config, target.port);
     const sandbox = await daytona.getSandbox(target.sandboxId);
     if (!sandbox) throw new GateError('sandbox_not_found', `Sandbox ${target.sandboxId} does not exist.`);
-    if (!(await policy(user, sandbox, target.port))) throw new GateError('forbidden', `You may not preview port ${target.port} of sandbox ${target.sandboxId}.`);
+    if (!(await policy(user, sandbox, target.port))) throw new GateError('forbidden', denialMessage(policy, user, target.sandboxId, target.port));
   };
 
-  app.get(`${GW}/healthz`, (c) => c.json({ status: 'ok' }));
-  app.get(`${GW}/metrics`, (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  // /healthz and /metrics: ops.ts (registered before these routes).
   app.get(`${GW}/.well-known/jwks.json`, (c) => c.json(keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }));
   app.get(`${GW}/embed.js`, (c) => {
     const js = x.assets?.embed;
@@ -98,6 +99,7 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     await authorize(user, target);
     const origin = previewOrigin(config, target);
     const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path);
+    await indexSession(store, session, clock()); // for "end every session of U / of S" (bulk-end.ts)
     const url = `${origin}${GATE_PATHS.launch}#${LAUNCH_CODE_FRAGMENT}=${code}&${LAUNCH_PATH_FRAGMENT}=${encodeURIComponent(path)}`;
     metrics.inc(METRIC.tokensIssued, { type: 'launch_code' });
     return c.json({ url, sessionId: session.id, expiresAt: codeExpiresAt, origin, sessionExpiresAt: session.expiresAt }, 201, { 'cache-control': 'no-store' });

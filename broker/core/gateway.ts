@@ -34,6 +34,9 @@ import { registerBrokerRoutes } from './broker-api.js';
 import { registerGatePaths } from './gate-paths.js';
 import { registerPreviewGuards, registerProxy } from './proxy.js';
 import { createUpgradeAuthorizer, type UpgradeDecision } from './upgrade.js';
+import { createHttpPolicy } from './auth/policy-url.js';
+import { registerBulkEnd } from './bulk-end.js';
+import { logRequest, registerOpsRoutes, registerOriginDiagnosis, registerRequestId } from './ops.js';
 
 export interface GatewayDeps {
   /** The upstream side (broker/core/upstream): forwards to Daytona's preview proxy. */
@@ -54,6 +57,8 @@ export interface GatewayDeps {
   metrics?: MetricsRegistry;
   /** Authorisation hook. Default: the `preview-gate.users` label (labelPolicy). */
   policy?: PreviewPolicy;
+  /** The version shown by /healthz (the Node entry passes the package's). */
+  version?: string;
 }
 
 export interface Gateway {
@@ -96,7 +101,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   const store = deps.store ?? createMemoryStore({ clock });
   const logger = deps.logger ?? createJsonLogger();
   const metrics = deps.metrics ?? createMetrics();
-  const logRequests = logger !== silentLogger;
+  const logRequests = logger !== silentLogger && logger.enabled?.('info') !== false;
   metrics.declareGauge(METRIC.wsOpen, 'WebSocket connections open now');
   metrics.describe(METRIC.requests, 'HTTP requests by host kind and status class');
   metrics.describe(METRIC.duration, 'Time to response headers, seconds');
@@ -138,7 +143,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     credentials,
     authenticator,
     users,
-    policy: deps.policy ?? labelPolicy,
+    policy: deps.policy ?? (config.policyUrl ? createHttpPolicy({ url: config.policyUrl, token: config.policyToken, cacheSeconds: config.policyCacheSeconds, clock, logger }) : labelPolicy),
     daytona: deps.daytona,
     upstream: deps.upstream,
     metrics,
@@ -157,6 +162,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     },
   });
 
+  registerRequestId(app);
   // One log line and the metrics per request; pending Set-Cookies on EVERY answer (a rotated
   // refresh credential must reach the browser even when the upstream then fails).
   app.use('*', async (c, next) => {
@@ -184,22 +190,14 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     const kind = c.req.routePath.startsWith(PV) ? 'preview' : c.req.routePath.startsWith(GW) ? 'gateway' : 'unknown';
     metrics.inc(METRIC.requests, { host: kind, class: `${Math.floor(status / 100)}xx` });
     metrics.observe(METRIC.duration, ms / 1000, { host: kind });
-    if (!logRequests) return; // GATE_LOG=off: not even the line's fields are built
-    const url = new URL(c.req.url);
-    logger.info('request', {
-      method: c.req.method,
-      host: url.host,
-      path: url.pathname,
-      status,
-      ms: Math.round(ms * 10) / 10,
-      ...(c.get('code') ? { code: c.get('code') } : {}),
-      ...(c.get('user') ? { user: c.get('user') } : {}),
-    });
+    if (!logRequests && status < 500) return; // GATE_LOG=off: not even the line's fields are built
+    logRequest(logger, c, status, ms);
   });
 
   app.onError((err, c) => {
     const code = err instanceof GateError ? err.code : 'internal';
     c.set('code', code);
+    if (err instanceof GateError) c.set('reason', err.message);
     if (!(err instanceof GateError)) logger.error('unhandled', { error: err?.name, message: redact(String(err?.message ?? '')) });
     return errorResponse(err, c.req.raw, config.allowedOrigins);
   });
@@ -209,6 +207,9 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     const h = classifyHost(config, new URL(c.req.url).host);
     throw h.kind === 'unknown' ? h.error : new GateError('not_found', 'Not found.');
   });
+  registerOpsRoutes(app, x, deps.version);
+  registerOriginDiagnosis(app, x);
+  registerBulkEnd(app, x);
   registerBrokerRoutes(app, x);
   registerPreviewGuards(app, x);
   registerGatePaths(app, x);

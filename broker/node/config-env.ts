@@ -3,6 +3,7 @@
  * Every variable is read here, once; a malformed value throws with the variable's name.
  */
 import type { GatewayConfig } from '../core/config.js';
+import { LOG_LEVELS, type LogLevel } from '../core/logger.js';
 
 export interface EnvConfig {
   config: GatewayConfig;
@@ -14,6 +15,8 @@ export interface EnvConfig {
   daytonaApi: { apiUrl?: string; apiKey?: string; target?: string };
   /** GATE_LOG: `json` (default) one JSON line per event on stdout, `off` nothing. */
   log: 'json' | 'off';
+  /** GATE_LOG_LEVEL: debug, info (default), warn or error; lines below it are dropped. */
+  logLevel: LogLevel;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number | undefined): number | undefined {
@@ -76,6 +79,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(int(env, 'GATE_REFRESH_TTL', undefined) !== undefined ? { refreshTtlSeconds: int(env, 'GATE_REFRESH_TTL', undefined)! } : {}),
     ...(bool(env, 'GATE_PUBLIC_SANDBOXES') !== undefined ? { allowPublicSandboxes: bool(env, 'GATE_PUBLIC_SANDBOXES')! } : {}),
     ...(signingKeys ? { signingKeys } : {}),
+    // Closed unless a token is configured: /metrics is not for the world (broker/core/ops.ts).
+    metricsToken: env.GATE_METRICS_TOKEN?.trim() || null,
+    ...(env.GATE_POLICY_URL?.trim() ? { policyUrl: env.GATE_POLICY_URL.trim() } : {}),
+    ...(env.GATE_POLICY_TOKEN?.trim() ? { policyToken: env.GATE_POLICY_TOKEN.trim() } : {}),
+    ...(int(env, 'GATE_POLICY_CACHE_SECONDS', undefined) !== undefined ? { policyCacheSeconds: int(env, 'GATE_POLICY_CACHE_SECONDS', undefined)! } : {}),
+    ...(env.GATE_SERVICE_TOKEN?.trim() ? { serviceToken: env.GATE_SERVICE_TOKEN.trim() } : {}),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),
@@ -84,5 +93,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   };
   const log = (env.GATE_LOG?.trim().toLowerCase() || 'json') as EnvConfig['log'];
   if (log !== 'json' && log !== 'off') throw new TypeError(`preview-gate: GATE_LOG must be json or off, got "${env.GATE_LOG}"`);
-  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log };
+  const logLevel = (env.GATE_LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new TypeError(`preview-gate: GATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.GATE_LOG_LEVEL}"`);
+  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log, logLevel };
 }

@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   let env;
   try {
     env = configFromEnv();
-    const logger = createStdoutLogger(env.log);
+    const logger = createStdoutLogger(env.log, env.logLevel);
     const gw = await startGateway({ config: env.config, port: env.port, host: env.host, daytonaApi: env.daytonaApi, logger });
     flushLog();
     process.stdout.write(`GATEWAY_URL=${gw.url}\nJWKS_URL=${gw.url}/.well-known/jwks.json\n`);

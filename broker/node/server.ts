@@ -26,6 +26,7 @@ import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch, nodeRequestBody, takeNodeBody } from './fetch-upstream.js';
 import { relayWebSocketWithRetry } from './ws-relay.js';
+import { packageVersion } from './version.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -178,6 +179,11 @@ function withDirectBody(request: Request, incoming: IncomingMessage | undefined)
   }
 }
 
+/** The process's first log line: which version, on which Node. */
+function logStarting(logger: Logger): void {
+  logger.info('starting', { version: packageVersion(), node: process.version, pid: process.pid });
+}
+
 /**
  * Starts the gateway on a socket.
  *
@@ -190,6 +196,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   resolveConfig(opts.config); // validate before opening any socket
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? createStdoutLogger('json');
+  logStarting(logger);
   let gateway: Gateway | null = null;
 
   const server = createAdaptorServer({
@@ -236,6 +243,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       ...(opts.store ? { store: opts.store } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
+      version: packageVersion(),
     });
   } catch (err) {
     server.close();
