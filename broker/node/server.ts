@@ -4,7 +4,7 @@
  * with `authorizeUpgrade`, ws/relay.ts carries the bytes), reads the built browser assets from
  * dist/, and wires the real Daytona SDK port and the node:http fetch into the upstream side.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -72,9 +72,15 @@ export function loadAssets(dir: string): Partial<GatewayAssets> {
 }
 
 function defaultAssetsDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  // From source: broker/node/ → <repo>/dist; bundled (dist/gateway.mjs): next to the bundle.
-  return basename(here) === 'dist' ? here : join(here, '..', '..', 'dist');
+  // From source (broker/node/) and the dev bundle (dist/gateway.mjs): <repo>/dist. From the
+  // published package the code sits in dist/lib/ or dist/lib/chunks/: the nearest dist/ above.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (basename(dir) === 'dist') return dir;
+    if (existsSync(join(dir, 'dist', 'sw.js'))) return join(dir, 'dist');
+    dir = dirname(dir);
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 }
 
 /** The Web Request of an upgrade (headers only; an upgrade has no body). */

@@ -89,7 +89,10 @@ export async function startService(cmd: string, args: string[], cwd: string, env
     vars,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(kill);
+      return code;
     },
   };
 }
