@@ -124,7 +124,7 @@ describe.skipIf(!NGINX)('nginx in front of the gateway (docs/nginx-preview-gate.
 
     const open = (headers: Record<string, string>) =>
       new Promise<{ opened: boolean; echo?: string; status?: number }>((resolve) => {
-        const ws = new WebSocket(`wss://${previewHost}:${port}/ws`, { ca, servername: previewHost, headers: { origin, ...headers }, lookup: loopback as never });
+        const ws = new WebSocket(`wss://${previewHost}:${port}/ws`, { ca, servername: previewHost, headers: { origin, ...headers }, lookup: loopback } as unknown as WebSocket.ClientOptions);
         ws.once('open', () => {
           ws.send('hello through nginx');
           ws.once('message', (m) => {
