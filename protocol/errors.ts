@@ -57,6 +57,10 @@ export const ERROR_STATUS = {
   store_unavailable: 503,
   // 501: a method the HTTP parser does not know, or an upgrade to anything but WebSocket (h2c)
   not_implemented: 501,
+  /** The host app's identity provider (GATE_USER_JWKS_URL) could not be reached: no session can be checked. */
+  identity_provider_unavailable: 503,
+  /** The host app's policy endpoint (GATE_POLICY_URL) failed or answered nonsense: access is refused (fail closed). */
+  policy_unavailable: 503,
   internal: 500,
 } as const;
 

@@ -9,6 +9,7 @@ import { GW, type GateApp, type GatewayContext } from './context.js';
 import { readJsonObject } from './http/body.js';
 import { checkPort, isSandboxId, previewOrigin } from './http/host.js';
 import type { User } from './auth/user-session.js';
+import { denialMessage } from './auth/policy.js';
 import type { ShareRecord } from './store/store.js';
 import { randomId } from './tokens/crypto.js';
 import { scopeOf, validPath } from './http/paths.js';
@@ -54,11 +55,10 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     checkPort(config, target.port);
     const sandbox = await daytona.getSandbox(target.sandboxId);
     if (!sandbox) throw new GateError('sandbox_not_found', `Sandbox ${target.sandboxId} does not exist.`);
-    if (!(await policy(user, sandbox, target.port))) throw new GateError('forbidden', `You may not preview port ${target.port} of sandbox ${target.sandboxId}.`);
+    if (!(await policy(user, sandbox, target.port))) throw new GateError('forbidden', denialMessage(policy, user, target.sandboxId, target.port));
   };
 
-  app.get(`${GW}/healthz`, (c) => c.json({ status: 'ok' }));
-  app.get(`${GW}/metrics`, (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  // /healthz and /metrics: ops.ts (registered before these routes).
   app.get(`${GW}/.well-known/jwks.json`, (c) => c.json(keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }));
   app.get(`${GW}/embed.js`, (c) => {
     const js = x.assets?.embed;

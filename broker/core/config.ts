@@ -124,6 +124,31 @@ export interface GatewayConfig {
   bodyIdleTimeoutSeconds?: number;
   /** Seconds an idle keep-alive connection stays open between requests (GATE_KEEPALIVE_TIMEOUT). Default 5; 1..600. */
   keepAliveTimeoutSeconds?: number;
+
+  /**
+   * /metrics access (GATE_METRICS_TOKEN): a string (at least 16 characters) requires
+   * `Authorization: Bearer <token>`; `null` closes /metrics (404). Not given: open, the
+   * library default for in-process use; the Node entry from the environment (configFromEnv)
+   * passes `null` unless GATE_METRICS_TOKEN is set, so a deployed gateway is closed by default.
+   */
+  metricsToken?: string | null;
+
+  /**
+   * The host app's authorisation endpoint (GATE_POLICY_URL), asked "may user U see sandbox S
+   * port P?" before every launch and share (broker/core/auth/policy-url.ts). Replaces the
+   * label policy when set. Default: none (the `preview-gate.users` label decides).
+   */
+  policyUrl?: string;
+  /** Bearer token the gateway sends to the policy endpoint (GATE_POLICY_TOKEN). Default none. */
+  policyToken?: string;
+  /** Seconds a policy answer is reused when it names no ttlSeconds (GATE_POLICY_CACHE_SECONDS). Default 10; 0..300. */
+  policyCacheSeconds?: number;
+  /**
+   * Service credential of the host app's backend (GATE_SERVICE_TOKEN), for ending every preview
+   * session of a user or a sandbox (DELETE /api/previews?userId= / ?sandboxId=). At least 32
+   * characters. Default none (users can still end their own).
+   */
+  serviceToken?: string;
 }
 
 export interface ResolvedConfig {
@@ -166,6 +191,12 @@ export interface ResolvedConfig {
   headersTimeoutMs: number;
   bodyIdleTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  metricsAccess: 'open' | 'closed' | 'token';
+  metricsToken: string | null;
+  policyUrl: string | null;
+  policyToken: string | null;
+  policyCacheSeconds: number;
+  serviceToken: string | null;
 }
 
 function intIn(name: string, env: string, value: number | undefined, def: number, min: number, max: number): number {
@@ -180,6 +211,33 @@ function intIn(name: string, env: string, value: number | undefined, def: number
  * Applies every default once and validates; throws a TypeError that says what to set. Call it
  * once and pass the result on (createGateway accepts a resolved configuration as it is).
  */
+function httpUrl(name: string, env: string, value: string | undefined): string | null {
+  if (!value) return null;
+  try {
+    const u = new URL(value);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return value;
+  } catch {
+    /* fall through */
+  }
+  throw new TypeError(`preview-gate config: ${name} (${env}) must be an http(s) URL; got "${value}"`);
+}
+
+function secretOf(name: string, env: string, value: string | undefined, min: number): string | null {
+  if (!value) return null;
+  if (value.length < min || /\s/.test(value)) throw new TypeError(`preview-gate config: ${name} (${env}) must be at least ${min} characters without spaces, e.g. \`openssl rand -hex 32\``);
+  return value;
+}
+
+function metricsAccessOf(token: string | null | undefined): Pick<ResolvedConfig, 'metricsAccess' | 'metricsToken'> {
+  if (token === undefined) return { metricsAccess: 'open', metricsToken: null };
+  if (token === null) return { metricsAccess: 'closed', metricsToken: null };
+  if (typeof token !== 'string' || token.length < 16 || /\s/.test(token)) {
+    throw new TypeError('preview-gate config: metricsToken (GATE_METRICS_TOKEN) must be at least 16 characters without spaces, e.g. `openssl rand -hex 24`');
+  }
+  return { metricsAccess: 'token', metricsToken: token };
+}
+
+/** Applies every default once and validates; throws a TypeError that says what to set. */
 export function resolveConfig(config: GatewayConfig): ResolvedConfig {
   const previewDomain = (config.previewDomain ?? 'preview.localhost').toLowerCase();
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(previewDomain)) {
@@ -276,6 +334,11 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     headersTimeoutMs: intIn('headersTimeoutSeconds', 'GATE_HEADERS_TIMEOUT', config.headersTimeoutSeconds, 15, 1, 300) * 1000,
     bodyIdleTimeoutMs: intIn('bodyIdleTimeoutSeconds', 'GATE_BODY_IDLE_TIMEOUT', config.bodyIdleTimeoutSeconds, 30, 1, 3600) * 1000,
     keepAliveTimeoutMs: intIn('keepAliveTimeoutSeconds', 'GATE_KEEPALIVE_TIMEOUT', config.keepAliveTimeoutSeconds, 5, 1, 600) * 1000,
+    ...metricsAccessOf(config.metricsToken),
+    policyUrl: httpUrl('policyUrl', 'GATE_POLICY_URL', config.policyUrl),
+    policyToken: config.policyToken || null,
+    policyCacheSeconds: intIn('policyCacheSeconds', 'GATE_POLICY_CACHE_SECONDS', config.policyCacheSeconds, 10, 0, 300),
+    serviceToken: secretOf('serviceToken', 'GATE_SERVICE_TOKEN', config.serviceToken, 32),
   };
 }
 

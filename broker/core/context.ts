@@ -17,6 +17,10 @@ export interface GateVariables {
   user?: string;
   /** Error code for the request log line. */
   code?: string;
+  /** The refusal's message (its reason) for the request log line. */
+  reason?: string;
+  /** X-Request-Id of this request (accepted or generated, broker/core/ops.ts). */
+  requestId?: string;
   /** Set-Cookie values to add to whatever answer goes out (renewals must never be lost). */
   setCookies?: string[];
 }

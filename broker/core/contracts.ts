@@ -136,4 +136,8 @@ export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
   warn(event: string, fields?: Record<string, unknown>): void;
   error(event: string, fields?: Record<string, unknown>): void;
+  /** Detail for diagnosing (GATE_LOG_LEVEL=debug). Optional: loggers without it drop debug lines. */
+  debug?(event: string, fields?: Record<string, unknown>): void;
+  /** Whether lines of `level` are written (lets callers skip building them). Absent: all are. */
+  enabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
 }

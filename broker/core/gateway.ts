@@ -37,6 +37,9 @@ import { createUpgradeAuthorizer, type UpgradeContext, type UpgradeDecision } fr
 import { createReadiness, defaultProbes, type Readiness } from './readiness.js';
 import { createLimits } from './limits/limits.js';
 import type { RateLimiterFactory } from './limits/limiter.js';
+import { createHttpPolicy } from './auth/policy-url.js';
+import { registerBulkEnd } from './bulk-end.js';
+import { logRequest, registerOpsRoutes, registerOriginDiagnosis, registerRequestId } from './ops.js';
 
 export interface GatewayDeps {
   /** The upstream side (broker/core/upstream): forwards to Daytona's preview proxy. */
@@ -64,6 +67,8 @@ export interface GatewayDeps {
    * The Node entry always passes one; without it no rate limit applies (caps still do).
    */
   rateLimiters?: RateLimiterFactory;
+  /** The version shown by /healthz (the Node entry passes the package's). */
+  version?: string;
 }
 
 export interface Gateway {
@@ -113,7 +118,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   const store = deps.store ?? createMemoryStore({ clock });
   const logger = deps.logger ?? createJsonLogger();
   const metrics = deps.metrics ?? createMetrics();
-  const logRequests = logger !== silentLogger;
+  const logRequests = logger !== silentLogger && logger.enabled?.('info') !== false;
   metrics.declareGauge(METRIC.wsOpen, 'WebSocket connections open now');
   metrics.describe(METRIC.requests, 'HTTP requests by host kind and status class');
   metrics.describe(METRIC.duration, 'Time to response headers, seconds');
@@ -157,7 +162,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     authenticator,
     limits,
     users,
-    policy: deps.policy ?? labelPolicy,
+    policy: deps.policy ?? (config.policyUrl ? createHttpPolicy({ url: config.policyUrl, token: config.policyToken, cacheSeconds: config.policyCacheSeconds, clock, logger }) : labelPolicy),
     daytona: deps.daytona,
     upstream: deps.upstream,
     metrics,
@@ -176,6 +181,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     },
   });
 
+  registerRequestId(app);
   // One log line and the metrics per request; pending Set-Cookies on EVERY answer (a rotated
   // refresh credential must reach the browser even when the upstream then fails).
   app.use('*', async (c, next) => {
@@ -203,22 +209,14 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     const kind = c.req.routePath.startsWith(PV) ? 'preview' : c.req.routePath.startsWith(GW) ? 'gateway' : 'unknown';
     metrics.inc(METRIC.requests, { host: kind, class: `${Math.floor(status / 100)}xx` });
     metrics.observe(METRIC.duration, ms / 1000, { host: kind });
-    if (!logRequests) return; // GATE_LOG=off: not even the line's fields are built
-    const url = new URL(c.req.url);
-    logger.info('request', {
-      method: c.req.method,
-      host: url.host,
-      path: url.pathname,
-      status,
-      ms: Math.round(ms * 10) / 10,
-      ...(c.get('code') ? { code: c.get('code') } : {}),
-      ...(c.get('user') ? { user: c.get('user') } : {}),
-    });
+    if (!logRequests && status < 500) return; // GATE_LOG=off: not even the line's fields are built
+    logRequest(logger, c, status, ms);
   });
 
   app.onError((err, c) => {
     const code = err instanceof GateError ? err.code : 'internal';
     c.set('code', code);
+    if (err instanceof GateError) c.set('reason', err.message);
     if (!(err instanceof GateError)) logger.error('unhandled', { error: err?.name, message: redact(String(err?.message ?? '')) });
     return errorResponse(err, c.req.raw, config.allowedOrigins);
   });
@@ -242,6 +240,9 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     c.header('cache-control', 'no-store');
     return c.json(report, report.status === 'ready' ? 200 : 503);
   });
+  registerOpsRoutes(app, x, deps.version);
+  registerOriginDiagnosis(app, x);
+  registerBulkEnd(app, x);
   // 2. The gateway's own origin: the broker API, JWKS, /healthz, /metrics, /embed.js; then
   //    its catch-all (after them, or it would answer every path 404).
   registerBrokerRoutes(app, x);

@@ -4,6 +4,7 @@
  */
 import type { GatewayConfig } from '../core/config.js';
 import { parseRateLimitsEnv, type LimitsConfig } from '../core/limits/config.js';
+import { LOG_LEVELS, type LogLevel } from '../core/logger.js';
 
 export interface EnvConfig {
   config: GatewayConfig;
@@ -17,6 +18,8 @@ export interface EnvConfig {
   log: 'json' | 'off';
   /** GATE_DRAIN_SECONDS: how long a SIGTERM/SIGINT lets requests in flight finish. Default 25. */
   drainSeconds: number;
+  /** GATE_LOG_LEVEL: debug, info (default), warn or error; lines below it are dropped. */
+  logLevel: LogLevel;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number | undefined): number | undefined {
@@ -110,6 +113,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined) !== undefined ? { redisCommandTimeoutMs: int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined)! } : {}),
     ...(env.GATE_KEYS_SECRET ? { keysSecret: env.GATE_KEYS_SECRET } : {}),
     ...timeoutsFromEnv(env),
+    // Closed unless a token is configured: /metrics is not for the world (broker/core/ops.ts).
+    metricsToken: env.GATE_METRICS_TOKEN?.trim() || null,
+    ...(env.GATE_POLICY_URL?.trim() ? { policyUrl: env.GATE_POLICY_URL.trim() } : {}),
+    ...(env.GATE_POLICY_TOKEN?.trim() ? { policyToken: env.GATE_POLICY_TOKEN.trim() } : {}),
+    ...(int(env, 'GATE_POLICY_CACHE_SECONDS', undefined) !== undefined ? { policyCacheSeconds: int(env, 'GATE_POLICY_CACHE_SECONDS', undefined)! } : {}),
+    ...(env.GATE_SERVICE_TOKEN?.trim() ? { serviceToken: env.GATE_SERVICE_TOKEN.trim() } : {}),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),
@@ -118,9 +127,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   };
   const log = (env.GATE_LOG?.trim().toLowerCase() || 'json') as EnvConfig['log'];
   if (log !== 'json' && log !== 'off') throw new TypeError(`preview-gate config: GATE_LOG must be json or off, got "${env.GATE_LOG}"`);
+  const logLevel = (env.GATE_LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new TypeError(`preview-gate config: GATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.GATE_LOG_LEVEL}"`);
   const drainSeconds = int(env, 'GATE_DRAIN_SECONDS', 25)!;
   if (drainSeconds > 3600) throw new TypeError('preview-gate config: GATE_DRAIN_SECONDS must be 0..3600');
-  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log, drainSeconds };
+  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log, logLevel, drainSeconds };
 }
 
 /** GATE_RATE_LIMITS, GATE_RATE_WINDOW, GATE_MAX_SESSIONS_PER_USER, GATE_MAX_SHARES_PER_USER (broker/core/limits/config.ts). */

@@ -4,7 +4,7 @@
  * with `authorizeUpgrade`, ws/relay.ts carries the bytes), reads the built browser assets from
  * dist/, and wires the real Daytona SDK port and the node:http fetch into the upstream side.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -33,6 +33,7 @@ import { connectLimiterRedis, createRateLimiterFactory, type RedisLikeClient } f
 import { createClientAddressResolver } from './client-address.js';
 import { sharedStateFromConfig } from './shared-state.js';
 import { codedAnswer, edgeServerOptions, framingError, guardedServer } from './edge-guards.js';
+import { packageVersion } from './version.js';
 
 export interface StartGatewayOptions {
   /** The gateway's configuration (broker/core/config.ts); `publicPort` defaults to the listening port. */
@@ -92,9 +93,15 @@ export function loadAssets(dir: string): Partial<GatewayAssets> {
 }
 
 function defaultAssetsDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  // From source: broker/node/ → <repo>/dist; bundled (dist/gateway.mjs): next to the bundle.
-  return basename(here) === 'dist' ? here : join(here, '..', '..', 'dist');
+  // From source (broker/node/) and the dev bundle (dist/gateway.mjs): <repo>/dist. From the
+  // published package the code sits in dist/lib/ or dist/lib/chunks/: the nearest dist/ above.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (basename(dir) === 'dist') return dir;
+    if (existsSync(join(dir, 'dist', 'sw.js'))) return join(dir, 'dist');
+    dir = dirname(dir);
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 }
 
 /** The Web Request of an upgrade (headers only; an upgrade has no body). */
@@ -110,6 +117,11 @@ function upgradeRequest(req: IncomingMessage): Request {
   return new Request(`http://${req.headers.host ?? 'invalid.'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers });
 }
 
+/** The process's first log line: which version, on which Node. */
+function logStarting(logger: Logger): void {
+  logger.info('starting', { version: packageVersion(), node: process.version, pid: process.pid });
+}
+
 /**
  * Starts the gateway on a socket.
  *
@@ -123,6 +135,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   const clientAddress = createClientAddressResolver(base.trustedProxies);
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? createStdoutLogger('json');
+  logStarting(logger);
   let gateway: Gateway | null = null;
 
   const server = createAdaptorServer({
@@ -185,6 +198,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
       rateLimiters: createRateLimiterFactory({ redis: opts.redis ?? limiterRedis?.client ?? null, prefix: resolved.redis?.prefix ?? '' }),
+      version: packageVersion(),
     });
   } catch (err) {
     server.close();

@@ -1,6 +1,7 @@
 /**
  * The Node entry's logger: `GATE_LOG=json` (default) writes one JSON line per event to stdout,
- * `GATE_LOG=off` writes nothing (benchmarks, or when a sidecar already logs each request).
+ * `GATE_LOG=off` writes nothing (benchmarks, or when a sidecar already logs each request);
+ * `GATE_LOG_LEVEL` (debug, info (default), warn, error) drops the lines below it.
  *
  * Lines are batched: a write to a pipe or file is synchronous in Node (one syscall per call),
  * which made logging the single largest cost of a proxied request under load. Lines queue in
@@ -9,6 +10,7 @@
  * normal exit, an uncaught exception or process.exit().
  */
 import { createJsonLogger, silentLogger } from '../core/logger.js';
+import type { LogLevel } from '../core/logger.js';
 import type { Logger } from '../core/contracts.js';
 
 export type LogMode = 'json' | 'off';
@@ -41,8 +43,8 @@ function writeLine(line: string): void {
  * @example
  * const logger = createStdoutLogger(process.env.GATE_LOG === 'off' ? 'off' : 'json');
  */
-export function createStdoutLogger(mode: LogMode = 'json'): Logger {
-  return mode === 'off' ? silentLogger : createJsonLogger(writeLine);
+export function createStdoutLogger(mode: LogMode = 'json', level: LogLevel = 'info'): Logger {
+  return mode === 'off' ? silentLogger : createJsonLogger(writeLine, level);
 }
 
 /** Writes queued lines now (before writing readiness lines that must follow them, for instance). */

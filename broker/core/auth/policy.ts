@@ -21,3 +21,17 @@ export const labelPolicy: PreviewPolicy = (user, sandbox) => {
   const ids = label.split(',').map((s) => s.trim()).filter(Boolean);
   return ids.includes('*') || ids.includes(user.id);
 };
+
+/**
+ * Why `user` was refused, with the fix when the label policy decided: which label and value
+ * would open the sandbox. Names only the caller's own id, never the users the label lists.
+ *
+ * @example
+ * denialMessage(labelPolicy, { id: 'ana', claims: {} }, 'sbx1', 3000);
+ * // 'You may not preview port 3000 of sandbox sbx1: its Daytona label "preview-gate.users" does not list you. …'
+ */
+export function denialMessage(policy: PreviewPolicy, user: User, sandboxId: string, port: number): string {
+  const base = `You may not preview port ${port} of sandbox ${sandboxId}`;
+  if (policy !== labelPolicy) return `${base}: the host application's policy refused it.`;
+  return `${base}: its Daytona label "${USERS_LABEL}" does not list you. The sandbox opens to you when that label contains "${user.id}" (comma-separated user ids) or "*" (every signed-in user).`;
+}

@@ -36,6 +36,19 @@ export interface UserSessionOptions {
  */
 const USER_ID = /^[A-Za-z0-9._@:+|-]{1,128}$/;
 
+/**
+ * The JWKS could not be had (network, timeout, non-200, not JSON, not a key set), as opposed
+ * to a session that fails verification (signature, claims, unknown kid): jose's remote key
+ * set (jose/dist/webapi/jwks/remote.js) rejects with the fetch's own error, JWKSTimeout, a
+ * plain JOSEError for the HTTP status and JSON, JWKSInvalid for the shape.
+ */
+function identityProviderFailed(err: unknown): boolean {
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return true;
+  if (err instanceof errors.JOSEError) return err.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/.test(err.message);
+  // Not a JOSE error: fetch failed (TypeError "fetch failed", DNS, refused, TLS).
+  return err instanceof Error;
+}
+
 export function createUserSessionVerifier(o: UserSessionOptions): UserSessionVerifier {
   const enc = new TextEncoder();
   const secret = o.secret ? enc.encode(o.secret) : null;
@@ -59,8 +72,12 @@ export function createUserSessionVerifier(o: UserSessionOptions): UserSessionVer
       } catch (err) {
         if (err instanceof GateError) throw err;
         if (err instanceof errors.JWTExpired) throw new GateError('token_expired', 'The user session has expired; sign in to the application again.');
-        if (err instanceof errors.JWKSTimeout || (err instanceof errors.JOSEError && err.code === 'ERR_JWKS_TIMEOUT')) {
-          throw new GateError('upstream_unavailable', 'The identity provider\'s keys could not be fetched; try again shortly.');
+        if (remote && identityProviderFailed(err)) {
+          throw new GateError(
+            'identity_provider_unavailable',
+            'The identity provider\'s keys (GATE_USER_JWKS_URL) could not be fetched, so no user session can be checked now; try again shortly. Operators: `preview-gate doctor` checks the URL.',
+            { 'retry-after': '5' },
+          );
         }
         throw new GateError('invalid_token', 'The user session is not valid (signature, issuer, audience or format).');
       }

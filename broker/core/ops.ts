@@ -1,0 +1,155 @@
+/**
+ * What operators and integrators see of a request: its id (X-Request-Id, accepted from the
+ * client or a proxy in front, else generated; passed to the sandbox app and answered back),
+ * the client's address, the one log line per request (with the refusal's code and reason), the
+ * version in /healthz, /metrics behind a bearer token, and the origin diagnosis for host pages
+ * missing from GATE_ALLOWED_ORIGINS (logged once per origin, readable through /api/cors-check).
+ */
+import type { Context } from 'hono';
+import { GateError } from '../../protocol/index.js';
+import { GW, type GateApp, type GateEnv, type GatewayContext } from './context.js';
+import type { Logger } from './contracts.js';
+import { randomId } from './tokens/crypto.js';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+/** Ids we repeat in logs and headers: printable, short, no spaces or quotes. */
+const REQUEST_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
+
+/** The client's X-Request-Id when usable, else a fresh one. */
+export function requestIdOf(req: Request): string {
+  const v = req.headers.get(REQUEST_ID_HEADER);
+  return v !== null && REQUEST_ID.test(v) ? v : randomId();
+}
+
+/**
+ * The client's address as the runtime edge saw it (the socket peer, from @hono/node-server's
+ * bindings), or what the edge resolved when it passes `clientAddress` in its env (trusted proxies).
+ */
+export function clientAddressOf(env: unknown): string | undefined {
+  const e = env as { clientAddress?: string; incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return e?.clientAddress ?? e?.incoming?.socket?.remoteAddress;
+}
+
+/** Sets a header on an answer whose headers may be immutable (a fetch Response): copies once if needed. */
+function setHeader(c: Context<GateEnv>, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    const res = new Response(c.res.body, c.res);
+    res.headers.set(name, value);
+    c.res = res;
+  }
+}
+
+/** First middleware: the request id, on the request (so the upstream app gets it) and on the answer. */
+export function registerRequestId(app: GateApp): void {
+  app.use('*', async (c, next) => {
+    const id = requestIdOf(c.req.raw);
+    c.set('requestId', id);
+    try {
+      c.req.raw.headers.set(REQUEST_ID_HEADER, id);
+    } catch {
+      /* immutable request headers: the upstream app does not get a generated id */
+    }
+    await next();
+    setHeader(c, REQUEST_ID_HEADER, id);
+  });
+}
+
+/** The request's log line (info; 5xx as warn): refusals carry their code and reason. */
+export function logRequest(logger: Logger, c: Context<GateEnv>, status: number, ms: number): void {
+  const level = status >= 500 ? 'warn' : 'info';
+  if (logger.enabled && !logger.enabled(level)) return;
+  const url = new URL(c.req.url);
+  const client = clientAddressOf(c.env);
+  logger[level]('request', {
+    rid: c.get('requestId'),
+    method: c.req.method,
+    host: url.host,
+    path: url.pathname,
+    status,
+    ms: Math.round(ms * 10) / 10,
+    ...(client ? { client } : {}),
+    ...(c.get('code') ? { code: c.get('code') } : {}),
+    ...(c.get('reason') ? { reason: c.get('reason') } : {}),
+    ...(c.get('user') ? { user: c.get('user') } : {}),
+  });
+}
+
+/** Constant-time string comparison (the metrics token). */
+function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Refuses /metrics unless open (library default) or the bearer token matches (GATE_METRICS_TOKEN). */
+export function checkMetricsAccess(x: GatewayContext, req: Request): void {
+  const { metricsAccess, metricsToken } = x.config;
+  if (metricsAccess === 'open') return;
+  if (metricsAccess === 'closed' || !metricsToken) {
+    throw new GateError('not_found', 'Metrics are not served: set GATE_METRICS_TOKEN and scrape /metrics with Authorization: Bearer <token>.');
+  }
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get('authorization') ?? '');
+  if (!m) throw new GateError('missing_credential', 'Send the metrics token as Authorization: Bearer <GATE_METRICS_TOKEN>.');
+  if (!sameSecret(m[1]!, metricsToken)) throw new GateError('invalid_token', 'Wrong metrics token.');
+}
+
+/** /healthz (liveness, with the version) and /metrics (guarded). Registered before the broker API. */
+export function registerOpsRoutes(app: GateApp, x: GatewayContext, version: string | undefined): void {
+  app.get(`${GW}/healthz`, (c) => c.json({ status: 'ok', ...(version ? { version } : {}) }, 200, { 'cache-control': 'no-store' }));
+  app.get(`${GW}/metrics`, (c) => {
+    checkMetricsAccess(x, c.req.raw);
+    return c.text(x.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+  });
+}
+
+/** The operator's fix for a host page whose origin is not allowed. */
+export function originHint(origin: string): string {
+  return `The page origin ${origin} may not call this gateway's API: add it to GATE_ALLOWED_ORIGINS (comma-separated origins, e.g. GATE_ALLOWED_ORIGINS=${origin}).`;
+}
+
+/** True when `origin` may call the broker API from a browser. */
+export function originAllowed(allowed: readonly string[], origin: string): boolean {
+  return allowed.includes('*') || allowed.includes(origin);
+}
+
+/**
+ * Host pages from origins missing in GATE_ALLOWED_ORIGINS: the browser blocks them with a bare
+ * "Failed to fetch", so the gateway logs each such origin once (bounded) with the fix, and
+ * answers `GET /api/cors-check` (a simple request: no preflight, readable from any origin, no
+ * credential, nothing but the verdict about the caller's own origin) so the embed can show a
+ * coded `origin_forbidden` naming the origin instead of a network error.
+ */
+export function registerOriginDiagnosis(app: GateApp, x: GatewayContext): void {
+  const seen = new Set<string>();
+  const note = (origin: string) => {
+    if (seen.has(origin) || seen.size >= 1000) return;
+    seen.add(origin);
+    x.logger.warn('origin_not_allowed', { origin, fix: `add it to GATE_ALLOWED_ORIGINS` });
+  };
+  app.use(`${GW}/api/*`, async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin && origin !== 'null' && !originAllowed(x.config.allowedOrigins, origin) && !sameOrigin(c.req.url, origin)) note(origin);
+    await next();
+  });
+  app.get(`${GW}/api/cors-check`, (c) => {
+    const origin = c.req.header('origin') ?? null;
+    const headers = { 'cache-control': 'no-store', vary: 'Origin', ...(origin ? { 'access-control-allow-origin': origin } : {}) };
+    if (origin === null || sameOrigin(c.req.url, origin) || originAllowed(x.config.allowedOrigins, origin)) {
+      return c.json({ origin, allowed: true }, 200, headers);
+    }
+    return c.json({ origin, allowed: false, error: { code: 'origin_forbidden', message: originHint(origin) } }, 200, headers);
+  });
+}
+
+function sameOrigin(url: string, origin: string): boolean {
+  try {
+    return new URL(url).origin === origin;
+  } catch {
+    return false;
+  }
+}
+
+
