@@ -55,7 +55,7 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-const ASSET_FILES: Record<keyof GatewayAssets, string> = { serviceWorker: 'sw.js', bootstrap: 'bootstrap.js', embed: 'embed.js' };
+const ASSET_FILES: Record<keyof GatewayAssets, string> = { serviceWorker: 'sw.js', bootstrap: 'bootstrap.js', embed: 'embed.js', wsShim: 'ws.js' };
 
 /** Reads dist/*.js; a missing file stays undefined and is answered 503 "assets not built". */
 export function loadAssets(dir: string): Partial<GatewayAssets> {

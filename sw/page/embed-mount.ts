@@ -360,7 +360,7 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     if (!isPreviewGateMessage(event.data)) return;
     const message = event.data as { type: string; code?: unknown; message?: unknown; credentialPath?: unknown; target?: unknown };
     if (message.type === 'launched') {
-      if (message.credentialPath !== 'worker' && message.credentialPath !== 'cookie') return;
+      if (message.credentialPath !== 'worker' && message.credentialPath !== 'worker-only' && message.credentialPath !== 'cookie') return;
       credentialPath = message.credentialPath;
       awaitingApp = true;
       frameFailed = false;
