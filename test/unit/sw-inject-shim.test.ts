@@ -88,12 +88,12 @@ describe('worker: what it carries on the cookie-less path', () => {
   it('a renewal keeps the grant\'s cookieless mark (the browser\'s cookie policy did not change)', async () => {
     const map = new Map<string, unknown>();
     const store = createTokenStore({ get: async (k) => map.get(k), set: async (k, v) => void map.set(k, v), del: async (k) => void map.delete(k) });
-    await store.write({ accessToken: 'a1', refreshToken: 'r1', expiresAt: 1_000, receivedAt: 0, cookieless: true });
+    await store.write({ accessToken: 'a1', refreshToken: 'r1', expiresAt: 1_000, refreshExpiresAt: 99_000, receivedAt: 0, cookieless: true });
     const renewer = createRenewer({
       store,
       clock: () => 900,
       refreshUrl: 'http://x/__gate/refresh',
-      fetch: async () => Response.json({ accessToken: 'a2', refreshToken: 'r2', expiresAt: 5_000 }),
+      fetch: async () => Response.json({ accessToken: 'a2', refreshToken: 'r2', expiresAt: 5_000, refreshExpiresAt: 99_000 }),
     });
     const result = await renewer.renew('a1');
     expect(result.kind).toBe('renewed');
