@@ -12,6 +12,7 @@ import type { Logger } from '../../broker/core/contracts.js';
 import { startGateway, type RunningGateway } from '../../broker/node/server.js';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startHostPage, type HostPage } from '../../demo/host/server.js';
+import { startCookieRefusingFront } from '../support/cookie-refusing-front.js';
 import { generateTestCertificate, startTlsFront, type TlsFront } from '../support/tls-front.js';
 
 export interface BrowserStack {
@@ -38,9 +39,17 @@ export const APP_PORT = 3000;
  * `https: true` puts a TLS terminator (test/support/tls-front.ts, a certificate generated for the
  * run) in front of the gateway: `gatewayUrl` and `previewOrigin` are then `https://…:{tlsPort}`
  * (the gateway is told `publicScheme: 'https'` and that port); the host page stays plain HTTP.
+ * `refuseCookies: true` puts test/support/cookie-refusing-front.ts in front instead (plain HTTP,
+ * no cookie ever reaches the browser or comes back: the cookie-less path in any browser).
  */
-export async function startBrowserStack(opts: { accessTtlSeconds?: number; extraOrigins?: string[]; https?: boolean; logger?: Logger } = {}): Promise<BrowserStack> {
-  const front: TlsFront | undefined = opts.https ? await startTlsFront(await generateTestCertificate()) : undefined;
+export async function startBrowserStack(
+  opts: { accessTtlSeconds?: number; extraOrigins?: string[]; https?: boolean; refuseCookies?: boolean; logger?: Logger } = {},
+): Promise<BrowserStack> {
+  const front: Pick<TlsFront, 'port' | 'forwardTo' | 'close'> | undefined = opts.https
+    ? await startTlsFront(await generateTestCertificate())
+    : opts.refuseCookies
+      ? await startCookieRefusingFront()
+      : undefined;
   const emulator = await startEmulator({ port: 0 });
   const { id: sandboxId } = await emulator.createSandbox({ labels: { 'preview-gate.users': '*' } });
   const host = await startHostPage({ port: 0, gatewayUrl: '', sandboxId, previewPort: APP_PORT });
@@ -51,7 +60,7 @@ export async function startBrowserStack(opts: { accessTtlSeconds?: number; extra
       demo: true,
       allowedOrigins: [host.origin, ...(opts.extraOrigins ?? [])],
       accessTtlSeconds,
-      ...(front ? { publicScheme: 'https' as const, publicPort: front.port } : {}),
+      ...(front ? { publicScheme: opts.https ? ('https' as const) : ('http' as const), publicPort: front.port } : {}),
     },
     daytonaApi: { apiUrl: emulator.apiUrl, apiKey: emulator.apiKey },
     port: 0,
@@ -59,7 +68,7 @@ export async function startBrowserStack(opts: { accessTtlSeconds?: number; extra
     logger: opts.logger ?? { info() {}, warn() {}, error() {} },
   });
   front?.forwardTo(gateway.port);
-  const [scheme, publicPort] = front ? ['https', front.port] : ['http', gateway.port];
+  const [scheme, publicPort] = [opts.https ? 'https' : 'http', front ? front.port : gateway.port];
   const gatewayUrl = `${scheme}://localhost:${publicPort}`;
   host.update({ gatewayUrl });
   const previewOrigin = `${scheme}://${APP_PORT}-${sandboxId}.preview.localhost:${publicPort}`;
