@@ -226,6 +226,20 @@ describe.skipIf(Boolean(MISSING))(SUITE, () => {
     await runCell({ embedding: 'top', https: false, worker: true, expected: 'worker-only' }, 'top-http/worker-only');
   });
 
+  it('top level over plain http://*.localhost, worker off → storage_refused, told as a tab of its own (not "embedded")', async () => {
+    const stack = await startBrowserStack();
+    try {
+      const { url } = await stack.launchUrl('/');
+      await webkit.driver.navigate(`${url}&sw=0`);
+      const shown = (await until(webkit.driver, 'the failure', () => (document.body.dataset.gateCode ? [document.body.dataset.gateCode, document.title] : null)))!;
+      expect(shown[0]).toBe('storage_refused');
+      expect(shown[1]).not.toMatch(/embedded/i);
+    } finally {
+      await webkit.driver.navigate('about:blank').catch(() => undefined);
+      await stack.close();
+    }
+  });
+
   it('cross-site iframe, worker off → storage_refused is shown (no cookie, no worker: nothing can carry the session)', async () => {
     const stack = await startBrowserStack();
     try {
