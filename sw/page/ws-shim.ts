@@ -108,6 +108,7 @@ export function createGateWebSocket(deps: ShimDeps): typeof WebSocket {
     #real: WebSocket | null = null;
     readonly #handlers = new Map<EventType, { fn: Handler; listener: (ev: Event) => void }>();
 
+    // biome-ignore lint/correctness/noUnreachableSuper: super() runs for the page's own origin; other URLs return a native socket first.
     constructor(url: string | URL, protocols?: string | string[]) {
       const resolved = resolveSocketUrl(url, deps.location.href);
       // Another origin, a URL the browser must judge, or a ticket already there: the browser's own.
@@ -191,8 +192,8 @@ export function createGateWebSocket(deps: ShimDeps): typeof WebSocket {
         throw domError(`The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`, 'InvalidAccessError');
       }
       if (reason !== undefined && new TextEncoder().encode(reason).length > 123) throw domError('The close reason must not be longer than 123 bytes.', 'SyntaxError');
-      if (this.#real) return this.#real.close(code, reason);
-      if (this.#state === CONNECTING) this.#state = CLOSING;
+      if (this.#real) this.#real.close(code, reason);
+      else if (this.#state === CONNECTING) this.#state = CLOSING;
     }
 
     #handler(type: EventType): Handler {

@@ -53,7 +53,9 @@ sw.addEventListener('message', (event) => {
   if (!isWorkerMessage(event.data)) return;
   const done =
     event.data.type === TOKENS_CLEAR
-      ? store.clear().then(() => void (cookieless = undefined))
+      ? store.clear().then(() => {
+          cookieless = undefined;
+        })
       : Promise.resolve(store.forget()).then(() => readGrant().then(() => undefined));
   event.waitUntil(done.then(() => event.ports[0]?.postMessage({ ok: true })));
 });
