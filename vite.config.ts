@@ -8,11 +8,13 @@ import { defineConfig, type EnvironmentOptions } from 'vite';
  *   dist/sw.js         the Service Worker        (served at /__gate/sw.js on preview origins)
  *   dist/bootstrap.js  the launch page's script  (served at /__gate/bootstrap.js)
  *   dist/embed.js      the host-page embed       (served at /embed.js on the gateway origin)
+ *   dist/ws.js         the WebSocket wrapper     (served at /__gate/ws.js; added by the worker on the cookie-less path)
  */
 const BUNDLES = {
   sw: 'sw/worker/sw.ts',
   bootstrap: 'sw/page/bootstrap.ts',
   embed: 'sw/embed/embed.ts',
+  ws: 'sw/page/ws-shim-entry.ts',
 } as const;
 
 function bundle(name: keyof typeof BUNDLES, first: boolean): EnvironmentOptions {
@@ -43,6 +45,7 @@ export default defineConfig({
     sw: bundle('sw', true),
     bootstrap: bundle('bootstrap', false),
     embed: bundle('embed', false),
+    ws: bundle('ws', false),
   },
   builder: {
     async buildApp(builder) {

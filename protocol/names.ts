@@ -32,6 +32,8 @@ export const GATE_PATHS = {
   serviceWorker: '/__gate/sw.js',
   bootstrapScript: '/__gate/bootstrap.js',
   wsTicket: '/__gate/ws-ticket',
+  /** The WebSocket wrapper of the cookie-less worker path (sw/page/ws-shim.ts). */
+  wsShim: '/__gate/ws.js',
   status: '/__gate/status',
 } as const;
 

@@ -120,6 +120,8 @@ export interface GatewayAssets {
   bootstrap: string;
   /** The embed script for host pages, served at /embed.js on the gateway's own origin. */
   embed: string;
+  /** The WebSocket wrapper of the cookie-less worker path, served at /__gate/ws.js. */
+  wsShim: string;
 }
 
 /** A clock in milliseconds, injectable so tests can move time. */

@@ -145,6 +145,8 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     };
   app.get(`${PV}${GATE_PATHS.serviceWorker}`, script((a) => a.serviceWorker, { 'service-worker-allowed': '/' }));
   app.get(`${PV}${GATE_PATHS.bootstrapScript}`, script((a) => a.bootstrap));
+  // The WebSocket wrapper the worker adds to the app's pages on the cookie-less path (ARCHITECTURE.md flow 12).
+  app.get(`${PV}${GATE_PATHS.wsShim}`, script((a) => a.wsShim));
 
   const reservedNotFound = () => {
     throw new GateError('not_found', 'No such gateway path: /__gate/ is reserved by the preview gateway and never reaches the app.');

@@ -77,7 +77,7 @@ export interface RunningGateway {
 /** Default bound of a graceful stop: under Kubernetes' default 30 s grace period. */
 export const DEFAULT_DRAIN_SECONDS = 25;
 
-const ASSET_FILES: Record<keyof GatewayAssets, string> = { serviceWorker: 'sw.js', bootstrap: 'bootstrap.js', embed: 'embed.js' };
+const ASSET_FILES: Record<keyof GatewayAssets, string> = { serviceWorker: 'sw.js', bootstrap: 'bootstrap.js', embed: 'embed.js', wsShim: 'ws.js' };
 
 /** Reads dist/*.js; a missing file stays undefined and is answered 503 "assets not built". */
 export function loadAssets(dir: string): Partial<GatewayAssets> {

@@ -71,7 +71,7 @@ export interface MountOptions {
 export interface PreviewHandle {
   readonly element: HTMLElement;
   readonly iframe: HTMLIFrameElement;
-  /** How the preview authenticates: 'worker', 'cookie', or null before the first launch. */
+  /** How the preview authenticates: 'worker', 'worker-only', 'cookie', or null before the first launch. */
   readonly credentialPath: CredentialPath | null;
   readonly sessionId: string | null;
   /** Mints a new preview and loads it (a new launch link each time). */

@@ -5,7 +5,8 @@
  * exchange it at POST /__gate/session (which also sets the fallback cookie), keep the grant in
  * IndexedDB, register the Service Worker (silently skipped where the browser refuses it, e.g.
  * a cross-site iframe with third-party cookies blocked), tell the embedding page which
- * credential path is in use, then go to the requested path.
+ * credential path is in use (`worker`, `worker-only` when the cookie does not come back here,
+ * or `cookie`), then go to the requested path.
  *
  * On an error page: tell the embedding page the code, and wire the way-out buttons.
  *
@@ -63,8 +64,8 @@ async function removeWorkers(): Promise<void> {
 }
 
 /**
- * True when the cookie set by /__gate/session comes back (probed only without a worker):
- * GET /__gate/status answers `{authenticated}`. When unsure, true: the navigation finds out.
+ * True when the cookie set by /__gate/session comes back: GET /__gate/status (never touched by
+ * the worker) answers `{authenticated}`. When unsure, true: the navigation finds out.
  */
 async function cookieWorks(): Promise<boolean> {
   try {
@@ -125,16 +126,19 @@ async function launch(): Promise<void> {
 
   let credentialPath: CredentialPath = 'cookie';
   const store = createTokenStore();
+  // Does the exchange's cookie come back here? WebKit refuses every cookie in a cross-site frame
+  // (and Secure ones over plain http): then the worker must carry everything (`worker-only`).
+  const cookie = await cookieWorks();
   if (workerAllowed) {
-    const stored = await store.write({ ...grant, receivedAt: Date.now() }).then(() => true, () => false);
-    if (stored && (await installWorker())) credentialPath = 'worker';
+    const stored = await store.write({ ...grant, receivedAt: Date.now(), ...(cookie ? {} : { cookieless: true }) }).then(() => true, () => false);
+    if (stored && (await installWorker())) credentialPath = cookie ? 'worker' : 'worker-only';
     // No worker: the tokens would only sit where page scripts can read them. The cookie carries on.
     else await store.clear();
   } else {
     await store.clear();
     await removeWorkers();
   }
-  if (credentialPath === 'cookie' && !(await cookieWorks())) {
+  if (credentialPath === 'cookie' && !cookie) {
     return fail('storage_refused', 'Neither a cookie nor a Service Worker is allowed here.');
   }
   postToParent({ type: 'launched', credentialPath });

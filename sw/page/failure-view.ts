@@ -31,8 +31,16 @@ export function actionButtons(action: 'relaunch' | 'reload' | 'new-tab'): HTMLEl
   return history.length > 1 ? [back] : [];
 }
 
+/** storage_refused in a tab of its own: not "embedded" (e.g. WebKitGTK over plain http, where it drops Secure cookies). */
+const TOP_LEVEL_STORAGE_REFUSED = {
+  title: 'Your browser refused what this preview needs',
+  detail:
+    'The browser accepted neither the preview\'s cookie nor its Service Worker on this page (some browsers drop secure cookies on plain http, or block site data). Open the preview over https, or allow site data for it, then open it again from the app.',
+  action: 'reload' as const,
+};
+
 export function showFailure(code: PageErrorCode, message: string): void {
-  const text = failureText(code, message);
+  const text = code === 'storage_refused' && !framed() ? TOP_LEVEL_STORAGE_REFUSED : failureText(code, message);
   const main = document.getElementById('preview-gate') ?? document.getElementById('pg-launch') ?? document.body;
   main.replaceChildren();
   main.setAttribute('role', 'alert');

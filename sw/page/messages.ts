@@ -5,7 +5,7 @@
  * Preview → parent (`window.parent.postMessage(msg, '*')`; the message holds no secret, and
  * the receiver checks `event.origin` and `event.source`):
  *
- *   { source: 'preview-gate', version: 1, type: 'launched', credentialPath: 'worker' | 'cookie' }
+ *   { source: 'preview-gate', version: 1, type: 'launched', credentialPath: 'worker' | 'worker-only' | 'cookie' }
  *       the launch code was exchanged; the frame is about to load the app
  *   { source: 'preview-gate', version: 1, type: 'error', code, message, credentialPath? }
  *       the launch failed, or a navigation in the frame got a gateway error page
@@ -25,7 +25,13 @@ import type { ErrorCode } from '../../protocol/index.js';
 export const MESSAGE_SOURCE = 'preview-gate';
 export const MESSAGE_VERSION = 1;
 
-export type CredentialPath = 'worker' | 'cookie';
+/**
+ * `worker`: the Service Worker attaches tokens, the exchange's cookie works too (fallback).
+ * `worker-only`: the worker runs but the browser refuses every cookie here (WebKit's cross-site
+ * iframe): EventSource goes through the worker and WebSockets take tickets (ws-shim.ts).
+ * `cookie`: no worker; the cookie carries the session.
+ */
+export type CredentialPath = 'worker' | 'worker-only' | 'cookie';
 /**
  * Error codes the browser side adds to the gateway's: `storage_refused` (this frame may keep
  * neither a cookie nor a Service Worker), `network_error` (the gateway could not be reached),

@@ -3,7 +3,7 @@
  * The token goes to the worker's own origin only, never under /__gate/, and never on long
  * streams (EventSource, media), which take the cookie path untouched.
  */
-import { PREVIEW_TOKEN_HEADER, RESERVED_PREFIX, VIA_WORKER_HEADER } from '../../protocol/index.js';
+import { GATE_PATHS, PREVIEW_TOKEN_HEADER, RESERVED_PREFIX, VIA_WORKER_HEADER } from '../../protocol/index.js';
 
 /** The parts of a Request the decision needs, so tests can pass plain objects. */
 export interface RequestShape {
@@ -28,6 +28,33 @@ export function shouldIntercept(request: RequestShape, selfOrigin: string): bool
   if (STREAM_DESTINATIONS.has(request.destination)) return false;
   if (request.headers.has('range')) return false;
   return true;
+}
+
+function sameOriginUrl(request: RequestShape, selfOrigin: string): URL | null {
+  try {
+    const url = new URL(request.url);
+    return url.origin === selfOrigin ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `POST /__gate/ws-ticket` from a page of this origin: the one gateway path the worker gives the
+ * token to, so the WebSocket wrapper (sw/page/ws-shim.ts) gets a ticket without any cookie.
+ */
+export function isTicketRequest(request: RequestShape & { method: string }, selfOrigin: string): boolean {
+  const url = sameOriginUrl(request, selfOrigin);
+  return url !== null && request.method === 'POST' && url.pathname === GATE_PATHS.wsTicket;
+}
+
+/**
+ * A same-origin EventSource request (outside /__gate/). On the cookie-less path the worker
+ * carries it with the token (sw.ts); otherwise it stays on the cookie path, untouched.
+ */
+export function isEventStream(request: RequestShape, selfOrigin: string): boolean {
+  const url = sameOriginUrl(request, selfOrigin);
+  return url !== null && !url.pathname.startsWith(RESERVED_PREFIX) && (request.headers.get('accept') ?? '').includes('text/event-stream');
 }
 
 /** Methods whose requests carry no body (Fetch: a GET/HEAD Request cannot have one). */

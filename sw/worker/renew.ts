@@ -61,7 +61,8 @@ export function createRenewer(deps: RenewerDeps): Renewer {
     if (response.ok) {
       const body: unknown = await response.json().catch(() => null);
       if (!isTokenGrant(body)) return { kind: 'unavailable' };
-      const grant: StoredGrant = { ...body, receivedAt: deps.clock() };
+      // The context's cookie situation does not change with a renewal: keep the mark.
+      const grant: StoredGrant = { ...body, receivedAt: deps.clock(), ...(current.cookieless ? { cookieless: true } : {}) };
       await deps.store.write(grant).catch(() => undefined);
       return { kind: 'renewed', grant };
     }

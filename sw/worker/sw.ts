@@ -3,12 +3,19 @@
  * origin. It adds `X-Daytona-Preview-Token: <access token>` to the page's same-origin requests
  * and keeps the token fresh; see attach-token.ts for what it leaves alone (other origins,
  * /__gate/, EventSource and media streams) and handle-request.ts for renewal and retry.
+ *
+ * On the cookie-less path (the grant's `cookieless` mark: the browser refuses every cookie in
+ * this context, e.g. WebKit's cross-site iframe) it also carries what the cookie would have:
+ * EventSource requests get the token, `POST /__gate/ws-ticket` gets it (so the WebSocket
+ * wrapper obtains tickets), and the app's HTML navigations get the wrapper's `<script>` tag
+ * (inject-shim.ts). ARCHITECTURE.md flow 12.
  */
 import { Route, registerRoute } from 'workbox-routing';
 import type { HTTPMethod } from 'workbox-routing/utils/constants.js';
 import { GATE_PATHS } from '../../protocol/index.js';
-import { shouldIntercept } from './attach-token.js';
+import { isEventStream, isTicketRequest, shouldIntercept } from './attach-token.js';
 import { createRequestHandler } from './handle-request.js';
+import { withShim } from './inject-shim.js';
 import { SESSION_DEAD, TOKENS_CLEAR, isWorkerMessage, type SessionDeadMessage } from './messages.js';
 import { createRenewer } from './renew.js';
 import { createTokenStore } from './token-store.js';
@@ -44,18 +51,49 @@ sw.addEventListener('activate', (event) => {
 // bootstrap the worker has dropped its old grant before the page navigates.
 sw.addEventListener('message', (event) => {
   if (!isWorkerMessage(event.data)) return;
-  const done = event.data.type === TOKENS_CLEAR ? store.clear() : Promise.resolve(store.forget());
+  const done =
+    event.data.type === TOKENS_CLEAR
+      ? store.clear().then(() => {
+          cookieless = undefined;
+        })
+      : Promise.resolve(store.forget()).then(() => readGrant().then(() => undefined));
   event.waitUntil(done.then(() => event.ports[0]?.postMessage({ ok: true })));
 });
 
-// workbox-routing matches per method; register the one match for each method a page can send.
+/**
+ * Whether this context refuses cookies, as far as the worker knows synchronously (a route's match
+ * cannot wait for IndexedDB): from the last grant read; undefined until one was read (a worker
+ * just started by this very request).
+ */
+let cookieless: boolean | undefined;
+const readGrant = () =>
+  store.read().then((g) => {
+    cookieless = g ? g.cookieless === true : undefined;
+    return g;
+  });
+void readGrant();
+
+async function handleAny(request: Request): Promise<Response> {
+  const response = await handle(request);
+  if (request.mode !== 'navigate') return response;
+  // The app's pages get the WebSocket wrapper on the cookie-less path only.
+  return (await readGrant())?.cookieless ? withShim(response) : response;
+}
+
+// The app's requests. workbox-routing matches per method; register the one match for each method.
 const METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 for (const method of METHODS) {
-  registerRoute(
-    new Route(
-      ({ request }) => shouldIntercept(request, origin),
-      ({ request }) => handle(request),
-      method,
-    ),
-  );
+  registerRoute(new Route(({ request }) => shouldIntercept(request, origin), ({ request }) => handleAny(request), method));
 }
+// The WebSocket wrapper's ticket request: the token where there is one (the cookie otherwise).
+registerRoute(new Route(({ request }) => isTicketRequest(request, origin), ({ request }) => handle(request), 'POST'));
+// EventSource: the cookie path where a cookie works (not intercepted: long streams are most
+// robust without the worker); with the token on the cookie-less path. When the worker does not
+// know yet, it looks at the grant and passes the request through unchanged if a cookie works.
+registerRoute(
+  new Route(
+    ({ request }) => cookieless !== false && isEventStream(request, origin),
+    async ({ request }) => ((await readGrant())?.cookieless ? handle(request) : fetch(request)),
+    'GET',
+  ),
+);

@@ -10,6 +10,12 @@ import { SW_TOKEN_KEY, type TokenGrant } from '../../protocol/index.js';
 /** A grant plus the moment it arrived, so the renewal margin can scale with the token's lifetime. */
 export interface StoredGrant extends TokenGrant {
   receivedAt: number;
+  /**
+   * True when the bootstrap found that the exchange's cookie does not come back in this
+   * context (the browser refuses every cookie here): the worker is then the only credential
+   * path, and also carries EventSource and WebSocket tickets (ARCHITECTURE.md flow 12).
+   */
+  cookieless?: boolean;
 }
 
 /** The subset of idb-keyval the store needs; tests pass a Map-backed fake. */

@@ -8,9 +8,12 @@
  *   gateway     http://localhost:{gatePort}            (API, embed.js)
  *   previews    http://3000-{id}.preview.localhost:{gatePort}
  */
+import type { Logger } from '../../broker/core/contracts.js';
 import { startGateway, type RunningGateway } from '../../broker/node/server.js';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startHostPage, type HostPage } from '../../demo/host/server.js';
+import { startCookieRefusingFront } from '../support/cookie-refusing-front.js';
+import { generateTestCertificate, startTlsFront, type TlsFront } from '../support/tls-front.js';
 import type { Page } from 'playwright-core';
 
 /**
@@ -43,22 +46,43 @@ export interface BrowserStack {
 
 export const APP_PORT = 3000;
 
-export async function startBrowserStack(opts: { accessTtlSeconds?: number; extraOrigins?: string[] } = {}): Promise<BrowserStack> {
+/**
+ * `https: true` puts a TLS terminator (test/support/tls-front.ts, a certificate generated for the
+ * run) in front of the gateway: `gatewayUrl` and `previewOrigin` are then `https://…:{tlsPort}`
+ * (the gateway is told `publicScheme: 'https'` and that port); the host page stays plain HTTP.
+ * `refuseCookies: true` puts test/support/cookie-refusing-front.ts in front instead (plain HTTP,
+ * no cookie ever reaches the browser or comes back: the cookie-less path in any browser).
+ */
+export async function startBrowserStack(
+  opts: { accessTtlSeconds?: number; extraOrigins?: string[]; https?: boolean; refuseCookies?: boolean; logger?: Logger } = {},
+): Promise<BrowserStack> {
+  const front: Pick<TlsFront, 'port' | 'forwardTo' | 'close'> | undefined = opts.https
+    ? await startTlsFront(await generateTestCertificate())
+    : opts.refuseCookies
+      ? await startCookieRefusingFront()
+      : undefined;
   const emulator = await startEmulator({ port: 0 });
   const { id: sandboxId } = await emulator.createSandbox({ labels: { 'preview-gate.users': '*' } });
   const host = await startHostPage({ port: 0, gatewayUrl: '', sandboxId, previewPort: APP_PORT });
   let offset = 0;
   const accessTtlSeconds = opts.accessTtlSeconds ?? 30;
   const gateway = await startGateway({
-    config: { demo: true, allowedOrigins: [host.origin, ...(opts.extraOrigins ?? [])], accessTtlSeconds },
+    config: {
+      demo: true,
+      allowedOrigins: [host.origin, ...(opts.extraOrigins ?? [])],
+      accessTtlSeconds,
+      ...(front ? { publicScheme: opts.https ? ('https' as const) : ('http' as const), publicPort: front.port } : {}),
+    },
     daytonaApi: { apiUrl: emulator.apiUrl, apiKey: emulator.apiKey },
     port: 0,
     clock: () => Date.now() + offset,
-    logger: { info() {}, warn() {}, error() {} },
+    logger: opts.logger ?? { info() {}, warn() {}, error() {} },
   });
-  const gatewayUrl = `http://localhost:${gateway.port}`;
+  front?.forwardTo(gateway.port);
+  const [scheme, publicPort] = [opts.https ? 'https' : 'http', front ? front.port : gateway.port];
+  const gatewayUrl = `${scheme}://localhost:${publicPort}`;
   host.update({ gatewayUrl });
-  const previewOrigin = `http://${APP_PORT}-${sandboxId}.preview.localhost:${gateway.port}`;
+  const previewOrigin = `${scheme}://${APP_PORT}-${sandboxId}.preview.localhost:${publicPort}`;
 
   const sessions = new Map<string, string>();
   async function sessionToken(userId = 'demo-user'): Promise<string> {
@@ -97,7 +121,7 @@ export async function startBrowserStack(opts: { accessTtlSeconds?: number; extra
       return (await res.json()) as { url: string; sessionId: string };
     },
     async close() {
-      await Promise.allSettled([host.close(), gateway.close()]);
+      await Promise.allSettled([host.close(), gateway.close(), front?.close()]);
       await emulator.close();
     },
   };
