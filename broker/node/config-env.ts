@@ -76,6 +76,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(int(env, 'GATE_REFRESH_TTL', undefined) !== undefined ? { refreshTtlSeconds: int(env, 'GATE_REFRESH_TTL', undefined)! } : {}),
     ...(bool(env, 'GATE_PUBLIC_SANDBOXES') !== undefined ? { allowPublicSandboxes: bool(env, 'GATE_PUBLIC_SANDBOXES')! } : {}),
     ...(signingKeys ? { signingKeys } : {}),
+    ...(env.GATE_ACTIVITY_UPDATES?.trim() ? { activityUpdates: env.GATE_ACTIVITY_UPDATES.trim().toLowerCase() as GatewayConfig['activityUpdates'] } : {}),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),

@@ -224,6 +224,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     logger,
     previewOrigin: (t) => previewOrigin(resolved, t),
     autoStart: resolved.autoStart,
+    activityUpdates: resolved.activityUpdates,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   try {

@@ -76,6 +76,9 @@ export function decide(deps: DecideDeps, req: IncomingMessage, host: PreviewHost
     return error(req, 400, 'BAD_REQUEST', `failed to get runner info: Sandbox with ID ${sandbox.id} does not have a runner`);
   }
   if (sandbox.state !== 'started') return error(req, 400, 'BAD_REQUEST', 'no IP address found. Is the Sandbox started?');
+  // docs/daytona.md, "Caching": runner info is cached 2 min, so a sandbox moved to another runner
+  // answers this 404 for a moment although it exists.
+  if (sandbox.movingUntil > Date.now()) return error(req, 404, 'NOT_FOUND', 'sandbox container not found');
   const upstream = sandbox.apps.upstream(host.port);
   // The app port is not listening: Daytona answers a bare 502.
   if (!upstream) return { kind: 'respond', status: 502, headers: {}, body: '', rejected: true };
