@@ -92,7 +92,7 @@ export function decide(deps: DecideDeps, req: IncomingMessage, host: PreviewHost
   if (middlewareRan) delete headers[PREVIEW_TOKEN_HEADER];
   if (outcome.method === 'api-key') delete headers.authorization;
   // Daytona's own cookies (auth cookie, pkce_verifier, warning acceptance) are not removed.
-  // daytona.md: X-Forwarded-Host is appended to an existing one; the app sees Host: localhost:{port}.
+  // docs/daytona.md: X-Forwarded-Host is appended to an existing one; the app sees Host: localhost:{port}.
   const forwardedHost = headers['x-forwarded-host'];
   headers['x-forwarded-host'] = [...[forwardedHost ?? []].flat().map(String), req.headers.host ?? host.hostname];
   const forwardedFor = headers['x-forwarded-for'];

@@ -193,7 +193,8 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     let outcome = await attempt(request, publicUrl, link, body, meta);
 
     if (outcome.verdict.kind === 'rejected') {
-      // Daytona no longer accepts the cached token: the sandbox restarted (daytona.md, "Restart").
+      // Daytona refused the cached link: a signed URL expired or was revoked (or, for a standard
+      // link, the sandbox restarted): docs/daytona.md, "Identifiers, tokens, states".
       discard(outcome);
       metrics?.inc('gate_upstream_token_rejected_total');
       const fresh = await links.refresh(target, link.token);

@@ -14,7 +14,7 @@ import type { PreparedBody } from './retry.js';
 /**
  * Sent on every upstream request. Daytona's proxy by default answers CORS itself: it echoes any
  * `Origin` with `Access-Control-Allow-Credentials: true` and answers every preflight 204 before
- * authentication (daytona.md, "CORS"). Behind the gateway that is wrong twice over: it
+ * authentication (docs/daytona.md, "Warning page, CORS, activity"). Behind the gateway that is wrong twice over: it
  * duplicates the app's own `Access-Control-Allow-Origin` (a known Daytona issue), and it would
  * let any site read a preview with the user's gateway cookie. With this header Daytona stays out
  * of CORS: the app's own CORS headers pass through unchanged and are the only ones.
@@ -59,7 +59,7 @@ export function isEventStream(headers: Headers): boolean {
 /**
  * The upstream headers for a client request whose public URL is `publicUrl`.
  * X-Forwarded-Host and -Proto are *set* (never appended to a client-supplied value: Daytona's
- * proxy appends its own host, daytona.md "Forwarding"); X-Forwarded-For follows the usual
+ * proxy appends its own host, docs/daytona.md "What reaches the app"); X-Forwarded-For follows the usual
  * append convention, as it records the chain of peers.
  */
 export function upstreamHeaders(incoming: Headers, publicUrl: URL, link: PreviewLink, meta?: ForwardMeta, skipActivity = false): Headers {
