@@ -68,6 +68,12 @@ export interface GatewayConfig {
   /** Let anyone reach a sandbox its owner made public in Daytona (no credential). Default true. */
   allowPublicSandboxes?: boolean;
   /**
+   * Which traffic through the gateway refreshes a sandbox's last activity at Daytona
+   * (GATE_ACTIVITY_UPDATES): `requests` (default; WebSockets and event streams do not, so an idle
+   * tab cannot keep a sandbox awake forever), `all`, or `never`. See docs/daytona.md.
+   */
+  activityUpdates?: 'all' | 'requests' | 'never';
+  /**
    * Signing keys as a JWK set (GATE_SIGNING_KEYS): `{"keys":[{kty:"EC",crv:"P-256",d,x,y,kid}...]}`,
    * the FIRST key signs, all verify. Default: one ES256 key generated at start (tokens do not
    * survive a restart; give a set to run several instances or survive restarts).
@@ -174,6 +180,7 @@ export interface ResolvedConfig {
   allowedOrigins: string[];
   autoStart: boolean;
   allowPublicSandboxes: boolean;
+  activityUpdates: 'all' | 'requests' | 'never';
   signingKeys: { keys: Record<string, unknown>[] } | null;
   maxApiBodyBytes: number;
   upstreamReplayLimitBytes: number;
@@ -319,6 +326,7 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     allowedOrigins,
     autoStart: config.autoStart === true,
     allowPublicSandboxes: config.allowPublicSandboxes !== false,
+    activityUpdates: activityUpdatesOf(config.activityUpdates),
     signingKeys: keys,
     maxApiBodyBytes: intIn('maxApiBodyBytes', '', config.maxApiBodyBytes, 16384, 1024, 1 << 20),
     upstreamReplayLimitBytes: intIn('upstreamReplayLimitBytes', 'GATE_UPSTREAM_REPLAY_LIMIT', config.upstreamReplayLimitBytes, 1 << 20, 0, 64 << 20),
@@ -386,4 +394,12 @@ function resolveRedis(config: GatewayConfig, signingKeys: unknown): ResolvedConf
     }
   }
   return { url, prefix, commandTimeoutMs: intIn('redisCommandTimeoutMs', 'GATE_REDIS_COMMAND_TIMEOUT_MS', config.redisCommandTimeoutMs, 1000, 50, 30_000) };
+}
+
+function activityUpdatesOf(value: GatewayConfig['activityUpdates']): 'all' | 'requests' | 'never' {
+  const v = value ?? 'requests';
+  if (v !== 'all' && v !== 'requests' && v !== 'never') {
+    throw new TypeError(`preview-gate config: activityUpdates (GATE_ACTIVITY_UPDATES) must be all, requests or never; got "${String(value)}"`);
+  }
+  return v;
 }

@@ -119,6 +119,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(env.GATE_POLICY_TOKEN?.trim() ? { policyToken: env.GATE_POLICY_TOKEN.trim() } : {}),
     ...(int(env, 'GATE_POLICY_CACHE_SECONDS', undefined) !== undefined ? { policyCacheSeconds: int(env, 'GATE_POLICY_CACHE_SECONDS', undefined)! } : {}),
     ...(env.GATE_SERVICE_TOKEN?.trim() ? { serviceToken: env.GATE_SERVICE_TOKEN.trim() } : {}),
+    ...(env.GATE_ACTIVITY_UPDATES?.trim() ? { activityUpdates: env.GATE_ACTIVITY_UPDATES.trim().toLowerCase() as GatewayConfig['activityUpdates'] } : {}),
   };
   const daytonaApi = {
     ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),

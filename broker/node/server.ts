@@ -178,6 +178,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     autoStart: resolved.autoStart,
     replayLimit: resolved.upstreamReplayLimitBytes,
     linkCache: { ttlMs: resolved.linkCacheTtlMs },
+    activityUpdates: resolved.activityUpdates,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   let shared: Awaited<ReturnType<typeof sharedStateFromConfig>> = null;

@@ -1,7 +1,7 @@
 /**
  * The Daytona API face at `/api` (node:http, no framework: a table of routes). Only the routes
  * the SDK calls for create/get/list/start/stop/delete, preview links, signed URLs, labels and
- * the public flag (daytona.md, "Endpoints the SDK calls"). Every route requires
+ * the public flag (docs/daytona.md, "The SDK"). Every route requires
  * `Authorization: Bearer <apiKey>` (401 otherwise); unknown sandbox → 404; bad port → 400
  * "Invalid port"; errors in NestJS's `{path,timestamp,statusCode,error,message}` shape.
  * The Socket.IO endpoint the SDK connects to by default (`/api/socket.io/`) is events.ts.
@@ -164,7 +164,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     ctx.countSignedPreviewUrlRequest();
     const record = sandboxOr404(ctx, p[0]);
     const port = portOr400(p[1]);
-    // daytona.md: expiresInSeconds defaults to 60 and must lie in 1–86400.
+    // docs/daytona.md: expiresInSeconds defaults to 60 and must lie in 1–86400.
     const raw = url.searchParams.get('expiresInSeconds');
     const ttl = raw === null ? 60 : /^-?\d+$/.test(raw) ? Number(raw) : NaN;
     if (!(ttl >= 1 && ttl <= 86400)) throw new ApiError(400, 'expiresInSeconds must be between 1 and 86400 seconds');

@@ -1,5 +1,5 @@
 /**
- * Who may pass the preview proxy (daytona.md, "Authentication order"):
+ * Who may pass the preview proxy (docs/daytona.md, "Authentication"):
  *   0. public sandbox, except reserved ports 22222 / 2280 / 33333;
  *   1. `Authorization: Bearer <API key>` (stripped);
  *   2. `X-Daytona-Preview-Token: <standard token>` (always stripped);
@@ -85,7 +85,7 @@ export function authenticate(deps: AuthDeps, req: IncomingMessage, host: Preview
   if (cookieSandboxId === sandbox.id) return { kind: 'ok', sandbox, method: 'cookie' };
   if (viaSignedToken) {
     const value = deps.sealer.seal(sandbox.id, AUTH_COOKIE_MAX_AGE);
-    // daytona.md: `Max-Age=3600; Path=/; Domain=.<host>; HttpOnly` (+Secure under TLS), no SameSite.
+    // docs/daytona.md: `Max-Age=3600; Path=/; Domain=.<host>; HttpOnly` (+Secure under TLS), no SameSite.
     const setCookie = `${cookieName}=${value}; Max-Age=${AUTH_COOKIE_MAX_AGE}; Path=/; Domain=.${host.hostname}; HttpOnly`;
     return { kind: 'ok', sandbox, method: 'signed', setCookie };
   }

@@ -1,5 +1,5 @@
 /**
- * Daytona's preview-proxy CORS (daytona.md, "CORS"): any `Origin` is echoed with
+ * Daytona's preview-proxy CORS (docs/daytona.md, "Warning page, CORS, activity"): any `Origin` is echoed with
  * `Access-Control-Allow-Credentials: true`; OPTIONS with a cross-origin `Origin` are answered
  * 204 by the proxy, before auth, and never reach the sandbox (without one, or same-origin, they
  * go on to auth and the app); `X-Daytona-Disable-CORS: true` turns all of this

@@ -76,6 +76,9 @@ export function decide(deps: DecideDeps, req: IncomingMessage, host: PreviewHost
     return error(req, 400, 'BAD_REQUEST', `failed to get runner info: Sandbox with ID ${sandbox.id} does not have a runner`);
   }
   if (sandbox.state !== 'started') return error(req, 400, 'BAD_REQUEST', 'no IP address found. Is the Sandbox started?');
+  // docs/daytona.md, "Caching": runner info is cached 2 min, so a sandbox moved to another runner
+  // answers this 404 for a moment although it exists.
+  if (sandbox.movingUntil > Date.now()) return error(req, 404, 'NOT_FOUND', 'sandbox container not found');
   const upstream = sandbox.apps.upstream(host.port);
   // The app port is not listening: Daytona answers a bare 502.
   if (!upstream) return { kind: 'respond', status: 502, headers: {}, body: '', rejected: true };
@@ -89,7 +92,7 @@ export function decide(deps: DecideDeps, req: IncomingMessage, host: PreviewHost
   if (middlewareRan) delete headers[PREVIEW_TOKEN_HEADER];
   if (outcome.method === 'api-key') delete headers.authorization;
   // Daytona's own cookies (auth cookie, pkce_verifier, warning acceptance) are not removed.
-  // daytona.md: X-Forwarded-Host is appended to an existing one; the app sees Host: localhost:{port}.
+  // docs/daytona.md: X-Forwarded-Host is appended to an existing one; the app sees Host: localhost:{port}.
   const forwardedHost = headers['x-forwarded-host'];
   headers['x-forwarded-host'] = [...[forwardedHost ?? []].flat().map(String), req.headers.host ?? host.hostname];
   const forwardedFor = headers['x-forwarded-for'];

@@ -1,6 +1,6 @@
 /**
  * The two error shapes of Daytona, written in one place each.
- *  - API (NestJS): `{path, timestamp, statusCode, error, message}` (daytona.md, "API error body").
+ *  - API (NestJS): `{path, timestamp, statusCode, error, message}` (docs/daytona.md, "The SDK").
  *  - Preview proxy (Go/gin): `{statusCode, message, code, timestamp, path, method}`.
  * The SDK reads `message` (or `error`) and maps the status to its error classes, so the
  * status and `message` are what callers observe.

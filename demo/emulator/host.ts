@@ -1,5 +1,5 @@
 /**
- * Daytona's preview host parsing (daytona.md, "Host parsing"): split the Host on `.`, take the
+ * Daytona's preview host parsing (docs/daytona.md, "Host parsing"): split the Host on `.`, take the
  * first label, cut it at the first `-`; the left part must be numeric (the port), the right
  * part is the sandbox id or a signed token, the remaining labels are the base domain.
  * Like Daytona, the base domain is not checked: any host whose first label parses is a

@@ -1,5 +1,5 @@
 /**
- * The identity provider Daytona's proxy redirects to when no credential works (daytona.md:
+ * The identity provider Daytona's proxy redirects to when no credential works (docs/daytona.md, "Authentication":
  * a 307 to the OIDC authorize URL with PKCE and a `pkce_verifier` cookie, never a 401).
  * The emulated provider lives at `/idp/authorize` on the API origin and signs nobody in:
  * it exists so that a redirect is observable end to end (a browser lands on a sign-in page).

@@ -105,6 +105,8 @@ export interface Emulator {
   pauseSandbox(sandboxId: string): Promise<void>;
   /** Stops (if needed) and archives: the sandbox loses its runner. Resolved once `archived`. */
   archiveSandbox(sandboxId: string): Promise<void>;
+  /** For `ms`, the proxy answers 404 "not found: sandbox container not found" for this sandbox (a runner move). */
+  moveRunner(sandboxId: string, ms: number): void;
   /** Last-activity refreshes the proxy made for a sandbox so far (its activity clock). */
   activityUpdates(sandboxId: string): number;
   /** Live Socket.IO connections (SDK clients in their default mode). */
@@ -202,6 +204,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       await store.archive(sandbox(id));
     },
     activityUpdates: (id) => sandbox(id).activityUpdates,
+    moveRunner: (id, ms) => void (sandbox(id).movingUntil = Date.now() + ms),
     get eventConnections() {
       return events.connections;
     },

@@ -1,4 +1,4 @@
-/** The Sandbox JSON of Daytona's API (daytona.md, "Sandbox JSON"; api-client `Sandbox` model). */
+/** The Sandbox JSON of Daytona's API (docs/daytona.md, "The SDK"; api-client `Sandbox` model). */
 import { ORGANIZATION_ID, type SandboxRecord } from './sandboxes.js';
 
 export function sandboxJson(r: SandboxRecord, toolboxProxyUrl: string): Record<string, unknown> {

@@ -40,6 +40,8 @@ export interface SandboxRecord {
   lastActivityAt: string;
   /** How many times the proxy refreshed last activity (the activity clock tests read). */
   activityUpdates: number;
+  /** Until then (epoch ms) the runner does not know the container: the proxy answers 404 (a move between runners). */
+  movingUntil: number;
   /** The standard preview token (`nanoid(32).toLowerCase()`), rotated on start from stopped. */
   token: string;
   bindings: Map<number, PortBinding>;
@@ -104,6 +106,7 @@ export class SandboxStore {
       updatedAt: now,
       lastActivityAt: now,
       activityUpdates: 0,
+      movingUntil: 0,
       token: newStandardToken(),
       bindings,
       apps: new PortApps(),

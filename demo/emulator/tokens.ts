@@ -1,5 +1,5 @@
 /**
- * Identifier and token formats, as daytona.md states them:
+ * Identifier and token formats, as docs/daytona.md states them:
  *  - sandbox id: a UUIDv4;
  *  - standard preview token: `nanoid(32).toLowerCase()` (so it may contain `-` and `_`);
  *  - signed preview token: 16 characters of `[a-z0-9]`.

@@ -1,5 +1,5 @@
 /**
- * The preview warning interstitial (daytona.md, "Warning page"): a 200 HTML page served
+ * The preview warning interstitial (docs/daytona.md, "Warning page, CORS, activity"): a 200 HTML page served
  * *before* auth to browser user agents only, skipped for WebSocket upgrades, reserved ports,
  * `X-Daytona-Skip-Preview-Warning: true` and the acceptance cookie
  * `daytona-preview-page-accepted=true`, which POST `/accept-daytona-preview-warning?redirect=`

@@ -1,5 +1,5 @@
 /**
- * WebSocket pass-through (daytona.md: "WebSockets pass through"): after the same decision as
+ * WebSocket pass-through (docs/daytona.md, "Authentication": "WebSockets pass through"): after the same decision as
  * for HTTP (minus preflight and warning page), the upgrade request is re-issued to the sandbox
  * port over a raw socket and the two sockets are piped together, so any subprotocol works
  * (Vite HMR included). An answer the proxy makes itself (307, 403, 400, 502) is written as a

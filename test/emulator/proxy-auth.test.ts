@@ -1,6 +1,6 @@
 /**
  * The preview proxy's rules, over raw HTTP (node:http to 127.0.0.1 with a Host header), as
- * daytona.md states them: auth order and what is stripped before the app (proved with the
+ * docs/daytona.md states them: auth order and what is stripped before the app (proved with the
  * inspector's /api/echo), the 307 on failure, signed tokens and their cookie.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Wake on access. Daytona has no auto-start (daytona.md, "Known user problems"): a stopped
+ * Wake on access. Daytona has no auto-start (docs/daytona.md, "Answers the proxy makes itself"): a stopped
  * sandbox answers 400 "no IP address found". With `autoStart` the gateway starts it (one SDK call
  * per sandbox however many requests arrive: single-flight) and answers 503 `sandbox_starting`
  * with `Retry-After: 1` meanwhile, so the error page can reload itself until the app answers.

@@ -25,7 +25,7 @@ import {
   PEEK_LIMIT,
   type DaytonaVerdict,
 } from './daytona-answers.js';
-import { buildUpstreamInit, buildUpstreamRequest, daytonaHeaders } from './forward.js';
+import { buildUpstreamInit, buildUpstreamRequest, daytonaHeaders, isEventStream, type ActivityUpdates } from './forward.js';
 import { createLinkCache, type LinkCache, type LinkCacheOptions } from './link-cache.js';
 import { sanitizeResponse, type HygieneContext } from './response-hygiene.js';
 import { DEFAULT_REPLAY_LIMIT, prepareBody, type PreparedBody } from './retry.js';
@@ -46,6 +46,11 @@ export interface UpstreamDeps {
   replayLimit?: number;
   /** Lifetime asked for each signed preview URL (renewed after two thirds). Default 900 s. */
   signedUrlSeconds?: number;
+  /**
+   * Which traffic refreshes the sandbox's last activity at Daytona (GATE_ACTIVITY_UPDATES):
+   * `requests` (default: plain requests do, WebSockets and event streams do not), `all`, `never`.
+   */
+  activityUpdates?: ActivityUpdates;
 }
 
 /** 15 minutes: renewed after 10 (the link cache's TTL), so at most 6 API calls per hour per port in use. */
@@ -76,6 +81,12 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     throw new TypeError('createUpstream: signedUrlSeconds must be an integer between 60 and 86400');
   }
   const daytona = deps.daytona;
+  const activity = deps.activityUpdates ?? 'requests';
+  if (activity !== 'all' && activity !== 'requests' && activity !== 'never') {
+    throw new TypeError('createUpstream: activityUpdates must be all, requests or never');
+  }
+  /** Whether Daytona is asked not to refresh last activity for this exchange. */
+  const skipActivity = (longLived: boolean): boolean => activity === 'never' || (activity === 'requests' && longLived);
   // The gateway's upstream credential is a signed preview URL whenever the port can make one:
   // whatever an app can read of it (its own host in X-Forwarded-Host) opens only the port the
   // app already serves. ARCHITECTURE.md flow 13 has the reasoning and the figures.
@@ -109,6 +120,28 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     return new GateError('sandbox_stopped', 'The sandbox is stopped. Start it, then reload this page.');
   }
 
+  /**
+   * Daytona's proxy said 404 for the sandbox. It also says so for a moment while a sandbox moves
+   * between runners (docs/daytona.md, "Caching"), so the API decides: gone → `sandbox_not_found`
+   * and its links dropped; there but not started → stopped; there and started → a transient
+   * `upstream_unavailable` with Retry-After, links kept; API unreachable → its error, links kept.
+   */
+  async function confirmGone(sandboxId: string): Promise<GateError> {
+    let info: Awaited<ReturnType<DaytonaPort['getSandbox']>>;
+    try {
+      info = await deps.daytona.getSandbox(sandboxId);
+    } catch (err) {
+      return err instanceof GateError ? err : new GateError('daytona_unavailable', 'The Daytona API is unavailable.');
+    }
+    if (info === null) {
+      links.invalidateSandbox(sandboxId);
+      return new GateError('sandbox_not_found', 'The sandbox does not exist (any more).');
+    }
+    if (info.state !== 'started') return sandboxStopped(sandboxId);
+    logger?.warn('upstream.sandbox.not_found_transient', { sandboxId });
+    return new GateError('upstream_unavailable', 'Daytona cannot find the sandbox on its machine for a moment; try again.', { 'Retry-After': '1' });
+  }
+
   async function attempt(
     request: Request,
     publicUrl: URL,
@@ -127,10 +160,11 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
       signal = AbortSignal.any([request.signal, own.signal]);
     }
     let response: Response;
+    const skip = skipActivity(isEventStream(request.headers));
     try {
       response = deps.fetch.send
-        ? await deps.fetch.send(buildUpstreamInit(request, publicUrl, link, body, signal, meta))
-        : await deps.fetch(buildUpstreamRequest(request, publicUrl, link, body, signal, meta));
+        ? await deps.fetch.send(buildUpstreamInit(request, publicUrl, link, body, signal, meta, skip))
+        : await deps.fetch(buildUpstreamRequest(request, publicUrl, link, body, signal, meta, skip));
     } catch (err) {
       throw fetchFailure(err, request.signal);
     }
@@ -160,7 +194,8 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     let outcome = await attempt(request, publicUrl, link, body, meta);
 
     if (outcome.verdict.kind === 'rejected') {
-      // Daytona no longer accepts the cached token: the sandbox restarted (daytona.md, "Restart").
+      // Daytona refused the cached link: a signed URL expired or was revoked (or, for a standard
+      // link, the sandbox restarted): docs/daytona.md, "Identifiers, tokens, states".
       discard(outcome);
       metrics?.inc(METRIC.upstreamTokenRejected);
       const fresh = await links.refresh(target, link.token);
@@ -187,8 +222,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
         throw sandboxStopped(target.sandboxId);
       case 'gone':
         discard(outcome);
-        links.invalidateSandbox(target.sandboxId);
-        throw new GateError('sandbox_not_found', 'The sandbox does not exist (any more).');
+        throw await confirmGone(target.sandboxId);
       case 'runner_unreachable':
         discard(outcome);
         throw new GateError('upstream_unavailable', 'Daytona cannot reach the machine that runs this sandbox.');
@@ -205,7 +239,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     if (options?.fresh) link = (await links.refresh(target, link.token)) ?? link;
     const base = new URL(link.url);
     const suffix = path.startsWith('/') ? path : `/${path}`;
-    return { url: base.origin.replace(/^http/, 'ws') + suffix, headers: daytonaHeaders(link) };
+    return { url: base.origin.replace(/^http/, 'ws') + suffix, headers: daytonaHeaders(link, skipActivity(true)) };
   }
 
   return { forward, webSocketTarget, links, sandboxStopped };

@@ -1,6 +1,6 @@
 /**
  * Telling Daytona's own answers apart from the sandbox app's. Daytona's preview proxy answers
- * some requests itself (daytona.md, "The preview proxy"; Go source apps/proxy/pkg/proxy/):
+ * some requests itself (docs/daytona.md, "Answers the proxy makes itself"; Go source apps/proxy/pkg/proxy/):
  *
  * - token missing, wrong or rotated: a 307 to its identity provider's authorize URL (OIDC with
  *   PKCE: `code_challenge=`, `response_type=code`, a `pkce_verifier` cookie), never a 401;

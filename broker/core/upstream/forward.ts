@@ -14,7 +14,7 @@ import type { PreparedBody } from './retry.js';
 /**
  * Sent on every upstream request. Daytona's proxy by default answers CORS itself: it echoes any
  * `Origin` with `Access-Control-Allow-Credentials: true` and answers every preflight 204 before
- * authentication (daytona.md, "CORS"). Behind the gateway that is wrong twice over: it
+ * authentication (docs/daytona.md, "Warning page, CORS, activity"). Behind the gateway that is wrong twice over: it
  * duplicates the app's own `Access-Control-Allow-Origin` (a known Daytona issue), and it would
  * let any site read a preview with the user's gateway cookie. With this header Daytona stays out
  * of CORS: the app's own CORS headers pass through unchanged and are the only ones.
@@ -27,22 +27,42 @@ export const DISABLE_CORS_HEADER = 'x-daytona-disable-cors';
  * private sandboxes (docs/daytona.md, "What reaches the app"), and on a public sandbox the app
  * would read a token that opens every port of its sandbox.
  */
-export function daytonaHeaders(link: PreviewLink): Record<string, string> {
+export function daytonaHeaders(link: PreviewLink, skipActivity = false): Record<string, string> {
   const headers: Record<string, string> = {
     [SKIP_WARNING_HEADER]: 'true',
     [DISABLE_CORS_HEADER]: 'true',
   };
   if (!link.signed) headers[PREVIEW_TOKEN_HEADER] = link.token;
+  if (skipActivity) headers[SKIP_ACTIVITY_HEADER] = 'true';
   return headers;
+}
+
+/**
+ * Asks Daytona not to refresh the sandbox's last activity for this request, nor every 50 s while
+ * its connection stays open (docs/daytona.md, "Forwarding"). Which requests carry it is the
+ * `activityUpdates` setting (create-upstream.ts, GATE_ACTIVITY_UPDATES).
+ */
+export const SKIP_ACTIVITY_HEADER = 'x-daytona-skip-last-activity-update';
+
+/**
+ * Which traffic keeps a sandbox awake: `all` (Daytona's default behaviour), `requests` (plain
+ * requests do; WebSockets and server-sent-event streams do not, so an idle IDE tab with a
+ * hot-reload socket lets the sandbox auto-stop), `never` (nothing through the gateway does).
+ */
+export type ActivityUpdates = 'all' | 'requests' | 'never';
+
+/** Whether a request is a long-lived stream by its own declaration (SSE); WebSockets are decided by the caller. */
+export function isEventStream(headers: Headers): boolean {
+  return (headers.get('accept') ?? '').toLowerCase().includes('text/event-stream');
 }
 
 /**
  * The upstream headers for a client request whose public URL is `publicUrl`.
  * X-Forwarded-Host and -Proto are *set* (never appended to a client-supplied value: Daytona's
- * proxy appends its own host, daytona.md "Forwarding"); X-Forwarded-For follows the usual
+ * proxy appends its own host, docs/daytona.md "What reaches the app"); X-Forwarded-For follows the usual
  * append convention, as it records the chain of peers.
  */
-export function upstreamHeaders(incoming: Headers, publicUrl: URL, link: PreviewLink, meta?: ForwardMeta): Headers {
+export function upstreamHeaders(incoming: Headers, publicUrl: URL, link: PreviewLink, meta?: ForwardMeta, skipActivity = false): Headers {
   const headers = stripHopByHop(new Headers(incoming));
   headers.delete('host');
   // The gateway answered any `Expect: 100-continue` itself; repeating it upstream would make the
@@ -53,7 +73,7 @@ export function upstreamHeaders(incoming: Headers, publicUrl: URL, link: Preview
     if (name.startsWith('x-daytona-')) daytonaOwn.push(name);
   });
   for (const name of daytonaOwn) headers.delete(name);
-  for (const [name, value] of Object.entries(daytonaHeaders(link))) headers.set(name, value);
+  for (const [name, value] of Object.entries(daytonaHeaders(link, skipActivity))) headers.set(name, value);
   headers.set('x-forwarded-host', publicUrl.host);
   headers.set('x-forwarded-proto', publicUrl.protocol.slice(0, -1));
   if (meta?.clientAddress) {
@@ -76,8 +96,9 @@ export function buildUpstreamRequest(
   body: PreparedBody,
   signal: AbortSignal,
   meta?: ForwardMeta,
+  skipActivity = false,
 ): Request {
-  const u = buildUpstreamInit(request, publicUrl, link, body, signal, meta);
+  const u = buildUpstreamInit(request, publicUrl, link, body, signal, meta, skipActivity);
   const init: RequestInit & { duplex?: 'half' } = {
     method: u.method,
     headers: u.headers,
@@ -97,8 +118,9 @@ export function buildUpstreamInit(
   body: PreparedBody,
   signal: AbortSignal,
   meta?: ForwardMeta,
+  skipActivity = false,
 ): UpstreamRequestInit {
-  const headers = upstreamHeaders(request.headers, publicUrl, link, meta);
+  const headers = upstreamHeaders(request.headers, publicUrl, link, meta, skipActivity);
   let payload: Uint8Array | ReadableStream<Uint8Array> | null = null;
   if (body.replayable) {
     if (body.bytes !== null) {

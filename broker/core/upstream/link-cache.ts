@@ -2,11 +2,11 @@
  * Cache of Daytona preview links (`{url, token}`) per sandbox port: signed preview URLs in the
  * gateway (ARCHITECTURE.md flow 13), standard links for ports that cannot sign.
  *
- * Why: `sandbox.getPreviewLink(port)` is an API round trip (two without the Sandbox object
- * cached); calling it per request is what makes Daytona's TypeScript proxy sample slow
- * (daytona.md, "The official custom-proxy samples"). A standard token only changes when the
- * sandbox restarts, so a long TTL is safe: a rotated token is detected on use (Daytona's 307 to
- * its identity provider) and the entry is refreshed then (see retry.ts).
+ * Why: a link is an API round trip (two without the Sandbox object cached); calling it per
+ * request is what makes Daytona's TypeScript proxy sample slow. A signed link lives until its
+ * expiry (renewed at two thirds of it, see `renewAt`) and survives restarts; a standard token
+ * changes only when the sandbox restarts. Either way a refused link (Daytona's 307 to its
+ * identity provider, or production's 401) is detected on use and the entry refreshed then.
  *
  * - bounded: least-recently-used eviction past `maxEntries` (a Map keeps insertion order);
  * - TTL: an entry older than `ttlMs` is re-fetched on next use;

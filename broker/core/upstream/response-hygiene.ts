@@ -9,13 +9,13 @@ import type { PreviewLink } from '../contracts.js';
 import { stripHopByHop } from './hop-by-hop.js';
 
 /**
- * Cookies Daytona's proxy sets for its own authentication (daytona.md, "Authentication order"):
+ * Cookies Daytona's proxy sets for its own authentication (docs/daytona.md, "Authentication"):
  * `daytona-sandbox-auth-{id}` (honoured ≤ 1 h: it would open the sandbox without the gateway),
  * `pkce_verifier` (its OIDC flow), and the warning-page acceptance cookie.
  */
 const DAYTONA_COOKIE = /^\s*(daytona-sandbox-auth-[^=]*|pkce_verifier|daytona-preview-page-accepted)\s*=/i;
 
-/** Daytona's query parameter that carries a preview token (daytona.md, auth step 3). */
+/** Daytona's query parameter that carries a preview token (docs/daytona.md, "Authentication"). */
 const DAYTONA_AUTH_QUERY = 'DAYTONA_SANDBOX_AUTH_KEY';
 
 export interface HygieneContext {

@@ -22,6 +22,32 @@ describe('link cache (unit, fake loader and clock)', () => {
     expect(calls).toBe(2);
   });
 
+  it('renews a signed link after two thirds of its life, and never serves it stale past its expiry', async () => {
+    let now = 0;
+    let calls = 0;
+    let down = false;
+    const cache = createLinkCache({
+      load: async () => {
+        if (down) throw new GateError('daytona_unavailable', 'down');
+        calls++;
+        return { url: 'http://x', token: `s${calls}`, signed: true, expiresAt: now + 90_000 };
+      },
+      clock: () => now,
+      options: { ttlMs: 10 * 60_000, errorBackoffMs: 5_000 },
+    });
+    expect((await cache.get(target(1))).token).toBe('s1');
+    now = 59_999;
+    expect((await cache.get(target(1))).token).toBe('s1');
+    now = 60_000; // two thirds of 90 s
+    expect((await cache.get(target(1))).token).toBe('s2');
+    // API down: the live link (expires at 150 s) is served stale, never past its expiry.
+    down = true;
+    now = 120_000;
+    expect((await cache.get(target(1))).token).toBe('s2');
+    now = 150_001;
+    await expect(cache.get(target(1))).rejects.toMatchObject({ code: 'daytona_unavailable' });
+  });
+
   it('evicts the least recently used entry past maxEntries', async () => {
     let calls = 0;
     const cache = createLinkCache({ load: async (t) => ({ url: 'http://x', token: `${t.port}:${++calls}` }), options: { maxEntries: 2 } });

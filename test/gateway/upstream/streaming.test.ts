@@ -128,9 +128,10 @@ describe('streaming through forward()', () => {
       const abortedAt = Date.now();
       abort.abort();
       await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
-      for (let i = 0; i < 50 && closedAt === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 250 && closedAt === 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(closedAt).toBeGreaterThan(0);
-      expect(closedAt - abortedAt).toBeLessThan(1_000);
+      // Well before the app's own 10 s answer (generous: the machine may be loaded).
+      expect(closedAt - abortedAt).toBeLessThan(5_000);
     } finally {
       await app.close();
     }

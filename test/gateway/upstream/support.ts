@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startEmulator, type Emulator } from '../../../demo/emulator/index.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../../demo/emulator/index.js';
 import type { Metrics, Principal } from '../../../broker/core/contracts.js';
 import { createUpstream, type GateUpstream, type UpstreamDeps } from '../../../broker/core/upstream/index.js';
 import { createDaytonaPort, type DaytonaSdkPort } from '../../../broker/node/daytona-sdk.js';
@@ -43,8 +43,8 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(extra: Partial<UpstreamDeps> = {}): Promise<Rig> {
-  const emulator = await startEmulator({ port: 0 });
+export async function startRig(extra: Partial<UpstreamDeps> = {}, emulatorOptions: EmulatorOptions = {}): Promise<Rig> {
+  const emulator = await startEmulator({ port: 0, ...emulatorOptions });
   const daytona = createDaytonaPort({ apiUrl: emulator.apiUrl, apiKey: emulator.apiKey, target: 'us' });
   const fetch = createNodeFetch();
   const metrics = recordingMetrics();
