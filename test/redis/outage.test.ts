@@ -5,71 +5,17 @@
  * 503 `store_unavailable` with Retry-After at once (no hang), nothing crashes, and both
  * instances recover by themselves, keys and revocations included.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { rawRequest } from '../support/stack.js';
-import { codeOf, createLaunch, eventually, exchange, fleetConfig, refresh, startInstance, userSession, withToken, type FleetConfig, type Instance } from './instances.js';
+import { codeOf, createLaunch, eventually, exchange, fleetConfig, refresh, spawnInstance, startInstance, userSession, withToken, type FleetConfig, type Instance, type SpawnedInstance } from './instances.js';
 
 let redis: TestRedis;
 let emulator: Emulator;
 let f: FleetConfig;
 let a: Instance;
-let child: ChildProcess;
-let p: Instance;
-let childExit: number | null | undefined;
+let p: SpawnedInstance;
 let sbx: string;
-
-async function startChild(fc: FleetConfig): Promise<Instance> {
-  const env = {
-    ...process.env,
-    GATE_PORT: '0',
-    GATE_LOG: 'off',
-    GATE_USER_JWT_SECRET: fc.userSecret,
-    GATE_PREVIEW_DOMAIN: 'preview.localhost',
-    GATE_PUBLIC_PORT: String(fc.publicPort),
-    GATE_REDIS_URL: fc.redisUrl,
-    GATE_REDIS_PREFIX: fc.prefix,
-    GATE_KEYS_SECRET: fc.keysSecret,
-    DAYTONA_API_URL: fc.emulator.apiUrl,
-    DAYTONA_API_KEY: fc.emulator.apiKey,
-    DAYTONA_TARGET: 'us',
-  };
-  child = spawn(process.execPath, ['--import', 'tsx', 'broker/node/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.once('exit', (code) => {
-    childExit = code;
-  });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`gateway process did not start: ${err}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /GATEWAY_URL=http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', () => reject(new Error(`gateway process exited: ${err}`)));
-  });
-  return {
-    gw: null as never,
-    preview: (id, prt, path, init) => rawRequest(port, `${prt}-${id}.preview.localhost:${fc.publicPort}`, path, init),
-    api: (path, init) => rawRequest(port, `127.0.0.1:${fc.publicPort}`, path, init),
-    close: async () => {
-      if (childExit !== undefined) return;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-    },
-  };
-}
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -77,7 +23,7 @@ beforeAll(async () => {
   sbx = (await emulator.createSandbox({ labels: { 'preview-gate.users': '*' } })).id;
   f = fleetConfig(emulator, redis.url);
   a = await startInstance(f);
-  p = await startChild(f);
+  p = await spawnInstance(f);
 }, 90_000);
 
 afterAll(async () => {
@@ -145,7 +91,7 @@ describe('Redis unavailable, then back (empty)', () => {
       expect(ms).toBeLessThan(5000);
     }
     console.log(`while Redis was down: slowest answer ${Math.max(...results.map((x) => x.ms))} ms over ${results.length} concurrent requests`);
-    expect(childExit).toBeUndefined();
+    expect(p.exitCode()).toBeUndefined();
 
     await redis.start(); // empty: no persistence
 
@@ -174,6 +120,6 @@ describe('Redis unavailable, then back (empty)', () => {
     }
     // what an empty Redis cannot give back: the refresh chains it held
     expect(codeOf(await refresh(f, a, sbx, 3000, live.refreshToken))).toBe('invalid_session');
-    expect(childExit).toBeUndefined();
+    expect(p.exitCode()).toBeUndefined();
   }, 90_000);
 });
