@@ -123,3 +123,36 @@ describe('Redis unavailable, then back (empty)', () => {
     expect(p.exitCode()).toBeUndefined();
   }, 90_000);
 });
+
+describe('Redis restarted with its data (append-only file)', () => {
+  it('refresh chains, share links and revocations survive a Redis restart; instances reconnect alone', async () => {
+    const own = await startRedis({ persist: true });
+    const fp = fleetConfig(emulator, own.url);
+    const inst = await startInstance(fp);
+    try {
+      const g = (await exchange(fp, inst, sbx, 3000, (await createLaunch(fp, inst, 'pat', sbx, 3000)).code)).grant!;
+      const gone = (await exchange(fp, inst, sbx, 3000, (await createLaunch(fp, inst, 'pat', sbx, 3000)).code)).grant!;
+      await inst.api(`/api/previews/${gone.sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${await userSession(fp, 'pat')}` } });
+      const made = await inst.api('/api/shares', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await userSession(fp, 'pat')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sandboxId: sbx, port: 3000, ttlSeconds: 3600 }),
+      });
+      const share = new URL(made.json<{ url: string }>().url);
+      await own.restart();
+      await eventually(async () => (await refresh(fp, inst, sbx, 3000, g.refreshToken)).status === 200, 15_000, 200);
+      expect((await inst.preview(sbx, 3000, share.pathname + share.search)).status).toBe(200);
+      // a fresh instance reads the persisted revocation from Redis itself
+      const other = await startInstance(fp);
+      try {
+        expect(codeOf(await withToken(other, sbx, 3000, gone.accessToken))).toBe('session_revoked');
+        expect((await withToken(other, sbx, 3000, g.accessToken)).status).toBe(200);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await inst.close();
+      await own.close();
+    }
+  }, 90_000);
+});
