@@ -21,8 +21,9 @@ export interface SharedState {
 export async function sharedStateFromConfig(config: ResolvedConfig, o: { clock?: Clock; logger?: Logger } = {}): Promise<SharedState | null> {
   if (!config.redis) return null;
   const port = await connectRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, ...(o.logger ? { logger: o.logger } : {}) });
+  let store: Store | null = null;
   try {
-    const store = await createRedisStore({ port, prefix: config.redis.prefix, ...(o.clock ? { clock: o.clock } : {}), ...(o.logger ? { logger: o.logger } : {}) });
+    store = await createRedisStore({ port, prefix: config.redis.prefix, ...(o.clock ? { clock: o.clock } : {}), ...(o.logger ? { logger: o.logger } : {}) });
     const keys = config.signingKeys
       ? undefined
       : await createFleetKeyRing({
@@ -35,16 +36,18 @@ export async function sharedStateFromConfig(config: ResolvedConfig, o: { clock?:
           retireGraceMs: Math.max(config.accessTtlMs, config.identityTtlMs) + 60_000,
           ...(o.logger ? { logger: o.logger } : {}),
         });
+    const opened = store;
     return {
-      store,
+      store: opened,
       ...(keys ? { keys } : {}),
       async close() {
         await keys?.close();
-        await store.close();
+        await opened.close();
         await port.close();
       },
     };
   } catch (err) {
+    await store?.close();
     await port.close();
     throw err;
   }
