@@ -9,7 +9,6 @@ import type { Store } from '../core/store/store.js';
 import type { KeyRing } from '../core/tokens/keys.js';
 import { createRedisStore } from '../core/store/redis/store.js';
 import { createFleetKeyRing } from '../core/tokens/fleet-keys.js';
-import { connectRedis } from './redis-port.js';
 
 export interface SharedState {
   store: Store;
@@ -20,6 +19,9 @@ export interface SharedState {
 
 export async function sharedStateFromConfig(config: ResolvedConfig, o: { clock?: Clock; logger?: Logger } = {}): Promise<SharedState | null> {
   if (!config.redis) return null;
+  // Loaded only when configured: node-redis takes a noticeable time to import, and a gateway
+  // without GATE_REDIS_URL never needs it.
+  const { connectRedis } = await import('./redis-port.js');
   const port = await connectRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, ...(o.logger ? { logger: o.logger } : {}) });
   let store: Store | null = null;
   try {
