@@ -26,10 +26,14 @@ export async function rawResponseBytes(res: Response): Promise<Buffer> {
   return Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), body]);
 }
 
-/** Writes `res` on the raw socket and closes it. */
+/** Writes `res` on the raw socket and closes it; never rejects (a failure just destroys the socket). */
 export async function writeRawResponse(socket: Duplex, res: Response): Promise<void> {
-  const bytes = await rawResponseBytes(res);
-  if (!socket.destroyed) socket.end(bytes);
+  try {
+    const bytes = await rawResponseBytes(res);
+    if (!socket.destroyed) socket.end(bytes);
+  } catch {
+    socket.destroy();
+  }
 }
 
 /** The coded answer of `error` (respond.ts, as JSON) written on the raw socket, which is then closed. */
