@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { createJsonLogger } from '../../broker/core/logger.js';
 import { configFromEnv } from '../../broker/node/config-env.js';
+import { startGateway } from '../../broker/node/server.js';
+import { packageVersion } from '../../broker/node/version.js';
 import { makeGateway, SBX } from '../gateway/helpers.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
@@ -14,6 +16,24 @@ describe('operator features', () => {
   it('/healthz names the version', async () => {
     const t = await makeGateway({}, { version: '9.8.7' });
     expect(await (await t.api('/healthz')).json()).toEqual({ status: 'ok', version: '9.8.7' });
+  });
+
+  it('the Node gateway\'s first log line names the version, and /healthz too', async () => {
+    const events: { event: string; fields?: Record<string, unknown> }[] = [];
+    const log = (event: string, fields?: Record<string, unknown>) => void events.push({ event, ...(fields ? { fields } : {}) });
+    const gw = await startGateway({
+      config: { userJwtSecret: 's'.repeat(40) },
+      port: 0,
+      daytonaApi: { apiUrl: 'http://127.0.0.1:9/api', apiKey: 'k' },
+      logger: { info: log, warn: log, error: log },
+    });
+    try {
+      expect(packageVersion()).toMatch(/^\d+\.\d+\.\d+/);
+      expect(events[0]).toMatchObject({ event: 'starting', fields: { version: packageVersion() } });
+      expect(await (await fetch(`${gw.url}/healthz`)).json()).toEqual({ status: 'ok', version: packageVersion() });
+    } finally {
+      await gw.close();
+    }
   });
 
   it('/metrics without the configured bearer token is refused; with it, served', async () => {
