@@ -14,9 +14,8 @@ import { createStdoutLogger, flushLog } from './stdout-logger.js';
 import { handleShutdownSignals } from './signals.js';
 
 async function main(): Promise<void> {
-  let env;
   try {
-    env = configFromEnv();
+    const env = configFromEnv();
     const logger = createStdoutLogger(env.log);
     const gw = await startGateway({
       config: env.config,
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
     process.stdout.write(`GATEWAY_URL=${gw.url}\nJWKS_URL=${gw.url}/.well-known/jwks.json\n`);
     if (gw.app.config.demo) process.stdout.write('GATE_DEMO=true (POST /api/demo/session issues sessions to anyone: never in production)\n');
     handleShutdownSignals(() => gw.drain(), env.drainSeconds * 1000, {
-      onFirst: (signal) => gw.app.logger.info('shutdown', { signal, drainSeconds: env!.drainSeconds }),
+      onFirst: (signal) => gw.app.logger.info('shutdown', { signal, drainSeconds: env.drainSeconds }),
       onForced: (signal) => gw.app.logger.warn('shutdown_forced', { signal }),
       beforeExit: flushLog,
     });
