@@ -69,7 +69,8 @@ export interface GatewayConfig {
   /**
    * Signing keys as a JWK set (GATE_SIGNING_KEYS): `{"keys":[{kty:"EC",crv:"P-256",d,x,y,kid}...]}`,
    * the FIRST key signs, all verify. Default: one ES256 key generated at start (tokens do not
-   * survive a restart; give a set to run several instances or survive restarts).
+   * survive a restart; give a set, or `redisUrl` + `keysSecret` for keys shared through Redis, to run
+   * several instances or survive restarts).
    */
   signingKeys?: { keys: Record<string, unknown>[] } | null;
   /** Max size of a broker-API JSON body in bytes. Default 16384. */

@@ -47,6 +47,14 @@ function classify(err: unknown): Error {
   return new RedisUnavailableError(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 }
 
+/** Connection failures that retrying cannot fix: credentials refused, TLS certificate refused. */
+function permanent(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(err.message)) return true;
+  const code = (err as { code?: string }).code ?? '';
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/.test(code);
+}
+
 /**
  * Connects (command connection + pub/sub connection). Rejects with a message naming
  * GATE_REDIS_URL when Redis is not reachable within `connectTimeoutMs`; after that, an outage
@@ -55,6 +63,8 @@ function classify(err: unknown): Error {
 export async function connectRedis(o: ConnectRedisOptions): Promise<NodeRedisPort> {
   const where = redisHost(o.url);
   const commandTimeoutMs = o.commandTimeoutMs ?? 1000;
+  /** True once the first connection succeeded: from then on every failure is retried. */
+  let started = false;
   const client: RedisClientType = createClient({
     url: o.url,
     RESP: 2,
@@ -63,8 +73,10 @@ export async function connectRedis(o: ConnectRedisOptions): Promise<NodeRedisPor
     commandsQueueMaxLength: 10_000,
     socket: {
       connectTimeout: Math.min(o.connectTimeoutMs ?? 10_000, 5000),
-      // Never give up: back off to one attempt every 2 s while Redis is away.
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000),
+      // Never give up once running: back off to one attempt every 2 s while Redis is away. At
+      // start, a refusal that waiting cannot cure (wrong password, untrusted certificate) stops
+      // at once, so a misconfiguration is reported in a second, not after the connect timeout.
+      reconnectStrategy: (retries, cause) => (!started && permanent(cause) ? cause : Math.min(50 * 2 ** retries, 2000)),
     },
   }) as unknown as RedisClientType;
   const sub = client.duplicate();
@@ -77,7 +89,6 @@ export async function connectRedis(o: ConnectRedisOptions): Promise<NodeRedisPor
   };
   client.on('error', onError('commands'));
   sub.on('error', onError('pubsub'));
-  let started = false;
   const fireReady = (which: string) => () => {
     if (!started) return;
     if (wasDown) o.logger?.info('redis_ready', { connection: which, redis: where });

@@ -5,6 +5,7 @@
  * so a token minted by one has the audience the others expect. Requests go to 127.0.0.1 on
  * the instance's own port with the public Host header (stack.ts does the same for one gateway).
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { startGateway, type RunningGateway } from '../../broker/node/server.js';
@@ -141,4 +142,73 @@ export async function eventually(check: () => Promise<boolean>, withinMs: number
     if (Date.now() - start > withinMs) throw new Error(`condition not met within ${withinMs} ms`);
     await sleep(stepMs);
   }
+}
+
+export interface SpawnedInstance extends Instance {
+  /** undefined while running; the exit code once it exited. */
+  exitCode(): number | null | undefined;
+  stderr(): string;
+}
+
+/**
+ * A gateway PROCESS (`node --import tsx broker/node/main.ts`), configured only from the
+ * environment, as `npm run gateway` runs it. Resolves once it printed GATEWAY_URL; rejects with
+ * its stderr when it exits first.
+ */
+export async function spawnInstance(f: FleetConfig, extraEnv: Record<string, string> = {}): Promise<SpawnedInstance> {
+  const env = {
+    ...process.env,
+    GATE_PORT: '0',
+    GATE_LOG: 'off',
+    GATE_USER_JWT_SECRET: f.userSecret,
+    GATE_PREVIEW_DOMAIN: 'preview.localhost',
+    GATE_PUBLIC_PORT: String(f.publicPort),
+    GATE_REDIS_URL: f.redisUrl,
+    GATE_REDIS_PREFIX: f.prefix,
+    GATE_KEYS_SECRET: f.keysSecret,
+    DAYTONA_API_URL: f.emulator.apiUrl,
+    DAYTONA_API_KEY: f.emulator.apiKey,
+    DAYTONA_TARGET: 'us',
+    ...extraEnv,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'broker/node/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let exit: number | null | undefined;
+  let err = '';
+  child.once('exit', (code) => {
+    exit = code;
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`gateway process did not start: ${err}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /GATEWAY_URL=http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`gateway process exited with ${code}: ${err}`));
+    });
+  });
+  return {
+    gw: null as never,
+    preview: (id, prt, path, init) => rawRequest(port, `${prt}-${id}.preview.localhost:${f.publicPort}`, path, init),
+    api: (path, init) => rawRequest(port, `127.0.0.1:${f.publicPort}`, path, init),
+    exitCode: () => exit,
+    stderr: () => err,
+    close: async () => {
+      if (exit !== undefined) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      });
+    },
+  };
 }

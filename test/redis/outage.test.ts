@@ -5,71 +5,17 @@
  * 503 `store_unavailable` with Retry-After at once (no hang), nothing crashes, and both
  * instances recover by themselves, keys and revocations included.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { rawRequest } from '../support/stack.js';
-import { codeOf, createLaunch, eventually, exchange, fleetConfig, refresh, startInstance, userSession, withToken, type FleetConfig, type Instance } from './instances.js';
+import { codeOf, createLaunch, eventually, exchange, fleetConfig, refresh, spawnInstance, startInstance, userSession, withToken, type FleetConfig, type Instance, type SpawnedInstance } from './instances.js';
 
 let redis: TestRedis;
 let emulator: Emulator;
 let f: FleetConfig;
 let a: Instance;
-let child: ChildProcess;
-let p: Instance;
-let childExit: number | null | undefined;
+let p: SpawnedInstance;
 let sbx: string;
-
-async function startChild(fc: FleetConfig): Promise<Instance> {
-  const env = {
-    ...process.env,
-    GATE_PORT: '0',
-    GATE_LOG: 'off',
-    GATE_USER_JWT_SECRET: fc.userSecret,
-    GATE_PREVIEW_DOMAIN: 'preview.localhost',
-    GATE_PUBLIC_PORT: String(fc.publicPort),
-    GATE_REDIS_URL: fc.redisUrl,
-    GATE_REDIS_PREFIX: fc.prefix,
-    GATE_KEYS_SECRET: fc.keysSecret,
-    DAYTONA_API_URL: fc.emulator.apiUrl,
-    DAYTONA_API_KEY: fc.emulator.apiKey,
-    DAYTONA_TARGET: 'us',
-  };
-  child = spawn(process.execPath, ['--import', 'tsx', 'broker/node/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.once('exit', (code) => {
-    childExit = code;
-  });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`gateway process did not start: ${err}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /GATEWAY_URL=http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', () => reject(new Error(`gateway process exited: ${err}`)));
-  });
-  return {
-    gw: null as never,
-    preview: (id, prt, path, init) => rawRequest(port, `${prt}-${id}.preview.localhost:${fc.publicPort}`, path, init),
-    api: (path, init) => rawRequest(port, `127.0.0.1:${fc.publicPort}`, path, init),
-    close: async () => {
-      if (childExit !== undefined) return;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-    },
-  };
-}
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -77,7 +23,7 @@ beforeAll(async () => {
   sbx = (await emulator.createSandbox({ labels: { 'preview-gate.users': '*' } })).id;
   f = fleetConfig(emulator, redis.url);
   a = await startInstance(f);
-  p = await startChild(f);
+  p = await spawnInstance(f);
 }, 90_000);
 
 afterAll(async () => {
@@ -100,6 +46,23 @@ describe('Redis unavailable, then back (empty)', () => {
     const pending = await createLaunch(f, a, 'ann', sbx, 3000);
     const kids = await jwksKids(a);
     expect(await jwksKids(p)).toEqual(kids);
+
+    // Continuous load across the whole stop/start cycle: every answer must be a success or the
+    // coded 503, never a 500, a reset connection or a hang.
+    let loading = true;
+    const seen: Record<string, number> = {};
+    const loadLoop = async (inst: Instance, grant: typeof live) => {
+      while (loading) {
+        const answers = await Promise.all([
+          withToken(inst, sbx, 3000, grant.accessToken).then((r) => `open ${r.status}`, (e: Error) => `open ${e.message}`),
+          createLaunch(f, inst, 'ann', sbx, 3000).then(({ res: r }) => `launch ${r.status} ${r.status === 201 ? '' : codeOf(r)}`.trim(), (e: Error) => `launch ${e.message}`),
+        ]);
+        for (const k of answers) seen[k] = (seen[k] ?? 0) + 1;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const loaders = [loadLoop(a, live), loadLoop(p, live2)];
+    await new Promise((r) => setTimeout(r, 300));
 
     await redis.stop();
 
@@ -128,7 +91,7 @@ describe('Redis unavailable, then back (empty)', () => {
       expect(ms).toBeLessThan(5000);
     }
     console.log(`while Redis was down: slowest answer ${Math.max(...results.map((x) => x.ms))} ms over ${results.length} concurrent requests`);
-    expect(childExit).toBeUndefined();
+    expect(p.exitCode()).toBeUndefined();
 
     await redis.start(); // empty: no persistence
 
@@ -137,6 +100,10 @@ describe('Redis unavailable, then back (empty)', () => {
     for (const inst of [a, p]) {
       await eventually(async () => (await createLaunch(f, inst, 'ann', sbx, 3000)).res.status === 201, 15_000, 200);
     }
+    loading = false;
+    await Promise.all(loaders);
+    console.log('answers under load across the outage:', JSON.stringify(seen));
+    expect(Object.keys(seen).sort()).toEqual(['launch 201', 'launch 503 store_unavailable', 'open 200']);
     expect(await jwksKids(a)).toEqual(kids);
     expect(await jwksKids(p)).toEqual(kids);
     const fresh = (await exchange(f, p, sbx, 3000, (await createLaunch(f, a, 'ann', sbx, 3000)).code)).grant!;
@@ -153,6 +120,39 @@ describe('Redis unavailable, then back (empty)', () => {
     }
     // what an empty Redis cannot give back: the refresh chains it held
     expect(codeOf(await refresh(f, a, sbx, 3000, live.refreshToken))).toBe('invalid_session');
-    expect(childExit).toBeUndefined();
+    expect(p.exitCode()).toBeUndefined();
+  }, 90_000);
+});
+
+describe('Redis restarted with its data (append-only file)', () => {
+  it('refresh chains, share links and revocations survive a Redis restart; instances reconnect alone', async () => {
+    const own = await startRedis({ persist: true });
+    const fp = fleetConfig(emulator, own.url);
+    const inst = await startInstance(fp);
+    try {
+      const g = (await exchange(fp, inst, sbx, 3000, (await createLaunch(fp, inst, 'pat', sbx, 3000)).code)).grant!;
+      const gone = (await exchange(fp, inst, sbx, 3000, (await createLaunch(fp, inst, 'pat', sbx, 3000)).code)).grant!;
+      await inst.api(`/api/previews/${gone.sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${await userSession(fp, 'pat')}` } });
+      const made = await inst.api('/api/shares', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await userSession(fp, 'pat')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sandboxId: sbx, port: 3000, ttlSeconds: 3600 }),
+      });
+      const share = new URL(made.json<{ url: string }>().url);
+      await own.restart();
+      await eventually(async () => (await refresh(fp, inst, sbx, 3000, g.refreshToken)).status === 200, 15_000, 200);
+      expect((await inst.preview(sbx, 3000, share.pathname + share.search)).status).toBe(200);
+      // a fresh instance reads the persisted revocation from Redis itself
+      const other = await startInstance(fp);
+      try {
+        expect(codeOf(await withToken(other, sbx, 3000, gone.accessToken))).toBe('session_revoked');
+        expect((await withToken(other, sbx, 3000, g.accessToken)).status).toBe(200);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await inst.close();
+      await own.close();
+    }
   }, 90_000);
 });

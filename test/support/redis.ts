@@ -11,14 +11,18 @@
  * await redis.stop(); await redis.start();
  * await redis.close();
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface TestRedis {
+  /** `redis://127.0.0.1:PORT`, or `rediss://:PASSWORD@127.0.0.1:PORT` with tls/password. */
   url: string;
+  /** With `tls: true`: the PEM file of the CA that signed the server's certificate. */
+  caFile?: string;
   port: number;
   /** Starts it again (after stop) on the same port. */
   start(): Promise<void>;
@@ -51,20 +55,20 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once `PING` answers `+PONG` on the port. */
-async function waitForPing(port: number, timeoutMs: number): Promise<void> {
+/** Resolves once `PING` is answered on the port (`+PONG`, or `-NOAUTH` behind a password). */
+async function waitForPing(port: number, timeoutMs: number, ca?: string): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
+      const s = ca ? tls.connect({ port, host: '127.0.0.1', ca, servername: undefined }) : net.connect(port, '127.0.0.1');
       let buf = '';
       s.setTimeout(1000, () => s.destroy());
-      s.on('connect', () => s.write('PING\r\n'));
+      s.on(ca ? 'secureConnect' : 'connect', () => s.write('PING\r\n'));
       s.on('data', (d) => {
         buf += d.toString();
         if (buf.includes('\r\n')) {
           s.destroy();
-          resolve(buf.startsWith('+PONG'));
+          resolve(buf.startsWith('+PONG') || buf.startsWith('-NOAUTH'));
         }
       });
       s.on('error', () => resolve(false));
@@ -76,22 +80,47 @@ async function waitForPing(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startRedis(opts: { persist?: boolean } = {}): Promise<TestRedis> {
+/** A throwaway CA and a server certificate for 127.0.0.1 (openssl), in `dir`. */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const f = (n: string) => join(dir, n);
+  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-subj', '/CN=preview-gate test CA', '-days', '2']);
+  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('ext.cnf')]);
+  return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
+}
+
+export interface StartRedisOptions {
+  /** Keep data across restart() (append-only file). Default false. */
+  persist?: boolean;
+  /** TLS only (`rediss://`), certificate from a throwaway CA (`caFile`). Default false. */
+  tls?: boolean;
+  /** `requirepass`: the URL then carries it. */
+  password?: string;
+}
+
+export async function startRedis(opts: StartRedisOptions = {}): Promise<TestRedis> {
   if (!redisAvailable()) throw new Error(`redis-server not found at ${REDIS_SERVER} (npm test installs it: scripts/ensure-redis.mjs; or apt-get install redis-server)`);
   const dir = mkdtempSync(join(tmpdir(), 'pg-redis-'));
   const port = await freePort();
+  const certs = opts.tls ? makeCertificates(dir) : null;
   let child: ChildProcess | null = null;
 
   const start = async () => {
     if (child) return;
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'];
+    const listen = certs
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no']
+      : ['--port', String(port)];
+    const args = [...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'];
     args.push('--appendonly', opts.persist ? 'yes' : 'no');
+    if (opts.password) args.push('--requirepass', opts.password);
     const c = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
     c.once('exit', () => {
       if (child === c) child = null;
     });
-    await waitForPing(port, 15_000);
+    await waitForPing(port, 15_000, certs ? readFileSync(certs.ca, 'utf8') : undefined);
   };
   const stop = async () => {
     const c = child;
@@ -107,8 +136,10 @@ export async function startRedis(opts: { persist?: boolean } = {}): Promise<Test
     child = null;
   };
   await start();
+  const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${certs ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
+    ...(certs ? { caFile: certs.ca } : {}),
     port,
     start,
     stop,
