@@ -139,7 +139,7 @@ export async function connectRedis(o: ConnectRedisOptions): Promise<NodeRedisPor
         return await Promise.race([
           client.sendCommand(args as string[], { timeout: commandTimeoutMs }),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new RedisUnavailableError(`no answer from ${where} within ${commandTimeoutMs} ms`)), commandTimeoutMs + 250);
+            timer = setTimeout(() => reject(new RedisUnavailableError(`no answer from ${where} within ${commandTimeoutMs} ms`)), commandTimeoutMs);
           }),
         ]);
       } catch (err) {

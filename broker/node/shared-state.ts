@@ -9,7 +9,6 @@ import type { Store } from '../core/store/store.js';
 import type { KeyRing } from '../core/tokens/keys.js';
 import { createRedisStore } from '../core/store/redis/store.js';
 import { createFleetKeyRing } from '../core/tokens/fleet-keys.js';
-import { connectRedis } from './redis-port.js';
 
 export interface SharedState {
   store: Store;
@@ -20,9 +19,13 @@ export interface SharedState {
 
 export async function sharedStateFromConfig(config: ResolvedConfig, o: { clock?: Clock; logger?: Logger } = {}): Promise<SharedState | null> {
   if (!config.redis) return null;
+  // Loaded only when configured: node-redis takes a noticeable time to import, and a gateway
+  // without GATE_REDIS_URL never needs it.
+  const { connectRedis } = await import('./redis-port.js');
   const port = await connectRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, ...(o.logger ? { logger: o.logger } : {}) });
+  let store: Store | null = null;
   try {
-    const store = await createRedisStore({ port, prefix: config.redis.prefix, ...(o.clock ? { clock: o.clock } : {}), ...(o.logger ? { logger: o.logger } : {}) });
+    store = await createRedisStore({ port, prefix: config.redis.prefix, ...(o.clock ? { clock: o.clock } : {}), ...(o.logger ? { logger: o.logger } : {}) });
     const keys = config.signingKeys
       ? undefined
       : await createFleetKeyRing({
@@ -35,16 +38,18 @@ export async function sharedStateFromConfig(config: ResolvedConfig, o: { clock?:
           retireGraceMs: Math.max(config.accessTtlMs, config.identityTtlMs) + 60_000,
           ...(o.logger ? { logger: o.logger } : {}),
         });
+    const opened = store;
     return {
-      store,
+      store: opened,
       ...(keys ? { keys } : {}),
       async close() {
         await keys?.close();
-        await store.close();
+        await opened.close();
         await port.close();
       },
     };
   } catch (err) {
+    await store?.close();
     await port.close();
     throw err;
   }

@@ -93,6 +93,11 @@ const TEXTS: Partial<Record<PageErrorCode, FailureText>> = {
     detail: 'Reload the page in a moment.',
     action: 'reload',
   },
+  store_unavailable: {
+    title: 'The preview gateway is briefly unavailable',
+    detail: 'It cannot reach its session store right now. Reload the page in a moment.',
+    action: 'reload',
+  },
   storage_refused: {
     title: 'Your browser blocked this embedded preview',
     detail:

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
+import { connectRedis } from '../../broker/node/redis-port.js';
 import { codeOf, createLaunch, eventually, exchange, fleetConfig, refresh, sleep, startInstance, userSession, withToken, type FleetConfig, type Instance } from './instances.js';
 
 let redis: TestRedis;
@@ -120,6 +121,29 @@ describe('two gateway instances, one Redis', () => {
     expect(header(before.accessToken).kid).not.toBe(kid);
     expect((await withToken(a, sbx, 3000, after)).status).toBe(200);
     expect((await withToken(b, sbx, 3000, before.accessToken)).status).toBe(200);
+  });
+
+  it('the hot path makes no Redis call: proxied requests with an access token cost Redis nothing per request', async () => {
+    const g = (await exchange(f, a, sbx, 3000, (await createLaunch(f, a, 'hal', sbx, 3000)).code)).grant!;
+    const admin = await connectRedis({ url: redis.url });
+    try {
+      const processed = async () => Number(/total_commands_processed:(\d+)/.exec((await admin.command(['INFO', 'stats'])) as string)![1]);
+      const before = await processed();
+      const started = Date.now();
+      const N = 200;
+      for (let i = 0; i < N; i += 20) {
+        const batch = await Promise.all(Array.from({ length: 20 }, (_, j) => withToken(i % 40 ? a : b, sbx, 3000, g.accessToken, `/api/echo?i=${i + j}`)));
+        for (const r of batch) expect(r.status).toBe(200);
+      }
+      const seconds = (Date.now() - started) / 1000;
+      const spent = (await processed()) - before - 1; // minus our own INFO
+      console.log(`${N} proxied requests in ${seconds.toFixed(1)} s: ${spent} Redis commands (background: key expiries, about 2 per instance per second)`);
+      // Only the per-second background work of the two instances (plus slack), nothing per request.
+      expect(spent).toBeLessThan(10 + Math.ceil(seconds) * 6);
+      expect(spent).toBeLessThan(N / 4);
+    } finally {
+      await admin.close();
+    }
   });
 
   it('a restarted instance keeps sessions, refresh chains, share links and keys', async () => {
