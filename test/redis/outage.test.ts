@@ -88,7 +88,7 @@ describe('Redis unavailable, then back (empty)', () => {
         expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
       }
       // fail fast: no command waits for Redis (generous bound for a loaded machine)
-      expect(ms).toBeLessThan(5000);
+      expect(ms).toBeLessThan(8000);
     }
     console.log(`while Redis was down: slowest answer ${Math.max(...results.map((x) => x.ms))} ms over ${results.length} concurrent requests`);
     expect(p.exitCode()).toBeUndefined();

@@ -38,6 +38,15 @@ export interface TestRedis {
   readonly running: boolean;
 }
 
+/** Every redis-server still running, killed when the test process exits even if a test hung. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) {
+    c.kill('SIGCONT');
+    c.kill('SIGKILL');
+  }
+});
+
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';
 
 export function redisAvailable(): boolean {
@@ -117,7 +126,9 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<TestRedi
     if (opts.password) args.push('--requirepass', opts.password);
     const c = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
+    running.add(c);
     c.once('exit', () => {
+      running.delete(c);
       if (child === c) child = null;
     });
     await waitForPing(port, 15_000, certs ? readFileSync(certs.ca, 'utf8') : undefined);
