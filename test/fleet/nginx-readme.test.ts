@@ -56,7 +56,10 @@ beforeAll(async () => {
   for (;;) {
     const up = await new Promise<boolean>((r) => {
       const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), r(true)));
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
       s.once('error', () => r(false));
     });
     if (up) break;

@@ -17,8 +17,9 @@ const stray = new Set<number>();
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'pg-npm-signals-'));
-  for (const f of ['package.json', 'vite.config.ts', 'tsconfig.json', 'tsconfig.base.json', 'tsconfig.portable.json', 'tsconfig.sw.json']) cpSync(join(ROOT, f), join(scratch, f));
-  for (const d of ['broker', 'protocol', 'sw', 'demo']) cpSync(join(ROOT, d), join(scratch, d), { recursive: true });
+  // Everything the scripts may read (sources, configs, scripts/), not tests, outputs or dependencies.
+  const skip = new Set(['.git', 'node_modules', 'dist', 'test', 'bench', 'docs', 'test-results', '.tmp']);
+  for (const entry of readdirSync(ROOT)) if (!skip.has(entry)) cpSync(join(ROOT, entry), join(scratch, entry), { recursive: true });
   symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(scratch, 'node_modules'));
 });
 

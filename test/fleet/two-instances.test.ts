@@ -68,6 +68,7 @@ describe.skipIf(!redisAvailable())('two instances, one Redis', () => {
     expect(revoked.status).toBe(204);
     const ms = await within(1_000, async () => (await b.preview(fleet.sandboxId, APP, '/api/echo', token(grant.accessToken))).status === 401);
     expect(ms).toBeLessThan(1_000);
+    console.log(`[fleet] revoked on A, refused on B after ${ms} ms (polling every 25 ms)`);
     const refused = await b.preview(fleet.sandboxId, APP, '/api/echo', token(grant.accessToken));
     expect(refused.json()).toMatchObject({ error: { code: 'session_revoked' } });
     expect((await b.refresh(fleet.sandboxId, APP, grant.refreshToken)).status).toBe(401);

@@ -9,10 +9,19 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { afterAll } from 'vitest';
 import { ROOT } from './paths.js';
 
 let built: Promise<string> | null = null;
 let dir: string | null = null;
+
+// Registered when a test file imports this module: the file's bundle goes with the file (a
+// vitest worker is not guaranteed to exit normally, so a process 'exit' hook would leak it).
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = null;
+  built = null;
+});
 
 /** Path of the bundled gateway (dist/gateway.mjs of a temporary directory). */
 export function gatewayBundle(): Promise<string> {
@@ -34,7 +43,6 @@ export function gatewayBundle(): Promise<string> {
       logLevel: 'warning',
       banner: { js: "import { createRequire as __pgCreateRequire } from 'node:module'; const require = __pgCreateRequire(import.meta.url);" },
     });
-    process.once('exit', () => rmSync(dir!, { recursive: true, force: true }));
     return outfile;
   })();
   return built;
