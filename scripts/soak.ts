@@ -103,8 +103,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   let requests = 0;
   let websockets = 0;
 
-  function send(kind: string, hostHeader: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, expect: number[] = [200]) {
-    return new Promise<{ status: number; body: string; setCookies: string[] }>((resolve) => {
+  function send(kind: string, hostHeader: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, expect: number[] = [200], retried = false): Promise<{ status: number; body: string; setCookies: string[] }> {
+    return new Promise((resolve) => {
       const started = performance.now();
       const req = http.request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', agent, headers: { host: hostHeader, ...init.headers } }, (res) => {
         const chunks: Buffer[] = [];
@@ -123,7 +123,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         });
         res.on('error', () => resolve({ status: 0, body: '', setCookies: [] }));
       });
-      req.on('error', (e) => {
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        // A keep-alive socket the server closed just as it was reused: browsers retry such a
+        // request once on a fresh connection, and so does the soak (GET/HEAD only).
+        if (!retried && req.reusedSocket && e.code === 'ECONNRESET' && (init.method ?? 'GET') === 'GET') {
+          resolve(send(kind, hostHeader, path, init, expect, true));
+          return;
+        }
         errors++;
         if (errorSamples.length < 20) errorSamples.push(`${kind} network ${e.message}`);
         resolve({ status: 0, body: '', setCookies: [] });
