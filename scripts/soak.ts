@@ -24,6 +24,8 @@ export interface SoakOptions {
   seconds: number;
   flood: number;
   concurrency: number;
+  /** V8 old-space ceiling of the gateway process in MiB (0: Node's default). */
+  maxHeapMiB?: number;
   log?: (line: string) => void;
 }
 
@@ -60,9 +62,10 @@ function percentile(sorted: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
 }
 
-async function startGatewayProcess(emulator: Emulator, secret: string): Promise<{ child: ChildProcess; port: number }> {
+async function startGatewayProcess(emulator: Emulator, secret: string, maxHeapMiB = 0): Promise<{ child: ChildProcess; port: number }> {
   // One process (no tsx wrapper), so /proc/<pid> is the gateway itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'broker/node/main.ts'], {
+  // --max-heap: a heap ceiling tells V8's lazy growth from memory the gateway really keeps.
+  const child = spawn(process.execPath, [...(maxHeapMiB ? [`--max-old-space-size=${maxHeapMiB}`] : []), '--import', 'tsx', 'broker/node/main.ts'], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
@@ -92,7 +95,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const log = opts.log ?? (() => {});
   const emulator = await startEmulator({ port: 0 });
   const secret = randomBytes(32).toString('base64url');
-  const { child, port } = await startGatewayProcess(emulator, secret);
+  const { child, port } = await startGatewayProcess(emulator, secret, opts.maxHeapMiB ?? 0);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const sandboxes = await Promise.all([0, 1].map(() => emulator.createSandbox({ labels: { 'preview-gate.users': '*' } })));
   const gwHost = `127.0.0.1:${port}`;
@@ -103,8 +106,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   let requests = 0;
   let websockets = 0;
 
-  function send(kind: string, hostHeader: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, expect: number[] = [200]) {
-    return new Promise<{ status: number; body: string; setCookies: string[] }>((resolve) => {
+  function send(kind: string, hostHeader: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, expect: number[] = [200], retried = false): Promise<{ status: number; body: string; setCookies: string[] }> {
+    return new Promise((resolve) => {
       const started = performance.now();
       const req = http.request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', agent, headers: { host: hostHeader, ...init.headers } }, (res) => {
         const chunks: Buffer[] = [];
@@ -123,7 +126,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         });
         res.on('error', () => resolve({ status: 0, body: '', setCookies: [] }));
       });
-      req.on('error', (e) => {
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        // An idle keep-alive socket the server closed just as it was reused (before any answer):
+        // browsers send such a request again on a fresh connection (Chromium does so for any
+        // method), and so does the soak, once.
+        if (!retried && req.reusedSocket && e.code === 'ECONNRESET') {
+          resolve(send(kind, hostHeader, path, init, expect, true));
+          return;
+        }
         errors++;
         if (errorSamples.length < 20) errorSamples.push(`${kind} network ${e.message}`);
         resolve({ status: 0, body: '', setCookies: [] });
@@ -283,7 +293,7 @@ function arg(name: string, def: number): number {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const json = process.argv.includes('--json');
-  runSoak({ seconds: arg('seconds', 60), flood: arg('flood', 100_000), concurrency: arg('concurrency', 8), log: json ? () => {} : (l) => console.log(l) })
+  runSoak({ seconds: arg('seconds', 60), flood: arg('flood', 100_000), concurrency: arg('concurrency', 8), maxHeapMiB: arg('max-heap', 0), log: json ? () => {} : (l) => console.log(l) })
     .then((r) => {
       if (json) console.log(JSON.stringify(r, null, 2));
       else {

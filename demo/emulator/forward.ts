@@ -11,7 +11,7 @@ import type { Verdict } from './decide.js';
 
 type Forward = Extract<Verdict, { kind: 'forward' }>;
 
-export function forwardHttp(agent: Agent, req: IncomingMessage, res: ServerResponse, target: Forward, extraHeaders: string[], onBadGateway: () => void): void {
+export function forwardHttp(agent: Agent, req: IncomingMessage, res: ServerResponse, target: Forward, extraHeaders: string[], onBadGateway: () => void, retried = false): void {
   const upstreamReq = request({
     host: target.upstream.host,
     port: target.upstream.port,
@@ -34,6 +34,11 @@ export function forwardHttp(agent: Agent, req: IncomingMessage, res: ServerRespo
   });
   upstreamReq.on('error', () => {
     if (res.headersSent) return void res.destroy();
+    // A kept-alive connection the app closed as it was reused: Go's http.Transport (Daytona's
+    // proxy) retries a bodiless GET/HEAD once on a new connection, so does the emulator.
+    if (!retried && upstreamReq.reusedSocket && (req.method === 'GET' || req.method === 'HEAD') && !res.destroyed) {
+      return forwardHttp(agent, req, res, target, extraHeaders, onBadGateway, true);
+    }
     onBadGateway();
     res.writeHead(502, { 'content-length': 0 });
     res.end();
