@@ -11,7 +11,11 @@
 import http from 'node:http';
 import { WebSocket } from 'ws';
 
-interface Target { port: number; host: string; headers: Record<string, string> }
+interface Target {
+  port: number;
+  host: string;
+  headers: Record<string, string>;
+}
 type Job =
   | { kind: 'requests'; target: Target; path: string; concurrency: number; seconds: number }
   | { kind: 'download'; target: Target; path: string; repeat: number }
@@ -21,17 +25,20 @@ type Job =
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function request(t: Target, path: string, method = 'GET', body?: (req: http.ClientRequest) => void, extraHeaders: Record<string, string> = {}): Promise<{ status: number; bytes: number }> {
+function request(
+  t: Target,
+  path: string,
+  method = 'GET',
+  body?: (req: http.ClientRequest) => void,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: t.port, path, method, agent, headers: { ...t.headers, ...extraHeaders, host: t.host } },
-      (res) => {
-        let bytes = 0;
-        res.on('data', (c: Buffer) => (bytes += c.length));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-        res.on('error', reject);
-      },
-    );
+    const req = http.request({ host: '127.0.0.1', port: t.port, path, method, agent, headers: { ...t.headers, ...extraHeaders, host: t.host } }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on('error', reject);
+    });
     req.on('error', reject);
     if (body) body(req);
     else req.end();
@@ -82,18 +89,24 @@ async function runUpload(j: Extract<Job, { kind: 'upload' }>) {
   for (let i = 0; i < j.repeat; i++) {
     // With Content-Length, as a browser sends a Blob, File or FormData (a chunked upload is
     // only what a streaming fetch body sends).
-    await request(j.target, j.path, 'POST', (req) => {
-      let sent = 0;
-      const pump = () => {
-        while (sent < j.bytes) {
-          const n = Math.min(chunk.length, j.bytes - sent);
-          sent += n;
-          if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
-    }, { 'content-length': String(j.bytes) });
+    await request(
+      j.target,
+      j.path,
+      'POST',
+      (req) => {
+        let sent = 0;
+        const pump = () => {
+          while (sent < j.bytes) {
+            const n = Math.min(chunk.length, j.bytes - sent);
+            sent += n;
+            if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', pump);
+          }
+          req.end();
+        };
+        pump();
+      },
+      { 'content-length': String(j.bytes) },
+    );
   }
   const seconds = (performance.now() - t0) / 1000;
   return { bytes: j.bytes * j.repeat, seconds, mbps: (j.bytes * j.repeat) / 1e6 / seconds };
@@ -104,15 +117,24 @@ async function runWebSocket(j: Extract<Job, { kind: 'websocket' }>) {
     headers: { ...j.target.headers, host: j.target.host },
     origin: `http://${j.target.host}`,
   });
-  await new Promise<void>((res, rej) => { ws.once('open', () => res()); ws.once('error', rej); });
+  await new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('error', rej);
+  });
   // Warm-up (not timed), as the request runner opens its connections first: the first few
   // hundred round trips measure JIT compilation, not the relay.
   for (let i = 0; i < 300; i++) {
-    await new Promise<void>((res) => { ws.once('message', () => res()); ws.send(`w${i}`); });
+    await new Promise<void>((res) => {
+      ws.once('message', () => res());
+      ws.send(`w${i}`);
+    });
   }
   const t0 = performance.now();
   for (let i = 0; i < j.messages; i++) {
-    await new Promise<void>((res) => { ws.once('message', () => res()); ws.send(`m${i}`); });
+    await new Promise<void>((res) => {
+      ws.once('message', () => res());
+      ws.send(`m${i}`);
+    });
   }
   const seconds = (performance.now() - t0) / 1000;
   ws.close();

@@ -41,7 +41,11 @@ function gatewayNodeFlags(): string[] {
   return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
 }
 
-interface Target { port: number; host: string; headers: Record<string, string> }
+interface Target {
+  port: number;
+  host: string;
+  headers: Record<string, string>;
+}
 
 function runLoad(job: object): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
@@ -66,7 +70,11 @@ async function main() {
   const nginxPort = await freePort();
   const secret = 'bench-secret-bench-secret-bench-secret';
 
-  const emulator = await startProcess(process.execPath, [...tsx, 'demo/emulator/main.ts'], { EMULATOR_PORT: String(emuPort) }, ['DAYTONA_API_URL', 'SANDBOX_ID', 'PREVIEW_TOKEN']);
+  const emulator = await startProcess(process.execPath, [...tsx, 'demo/emulator/main.ts'], { EMULATOR_PORT: String(emuPort) }, [
+    'DAYTONA_API_URL',
+    'SANDBOX_ID',
+    'PREVIEW_TOKEN',
+  ]);
   const { DAYTONA_API_URL, DAYTONA_API_KEY, SANDBOX_ID, PREVIEW_TOKEN } = emulator.values as Record<string, string>;
   // The gateway runs as `npm run gateway` runs it: the bundle (BENCH_GATEWAY=tsx: the sources through tsx).
   const viaTsx = process.env.BENCH_GATEWAY === 'tsx';
@@ -113,7 +121,15 @@ async function main() {
   // end; nginx's peak RSS (master + worker; it has no heap to report) the same way.
   // CPU time (user + system) each proxy spent on the phase: steadier than throughput on a
   // shared machine, and the price of any memory setting shows up here first.
-  const phaseMemory: { label: string; gwPeak: number; gwAfter: number; probe: ProbeReading | null; gwCpuMs: number; nginxPeak?: number; nginxCpuMs?: number }[] = [];
+  const phaseMemory: {
+    label: string;
+    gwPeak: number;
+    gwAfter: number;
+    probe: ProbeReading | null;
+    gwCpuMs: number;
+    nginxPeak?: number;
+    nginxCpuMs?: number;
+  }[] = [];
   const nginxCpu = () => (nginx ? [nginx.pid, ...childPids(nginx.pid)].reduce((a, p) => a + cpuMsOf(p), 0) : 0);
   const phase = async <T>(name: string, label: string, run: () => Promise<T>): Promise<T> => {
     if (name === 'gateway') resetPeak(gatePid);
@@ -147,7 +163,9 @@ async function main() {
   const gw = targets.gateway;
   if (gw) {
     results.gateway2 = {
-      small: await phase('gateway', 'small (2nd)', () => runLoad({ kind: 'requests', target: gw, path: '/api/echo', concurrency: CONCURRENCY, seconds: SECONDS })),
+      small: await phase('gateway', 'small (2nd)', () =>
+        runLoad({ kind: 'requests', target: gw, path: '/api/echo', concurrency: CONCURRENCY, seconds: SECONDS }),
+      ),
       download: await phase('gateway', 'download (2nd)', () => runLoad({ kind: 'download', target: gw, path: `/download?bytes=${DOWNLOAD_BYTES}`, repeat: 3 })),
       upload: await phase('gateway', 'upload (2nd)', () => runLoad({ kind: 'upload', target: gw, path: '/upload', bytes: DOWNLOAD_BYTES, repeat: 2 })),
     };
@@ -166,7 +184,9 @@ async function main() {
     const g = results.gateway?.[key]?.[field];
     const d = results.direct?.[key]?.[field];
     const n = results.nginx?.[key]?.[field];
-    rows.push(`| ${label} | ${d?.toFixed(1) ?? 'n/a'} ${unit} | ${n?.toFixed(1) ?? 'n/a'} ${unit} | ${g?.toFixed(1) ?? 'n/a'} ${unit} | ${r(g, d)} | ${r(g, n)} | ${higherBetter ? 'higher' : 'lower'} is better |`);
+    rows.push(
+      `| ${label} | ${d?.toFixed(1) ?? 'n/a'} ${unit} | ${n?.toFixed(1) ?? 'n/a'} ${unit} | ${g?.toFixed(1) ?? 'n/a'} ${unit} | ${r(g, d)} | ${r(g, n)} | ${higherBetter ? 'higher' : 'lower'} is better |`,
+    );
   };
   line(`small GET, ${CONCURRENCY} concurrent`, 'small', 'rps', 'req/s', true);
   line('small GET p50 latency', 'small', 'p50', 'ms', false);
@@ -181,13 +201,22 @@ async function main() {
   // Peaks are reset per phase (resetPeak), so the run's peak is the largest phase peak.
   const gwPeak = Math.max(memIdle.hwmMb, ...phaseMemory.map((p) => p.gwPeak));
   const nginxPeak = Math.max(nginxIdle?.hwmMb ?? 0, ...phaseMemory.map((p) => p.nginxPeak ?? 0));
-  console.log(`\nmemory: gateway RSS idle ${memIdle.rssMb.toFixed(0)} MB, after ${memAfter.rssMb.toFixed(0)} MB, peak ${gwPeak.toFixed(0)} MB` +
-    (nginxIdle && nginxAfter ? `; nginx RSS idle ${nginxIdle.rssMb.toFixed(0)} MB, after ${nginxAfter.rssMb.toFixed(0)} MB, peak ${nginxPeak.toFixed(0)} MB; peak ratio gateway/nginx ${r(gwPeak, nginxPeak)}` : ''));
+  console.log(
+    `\nmemory: gateway RSS idle ${memIdle.rssMb.toFixed(0)} MB, after ${memAfter.rssMb.toFixed(0)} MB, peak ${gwPeak.toFixed(0)} MB` +
+      (nginxIdle && nginxAfter
+        ? `; nginx RSS idle ${nginxIdle.rssMb.toFixed(0)} MB, after ${nginxAfter.rssMb.toFixed(0)} MB, peak ${nginxPeak.toFixed(0)} MB; peak ratio gateway/nginx ${r(gwPeak, nginxPeak)}`
+        : ''),
+  );
   const mb = (b: number | undefined) => (b === undefined ? 'n/a' : (b / 1048576).toFixed(0));
   console.log(`gateway node flags: ${flags.length ? flags.join(' ') : '(none)'}`);
-  console.log('\n| phase | gateway RSS peak | RSS after | heapTotal max | heapUsed max | heapUsed after GC | external max | arrayBuffers max | gateway CPU | nginx RSS peak | nginx CPU |');
+  console.log(
+    '\n| phase | gateway RSS peak | RSS after | heapTotal max | heapUsed max | heapUsed after GC | external max | arrayBuffers max | gateway CPU | nginx RSS peak | nginx CPU |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  if (idleProbe) console.log(`| idle | ${memIdle.hwmMb.toFixed(0)} | ${memIdle.rssMb.toFixed(0)} | ${mb(idleProbe.max.heapTotal)} | ${mb(idleProbe.max.heapUsed)} | ${mb(idleProbe.now.heapUsed)} | ${mb(idleProbe.max.external)} | ${mb(idleProbe.max.arrayBuffers)} | | ${nginxIdle?.rssMb.toFixed(0) ?? 'n/a'} | |`);
+  if (idleProbe)
+    console.log(
+      `| idle | ${memIdle.hwmMb.toFixed(0)} | ${memIdle.rssMb.toFixed(0)} | ${mb(idleProbe.max.heapTotal)} | ${mb(idleProbe.max.heapUsed)} | ${mb(idleProbe.now.heapUsed)} | ${mb(idleProbe.max.external)} | ${mb(idleProbe.max.arrayBuffers)} | | ${nginxIdle?.rssMb.toFixed(0) ?? 'n/a'} | |`,
+    );
   // CPU per unit of work: per request for the small GETs, per MB otherwise (WebSocket: per 1000 round trips).
   const perUnit = (label: string, cpuMs: number | undefined, who: string) => {
     const key = label.replace(/ \(2nd\)$/, '');
@@ -200,10 +229,14 @@ async function main() {
   for (const p of phaseMemory) {
     const x = p.probe;
     const who = p.label.endsWith('(2nd)') ? 'gateway2' : 'gateway';
-    console.log(`| ${p.label} | ${p.gwPeak.toFixed(0)} | ${p.gwAfter.toFixed(0)} | ${mb(x?.max.heapTotal)} | ${mb(x?.max.heapUsed)} | ${mb(x?.now.heapUsed)} | ${mb(x?.max.external)} | ${mb(x?.max.arrayBuffers)} | ${perUnit(p.label, p.gwCpuMs, who)} | ${p.nginxPeak?.toFixed(0) ?? 'n/a'} | ${perUnit(p.label, p.nginxCpuMs, 'nginx')} |`);
+    console.log(
+      `| ${p.label} | ${p.gwPeak.toFixed(0)} | ${p.gwAfter.toFixed(0)} | ${mb(x?.max.heapTotal)} | ${mb(x?.max.heapUsed)} | ${mb(x?.now.heapUsed)} | ${mb(x?.max.external)} | ${mb(x?.max.arrayBuffers)} | ${perUnit(p.label, p.gwCpuMs, who)} | ${p.nginxPeak?.toFixed(0) ?? 'n/a'} | ${perUnit(p.label, p.nginxCpuMs, 'nginx')} |`,
+    );
   }
   console.log('(MB; "after" = at the end of the phase; "after GC" = still referenced after a full GC at its end; CPU = user + system time of the process(es))');
-  const errors = Object.entries(results).map(([n, x]) => `${n}: ${x.small?.errors ?? '?'} errors`).join(', ');
+  const errors = Object.entries(results)
+    .map(([n, x]) => `${n}: ${x.small?.errors ?? '?'} errors`)
+    .join(', ');
   console.log(`errors during small-request load: ${errors}`);
   for (const row of storeRows) console.log(row);
 

@@ -53,7 +53,10 @@ http {
   const { connect } = await import('node:net');
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((res) => {
-      const s = connect(opts.port, '127.0.0.1', () => { s.destroy(); res(true); });
+      const s = connect(opts.port, '127.0.0.1', () => {
+        s.destroy();
+        res(true);
+      });
       s.on('error', () => res(false));
     });
     if (ok) break;

@@ -102,7 +102,10 @@ export function resetPeak(pid: number): boolean {
 }
 
 /** process.memoryUsage() of a process started with bench/memory-probe.mjs: {now, max} in bytes, or null. */
-export interface ProbeReading { now: NodeJS.MemoryUsage; max: Record<'rss' | 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers', number> }
+export interface ProbeReading {
+  now: NodeJS.MemoryUsage;
+  max: Record<'rss' | 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers', number>;
+}
 
 export async function readProbe(pid: number, file: string): Promise<ProbeReading | null> {
   try {

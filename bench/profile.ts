@@ -31,8 +31,16 @@ function runLoad(job: object): Promise<Record<string, number>> {
   });
 }
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[] }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 /** Self time per function and per file, from the samples of a V8 .cpuprofile. */
 export function summarize(profile: Profile, top = 30): string {
@@ -47,7 +55,14 @@ export function summarize(profile: Profile, top = 30): string {
     const url = n.callFrame.url.replace(/^file:\/\/\/work\/main\//, '').replace(/^.*node_modules\//, 'nm/');
     const name = `${n.callFrame.functionName || '(anon)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`;
     fn.set(name, (fn.get(name) ?? 0) + us);
-    const f = url ? (url.startsWith('nm/') ? url.split('/').slice(0, url.split('/')[1]!.startsWith('@') ? 3 : 2).join('/') : url) : n.callFrame.functionName;
+    const f = url
+      ? url.startsWith('nm/')
+        ? url
+            .split('/')
+            .slice(0, url.split('/')[1]!.startsWith('@') ? 3 : 2)
+            .join('/')
+        : url
+      : n.callFrame.functionName;
     file.set(f, (file.get(f) ?? 0) + us);
   }
   const fmt = (m: Map<string, number>) =>
@@ -65,7 +80,10 @@ async function main() {
   const emuPort = await freePort();
   const gatePort = await freePort();
   const secret = 'bench-secret-bench-secret-bench-secret';
-  const emulator = await startProcess(process.execPath, ['--import', 'tsx', 'demo/emulator/main.ts'], { EMULATOR_PORT: String(emuPort) }, ['DAYTONA_API_URL', 'SANDBOX_ID']);
+  const emulator = await startProcess(process.execPath, ['--import', 'tsx', 'demo/emulator/main.ts'], { EMULATOR_PORT: String(emuPort) }, [
+    'DAYTONA_API_URL',
+    'SANDBOX_ID',
+  ]);
   const { DAYTONA_API_URL, DAYTONA_API_KEY, SANDBOX_ID } = emulator.values as Record<string, string>;
   const entry = process.env.GATEWAY_ENTRY;
   const script = entry ?? 'broker/node/main.ts';
@@ -73,7 +91,13 @@ async function main() {
   const gateway = await startProcess(
     process.execPath,
     args,
-    { GATE_PORT: String(gatePort), DAYTONA_API_URL: DAYTONA_API_URL!, DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key', GATE_USER_JWT_SECRET: secret, GATE_LOG: 'off' },
+    {
+      GATE_PORT: String(gatePort),
+      DAYTONA_API_URL: DAYTONA_API_URL!,
+      DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
+      GATE_USER_JWT_SECRET: secret,
+      GATE_LOG: 'off',
+    },
     ['GATEWAY_URL'],
   );
   const { previewHost, accessToken } = await launchGrant({ gatePort, sandboxId: SANDBOX_ID!, secret });
@@ -87,7 +111,8 @@ async function main() {
     console.error('small', r, `gateway CPU ${((1000 * (cpuMsOf(pid) - cpu0)) / r.count!).toFixed(0)} µs/request`);
   }
   if (mode === 'ws' || mode === 'all') console.error('ws', await runLoad({ kind: 'websocket', target, path: '/ws', messages: 4000 }));
-  if (mode === 'download' || mode === 'all') console.error('download', await runLoad({ kind: 'download', target, path: '/download?bytes=50000000', repeat: 4 }));
+  if (mode === 'download' || mode === 'all')
+    console.error('download', await runLoad({ kind: 'download', target, path: '/download?bytes=50000000', repeat: 4 }));
   const mem = memoryOf(gateway.child.pid!);
   console.error(`profile: gateway RSS ${mem.rssMb.toFixed(0)} MB, peak ${mem.hwmMb.toFixed(0)} MB`);
   await gateway.stop();

@@ -11,7 +11,11 @@ import { freePort, startProcess } from './processes.js';
 import { launchGrant } from './setup.js';
 import { redisAvailable, startRedis } from '../test/support/redis.js';
 
-interface Target { port: number; host: string; headers: Record<string, string> }
+interface Target {
+  port: number;
+  host: string;
+  headers: Record<string, string>;
+}
 
 export interface RedisPhaseOptions {
   /** The main bench's gateway (memory store) and how to reach its preview. */
@@ -31,19 +35,27 @@ export async function redisStorePhase(o: RedisPhaseOptions): Promise<string[]> {
   if (!redisAvailable()) return ['store phase skipped: redis-server not installed'];
   const redis = await startRedis();
   const port = await freePort();
-  const gateway = await startProcess(process.execPath, o.gatewayArgs, {
-    ...o.env,
-    GATE_PORT: String(port),
-    GATE_REDIS_URL: redis.url,
-    GATE_KEYS_SECRET: 'bench-keys-secret-bench-keys-secret-0123',
-  }, ['GATEWAY_URL']);
+  const gateway = await startProcess(
+    process.execPath,
+    o.gatewayArgs,
+    {
+      ...o.env,
+      GATE_PORT: String(port),
+      GATE_REDIS_URL: redis.url,
+      GATE_KEYS_SECRET: 'bench-keys-secret-bench-keys-secret-0123',
+    },
+    ['GATEWAY_URL'],
+  );
   try {
     const { previewHost, accessToken } = await launchGrant({ gatePort: port, sandboxId: o.sandboxId, secret: o.secret });
     const withRedis: Target = { port, host: previewHost, headers: { 'x-daytona-preview-token': accessToken } };
     const rps = { memory: [] as number[], redis: [] as number[] };
     const errors = { memory: 0, redis: 0 };
     for (let i = 0; i < (o.rounds ?? 2); i++) {
-      for (const [name, target] of [['memory', o.memory], ['redis', withRedis]] as const) {
+      for (const [name, target] of [
+        ['memory', o.memory],
+        ['redis', withRedis],
+      ] as const) {
         const r = await o.runLoad({ kind: 'requests', target, path: '/api/echo', concurrency: o.concurrency, seconds: o.seconds });
         rps[name].push(r.rps ?? 0);
         errors[name] += r.errors ?? 0;

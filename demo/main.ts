@@ -133,13 +133,10 @@ async function main(): Promise<void> {
   for (const [name, value] of Object.entries(lines)) console.log(`${name}=${value}`);
 
   // The gateway drains first (its requests in flight still need the emulator), then the rest.
-  handleShutdownSignals(
-    async () => {
-      await gateway.drain({ timeoutMs: drainMs });
-      await Promise.allSettled([host.close(), emulator.close(), vite.close()]);
-    },
-    drainMs,
-  );
+  handleShutdownSignals(async () => {
+    await gateway.drain({ timeoutMs: drainMs });
+    await Promise.allSettled([host.close(), emulator.close(), vite.close()]);
+  }, drainMs);
 }
 
 main().catch((err: unknown) => {

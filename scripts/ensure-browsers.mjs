@@ -26,7 +26,10 @@ if (chromium.status !== 0) process.exit(chromium.status ?? 1);
     MiniBrowser: [process.env.WEBKIT_MINIBROWSER ?? '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser'],
     Xvfb: ['/usr/bin/Xvfb'],
   };
-  const missing = () => Object.entries(parts).filter(([, paths]) => !paths.some((p) => p && existsSync(p))).map(([name]) => name);
+  const missing = () =>
+    Object.entries(parts)
+      .filter(([, paths]) => !paths.some((p) => p && existsSync(p)))
+      .map(([name]) => name);
   const warn = (why) => console.warn(`webkit: ${why}; the WebKit browser tests will be skipped (apt-get install webkit2gtk-driver xvfb to run them).`);
   if (missing().length === 0) return console.log('webkit: WebKitWebDriver, MiniBrowser and Xvfb found');
   if (process.env.PREVIEW_GATE_NO_WEBKIT === '1') return warn(`${missing().join(', ')} missing, not installed (PREVIEW_GATE_NO_WEBKIT=1)`);

@@ -19,7 +19,5 @@ if (isRoot && existsSync('/usr/bin/apt-get')) {
   execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
   if (existsSync('/usr/bin/chromium')) process.exit(0);
 }
-console.error(
-  'chromium: no browser found. Install Debian\'s chromium (apt-get install chromium) or set PLAYWRIGHT_CHROMIUM_PATH.',
-);
+console.error("chromium: no browser found. Install Debian's chromium (apt-get install chromium) or set PLAYWRIGHT_CHROMIUM_PATH.");
 process.exit(1);

@@ -46,7 +46,15 @@ export interface SoakReport {
   p50ms: number;
   p99ms: number;
   samples: SoakSample[];
-  flood: null | { ids: number; seconds: number; byAnswer: Record<string, number>; unclear: number; rssBeforeMiB: number; rssAfterMiB: number; fdsAfter: number };
+  flood: null | {
+    ids: number;
+    seconds: number;
+    byAnswer: Record<string, number>;
+    unclear: number;
+    rssBeforeMiB: number;
+    rssAfterMiB: number;
+    fdsAfter: number;
+  };
 }
 
 const root = join(import.meta.dirname, '..');
@@ -106,26 +114,36 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   let requests = 0;
   let websockets = 0;
 
-  function send(kind: string, hostHeader: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, expect: number[] = [200], retried = false): Promise<{ status: number; body: string; setCookies: string[] }> {
+  function send(
+    kind: string,
+    hostHeader: string,
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+    expect: number[] = [200],
+    retried = false,
+  ): Promise<{ status: number; body: string; setCookies: string[] }> {
     return new Promise((resolve) => {
       const started = performance.now();
-      const req = http.request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', agent, headers: { host: hostHeader, ...init.headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          latencies.push(performance.now() - started);
-          requests++;
-          byKind[kind] = (byKind[kind] ?? 0) + 1;
-          const body = Buffer.concat(chunks).toString();
-          if (!expect.includes(res.statusCode ?? 0)) {
-            errors++;
-            if (errorSamples.length < 20) errorSamples.push(`${kind} ${res.statusCode} ${body.slice(0, 160)}`);
-          }
-          const sc = res.headers['set-cookie'];
-          resolve({ status: res.statusCode ?? 0, body, setCookies: Array.isArray(sc) ? sc : sc ? [sc] : [] });
-        });
-        res.on('error', () => resolve({ status: 0, body: '', setCookies: [] }));
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port, path, method: init.method ?? 'GET', agent, headers: { host: hostHeader, ...init.headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            latencies.push(performance.now() - started);
+            requests++;
+            byKind[kind] = (byKind[kind] ?? 0) + 1;
+            const body = Buffer.concat(chunks).toString();
+            if (!expect.includes(res.statusCode ?? 0)) {
+              errors++;
+              if (errorSamples.length < 20) errorSamples.push(`${kind} ${res.statusCode} ${body.slice(0, 160)}`);
+            }
+            const sc = res.headers['set-cookie'];
+            resolve({ status: res.statusCode ?? 0, body, setCookies: Array.isArray(sc) ? sc : sc ? [sc] : [] });
+          });
+          res.on('error', () => resolve({ status: 0, body: '', setCookies: [] }));
+        },
+      );
       req.on('error', (e: NodeJS.ErrnoException) => {
         // An idle keep-alive socket the server closed just as it was reused (before any answer):
         // browsers send such a request again on a fresh connection (Chromium does so for any
@@ -142,7 +160,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     });
   }
 
-  const mintUser = (id: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(id).setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(secret));
+  const mintUser = (id: string) =>
+    new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(id).setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(secret));
   const cookieOf = (setCookies: string[]) => setCookies.map((c) => c.split(';', 1)[0]).join('; ');
 
   async function oneUser(n: number, until: number): Promise<void> {
@@ -159,13 +178,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       if (created.status !== 201) continue;
       const { url, sessionId } = JSON.parse(created.body) as { url: string; sessionId: string };
       const code = new URLSearchParams(new URL(url).hash.slice(1)).get('code')!;
-      const ex = await send('exchange', preview, '/__gate/session', { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ code }) });
+      const ex = await send('exchange', preview, '/__gate/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin },
+        body: JSON.stringify({ code }),
+      });
       if (ex.status !== 200) continue;
       const grant = JSON.parse(ex.body) as { refreshToken: string; accessToken: string };
       const cookie = cookieOf(ex.setCookies);
       // A page load: the document and its subresources, with the cookie.
       await send('page', preview, '/', { headers: { cookie, accept: 'text/html' } });
-      await Promise.all(['/app.js', '/style.css', '/image.png', '/api/echo?x=1', '/api/echo?x=2'].map((p) => send('subresource', preview, p, { headers: { cookie } })));
+      await Promise.all(
+        ['/app.js', '/style.css', '/image.png', '/api/echo?x=1', '/api/echo?x=2'].map((p) => send('subresource', preview, p, { headers: { cookie } })),
+      );
       // API calls on the gateway origin.
       await send('api', gwHost, `/api/previews/${sessionId}`, { headers: auth });
       // A WebSocket with the cookie: one echo.
@@ -193,12 +218,27 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       });
       // Renewals: the worker's (Bearer) and a burst of cookie renewals sharing the grace window.
       const renewed = await send('renew', preview, '/__gate/refresh', { method: 'POST', headers: { origin, authorization: `Bearer ${grant.refreshToken}` } });
-      if (renewed.status === 200) await send('renew', preview, '/__gate/refresh', { method: 'POST', headers: { origin, authorization: `Bearer ${(JSON.parse(renewed.body) as { refreshToken: string }).refreshToken}` } });
-      const refreshOnly = cookie.split('; ').filter((c) => c.startsWith('__Host-pg-refresh=')).join('; ');
-      await Promise.all([1, 2, 3, 4].map((i) => send('cookie-renewal', preview, `/api/echo?r=${i}`, { headers: { cookie: refreshOnly, 'sec-fetch-site': 'same-origin' } })));
+      if (renewed.status === 200)
+        await send('renew', preview, '/__gate/refresh', {
+          method: 'POST',
+          headers: { origin, authorization: `Bearer ${(JSON.parse(renewed.body) as { refreshToken: string }).refreshToken}` },
+        });
+      const refreshOnly = cookie
+        .split('; ')
+        .filter((c) => c.startsWith('__Host-pg-refresh='))
+        .join('; ');
+      await Promise.all(
+        [1, 2, 3, 4].map((i) => send('cookie-renewal', preview, `/api/echo?r=${i}`, { headers: { cookie: refreshOnly, 'sec-fetch-site': 'same-origin' } })),
+      );
       // Share links: create, use as a program, list, revoke, then the revoked link is refused.
       if (round % 3 === 0) {
-        const share = await send('share', gwHost, '/api/shares', { method: 'POST', headers: auth, body: JSON.stringify({ sandboxId, port: 3000, ttlSeconds: 600 }) }, [201]);
+        const share = await send(
+          'share',
+          gwHost,
+          '/api/shares',
+          { method: 'POST', headers: auth, body: JSON.stringify({ sandboxId, port: 3000, ttlSeconds: 600 }) },
+          [201],
+        );
         if (share.status === 201) {
           const s = JSON.parse(share.body) as { id: string; url: string };
           const u = new URL(s.url);
@@ -262,7 +302,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     };
     await Promise.all(Array.from({ length: 32 }, worker));
     const after = procStats(child.pid!);
-    flood = { ids: sent, seconds: Math.round((Date.now() - floodStart) / 100) / 10, byAnswer, unclear, rssBeforeMiB: before.rssMiB, rssAfterMiB: after.rssMiB, fdsAfter: after.fds };
+    flood = {
+      ids: sent,
+      seconds: Math.round((Date.now() - floodStart) / 100) / 10,
+      byAnswer,
+      unclear,
+      rssBeforeMiB: before.rssMiB,
+      rssAfterMiB: after.rssMiB,
+      fdsAfter: after.fds,
+    };
     log(`flood: ${sent} ids in ${flood.seconds}s, rss ${before.rssMiB} → ${after.rssMiB} MiB, answers ${JSON.stringify(byAnswer)}`);
   }
 
@@ -280,7 +328,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     });
   });
   await emulator.close();
-  return { seconds: opts.seconds, requests, websockets, errors, errorSamples, byKind, p50ms: percentile(sorted, 50), p99ms: percentile(sorted, 99), samples, flood };
+  return {
+    seconds: opts.seconds,
+    requests,
+    websockets,
+    errors,
+    errorSamples,
+    byKind,
+    p50ms: percentile(sorted, 50),
+    p99ms: percentile(sorted, 99),
+    samples,
+    flood,
+  };
 }
 
 function arg(name: string, def: number): number {
@@ -293,7 +352,13 @@ function arg(name: string, def: number): number {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const json = process.argv.includes('--json');
-  runSoak({ seconds: arg('seconds', 60), flood: arg('flood', 100_000), concurrency: arg('concurrency', 8), maxHeapMiB: arg('max-heap', 0), log: json ? () => {} : (l) => console.log(l) })
+  runSoak({
+    seconds: arg('seconds', 60),
+    flood: arg('flood', 100_000),
+    concurrency: arg('concurrency', 8),
+    maxHeapMiB: arg('max-heap', 0),
+    log: json ? () => {} : (l) => console.log(l),
+  })
     .then((r) => {
       if (json) console.log(JSON.stringify(r, null, 2));
       else {

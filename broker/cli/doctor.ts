@@ -37,7 +37,8 @@ function why(err: unknown): string {
 async function checkDaytona(env: NodeJS.ProcessEnv): Promise<CheckResult> {
   const apiUrl = (env.DAYTONA_API_URL?.trim() || DEFAULT_DAYTONA_API).replace(/\/+$/, '');
   const key = env.DAYTONA_API_KEY?.trim();
-  if (!key) return { name: 'daytona', status: 'FAIL', detail: 'DAYTONA_API_KEY is not set: set it to an API key of your Daytona organisation (Dashboard → Keys)' };
+  if (!key)
+    return { name: 'daytona', status: 'FAIL', detail: 'DAYTONA_API_KEY is not set: set it to an API key of your Daytona organisation (Dashboard → Keys)' };
   // An id that cannot exist: 404 means "API reached, key accepted"; 401/403 means the key is refused.
   try {
     const res = await timedFetch(`${apiUrl}/sandbox/preview-gate-doctor-probe`, { headers: { authorization: `Bearer ${key}` } });
@@ -53,18 +54,37 @@ async function checkDaytona(env: NodeJS.ProcessEnv): Promise<CheckResult> {
 }
 
 async function checkUserSessions(cfg: ResolvedConfig): Promise<CheckResult> {
-  if (cfg.userJwtSecret) return { name: 'user-sessions', status: 'ok', detail: `HS256 secret set (GATE_USER_JWT_SECRET, ${cfg.userJwtSecret.length} characters)` };
-  if (!cfg.userJwksUrl) return { name: 'user-sessions', status: 'warn', detail: 'demo mode: sessions come from POST /api/demo/session (anyone can get one); set GATE_USER_JWT_SECRET or GATE_USER_JWKS_URL for real users' };
+  if (cfg.userJwtSecret)
+    return { name: 'user-sessions', status: 'ok', detail: `HS256 secret set (GATE_USER_JWT_SECRET, ${cfg.userJwtSecret.length} characters)` };
+  if (!cfg.userJwksUrl)
+    return {
+      name: 'user-sessions',
+      status: 'warn',
+      detail: 'demo mode: sessions come from POST /api/demo/session (anyone can get one); set GATE_USER_JWT_SECRET or GATE_USER_JWKS_URL for real users',
+    };
   try {
     const res = await timedFetch(cfg.userJwksUrl, { headers: { accept: 'application/json' } });
-    if (!res.ok) return { name: 'user-sessions', status: 'FAIL', detail: `identity provider's JWKS ${cfg.userJwksUrl} answered HTTP ${res.status}: check GATE_USER_JWKS_URL` };
+    if (!res.ok)
+      return {
+        name: 'user-sessions',
+        status: 'FAIL',
+        detail: `identity provider's JWKS ${cfg.userJwksUrl} answered HTTP ${res.status}: check GATE_USER_JWKS_URL`,
+      };
     const body = (await res.json()) as { keys?: unknown };
     if (!Array.isArray(body.keys) || body.keys.length === 0) {
-      return { name: 'user-sessions', status: 'FAIL', detail: `${cfg.userJwksUrl} is not a JWK set ({"keys":[...]}): GATE_USER_JWKS_URL must be the JWKS URL (often /.well-known/jwks.json)` };
+      return {
+        name: 'user-sessions',
+        status: 'FAIL',
+        detail: `${cfg.userJwksUrl} is not a JWK set ({"keys":[...]}): GATE_USER_JWKS_URL must be the JWKS URL (often /.well-known/jwks.json)`,
+      };
     }
     return { name: 'user-sessions', status: 'ok', detail: `identity provider's JWKS reachable (${body.keys.length} key(s))` };
   } catch (err) {
-    return { name: 'user-sessions', status: 'FAIL', detail: `identity provider's JWKS ${cfg.userJwksUrl} unreachable or not JSON (${why(err)}): check GATE_USER_JWKS_URL` };
+    return {
+      name: 'user-sessions',
+      status: 'FAIL',
+      detail: `identity provider's JWKS ${cfg.userJwksUrl} unreachable or not JSON (${why(err)}): check GATE_USER_JWKS_URL`,
+    };
   }
 }
 
@@ -137,10 +157,18 @@ async function checkPreviewDomain(cfg: ResolvedConfig): Promise<CheckResult[]> {
     await lookup(probe);
     out.push({ name: 'preview-domain', status: 'ok', detail: `*.${d} resolves (${probe})` });
   } catch {
-    out.push({ name: 'preview-domain', status: 'FAIL', detail: `${probe} does not resolve: add a wildcard DNS record *.${d} pointing at the gateway (or its reverse proxy)` });
+    out.push({
+      name: 'preview-domain',
+      status: 'FAIL',
+      detail: `${probe} does not resolve: add a wildcard DNS record *.${d} pointing at the gateway (or its reverse proxy)`,
+    });
   }
   if (cfg.publicScheme !== 'https') {
-    out.push({ name: 'public-scheme', status: 'warn', detail: `GATE_PUBLIC_SCHEME=http on a public domain: previews need https (secure context for the Service Worker); terminate TLS in front (docs/reverse-proxy.md) and set GATE_PUBLIC_SCHEME=https` });
+    out.push({
+      name: 'public-scheme',
+      status: 'warn',
+      detail: `GATE_PUBLIC_SCHEME=http on a public domain: previews need https (secure context for the Service Worker); terminate TLS in front (docs/reverse-proxy.md) and set GATE_PUBLIC_SCHEME=https`,
+    });
   }
   return out;
 }
@@ -150,15 +178,31 @@ function checkSettings(env: EnvConfig, cfg: ResolvedConfig, raw: NodeJS.ProcessE
   out.push(
     cfg.signingKeys
       ? { name: 'signing-keys', status: 'ok', detail: `GATE_SIGNING_KEYS holds ${cfg.signingKeys.keys.length} key(s)` }
-      : { name: 'signing-keys', status: 'warn', detail: 'GATE_SIGNING_KEYS unset: a key is generated at each start, so open previews and share links end at a restart (unless GATE_REDIS_URL shares keys); `preview-gate keys` makes a set' },
+      : {
+          name: 'signing-keys',
+          status: 'warn',
+          detail:
+            'GATE_SIGNING_KEYS unset: a key is generated at each start, so open previews and share links end at a restart (unless GATE_REDIS_URL shares keys); `preview-gate keys` makes a set',
+        },
   );
   if (cfg.allowedOrigins.length === 0) {
-    out.push({ name: 'allowed-origins', status: 'warn', detail: 'GATE_ALLOWED_ORIGINS unset: no host page can call the broker API from a browser (the embed); set it to your app\'s origin, e.g. https://ide.example.com' });
+    out.push({
+      name: 'allowed-origins',
+      status: 'warn',
+      detail:
+        "GATE_ALLOWED_ORIGINS unset: no host page can call the broker API from a browser (the embed); set it to your app's origin, e.g. https://ide.example.com",
+    });
   } else {
-    out.push({ name: 'allowed-origins', status: cfg.allowedOrigins.includes('*') && !cfg.demo ? 'warn' : 'ok', detail: `GATE_ALLOWED_ORIGINS=${cfg.allowedOrigins.join(',')}${cfg.allowedOrigins.includes('*') && !cfg.demo ? ': any site may call the broker API with a session it holds; list your origins instead' : ''}` });
+    out.push({
+      name: 'allowed-origins',
+      status: cfg.allowedOrigins.includes('*') && !cfg.demo ? 'warn' : 'ok',
+      detail: `GATE_ALLOWED_ORIGINS=${cfg.allowedOrigins.join(',')}${cfg.allowedOrigins.includes('*') && !cfg.demo ? ': any site may call the broker API with a session it holds; list your origins instead' : ''}`,
+    });
   }
-  if (cfg.demo) out.push({ name: 'demo', status: 'warn', detail: 'GATE_DEMO=true: POST /api/demo/session gives anyone a session for any user: never in production' });
-  if (!raw.GATE_METRICS_TOKEN) out.push({ name: 'metrics', status: 'ok', detail: '/metrics closed (set GATE_METRICS_TOKEN to scrape it with Authorization: Bearer)' });
+  if (cfg.demo)
+    out.push({ name: 'demo', status: 'warn', detail: 'GATE_DEMO=true: POST /api/demo/session gives anyone a session for any user: never in production' });
+  if (!raw.GATE_METRICS_TOKEN)
+    out.push({ name: 'metrics', status: 'ok', detail: '/metrics closed (set GATE_METRICS_TOKEN to scrape it with Authorization: Bearer)' });
   if (env.host === '0.0.0.0' || env.host === '::') out.push({ name: 'listen', status: 'ok', detail: `listening on all interfaces, port ${env.port}` });
   return out;
 }
@@ -171,7 +215,9 @@ export async function runDoctor(raw: NodeJS.ProcessEnv = process.env): Promise<C
     env = configFromEnv(raw);
     cfg = resolveConfig(env.config);
   } catch (err) {
-    const results: CheckResult[] = [{ name: 'config', status: 'FAIL', detail: (err instanceof Error ? err.message : String(err)).replace(/^preview-gate( config)?: /, '') }];
+    const results: CheckResult[] = [
+      { name: 'config', status: 'FAIL', detail: (err instanceof Error ? err.message : String(err)).replace(/^preview-gate( config)?: /, '') },
+    ];
     results.push(await checkDaytona(raw));
     const redis = await checkRedis(raw);
     if (redis) results.push(redis);

@@ -58,7 +58,7 @@ async function keys(args: string[]): Promise<void> {
   if (sub === undefined) return out(JSON.stringify(await keySet()));
   if (sub !== 'rotate') fail(`unknown keys subcommand "${sub}"; run: preview-gate keys --help`);
   const from = typeof values.from === 'string' ? values.from : undefined;
-  const text = from === '-' ? readFileSync(0, 'utf8') : from ?? process.env.GATE_SIGNING_KEYS;
+  const text = from === '-' ? readFileSync(0, 'utf8') : (from ?? process.env.GATE_SIGNING_KEYS);
   if (!text?.trim()) fail('keys rotate needs the existing set: GATE_SIGNING_KEYS in the environment, --from \'{"keys":[...]}\' or --from - (stdin)');
   try {
     out(JSON.stringify(await keySet(parseKeySet(text))));
@@ -71,9 +71,12 @@ async function token(args: string[]): Promise<void> {
   const { values } = parse('token', args, { user: { type: 'string', short: 'u' }, ttl: { type: 'string' } });
   if (values.help) return out(HELP.token);
   const secret = process.env.GATE_USER_JWT_SECRET;
-  if (!secret) fail('GATE_USER_JWT_SECRET is not set: token signs with the same HS256 secret the gateway verifies (a gateway on GATE_USER_JWKS_URL takes tokens from your identity provider instead)');
+  if (!secret)
+    fail(
+      'GATE_USER_JWT_SECRET is not set: token signs with the same HS256 secret the gateway verifies (a gateway on GATE_USER_JWKS_URL takes tokens from your identity provider instead)',
+    );
   const userId = typeof values.user === 'string' ? values.user : undefined;
-  if (!userId) fail('--user <id> is required (the session\'s sub, as listed in the preview-gate.users label)');
+  if (!userId) fail("--user <id> is required (the session's sub, as listed in the preview-gate.users label)");
   const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 30 * 86400) fail('--ttl must be seconds from 1 to 2592000');
   const { mintUserSession } = await import('./token.js');

@@ -122,7 +122,12 @@ export function createPreviewGateClient(options: PreviewGateClientOptions): Prev
     try {
       res = await doFetch(new Request(origin + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }));
     } catch (err) {
-      throw new PreviewGateApiError('network_error', `The gateway at ${origin} could not be reached: ${err instanceof Error ? err.message : String(err)}`, 0, null);
+      throw new PreviewGateApiError(
+        'network_error',
+        `The gateway at ${origin} could not be reached: ${err instanceof Error ? err.message : String(err)}`,
+        0,
+        null,
+      );
     }
     if (!res.ok) throw await readApiError(res);
     if (res.status === 204) return undefined as T;
@@ -131,7 +136,8 @@ export function createPreviewGateClient(options: PreviewGateClientOptions): Prev
   const id = (v: string) => encodeURIComponent(v);
 
   return {
-    launch: ({ session, sandboxId, port, path }) => call<Launch>('POST', '/api/previews', session, { sandboxId, port, ...(path !== undefined ? { path } : {}) }),
+    launch: ({ session, sandboxId, port, path }) =>
+      call<Launch>('POST', '/api/previews', session, { sandboxId, port, ...(path !== undefined ? { path } : {}) }),
     preview: ({ session, sessionId }) => call<PreviewStatus>('GET', `/api/previews/${id(sessionId)}`, session),
     endPreview: ({ session, sessionId }) => call<void>('DELETE', `/api/previews/${id(sessionId)}`, session),
     createShare: ({ session, sandboxId, port, ttlSeconds, path }) =>
@@ -140,6 +146,7 @@ export function createPreviewGateClient(options: PreviewGateClientOptions): Prev
       (await call<{ shares: Share[] }>('GET', `/api/shares${sandboxId !== undefined ? `?sandboxId=${id(sandboxId)}` : ''}`, session)).shares,
     revokeShare: ({ session, id: shareId }) => call<void>('DELETE', `/api/shares/${id(shareId)}`, session),
     endUserSessions: async ({ userId }) => (await call<{ ended: number }>('DELETE', `/api/previews?userId=${id(userId)}`, options.serviceToken)).ended,
-    endSandboxSessions: async ({ sandboxId }) => (await call<{ ended: number }>('DELETE', `/api/previews?sandboxId=${id(sandboxId)}`, options.serviceToken)).ended,
+    endSandboxSessions: async ({ sandboxId }) =>
+      (await call<{ ended: number }>('DELETE', `/api/previews?sandboxId=${id(sandboxId)}`, options.serviceToken)).ended,
   };
 }

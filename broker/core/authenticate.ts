@@ -11,7 +11,16 @@
  * A header credential, when present, is authoritative: it never falls back to a cookie, so a
  * Service Worker always learns that its token expired.
  */
-import { ACCESS_COOKIE, GateError, PREVIEW_TOKEN_HEADER, REFRESH_COOKIE, SHARE_QUERY, TOKEN_TYPES, WS_TICKET_QUERY, type PreviewTarget } from '../../protocol/index.js';
+import {
+  ACCESS_COOKIE,
+  GateError,
+  PREVIEW_TOKEN_HEADER,
+  REFRESH_COOKIE,
+  SHARE_QUERY,
+  TOKEN_TYPES,
+  WS_TICKET_QUERY,
+  type PreviewTarget,
+} from '../../protocol/index.js';
 import type { Clock, DaytonaPort, Principal } from './contracts.js';
 import type { ResolvedConfig } from './config.js';
 import type { Credentials } from './credentials.js';
@@ -131,7 +140,8 @@ export function createAuthenticator(d: AuthenticatorDeps) {
   async function fromTicket(ticket: string, host: PreviewHost, pathname: string): Promise<Authenticated> {
     const t = await credentials.consumeTicket(ticket);
     if (!t) throw new GateError('invalid_token', 'This WebSocket ticket is unknown, already used or expired (tickets work once, for 30 seconds).');
-    if (t.sandboxId !== host.target.sandboxId || t.port !== host.target.port) throw new GateError('wrong_scope', 'This WebSocket ticket is for another sandbox or port.');
+    if (t.sandboxId !== host.target.sandboxId || t.port !== host.target.port)
+      throw new GateError('wrong_scope', 'This WebSocket ticket is for another sandbox or port.');
     if (await store.isRevoked(`sid:${t.sessionId}`)) throw new GateError('session_revoked', 'This preview session was ended.');
     if (t.shareId) await credentials.checkShareLive(t.shareId);
     checkPath(pathname, t.pathScope);
@@ -189,7 +199,10 @@ export function createAuthenticator(d: AuthenticatorDeps) {
       return granted({ userId: 'anonymous', sessionId: '', kind: 'public' });
     }
     if (!cookiesOk && req.headers.has('cookie')) {
-      throw new GateError('missing_credential', 'This preview is private, and its cookies count only on requests from the preview itself or navigations (Sec-Fetch-Site), not from another site or preview.');
+      throw new GateError(
+        'missing_credential',
+        'This preview is private, and its cookies count only on requests from the preview itself or navigations (Sec-Fetch-Site), not from another site or preview.',
+      );
     }
     throw new GateError('missing_credential', 'This preview is private: no access token, cookie or share link came with the request.');
   }

@@ -22,7 +22,8 @@ import { METRIC } from './metrics.js';
 function validTarget(body: Record<string, unknown>): PreviewTarget {
   if (!isSandboxId(body.sandboxId)) throw new GateError('bad_request', 'sandboxId must be a sandbox id (letters, digits, - and _, at most 63 characters).');
   const port = body.port;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new GateError('bad_request', 'port must be an integer from 1 to 65535.');
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new GateError('bad_request', 'port must be an integer from 1 to 65535.');
   return { sandboxId: body.sandboxId, port };
 }
 
@@ -62,7 +63,11 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
   app.get(`${GW}/.well-known/jwks.json`, (c) => c.json(keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }));
   app.get(`${GW}/embed.js`, (c) => {
     const js = x.assets?.embed;
-    if (js === undefined) return c.text('/* preview-gate: assets not built; run `npm run build` */', 503, { 'content-type': 'text/javascript; charset=utf-8', 'retry-after': '10' });
+    if (js === undefined)
+      return c.text('/* preview-gate: assets not built; run `npm run build` */', 503, {
+        'content-type': 'text/javascript; charset=utf-8',
+        'retry-after': '10',
+      });
     return c.body(js, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
   });
 

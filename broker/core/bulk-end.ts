@@ -28,7 +28,8 @@ export function registerBulkEnd(app: GateApp, x: GatewayContext): void {
   app.delete(`${GW}/api/previews`, async (c) => {
     const userId = c.req.query('userId');
     const sandboxId = c.req.query('sandboxId');
-    if (userId !== undefined && !USER_ID.test(userId)) throw new GateError('bad_request', 'userId must be a user id (1-128 characters of letters, digits and ._@:+|-).');
+    if (userId !== undefined && !USER_ID.test(userId))
+      throw new GateError('bad_request', 'userId must be a user id (1-128 characters of letters, digits and ._@:+|-).');
     if (sandboxId !== undefined && !isSandboxId(sandboxId)) throw new GateError('bad_request', 'sandboxId must be a sandbox id.');
 
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
@@ -38,7 +39,10 @@ export function registerBulkEnd(app: GateApp, x: GatewayContext): void {
       const user = await users.verify(c.req.header('authorization') ?? null);
       c.set('user', user.id);
       if (userId !== undefined && userId !== user.id) {
-        throw new GateError('forbidden', 'A user session can end only its own preview sessions; ending another user\'s needs the service credential (GATE_SERVICE_TOKEN).');
+        throw new GateError(
+          'forbidden',
+          "A user session can end only its own preview sessions; ending another user's needs the service credential (GATE_SERVICE_TOKEN).",
+        );
       }
       owner = user.id;
     } else if (userId === undefined && sandboxId === undefined) {
@@ -61,7 +65,12 @@ export function registerBulkEnd(app: GateApp, x: GatewayContext): void {
       await store.releaseSlot(userSessionsKey(session.userId), id);
       await store.releaseSlot(sandboxSessionsKey(session.sandboxId), id);
     }
-    logger.info('sessions_ended', { by: service ? 'service' : 'user', ...(byUser ? { user: byUser } : {}), ...(sandboxId ? { sandbox: sandboxId } : {}), ended });
+    logger.info('sessions_ended', {
+      by: service ? 'service' : 'user',
+      ...(byUser ? { user: byUser } : {}),
+      ...(sandboxId ? { sandbox: sandboxId } : {}),
+      ended,
+    });
     return c.json({ ended }, 200, { 'cache-control': 'no-store' });
   });
 }

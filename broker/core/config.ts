@@ -232,7 +232,8 @@ function httpUrl(name: string, env: string, value: string | undefined): string |
 
 function secretOf(name: string, env: string, value: string | undefined, min: number): string | null {
   if (!value) return null;
-  if (value.length < min || /\s/.test(value)) throw new TypeError(`preview-gate config: ${name} (${env}) must be at least ${min} characters without spaces, e.g. \`openssl rand -hex 32\``);
+  if (value.length < min || /\s/.test(value))
+    throw new TypeError(`preview-gate config: ${name} (${env}) must be at least ${min} characters without spaces, e.g. \`openssl rand -hex 32\``);
   return value;
 }
 
@@ -249,7 +250,9 @@ function metricsAccessOf(token: string | null | undefined): Pick<ResolvedConfig,
 export function resolveConfig(config: GatewayConfig): ResolvedConfig {
   const previewDomain = (config.previewDomain ?? 'preview.localhost').toLowerCase();
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(previewDomain)) {
-    throw new TypeError(`preview-gate config: previewDomain (GATE_PREVIEW_DOMAIN) must be a DNS name with at least two labels, e.g. preview.localhost; got "${previewDomain}"`);
+    throw new TypeError(
+      `preview-gate config: previewDomain (GATE_PREVIEW_DOMAIN) must be a DNS name with at least two labels, e.g. preview.localhost; got "${previewDomain}"`,
+    );
   }
   const publicScheme = config.publicScheme ?? 'http';
   if (publicScheme !== 'http' && publicScheme !== 'https') {
@@ -260,13 +263,17 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
   const userJwtSecret = config.userJwtSecret || null;
   const userJwksUrl = config.userJwksUrl || null;
   if (!userJwtSecret && !userJwksUrl && !demo) {
-    throw new TypeError('preview-gate config: no way to verify user sessions. Set GATE_USER_JWT_SECRET (the HS256 secret of the host app\'s session JWTs, userJwtSecret) or GATE_USER_JWKS_URL (its identity provider\'s JWKS, userJwksUrl); or GATE_DEMO=true for the local demo only.');
+    throw new TypeError(
+      "preview-gate config: no way to verify user sessions. Set GATE_USER_JWT_SECRET (the HS256 secret of the host app's session JWTs, userJwtSecret) or GATE_USER_JWKS_URL (its identity provider's JWKS, userJwksUrl); or GATE_DEMO=true for the local demo only.",
+    );
   }
   if (userJwtSecret && userJwksUrl) {
     throw new TypeError('preview-gate config: set only one of GATE_USER_JWT_SECRET (userJwtSecret) and GATE_USER_JWKS_URL (userJwksUrl)');
   }
   if (userJwtSecret && userJwtSecret.length < 32) {
-    throw new TypeError('preview-gate config: GATE_USER_JWT_SECRET (userJwtSecret) must be at least 32 characters (RFC 7518 §3.2: an HS256 key of at least 256 bits)');
+    throw new TypeError(
+      'preview-gate config: GATE_USER_JWT_SECRET (userJwtSecret) must be at least 32 characters (RFC 7518 §3.2: an HS256 key of at least 256 bits)',
+    );
   }
   if (userJwksUrl) {
     try {
@@ -295,7 +302,10 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     } catch {
       ok = false;
     }
-    if (!ok) throw new TypeError(`preview-gate config: allowedOrigins (GATE_ALLOWED_ORIGINS) entries must be origins like https://ide.example.com (no path, no trailing slash) or *; got "${o}"`);
+    if (!ok)
+      throw new TypeError(
+        `preview-gate config: allowedOrigins (GATE_ALLOWED_ORIGINS) entries must be origins like https://ide.example.com (no path, no trailing slash) or *; got "${o}"`,
+      );
   }
   const keys = config.signingKeys ?? null;
   if (keys && (!Array.isArray(keys.keys) || keys.keys.length === 0)) {
@@ -333,7 +343,14 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     upstreamReplayLimitBytes: intIn('upstreamReplayLimitBytes', 'GATE_UPSTREAM_REPLAY_LIMIT', config.upstreamReplayLimitBytes, 1 << 20, 0, 64 << 20),
     linkCacheTtlMs: intIn('linkCacheTtlSeconds', 'GATE_LINK_CACHE_TTL', config.linkCacheTtlSeconds, 600, 1, 86400) * 1000,
     upstreamConnectTimeoutMs: intIn('upstreamConnectTimeoutMs', 'GATE_UPSTREAM_CONNECT_TIMEOUT_MS', config.upstreamConnectTimeoutMs, 10_000, 100, 120_000),
-    upstreamResponseTimeoutMs: intIn('upstreamResponseTimeoutMs', 'GATE_UPSTREAM_RESPONSE_TIMEOUT_MS', config.upstreamResponseTimeoutMs, 300_000, 1000, 3_600_000),
+    upstreamResponseTimeoutMs: intIn(
+      'upstreamResponseTimeoutMs',
+      'GATE_UPSTREAM_RESPONSE_TIMEOUT_MS',
+      config.upstreamResponseTimeoutMs,
+      300_000,
+      1000,
+      3_600_000,
+    ),
     upgradeTimeoutMs: intIn('upgradeTimeoutMs', 'GATE_UPGRADE_TIMEOUT_MS', config.upgradeTimeoutMs, 15_000, 100, 300_000),
     resolved: true,
     limits: resolveLimits(config.limits),
@@ -362,7 +379,9 @@ function resolveTrustedProxies(list: string[] | undefined): string[] {
     const max = v4 ? 32 : 128;
     const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
     if ((!v4 && !v6) || !okBits || extra !== undefined) {
-      throw new TypeError(`preview-gate config: trustedProxies (GATE_TRUSTED_PROXIES) entries must be IP addresses or CIDRs like 10.0.0.0/8 or ::1; got "${raw}"`);
+      throw new TypeError(
+        `preview-gate config: trustedProxies (GATE_TRUSTED_PROXIES) entries must be IP addresses or CIDRs like 10.0.0.0/8 or ::1; got "${raw}"`,
+      );
     }
     out.push(entry);
   }
@@ -388,10 +407,14 @@ function resolveRedis(config: GatewayConfig, signingKeys: unknown): ResolvedConf
   }
   if (!signingKeys) {
     if (!config.keysSecret) {
-      throw new TypeError('preview-gate config: with GATE_REDIS_URL and no GATE_SIGNING_KEYS the instances share signing keys through Redis, sealed with GATE_KEYS_SECRET (keysSecret): set it to the same random string of at least 32 characters on every instance');
+      throw new TypeError(
+        'preview-gate config: with GATE_REDIS_URL and no GATE_SIGNING_KEYS the instances share signing keys through Redis, sealed with GATE_KEYS_SECRET (keysSecret): set it to the same random string of at least 32 characters on every instance',
+      );
     }
     if (config.keysSecret.length < 32) {
-      throw new TypeError('preview-gate config: GATE_KEYS_SECRET (keysSecret) must be at least 32 characters (it seals the private signing keys kept in Redis)');
+      throw new TypeError(
+        'preview-gate config: GATE_KEYS_SECRET (keysSecret) must be at least 32 characters (it seals the private signing keys kept in Redis)',
+      );
     }
   }
   return { url, prefix, commandTimeoutMs: intIn('redisCommandTimeoutMs', 'GATE_REDIS_COMMAND_TIMEOUT_MS', config.redisCommandTimeoutMs, 1000, 50, 30_000) };

@@ -94,11 +94,7 @@ export interface Upstream {
    * Where and with which headers the Node edge opens a WebSocket to the sandbox port. `path`
    * includes the query. `{fresh: true}` after Daytona refused the upgrade (rotated token).
    */
-  webSocketTarget(
-    target: PreviewTarget,
-    path: string,
-    options?: WebSocketTargetOptions,
-  ): Promise<{ url: string; headers: Record<string, string> }>;
+  webSocketTarget(target: PreviewTarget, path: string, options?: WebSocketTargetOptions): Promise<{ url: string; headers: Record<string, string> }>;
 }
 
 /** Facts about the client connection that the portable core cannot see (passed by the Node edge). */

@@ -142,7 +142,13 @@ export function createCredentials(d: CredentialDeps) {
     checkSessionLive,
 
     /** POST /api/previews: a pending session and its one-time launch code. */
-    async createLaunch(userId: string, target: PreviewTarget, origin: string, path: string, hostOrigin?: string): Promise<{ code: string; session: PreviewSessionRecord; codeExpiresAt: number }> {
+    async createLaunch(
+      userId: string,
+      target: PreviewTarget,
+      origin: string,
+      path: string,
+      hostOrigin?: string,
+    ): Promise<{ code: string; session: PreviewSessionRecord; codeExpiresAt: number }> {
       const now = clock();
       const session: PreviewSessionRecord = {
         id: randomId(),
@@ -161,7 +167,13 @@ export function createCredentials(d: CredentialDeps) {
       await limits.claimSession(session, codeExpiresAt);
       await store.putSession(session);
       const code = randomToken();
-      await store.putLaunchCode({ hash: await hashSecret(code, CODE_DOMAIN), sessionId: session.id, path, expiresAt: codeExpiresAt, ...(hostOrigin ? { hostOrigin } : {}) });
+      await store.putLaunchCode({
+        hash: await hashSecret(code, CODE_DOMAIN),
+        sessionId: session.id,
+        path,
+        expiresAt: codeExpiresAt,
+        ...(hostOrigin ? { hostOrigin } : {}),
+      });
       return { code, session, codeExpiresAt };
     },
 
@@ -176,7 +188,10 @@ export function createCredentials(d: CredentialDeps) {
       // Login CSRF (limits/launch-binding.ts): only where the launch's maker can be seen, or confirmed.
       const verdict = judgeLaunch(rec.hostOrigin, context);
       if (verdict === 'refuse') {
-        throw new GateError('launch_context_mismatch', `This launch link was made for ${rec.hostOrigin ? `a page of ${rec.hostOrigin}` : 'a tab of its own'} and does not sign anyone in inside another page. Open the preview from the app itself.`);
+        throw new GateError(
+          'launch_context_mismatch',
+          `This launch link was made for ${rec.hostOrigin ? `a page of ${rec.hostOrigin}` : 'a tab of its own'} and does not sign anyone in inside another page. Open the preview from the app itself.`,
+        );
       }
       if (verdict === 'confirm') {
         await store.putLaunchCode(rec); // the code stays usable for the confirmed retry (same expiry)
@@ -216,7 +231,12 @@ export function createCredentials(d: CredentialDeps) {
       // Refused before rotating; counted once the rotation won (its concurrent losers are free).
       await limits.check('refresh', { user: session.userId });
       const successor = randomToken();
-      const next: RefreshRecord = { hash: await hashSecret(successor, REFRESH_DOMAIN), sessionId: session.id, generation: rec.generation + 1, expiresAt: session.expiresAt };
+      const next: RefreshRecord = {
+        hash: await hashSecret(successor, REFRESH_DOMAIN),
+        sessionId: session.id,
+        generation: rec.generation + 1,
+        expiresAt: session.expiresAt,
+      };
       const result = await store.rotateRefresh(hash, next, await seal(refreshToken, successor), clock());
       if (result.status === 'unknown') throw new GateError('invalid_session', 'The refresh credential has expired; open the preview again.');
       if (result.status === 'already_rotated') {
@@ -264,7 +284,14 @@ export function createCredentials(d: CredentialDeps) {
     },
 
     /** POST /__gate/ws-ticket: a single-use ticket for one upgrade. */
-    async issueTicket(p: { sessionId: string; userId: string; kind: 'session' | 'share'; target: PreviewTarget; pathScope?: string; shareId?: string }): Promise<{ ticket: string; expiresAt: number }> {
+    async issueTicket(p: {
+      sessionId: string;
+      userId: string;
+      kind: 'session' | 'share';
+      target: PreviewTarget;
+      pathScope?: string;
+      shareId?: string;
+    }): Promise<{ ticket: string; expiresAt: number }> {
       const ticket = randomToken();
       const expiresAt = clock() + config.wsTicketTtlMs;
       await store.putWsTicket({

@@ -136,17 +136,31 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     }
   });
 
-  const script = (pick: (a: NonNullable<GatewayContext['assets']>) => string | undefined, extra: Record<string, string> = {}) =>
+  const script =
+    (pick: (a: NonNullable<GatewayContext['assets']>) => string | undefined, extra: Record<string, string> = {}) =>
     (c: Context<GateEnv>) => {
       previewHost(c);
       const js = x.assets ? pick(x.assets) : undefined;
-      if (js === undefined) return c.text('/* preview-gate: assets not built; run `npm run build` */', 503, { 'content-type': 'text/javascript; charset=utf-8', 'retry-after': '10' });
+      if (js === undefined)
+        return c.text('/* preview-gate: assets not built; run `npm run build` */', 503, {
+          'content-type': 'text/javascript; charset=utf-8',
+          'retry-after': '10',
+        });
       return c.body(js, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', ...extra });
     };
-  app.get(`${PV}${GATE_PATHS.serviceWorker}`, script((a) => a.serviceWorker, { 'service-worker-allowed': '/' }));
-  app.get(`${PV}${GATE_PATHS.bootstrapScript}`, script((a) => a.bootstrap));
+  app.get(
+    `${PV}${GATE_PATHS.serviceWorker}`,
+    script((a) => a.serviceWorker, { 'service-worker-allowed': '/' }),
+  );
+  app.get(
+    `${PV}${GATE_PATHS.bootstrapScript}`,
+    script((a) => a.bootstrap),
+  );
   // The WebSocket wrapper the worker adds to the app's pages on the cookie-less path (ARCHITECTURE.md flow 12).
-  app.get(`${PV}${GATE_PATHS.wsShim}`, script((a) => a.wsShim));
+  app.get(
+    `${PV}${GATE_PATHS.wsShim}`,
+    script((a) => a.wsShim),
+  );
 
   const reservedNotFound = () => {
     throw new GateError('not_found', 'No such gateway path: /__gate/ is reserved by the preview gateway and never reaches the app.');

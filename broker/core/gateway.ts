@@ -162,7 +162,11 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     authenticator,
     limits,
     users,
-    policy: deps.policy ?? (config.policyUrl ? createHttpPolicy({ url: config.policyUrl, token: config.policyToken, cacheSeconds: config.policyCacheSeconds, clock, logger }) : labelPolicy),
+    policy:
+      deps.policy ??
+      (config.policyUrl
+        ? createHttpPolicy({ url: config.policyUrl, token: config.policyToken, cacheSeconds: config.policyCacheSeconds, clock, logger })
+        : labelPolicy),
     daytona: deps.daytona,
     upstream: deps.upstream,
     metrics,

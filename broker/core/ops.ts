@@ -151,5 +151,3 @@ function sameOrigin(url: string, origin: string): boolean {
     return false;
   }
 }
-
-

@@ -69,7 +69,11 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
       // Same credential rules as HTTP, including `cookiesAccepted` (http/fetch-metadata.ts): the
       // gateway's cookies count only on a `same-origin` (or Fetch-Metadata-less) handshake, so
       // a sibling preview cannot ride them even where its Origin check passed.
-      const auth = await x.authenticator.authenticate(request, host, { renew: false, ticket: true, ...(context.clientAddress ? { clientAddress: context.clientAddress } : {}) });
+      const auth = await x.authenticator.authenticate(request, host, {
+        renew: false,
+        ticket: true,
+        ...(context.clientAddress ? { clientAddress: context.clientAddress } : {}),
+      });
       const identity = await x.identity(auth.principal, host.origin);
       const forwardHeaders: Record<string, string> = {};
       const cookie = stripGateCookies(request.headers.get('cookie'));

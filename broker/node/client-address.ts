@@ -40,8 +40,11 @@ export function createClientAddressResolver(trustedProxies: readonly string[]): 
     if (peer === undefined) return undefined;
     let current = plain(peer);
     if (trustedProxies.length === 0 || !isTrusted(current)) return current;
-    const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor ?? '';
-    const hops = header.split(',').map((h) => plain(h)).filter(Boolean);
+    const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '');
+    const hops = header
+      .split(',')
+      .map((h) => plain(h))
+      .filter(Boolean);
     while (hops.length && isTrusted(current)) {
       const next = hops.pop()!;
       // A malformed entry ends the walk: the last trusted hop is the best we know.

@@ -46,7 +46,10 @@ function bool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
 function list(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
   const v = env[name];
   if (v === undefined || v.trim() === '') return undefined;
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** GATE_HEADERS_TIMEOUT, GATE_BODY_IDLE_TIMEOUT, GATE_KEEPALIVE_TIMEOUT (seconds; config.ts validates the ranges). */
@@ -81,7 +84,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     try {
       signingKeys = JSON.parse(env.GATE_SIGNING_KEYS) as GatewayConfig['signingKeys'];
     } catch {
-      throw new TypeError('preview-gate config: GATE_SIGNING_KEYS must be a JSON JWK set {"keys":[{"kty":"EC","crv":"P-256","d":...,"x":...,"y":...,"kid":...}]}');
+      throw new TypeError(
+        'preview-gate config: GATE_SIGNING_KEYS must be a JSON JWK set {"keys":[{"kty":"EC","crv":"P-256","d":...,"x":...,"y":...,"kid":...}]}',
+      );
     }
   }
   const config: GatewayConfig = {
@@ -110,7 +115,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     // Shared store (docs/interface.md, "Several instances"): validated in resolveConfig.
     ...(env.GATE_REDIS_URL?.trim() ? { redisUrl: env.GATE_REDIS_URL.trim() } : {}),
     ...(env.GATE_REDIS_PREFIX !== undefined && env.GATE_REDIS_PREFIX !== '' ? { redisPrefix: env.GATE_REDIS_PREFIX } : {}),
-    ...(int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined) !== undefined ? { redisCommandTimeoutMs: int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined)! } : {}),
+    ...(int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined) !== undefined
+      ? { redisCommandTimeoutMs: int(env, 'GATE_REDIS_COMMAND_TIMEOUT_MS', undefined)! }
+      : {}),
     ...(env.GATE_KEYS_SECRET ? { keysSecret: env.GATE_KEYS_SECRET } : {}),
     ...timeoutsFromEnv(env),
     // Closed unless a token is configured: /metrics is not for the world (broker/core/ops.ts).
@@ -129,7 +136,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const log = (env.GATE_LOG?.trim().toLowerCase() || 'json') as EnvConfig['log'];
   if (log !== 'json' && log !== 'off') throw new TypeError(`preview-gate config: GATE_LOG must be json or off, got "${env.GATE_LOG}"`);
   const logLevel = (env.GATE_LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new TypeError(`preview-gate config: GATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.GATE_LOG_LEVEL}"`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new TypeError(`preview-gate config: GATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.GATE_LOG_LEVEL}"`);
   const drainSeconds = int(env, 'GATE_DRAIN_SECONDS', 25)!;
   if (drainSeconds > 3600) throw new TypeError('preview-gate config: GATE_DRAIN_SECONDS must be 0..3600');
   return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log, logLevel, drainSeconds };

@@ -110,7 +110,7 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
     });
     if (status === 404) return new GateError('sandbox_not_found', 'The sandbox does not exist.');
     if (status === 401 || status === 403) {
-      return new GateError('daytona_unavailable', 'Daytona refused the gateway\'s API key (check DAYTONA_API_KEY).');
+      return new GateError('daytona_unavailable', "Daytona refused the gateway's API key (check DAYTONA_API_KEY).");
     }
     if (status === 400 || status === 422) return new GateError('bad_request', 'Daytona refused the request for this sandbox port.');
     return new GateError('daytona_unavailable', 'The Daytona API is unavailable.');

@@ -51,7 +51,9 @@ export function edgeServerOptions(t: EdgeTimeouts): ServerOptions {
 /** A complete HTTP/1.1 answer carrying a coded error, for a raw socket. */
 export function codedAnswer(err: GateError): Buffer {
   const body = JSON.stringify(err.toJSON());
-  const extra = Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(err.headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   return Buffer.from(
     `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncache-control: no-store\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     'latin1',
@@ -161,7 +163,13 @@ export function guardedServer(t: EdgeTimeouts) {
     });
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
       socket.on('error', () => socket.destroy());
-      socket.end(codedAnswer(new GateError('method_not_allowed', 'CONNECT is not served: the gateway opens no tunnels.', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' })));
+      socket.end(
+        codedAnswer(
+          new GateError('method_not_allowed', 'CONNECT is not served: the gateway opens no tunnels.', {
+            allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
+          }),
+        ),
+      );
     });
     return server;
   };

@@ -15,39 +15,127 @@ export interface EnvVar {
 
 export const ENV_VARS: readonly EnvVar[] = [
   { group: 'Listening', name: 'GATE_PORT', default: '8787', meaning: 'TCP port the gateway listens on (0 = any free port).' },
-  { group: 'Listening', name: 'GATE_HOST', default: '127.0.0.1', meaning: 'Interface to listen on; `0.0.0.0` in a container or behind a proxy on another host.' },
+  {
+    group: 'Listening',
+    name: 'GATE_HOST',
+    default: '127.0.0.1',
+    meaning: 'Interface to listen on; `0.0.0.0` in a container or behind a proxy on another host.',
+  },
 
-  { group: 'User sessions', name: 'GATE_USER_JWT_SECRET', default: '(none)', meaning: 'HS256 secret of the host app\'s user-session JWTs (at least 32 characters). One of this or GATE_USER_JWKS_URL is required (unless GATE_DEMO).' },
-  { group: 'User sessions', name: 'GATE_USER_JWKS_URL', default: '(none)', meaning: 'JWKS URL of the host app\'s identity provider (ES256, RS256, PS256, EdDSA). Unreachable: coded 503 `identity_provider_unavailable`.' },
+  {
+    group: 'User sessions',
+    name: 'GATE_USER_JWT_SECRET',
+    default: '(none)',
+    meaning: "HS256 secret of the host app's user-session JWTs (at least 32 characters). One of this or GATE_USER_JWKS_URL is required (unless GATE_DEMO).",
+  },
+  {
+    group: 'User sessions',
+    name: 'GATE_USER_JWKS_URL',
+    default: '(none)',
+    meaning: "JWKS URL of the host app's identity provider (ES256, RS256, PS256, EdDSA). Unreachable: coded 503 `identity_provider_unavailable`.",
+  },
   { group: 'User sessions', name: 'GATE_USER_ISSUER', default: '(not checked)', meaning: 'Required `iss` of user-session JWTs.' },
   { group: 'User sessions', name: 'GATE_USER_AUDIENCE', default: '(not checked)', meaning: 'Required `aud` of user-session JWTs.' },
 
-  { group: 'Public URLs', name: 'GATE_PREVIEW_DOMAIN', default: 'preview.localhost', meaning: 'Preview origins are `{port}-{sandboxId}.{GATE_PREVIEW_DOMAIN}`: needs a wildcard DNS record and certificate.' },
-  { group: 'Public URLs', name: 'GATE_PUBLIC_SCHEME', default: 'http', meaning: 'Scheme of the URLs the gateway hands out; `https` behind a TLS-terminating proxy.' },
-  { group: 'Public URLs', name: 'GATE_PUBLIC_PORT', default: 'the listening port', meaning: 'Port in the public URLs; set but empty = the scheme\'s default port (behind a proxy on 443).' },
+  {
+    group: 'Public URLs',
+    name: 'GATE_PREVIEW_DOMAIN',
+    default: 'preview.localhost',
+    meaning: 'Preview origins are `{port}-{sandboxId}.{GATE_PREVIEW_DOMAIN}`: needs a wildcard DNS record and certificate.',
+  },
+  {
+    group: 'Public URLs',
+    name: 'GATE_PUBLIC_SCHEME',
+    default: 'http',
+    meaning: 'Scheme of the URLs the gateway hands out; `https` behind a TLS-terminating proxy.',
+  },
+  {
+    group: 'Public URLs',
+    name: 'GATE_PUBLIC_PORT',
+    default: 'the listening port',
+    meaning: "Port in the public URLs; set but empty = the scheme's default port (behind a proxy on 443).",
+  },
 
-  { group: 'Access', name: 'GATE_ALLOWED_ORIGINS', default: '(none; `*` with GATE_DEMO)', meaning: 'Comma list of host-page origins allowed to call the broker API from a browser (the embed), e.g. `https://ide.example.com`. A missing origin is logged once with this fix.' },
-  { group: 'Access', name: 'GATE_ALLOWED_PORTS', default: 'every port but Daytona\'s reserved ones', meaning: 'Comma list of sandbox ports that may be previewed.' },
+  {
+    group: 'Access',
+    name: 'GATE_ALLOWED_ORIGINS',
+    default: '(none; `*` with GATE_DEMO)',
+    meaning:
+      'Comma list of host-page origins allowed to call the broker API from a browser (the embed), e.g. `https://ide.example.com`. A missing origin is logged once with this fix.',
+  },
+  {
+    group: 'Access',
+    name: 'GATE_ALLOWED_PORTS',
+    default: "every port but Daytona's reserved ones",
+    meaning: 'Comma list of sandbox ports that may be previewed.',
+  },
   { group: 'Access', name: 'GATE_PUBLIC_SANDBOXES', default: 'true', meaning: 'Let anyone reach a sandbox its owner made public in Daytona.' },
-  { group: 'Access', name: 'GATE_POLICY_URL', default: '(none: the `preview-gate.users` label decides)', meaning: 'The host app\'s authorisation endpoint, asked before each launch and share (contract in docs/interface.md). Fails closed with 503 `policy_unavailable`.' },
-  { group: 'Access', name: 'GATE_POLICY_TOKEN', default: '(none)', meaning: 'Bearer token sent to GATE_POLICY_URL, so the endpoint knows the caller is the gateway.' },
+  {
+    group: 'Access',
+    name: 'GATE_POLICY_URL',
+    default: '(none: the `preview-gate.users` label decides)',
+    meaning:
+      "The host app's authorisation endpoint, asked before each launch and share (contract in docs/interface.md). Fails closed with 503 `policy_unavailable`.",
+  },
+  {
+    group: 'Access',
+    name: 'GATE_POLICY_TOKEN',
+    default: '(none)',
+    meaning: 'Bearer token sent to GATE_POLICY_URL, so the endpoint knows the caller is the gateway.',
+  },
   { group: 'Access', name: 'GATE_POLICY_CACHE_SECONDS', default: '10', meaning: 'How long a policy answer without `ttlSeconds` is reused (0..300).' },
-  { group: 'Access', name: 'GATE_SERVICE_TOKEN', default: '(none)', meaning: 'Service credential of the host app\'s backend (at least 32 characters) for `DELETE /api/previews?userId=` / `?sandboxId=` (end every session of a user / a sandbox).' },
+  {
+    group: 'Access',
+    name: 'GATE_SERVICE_TOKEN',
+    default: '(none)',
+    meaning:
+      "Service credential of the host app's backend (at least 32 characters) for `DELETE /api/previews?userId=` / `?sandboxId=` (end every session of a user / a sandbox).",
+  },
   { group: 'Access', name: 'GATE_AUTO_START', default: 'false', meaning: 'Start a stopped sandbox when an authorised request reaches it.' },
   { group: 'Access', name: 'GATE_DEMO', default: 'false', meaning: 'Demo mode: `POST /api/demo/session` issues sessions to anyone. Never in production.' },
 
-  { group: 'Daytona', name: 'DAYTONA_API_URL', default: 'the SDK\'s default (https://app.daytona.io/api)', meaning: 'Daytona API base URL (the emulator prints its own).' },
-  { group: 'Daytona', name: 'DAYTONA_API_KEY', default: '(required)', meaning: 'Daytona API key of the organisation owning the sandboxes. Never leaves the gateway.' },
-  { group: 'Daytona', name: 'DAYTONA_TARGET', default: 'the SDK\'s default', meaning: 'Daytona target (region).' },
+  {
+    group: 'Daytona',
+    name: 'DAYTONA_API_URL',
+    default: "the SDK's default (https://app.daytona.io/api)",
+    meaning: 'Daytona API base URL (the emulator prints its own).',
+  },
+  {
+    group: 'Daytona',
+    name: 'DAYTONA_API_KEY',
+    default: '(required)',
+    meaning: 'Daytona API key of the organisation owning the sandboxes. Never leaves the gateway.',
+  },
+  { group: 'Daytona', name: 'DAYTONA_TARGET', default: "the SDK's default", meaning: 'Daytona target (region).' },
 
   { group: 'Tokens and keys', name: 'GATE_ACCESS_TTL', default: '300', meaning: 'Access-token lifetime in seconds (30..3600).' },
   { group: 'Tokens and keys', name: 'GATE_REFRESH_TTL', default: '43200', meaning: 'Absolute lifetime of a preview session in seconds (60..2592000).' },
-  { group: 'Tokens and keys', name: 'GATE_SIGNING_KEYS', default: '(a key generated at each start)', meaning: 'JWK set of ES256 private keys (`preview-gate keys`); the first signs, all verify. Set it to survive restarts and run several instances.' },
+  {
+    group: 'Tokens and keys',
+    name: 'GATE_SIGNING_KEYS',
+    default: '(a key generated at each start)',
+    meaning: 'JWK set of ES256 private keys (`preview-gate keys`); the first signs, all verify. Set it to survive restarts and run several instances.',
+  },
 
   { group: 'Operations', name: 'GATE_LOG', default: 'json', meaning: '`json`: one JSON line per event on stdout; `off`: nothing.' },
-  { group: 'Operations', name: 'GATE_LOG_LEVEL', default: 'info', meaning: '`debug`, `info`, `warn` or `error`: lines below it are dropped (request lines are info, 5xx warn).' },
-  { group: 'Operations', name: 'GATE_METRICS_TOKEN', default: '(none: /metrics closed)', meaning: 'Bearer token (at least 16 characters) that opens `/metrics` (Prometheus text) to a scraper.' },
-  { group: 'Operations', name: 'GATE_REDIS_URL', default: '(none: in-memory store)', meaning: '`redis://` or `rediss://` URL of the shared store for several instances; `preview-gate doctor` PINGs it.' },
+  {
+    group: 'Operations',
+    name: 'GATE_LOG_LEVEL',
+    default: 'info',
+    meaning: '`debug`, `info`, `warn` or `error`: lines below it are dropped (request lines are info, 5xx warn).',
+  },
+  {
+    group: 'Operations',
+    name: 'GATE_METRICS_TOKEN',
+    default: '(none: /metrics closed)',
+    meaning: 'Bearer token (at least 16 characters) that opens `/metrics` (Prometheus text) to a scraper.',
+  },
+  {
+    group: 'Operations',
+    name: 'GATE_REDIS_URL',
+    default: '(none: in-memory store)',
+    meaning: '`redis://` or `rediss://` URL of the shared store for several instances; `preview-gate doctor` PINGs it.',
+  },
 
   { group: 'Emulator', name: 'EMULATOR_PORT', default: '4000', meaning: '`preview-gate emulator` / `npm run emulator`: port of the Daytona emulator.' },
   { group: 'Emulator', name: 'EMULATOR_API_KEY', default: 'emulator-key', meaning: 'The API key the emulator accepts.' },

@@ -21,7 +21,13 @@ export function createRateLimiterFactory(opts: { redis?: RedisLikeClient | null;
     // With Redis unreachable, each instance counts in its own memory (insuranceLimiter) rather
     // than failing the request: limits stay on, only no longer shared for the outage.
     const lib: RateLimiterAbstract = opts.redis
-      ? new RateLimiterRedis({ ...base, storeClient: opts.redis, useRedisPackage: true, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(base) })
+      ? new RateLimiterRedis({
+          ...base,
+          storeClient: opts.redis,
+          useRedisPackage: true,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory(base),
+        })
       : new RateLimiterMemory(base);
     const limiter: RateLimiter = {
       async consume(key) {

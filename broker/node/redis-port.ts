@@ -116,7 +116,9 @@ export async function connectRedis(o: ConnectRedisOptions): Promise<NodeRedisPor
   } catch (err) {
     client.destroy();
     sub.destroy();
-    throw err instanceof Error && err.message.startsWith('preview-gate:') ? err : new Error(`preview-gate: cannot connect to Redis at ${where} (GATE_REDIS_URL): ${err instanceof Error ? err.message : String(err)}`);
+    throw err instanceof Error && err.message.startsWith('preview-gate:')
+      ? err
+      : new Error(`preview-gate: cannot connect to Redis at ${where} (GATE_REDIS_URL): ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     clearTimeout(timer);
   }

@@ -27,7 +27,10 @@ type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, p: s
 const MAX_BODY = 1024 * 1024;
 
 class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -73,111 +76,167 @@ function portOr400(text: string | undefined): number {
 const json = (ctx: ApiContext, r: SandboxRecord) => sandboxJson(r, ctx.toolboxProxyUrl());
 
 const ROUTES: [string, RegExp, Handler][] = [
-  ['GET', /^\/sandbox$/, (ctx, _req, res, _p, url) => {
-    const labels = url.searchParams.get('labels');
-    let wanted: Record<string, string> = {};
-    try {
-      wanted = labels ? (JSON.parse(labels) as Record<string, string>) : {};
-    } catch {
-      throw new ApiError(400, 'labels must be a JSON object');
-    }
-    const items = ctx.store
-      .list()
-      .filter((r) => Object.entries(wanted).every(([k, v]) => r.labels[k] === v))
-      .filter((r) => !url.searchParams.get('id') || r.id === url.searchParams.get('id'))
-      .filter((r) => !url.searchParams.get('name') || r.name === url.searchParams.get('name'))
-      .map((r) => json(ctx, r));
-    sendJson(res, 200, { items, nextCursor: null });
-  }],
-  ['POST', /^\/sandbox$/, async (ctx, req, res) => {
-    const body = await readJson(req);
-    const params: CreateParams = {
-      labels: stringRecord(body.labels),
-      env: stringRecord(body.env),
-      public: body.public === true,
-    };
-    if (typeof body.name === 'string' && body.name) {
-      if (ctx.store.get(body.name)) throw new ApiError(409, `Sandbox with name ${body.name} already exists`);
-      params.name = body.name;
-    }
-    if (typeof body.user === 'string') params.user = body.user;
-    if (typeof body.target === 'string') params.target = body.target;
-    const { record, started } = ctx.store.create(params);
-    started.catch(() => undefined);
-    sendJson(res, 200, json(ctx, record));
-  }],
+  [
+    'GET',
+    /^\/sandbox$/,
+    (ctx, _req, res, _p, url) => {
+      const labels = url.searchParams.get('labels');
+      let wanted: Record<string, string> = {};
+      try {
+        wanted = labels ? (JSON.parse(labels) as Record<string, string>) : {};
+      } catch {
+        throw new ApiError(400, 'labels must be a JSON object');
+      }
+      const items = ctx.store
+        .list()
+        .filter((r) => Object.entries(wanted).every(([k, v]) => r.labels[k] === v))
+        .filter((r) => !url.searchParams.get('id') || r.id === url.searchParams.get('id'))
+        .filter((r) => !url.searchParams.get('name') || r.name === url.searchParams.get('name'))
+        .map((r) => json(ctx, r));
+      sendJson(res, 200, { items, nextCursor: null });
+    },
+  ],
+  [
+    'POST',
+    /^\/sandbox$/,
+    async (ctx, req, res) => {
+      const body = await readJson(req);
+      const params: CreateParams = {
+        labels: stringRecord(body.labels),
+        env: stringRecord(body.env),
+        public: body.public === true,
+      };
+      if (typeof body.name === 'string' && body.name) {
+        if (ctx.store.get(body.name)) throw new ApiError(409, `Sandbox with name ${body.name} already exists`);
+        params.name = body.name;
+      }
+      if (typeof body.user === 'string') params.user = body.user;
+      if (typeof body.target === 'string') params.target = body.target;
+      const { record, started } = ctx.store.create(params);
+      started.catch(() => undefined);
+      sendJson(res, 200, json(ctx, record));
+    },
+  ],
   ['GET', /^\/sandbox\/([^/]+)$/, (ctx, _req, res, p) => sendJson(res, 200, json(ctx, sandboxOr404(ctx, p[0])))],
-  ['DELETE', /^\/sandbox\/([^/]+)$/, async (ctx, _req, res, p) => {
-    const record = sandboxOr404(ctx, p[0]);
-    await ctx.store.delete(record);
-    sendJson(res, 200, json(ctx, record));
-  }],
-  ['POST', /^\/sandbox\/([^/]+)\/start$/, (ctx, _req, res, p) => {
-    const record = sandboxOr404(ctx, p[0]);
-    ctx.store.start(record).catch(() => undefined);
-    sendJson(res, 200, json(ctx, record));
-  }],
-  ['POST', /^\/sandbox\/([^/]+)\/stop$/, (ctx, _req, res, p) => {
-    const record = sandboxOr404(ctx, p[0]);
-    ctx.store.stop(record).catch(() => undefined);
-    sendJson(res, 200, json(ctx, record));
-  }],
-  ['POST', /^\/sandbox\/([^/]+)\/pause$/, (ctx, _req, res, p) => {
-    const record = sandboxOr404(ctx, p[0]);
-    if (record.state !== 'started' && record.state !== 'pausing' && record.state !== 'paused') throw new ApiError(400, 'Sandbox is not started');
-    ctx.store.pause(record).catch(() => undefined);
-    sendJson(res, 200, json(ctx, record));
-  }],
-  ['POST', /^\/sandbox\/([^/]+)\/archive$/, (ctx, _req, res, p) => {
-    const record = sandboxOr404(ctx, p[0]);
-    if (record.state !== 'stopped' && record.state !== 'archiving' && record.state !== 'archived') throw new ApiError(400, 'Sandbox is not stopped');
-    ctx.store.archive(record).catch(() => undefined);
-    sendJson(res, 200, json(ctx, record));
-  }],
-  ['POST', /^\/sandbox\/([^/]+)\/public\/([^/]+)$/, (ctx, _req, res, p) => {
-    const record = sandboxOr404(ctx, p[0]);
-    if (p[1] !== 'true' && p[1] !== 'false') throw new ApiError(400, 'isPublic must be true or false');
-    ctx.store.setPublic(record, p[1] === 'true');
-    sendJson(res, 201, json(ctx, record));
-  }],
-  ['PUT', /^\/sandbox\/([^/]+)\/labels$/, async (ctx, req, res, p) => {
-    const record = sandboxOr404(ctx, p[0]);
-    const body = await readJson(req);
-    ctx.store.setLabels(record, stringRecord(body.labels) ?? {});
-    sendJson(res, 200, { labels: record.labels });
-  }],
-  ['POST', /^\/sandbox\/([^/]+)\/last-activity$/, (ctx, _req, res, p) => {
-    ctx.store.touch(sandboxOr404(ctx, p[0]));
-    res.writeHead(201, { 'content-length': 0 }).end();
-  }],
-  ['GET', /^\/sandbox\/([^/]+)\/toolbox-proxy-url$/, (ctx, _req, res, p) => {
-    sandboxOr404(ctx, p[0]);
-    sendJson(res, 200, { url: ctx.toolboxProxyUrl() });
-  }],
-  ['GET', /^\/sandbox\/([^/]+)\/ports\/([^/]+)\/preview-url$/, (ctx, _req, res, p) => {
-    ctx.countPreviewUrlRequest();
-    const record = sandboxOr404(ctx, p[0]);
-    const port = portOr400(p[1]);
-    sendJson(res, 200, { sandboxId: record.id, url: ctx.previewUrl(port, record.id), token: record.token });
-  }],
-  ['GET', /^\/sandbox\/([^/]+)\/ports\/([^/]+)\/signed-preview-url$/, (ctx, _req, res, p, url) => {
-    ctx.countSignedPreviewUrlRequest();
-    const record = sandboxOr404(ctx, p[0]);
-    const port = portOr400(p[1]);
-    // docs/daytona.md: expiresInSeconds defaults to 60 and must lie in 1–86400.
-    const raw = url.searchParams.get('expiresInSeconds');
-    const ttl = raw === null ? 60 : /^-?\d+$/.test(raw) ? Number(raw) : NaN;
-    if (!(ttl >= 1 && ttl <= 86400)) throw new ApiError(400, 'expiresInSeconds must be between 1 and 86400 seconds');
-    const signed = ctx.store.issueSigned(record, port, ttl);
-    sendJson(res, 200, { sandboxId: record.id, port, token: signed.token, url: ctx.previewUrl(port, signed.token) });
-  }],
-  ['POST', /^\/sandbox\/([^/]+)\/ports\/([^/]+)\/signed-preview-url\/([^/]+)\/expire$/, (ctx, _req, res, p) => {
-    const record = sandboxOr404(ctx, p[0]);
-    portOr400(p[1]);
-    const signed = ctx.store.lookupSigned(p[2] ?? '');
-    if (signed && signed.sandboxId === record.id) ctx.store.expireSigned(signed.token);
-    res.writeHead(201, { 'content-length': 0 }).end();
-  }],
+  [
+    'DELETE',
+    /^\/sandbox\/([^/]+)$/,
+    async (ctx, _req, res, p) => {
+      const record = sandboxOr404(ctx, p[0]);
+      await ctx.store.delete(record);
+      sendJson(res, 200, json(ctx, record));
+    },
+  ],
+  [
+    'POST',
+    /^\/sandbox\/([^/]+)\/start$/,
+    (ctx, _req, res, p) => {
+      const record = sandboxOr404(ctx, p[0]);
+      ctx.store.start(record).catch(() => undefined);
+      sendJson(res, 200, json(ctx, record));
+    },
+  ],
+  [
+    'POST',
+    /^\/sandbox\/([^/]+)\/stop$/,
+    (ctx, _req, res, p) => {
+      const record = sandboxOr404(ctx, p[0]);
+      ctx.store.stop(record).catch(() => undefined);
+      sendJson(res, 200, json(ctx, record));
+    },
+  ],
+  [
+    'POST',
+    /^\/sandbox\/([^/]+)\/pause$/,
+    (ctx, _req, res, p) => {
+      const record = sandboxOr404(ctx, p[0]);
+      if (record.state !== 'started' && record.state !== 'pausing' && record.state !== 'paused') throw new ApiError(400, 'Sandbox is not started');
+      ctx.store.pause(record).catch(() => undefined);
+      sendJson(res, 200, json(ctx, record));
+    },
+  ],
+  [
+    'POST',
+    /^\/sandbox\/([^/]+)\/archive$/,
+    (ctx, _req, res, p) => {
+      const record = sandboxOr404(ctx, p[0]);
+      if (record.state !== 'stopped' && record.state !== 'archiving' && record.state !== 'archived') throw new ApiError(400, 'Sandbox is not stopped');
+      ctx.store.archive(record).catch(() => undefined);
+      sendJson(res, 200, json(ctx, record));
+    },
+  ],
+  [
+    'POST',
+    /^\/sandbox\/([^/]+)\/public\/([^/]+)$/,
+    (ctx, _req, res, p) => {
+      const record = sandboxOr404(ctx, p[0]);
+      if (p[1] !== 'true' && p[1] !== 'false') throw new ApiError(400, 'isPublic must be true or false');
+      ctx.store.setPublic(record, p[1] === 'true');
+      sendJson(res, 201, json(ctx, record));
+    },
+  ],
+  [
+    'PUT',
+    /^\/sandbox\/([^/]+)\/labels$/,
+    async (ctx, req, res, p) => {
+      const record = sandboxOr404(ctx, p[0]);
+      const body = await readJson(req);
+      ctx.store.setLabels(record, stringRecord(body.labels) ?? {});
+      sendJson(res, 200, { labels: record.labels });
+    },
+  ],
+  [
+    'POST',
+    /^\/sandbox\/([^/]+)\/last-activity$/,
+    (ctx, _req, res, p) => {
+      ctx.store.touch(sandboxOr404(ctx, p[0]));
+      res.writeHead(201, { 'content-length': 0 }).end();
+    },
+  ],
+  [
+    'GET',
+    /^\/sandbox\/([^/]+)\/toolbox-proxy-url$/,
+    (ctx, _req, res, p) => {
+      sandboxOr404(ctx, p[0]);
+      sendJson(res, 200, { url: ctx.toolboxProxyUrl() });
+    },
+  ],
+  [
+    'GET',
+    /^\/sandbox\/([^/]+)\/ports\/([^/]+)\/preview-url$/,
+    (ctx, _req, res, p) => {
+      ctx.countPreviewUrlRequest();
+      const record = sandboxOr404(ctx, p[0]);
+      const port = portOr400(p[1]);
+      sendJson(res, 200, { sandboxId: record.id, url: ctx.previewUrl(port, record.id), token: record.token });
+    },
+  ],
+  [
+    'GET',
+    /^\/sandbox\/([^/]+)\/ports\/([^/]+)\/signed-preview-url$/,
+    (ctx, _req, res, p, url) => {
+      ctx.countSignedPreviewUrlRequest();
+      const record = sandboxOr404(ctx, p[0]);
+      const port = portOr400(p[1]);
+      // docs/daytona.md: expiresInSeconds defaults to 60 and must lie in 1–86400.
+      const raw = url.searchParams.get('expiresInSeconds');
+      const ttl = raw === null ? 60 : /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!(ttl >= 1 && ttl <= 86400)) throw new ApiError(400, 'expiresInSeconds must be between 1 and 86400 seconds');
+      const signed = ctx.store.issueSigned(record, port, ttl);
+      sendJson(res, 200, { sandboxId: record.id, port, token: signed.token, url: ctx.previewUrl(port, signed.token) });
+    },
+  ],
+  [
+    'POST',
+    /^\/sandbox\/([^/]+)\/ports\/([^/]+)\/signed-preview-url\/([^/]+)\/expire$/,
+    (ctx, _req, res, p) => {
+      const record = sandboxOr404(ctx, p[0]);
+      portOr400(p[1]);
+      const signed = ctx.store.lookupSigned(p[2] ?? '');
+      if (signed && signed.sandboxId === record.id) ctx.store.expireSigned(signed.token);
+      res.writeHead(201, { 'content-length': 0 }).end();
+    },
+  ],
 ];
 
 /** Handles one request whose path starts with `/api`. `path` is the part after `/api`. */

@@ -38,7 +38,13 @@ export type Verdict =
     };
 
 function error(req: IncomingMessage, status: number, code: ProxyErrorCode, message: string, headers: Record<string, string> = {}): Verdict {
-  return { kind: 'respond', status, headers: { ...headers, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(proxyErrorBody(req, status, code, message)), rejected: true };
+  return {
+    kind: 'respond',
+    status,
+    headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(proxyErrorBody(req, status, code, message)),
+    rejected: true,
+  };
 }
 
 /** docs/daytona.md, "Forwarding": the one header that stops the proxy from refreshing last activity. */
@@ -53,7 +59,13 @@ export function decide(deps: DecideDeps, req: IncomingMessage, host: PreviewHost
 
   if (!isValidPort(host.port)) return error(req, 400, 'BAD_REQUEST', 'Invalid port');
   if (deps.warningPage && shouldWarn(req, host.port, isUpgrade)) {
-    return { kind: 'respond', status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: warningPage(rawUrl), rejected: false };
+    return {
+      kind: 'respond',
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+      body: warningPage(rawUrl),
+      rejected: false,
+    };
   }
 
   const outcome = authenticate(deps, req, host, query);

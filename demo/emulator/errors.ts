@@ -58,7 +58,14 @@ export function proxyErrorBody(req: IncomingMessage, status: number, code: Proxy
   return { statusCode: status, message: prefixed, code, timestamp: new Date().toISOString(), path: pathOf(req.url), method: req.method ?? 'GET' };
 }
 
-export function sendProxyError(req: IncomingMessage, res: ServerResponse, status: number, code: ProxyErrorCode, message: string, headers: Record<string, string | string[]> = {}): void {
+export function sendProxyError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: ProxyErrorCode,
+  message: string,
+  headers: Record<string, string | string[]> = {},
+): void {
   sendJson(res, status, proxyErrorBody(req, status, code, message), headers);
 }
 

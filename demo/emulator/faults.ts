@@ -47,10 +47,13 @@ export async function startFaultyApi(targetApiUrl: string): Promise<FaultyApi> {
   const held = new Set<() => void>();
   const stats = { requests: 0 };
   const pass = (req: IncomingMessage, res: ServerResponse) => {
-    const up = request({ host: target.hostname, port: Number(target.port), method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
+    const up = request(
+      { host: target.hostname, port: Number(target.port), method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     res.on('close', () => up.destroy());
     req.pipe(up);

@@ -11,7 +11,15 @@ import type { Verdict } from './decide.js';
 
 type Forward = Extract<Verdict, { kind: 'forward' }>;
 
-export function forwardHttp(agent: Agent, req: IncomingMessage, res: ServerResponse, target: Forward, extraHeaders: string[], onBadGateway: () => void, retried = false): void {
+export function forwardHttp(
+  agent: Agent,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: Forward,
+  extraHeaders: string[],
+  onBadGateway: () => void,
+  retried = false,
+): void {
   const upstreamReq = request({
     host: target.upstream.host,
     port: target.upstream.port,

@@ -57,9 +57,7 @@ export async function startHostPage(initial: HostPageOptions): Promise<HostPage>
       return;
     }
     if (path === '/' || path === '/index.html') {
-      const html = read('index.html')
-        .replaceAll('%GATEWAY_URL%', opts.gatewayUrl.replace(/\/+$/, ''))
-        .replace('%CONFIG%', config());
+      const html = read('index.html').replaceAll('%GATEWAY_URL%', opts.gatewayUrl.replace(/\/+$/, '')).replace('%CONFIG%', config());
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(html);
       return;

@@ -32,7 +32,9 @@ export function readFrameMessage(data: unknown): FrameReport | null {
   if (!isPreviewGateMessage(data)) return null;
   const m = data as { type: string; code?: unknown; message?: unknown; credentialPath?: unknown; target?: unknown };
   if (m.type === 'launched') {
-    return m.credentialPath === 'worker' || m.credentialPath === 'worker-only' || m.credentialPath === 'cookie' ? { type: 'launched', credentialPath: m.credentialPath } : null;
+    return m.credentialPath === 'worker' || m.credentialPath === 'worker-only' || m.credentialPath === 'cookie'
+      ? { type: 'launched', credentialPath: m.credentialPath }
+      : null;
   }
   if (m.type === 'error') {
     const code = frameErrorCode(m.code);

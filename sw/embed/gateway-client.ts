@@ -3,7 +3,7 @@
  * for `GATE_ALLOWED_ORIGINS`), `credentials: 'omit'` (the host's user session travels only as
  * `Authorization: Bearer`, asked fresh from `getSession()` for every call), never cached.
  */
-import { type PageErrorCode } from '../page/messages.js';
+import type { PageErrorCode } from '../page/messages.js';
 import { readGateError } from '../page/read-error.js';
 
 /** POST /api/previews answer; `expiresAt` is the launch code's, `sessionExpiresAt` the session's end. */

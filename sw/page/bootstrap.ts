@@ -130,7 +130,10 @@ async function launch(): Promise<void> {
   // (and Secure ones over plain http): then the worker must carry everything (`worker-only`).
   const cookie = await cookieWorks();
   if (workerAllowed) {
-    const stored = await store.write({ ...grant, receivedAt: Date.now(), ...(cookie ? {} : { cookieless: true }) }).then(() => true, () => false);
+    const stored = await store.write({ ...grant, receivedAt: Date.now(), ...(cookie ? {} : { cookieless: true }) }).then(
+      () => true,
+      () => false,
+    );
     if (stored && (await installWorker())) credentialPath = cookie ? 'worker' : 'worker-only';
     // No worker: the tokens would only sit where page scripts can read them. The cookie carries on.
     else await store.clear();

@@ -35,7 +35,7 @@ export function actionButtons(action: 'relaunch' | 'reload' | 'new-tab'): HTMLEl
 const TOP_LEVEL_STORAGE_REFUSED = {
   title: 'Your browser refused what this preview needs',
   detail:
-    'The browser accepted neither the preview\'s cookie nor its Service Worker on this page (some browsers drop secure cookies on plain http, or block site data). Open the preview over https, or allow site data for it, then open it again from the app.',
+    "The browser accepted neither the preview's cookie nor its Service Worker on this page (some browsers drop secure cookies on plain http, or block site data). Open the preview over https, or allow site data for it, then open it again from the app.",
   action: 'reload' as const,
 };
 

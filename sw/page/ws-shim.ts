@@ -87,8 +87,7 @@ type EventType = (typeof EVENT_TYPES)[number];
 /** The wrapping class; `install` puts it on `window.WebSocket`. */
 export function createGateWebSocket(deps: ShimDeps): typeof WebSocket {
   const { Native } = deps;
-  const makeMessage =
-    deps.events?.message ?? ((init) => new MessageEvent('message', { data: init.data, origin: init.origin, lastEventId: init.lastEventId }));
+  const makeMessage = deps.events?.message ?? ((init) => new MessageEvent('message', { data: init.data, origin: init.origin, lastEventId: init.lastEventId }));
   const makeClose = deps.events?.close ?? ((init) => new CloseEvent('close', init));
 
   class GateWebSocket extends EventTarget {
@@ -183,7 +182,8 @@ export function createGateWebSocket(deps: ShimDeps): typeof WebSocket {
     }
 
     send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
-      if (!this.#real || this.#real.readyState === CONNECTING) throw domError("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", 'InvalidStateError');
+      if (!this.#real || this.#real.readyState === CONNECTING)
+        throw domError("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", 'InvalidStateError');
       this.#real.send(data);
     }
 
@@ -191,7 +191,8 @@ export function createGateWebSocket(deps: ShimDeps): typeof WebSocket {
       if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999 || !Number.isInteger(code))) {
         throw domError(`The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`, 'InvalidAccessError');
       }
-      if (reason !== undefined && new TextEncoder().encode(reason).length > 123) throw domError('The close reason must not be longer than 123 bytes.', 'SyntaxError');
+      if (reason !== undefined && new TextEncoder().encode(reason).length > 123)
+        throw domError('The close reason must not be longer than 123 bytes.', 'SyntaxError');
       if (this.#real) this.#real.close(code, reason);
       else if (this.#state === CONNECTING) this.#state = CLOSING;
     }

@@ -83,10 +83,22 @@ async function handleAny(request: Request): Promise<Response> {
 // The app's requests. workbox-routing matches per method; register the one match for each method.
 const METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 for (const method of METHODS) {
-  registerRoute(new Route(({ request }) => shouldIntercept(request, origin), ({ request }) => handleAny(request), method));
+  registerRoute(
+    new Route(
+      ({ request }) => shouldIntercept(request, origin),
+      ({ request }) => handleAny(request),
+      method,
+    ),
+  );
 }
 // The WebSocket wrapper's ticket request: the token where there is one (the cookie otherwise).
-registerRoute(new Route(({ request }) => isTicketRequest(request, origin), ({ request }) => handle(request), 'POST'));
+registerRoute(
+  new Route(
+    ({ request }) => isTicketRequest(request, origin),
+    ({ request }) => handle(request),
+    'POST',
+  ),
+);
 // EventSource: the cookie path where a cookie works (not intercepted: long streams are most
 // robust without the worker); with the token on the cookie-less path. When the worker does not
 // know yet, it looks at the grant and passes the request through unchanged if a cookie works.

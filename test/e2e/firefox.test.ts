@@ -71,8 +71,6 @@ async function appSaw(target: Target): Promise<{ document: string[]; fetch: stri
   return { document: gatewayCredentialsIn(doc as never), fetch: gatewayCredentialsIn(fetched as never) };
 }
 
-
-
 /** First contentful paint of the current document, in ms from its navigation start (-1: none). */
 function fcp(target: Target): Promise<number> {
   return target.evaluate(() => Math.round(performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1));
@@ -141,7 +139,11 @@ describe.skipIf(!FIREFOX)(SUITE, () => {
       (window as unknown as { __beforeReload: boolean }).__beforeReload = true;
       location.reload();
     });
-    await until(target, 'the reloaded document', () => !(window as unknown as { __beforeReload?: boolean }).__beforeReload && document.readyState === 'complete');
+    await until(
+      target,
+      'the reloaded document',
+      () => !(window as unknown as { __beforeReload?: boolean }).__beforeReload && document.readyState === 'complete',
+    );
   }
 
   async function runCell(page: Page, cell: Cell, label: string): Promise<Target> {
@@ -179,7 +181,7 @@ describe.skipIf(!FIREFOX)(SUITE, () => {
     return target;
   }
 
-  it('cross-site iframe, worker requested → worker (registered in the frame\'s partition)', async () => {
+  it("cross-site iframe, worker requested → worker (registered in the frame's partition)", async () => {
     const page = await browser.newPage();
     let topLevel: Page | undefined;
     try {

@@ -12,7 +12,11 @@ export async function inspectorResults(target: Frame | Page, timeoutMs = 20_000)
 export const ALL_OK = Object.fromEntries(CHECK_NAMES.map((c) => [c, 'ok']));
 
 /** Header and cookie names of the gateway's own credentials: none may reach the app. */
-export function gatewayCredentialsIn(report: { headers: Record<string, unknown>; cookies: Record<string, unknown>; query?: Record<string, unknown> }): string[] {
+export function gatewayCredentialsIn(report: {
+  headers: Record<string, unknown>;
+  cookies: Record<string, unknown>;
+  query?: Record<string, unknown>;
+}): string[] {
   const found: string[] = [];
   for (const name of Object.keys(report.headers)) {
     const n = name.toLowerCase();

@@ -70,9 +70,7 @@ describe('browser journeys', () => {
       const frame = previewFrame(page);
       expect(await fetchStatus(frame)).toBe(200);
       // The host app keeps the frame down after a revocation: cancel the automatic relaunch.
-      await page.evaluate(() =>
-        document.getElementById('preview')!.addEventListener('expired', (e) => e.preventDefault(), { once: true }),
-      );
+      await page.evaluate(() => document.getElementById('preview')!.addEventListener('expired', (e) => e.preventDefault(), { once: true }));
       await page.evaluate(() => (document.getElementById('preview') as unknown as { handle: { revoke(): Promise<void> } }).handle.revoke());
       // revoke() reports the end at once (the status check would too; see session-status.test.ts).
       await page.waitForSelector('body[data-preview-state="expired"]');

@@ -17,9 +17,13 @@ function startAttackerSite(): Promise<{ server: Server; origin: string }> {
     const target = new URL(req.url ?? '/', 'http://x').searchParams.get('frame') ?? '';
     res.writeHead(200, { 'content-type': 'text/html' });
     // The attacker strips the referrer, so a browser without ancestorOrigins has no proof either.
-    res.end(`<!doctype html><title>win a prize</title><iframe id="f" referrerpolicy="no-referrer" src="${target.replace(/"/g, '&quot;')}" width="600" height="400"></iframe>`);
+    res.end(
+      `<!doctype html><title>win a prize</title><iframe id="f" referrerpolicy="no-referrer" src="${target.replace(/"/g, '&quot;')}" width="600" height="400"></iframe>`,
+    );
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.2', () => resolve({ server, origin: `http://127.0.0.2:${(server.address() as AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.2', () => resolve({ server, origin: `http://127.0.0.2:${(server.address() as AddressInfo).port}` })),
+  );
 }
 
 let stack: BrowserStack;
@@ -54,7 +58,11 @@ async function gateCookies(context: BrowserContext): Promise<string[]> {
 async function attackerLaunch(asHostPage: boolean): Promise<string> {
   const res = await fetch(`${stack.gateway.url}/api/previews`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${await stack.sessionToken('mallory')}`, 'content-type': 'application/json', ...(asHostPage ? { origin: stack.host.origin } : {}) },
+    headers: {
+      authorization: `Bearer ${await stack.sessionToken('mallory')}`,
+      'content-type': 'application/json',
+      ...(asHostPage ? { origin: stack.host.origin } : {}),
+    },
     body: JSON.stringify({ sandboxId: stack.sandboxId, port: APP_PORT }),
   });
   expect(res.status).toBe(201);

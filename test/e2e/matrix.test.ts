@@ -66,8 +66,6 @@ function watchFailures(page: Page): string[] {
   return failures;
 }
 
-
-
 async function runCell(page: Page, cell: Cell, label: string): Promise<void> {
   const failures = watchFailures(page);
   const started = Date.now();

@@ -129,11 +129,9 @@ describe('the embed reports a session revoked elsewhere', () => {
       const sessionId = await readyPreview(page);
       const before = (await events(page)).length;
       expect((await stack.api('DELETE', `/api/previews/${sessionId}`)).status).toBe(204);
-      await page.waitForFunction(
-        (n) => (window as unknown as { events: Recorded[] }).events.slice(n).some((e) => e.type === 'ready'),
-        before,
-        { timeout: 20_000 },
-      );
+      await page.waitForFunction((n) => (window as unknown as { events: Recorded[] }).events.slice(n).some((e) => e.type === 'ready'), before, {
+        timeout: 20_000,
+      });
       const after = (await events(page)).slice(before);
       expect(after.map((e) => [e.type, e.code])).toEqual([
         ['expired', 'session_revoked'],

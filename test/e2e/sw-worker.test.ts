@@ -89,9 +89,14 @@ function fakeGateway() {
       return json(res, 401, { error: { code: 'session_revoked', message: 'Revoked.' } });
     }
     if (token && access.get(token)! <= Date.now()) {
-      return json(res, 401, { error: { code: 'token_expired', message: 'Expired.' } }, {
-        'www-authenticate': 'Bearer error="invalid_token", error_description="token_expired"',
-      });
+      return json(
+        res,
+        401,
+        { error: { code: 'token_expired', message: 'Expired.' } },
+        {
+          'www-authenticate': 'Bearer error="invalid_token", error_description="token_expired"',
+        },
+      );
     }
     if (!token && !cookie) return json(res, 401, { error: { code: 'missing_credential', message: 'No credential.' } });
     if (url.pathname === '/redirect') {

@@ -75,7 +75,12 @@ beforeAll(async () => {
     launchChromium(),
   ]);
   await stack.emulator.bindPort(stack.sandboxId, VITE_PORT, { target: vite.url });
-  stack.host.update({ apps: [{ port: APP_PORT, label: 'Inspector' }, { port: VITE_PORT, label: 'Vite app (HMR)' }] });
+  stack.host.update({
+    apps: [
+      { port: APP_PORT, label: 'Inspector' },
+      { port: VITE_PORT, label: 'Vite app (HMR)' },
+    ],
+  });
   viteOrigin = stack.previewOrigin.replace(`//${APP_PORT}-`, `//${VITE_PORT}-`);
 });
 

@@ -70,7 +70,12 @@ describe.skipIf(Boolean(MISSING))(SUITE, () => {
       launchWebKit(),
     ]);
     await stack.emulator.bindPort(stack.sandboxId, VITE_PORT, { target: vite.url });
-    stack.host.update({ apps: [{ port: APP_PORT, label: 'Inspector' }, { port: VITE_PORT, label: 'Vite app (HMR)' }] });
+    stack.host.update({
+      apps: [
+        { port: APP_PORT, label: 'Inspector' },
+        { port: VITE_PORT, label: 'Vite app (HMR)' },
+      ],
+    });
   });
   afterAll(async () => {
     await webkit?.driver.navigate('about:blank').catch(() => undefined);

@@ -231,7 +231,9 @@ describe.skipIf(Boolean(MISSING))(SUITE, () => {
     try {
       const { url } = await stack.launchUrl('/');
       await webkit.driver.navigate(`${url}&sw=0`);
-      const shown = (await until(webkit.driver, 'the failure', () => (document.body.dataset.gateCode ? [document.body.dataset.gateCode, document.title] : null)))!;
+      const shown = (await until(webkit.driver, 'the failure', () =>
+        document.body.dataset.gateCode ? [document.body.dataset.gateCode, document.title] : null,
+      ))!;
       expect(shown[0]).toBe('storage_refused');
       expect(shown[1]).not.toMatch(/embedded/i);
     } finally {

@@ -179,9 +179,15 @@ describe('forwarding', () => {
     const plain = await proxyRequest(url, '/api/echo', { method: 'OPTIONS', ...withToken(emu.standardToken(id)) });
     expect(plain.status).toBe(200);
     expect(plain.json().method).toBe('OPTIONS');
-    const same = await proxyRequest(url, '/api/echo', { method: 'OPTIONS', headers: { ...withToken(emu.standardToken(id)).headers, origin: `http://${hostOf(url)}` } });
+    const same = await proxyRequest(url, '/api/echo', {
+      method: 'OPTIONS',
+      headers: { ...withToken(emu.standardToken(id)).headers, origin: `http://${hostOf(url)}` },
+    });
     expect(same.json().method).toBe('OPTIONS');
-    const cross = await proxyRequest(url, '/api/echo', { method: 'OPTIONS', headers: { origin: 'https://ide.example', 'access-control-request-method': 'PUT' } });
+    const cross = await proxyRequest(url, '/api/echo', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://ide.example', 'access-control-request-method': 'PUT' },
+    });
     expect(cross.status).toBe(204);
     expect(cross.headers['access-control-max-age']).toBe('43200');
   });
@@ -276,7 +282,11 @@ describe("Daytona's token-check cache (switch)", () => {
     const cached = await startEmulator({ port: 0, tokenCache: true });
     try {
       const { id } = await cached.createSandbox({});
-      const signed = await (await fetch(`${cached.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=600`, { headers: { authorization: `Bearer ${cached.apiKey}` } })).json();
+      const signed = await (
+        await fetch(`${cached.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=600`, {
+          headers: { authorization: `Bearer ${cached.apiKey}` },
+        })
+      ).json();
       expect((await proxyRequest(signed.url, '/api/echo')).status).toBe(200);
       cached.expireSignedTokens(id);
       expect((await proxyRequest(signed.url, '/api/echo')).status).toBe(200);

@@ -66,7 +66,9 @@ describe('in Chromium', () => {
   afterAll(() => browser?.close());
 
   it('through a signed URL and the accepted warning page, every inspector check is ok', async () => {
-    const signed = await (await fetch(`${emu.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=300`, { headers: { authorization: `Bearer ${emu.apiKey}` } })).json();
+    const signed = await (
+      await fetch(`${emu.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=300`, { headers: { authorization: `Bearer ${emu.apiKey}` } })
+    ).json();
     // Daytona warns the browsers it names; headless Chromium is not one, so present a desktop Chrome.
     const page = await browser.newPage({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36' });
     try {
@@ -74,7 +76,9 @@ describe('in Chromium', () => {
       // Daytona's interstitial comes first for a browser; continuing lands on the requested page.
       await page.click('#daytona-preview-warning button');
       await page.waitForSelector('html[data-inspector-done="true"]', { timeout: 20_000 });
-      const state = await page.evaluate(() => (window as unknown as { __inspector: { results: Record<string, string>; request: { query: Record<string, string> } } }).__inspector);
+      const state = await page.evaluate(
+        () => (window as unknown as { __inspector: { results: Record<string, string>; request: { query: Record<string, string> } } }).__inspector,
+      );
       expect(state.results).toEqual({ script: 'ok', style: 'ok', image: 'ok', fetch: 'ok', post: 'ok', ws: 'ok', sse: 'ok', download: 'ok' });
       expect(state.request.query).toEqual({ from: 'browser' });
       expect(await page.getAttribute('html', 'data-check-ws')).toBe('ok');

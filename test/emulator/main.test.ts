@@ -22,7 +22,14 @@ it('prints DAYTONA_API_URL, DAYTONA_API_KEY, SANDBOX_ID, PREVIEW_URL, PREVIEW_TO
       stdout += c.toString();
       if (!stdout.includes('PREVIEW_TOKEN=')) return;
       clearTimeout(timer);
-      resolve(Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])));
+      resolve(
+        Object.fromEntries(
+          stdout
+            .trim()
+            .split('\n')
+            .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+        ),
+      );
     });
   });
   try {
@@ -31,7 +38,9 @@ it('prints DAYTONA_API_URL, DAYTONA_API_KEY, SANDBOX_ID, PREVIEW_URL, PREVIEW_TO
     expect(vars.DAYTONA_API_KEY).toBe('main-test-key');
     const port = new URL(vars.DAYTONA_API_URL!).port;
     expect(vars.PREVIEW_URL).toBe(`http://3000-${vars.SANDBOX_ID}.proxy.localhost:${port}`);
-    const sandbox = await (await fetch(`${vars.DAYTONA_API_URL}/sandbox/${vars.SANDBOX_ID}`, { headers: { authorization: `Bearer ${vars.DAYTONA_API_KEY}` } })).json();
+    const sandbox = await (
+      await fetch(`${vars.DAYTONA_API_URL}/sandbox/${vars.SANDBOX_ID}`, { headers: { authorization: `Bearer ${vars.DAYTONA_API_KEY}` } })
+    ).json();
     expect(sandbox).toMatchObject({ state: 'started', labels: { 'preview-gate.users': '*' } });
     const res = await proxyRequest(vars.PREVIEW_URL!, '/api/echo', { headers: { 'x-daytona-preview-token': vars.PREVIEW_TOKEN! } });
     expect(res.status).toBe(200);

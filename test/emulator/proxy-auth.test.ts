@@ -49,7 +49,7 @@ describe('without a working credential', () => {
     expect(await idp.text()).toContain('Sign in to Daytona');
   });
 
-  it("a token of sandbox A does not open sandbox B", async () => {
+  it('a token of sandbox A does not open sandbox B', async () => {
     const other = await emu.createSandbox();
     expectAuthRedirect(await proxyRequest(emu.previewUrl(other.id, 3000), '/', { headers: { 'x-daytona-preview-token': token } }), other.id);
     expect((await proxyRequest(emu.previewUrl(other.id, 3000), '/', { headers: { 'x-daytona-preview-token': emu.standardToken(other.id) } })).status).toBe(200);
@@ -63,7 +63,7 @@ describe('each credential, and what reaches the app', () => {
     expect(res.json().headers.authorization).toBeUndefined();
   });
 
-  it('an app credential in Authorization (not the API key) is not Daytona\'s: it passes through with a valid token', async () => {
+  it("an app credential in Authorization (not the API key) is not Daytona's: it passes through with a valid token", async () => {
     const res = await proxyRequest(url, '/api/echo', { headers: { authorization: 'Basic dXNlcjpwYXNz', 'x-daytona-preview-token': token } });
     expect(res.status).toBe(200);
     expect(res.json().headers.authorization).toBe('Basic dXNlcjpwYXNz');
@@ -88,12 +88,16 @@ describe('each credential, and what reaches the app', () => {
   });
 
   it('a signed token in the host opens its port and sets the documented cookie; Daytona does not remove that cookie before the app', async () => {
-    const signed = await (await fetch(`${emu.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=120`, { headers: { authorization: `Bearer ${emu.apiKey}` } })).json();
+    const signed = await (
+      await fetch(`${emu.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=120`, { headers: { authorization: `Bearer ${emu.apiKey}` } })
+    ).json();
     const first = await proxyRequest(signed.url, '/api/echo');
     expect(first.status).toBe(200);
     const setCookie = first.headers['set-cookie']?.[0] ?? '';
     const host = `3000-${signed.token}.proxy.localhost`;
-    expect(setCookie).toMatch(new RegExp(`^daytona-sandbox-auth-${signed.token}=[^;]+; Max-Age=3600; Path=/; Domain=\\.${host.replace(/\./g, '\\.')}; HttpOnly$`));
+    expect(setCookie).toMatch(
+      new RegExp(`^daytona-sandbox-auth-${signed.token}=[^;]+; Max-Age=3600; Path=/; Domain=\\.${host.replace(/\./g, '\\.')}; HttpOnly$`),
+    );
     expect(setCookie).not.toMatch(/SameSite/i);
     const cookie = setCookie.split(';')[0] ?? '';
     const second = await proxyRequest(signed.url, '/api/echo', { headers: { cookie: `${cookie}; app=kept` } });
@@ -102,7 +106,9 @@ describe('each credential, and what reaches the app', () => {
   });
 
   it('the signed-URL cookie is honoured for 3600 s, not longer', async () => {
-    const signed = await (await fetch(`${emu.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=10`, { headers: { authorization: `Bearer ${emu.apiKey}` } })).json();
+    const signed = await (
+      await fetch(`${emu.apiUrl}/sandbox/${id}/ports/3000/signed-preview-url?expiresInSeconds=10`, { headers: { authorization: `Bearer ${emu.apiKey}` } })
+    ).json();
     const cookie = ((await proxyRequest(signed.url, '/')).headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
     const now = Date.now();
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -127,7 +133,9 @@ describe('each credential, and what reaches the app', () => {
       const unknown = await proxyRequest(`http://3000-abcdefgh12345678.proxy.localhost:${prod.port}`, '/x');
       expect(unknown.status).toBe(401);
       expect(unknown.json()).toEqual(body);
-      const signed = await (await fetch(`${prod.apiUrl}/sandbox/${sid}/ports/3000/signed-preview-url?expiresInSeconds=60`, { headers: { authorization: `Bearer ${prod.apiKey}` } })).json();
+      const signed = await (
+        await fetch(`${prod.apiUrl}/sandbox/${sid}/ports/3000/signed-preview-url?expiresInSeconds=60`, { headers: { authorization: `Bearer ${prod.apiKey}` } })
+      ).json();
       expect((await proxyRequest(signed.url, '/api/echo')).status).toBe(200); // positive control
       prod.expireSignedTokens(sid);
       const revoked = await proxyRequest(signed.url, '/api/echo');

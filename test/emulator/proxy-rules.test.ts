@@ -62,7 +62,7 @@ describe('CORS', () => {
     expect(seen.length).toBe(before);
   });
 
-  it('normal answers echo the Origin with credentials (duplicating an app\'s own header, as Daytona does)', async () => {
+  it("normal answers echo the Origin with credentials (duplicating an app's own header, as Daytona does)", async () => {
     const res = await proxyRequest(emu.previewUrl(id, 5173), '/', { headers: { ...auth, origin: 'https://ide.example' } });
     expect(res.status).toBe(200);
     const acao = res.rawHeaders.filter((_, i, a) => i % 2 === 0 && a[i]?.toLowerCase() === 'access-control-allow-origin');
@@ -74,7 +74,10 @@ describe('CORS', () => {
 
   it('X-Daytona-Disable-CORS: true turns CORS off: preflights reach the app, no header is added, and the header is stripped', async () => {
     const before = seen.length;
-    const pre = await proxyRequest(emu.previewUrl(id, 5173), '/', { method: 'OPTIONS', headers: { ...auth, origin: 'https://ide.example', 'x-daytona-disable-cors': 'true' } });
+    const pre = await proxyRequest(emu.previewUrl(id, 5173), '/', {
+      method: 'OPTIONS',
+      headers: { ...auth, origin: 'https://ide.example', 'x-daytona-disable-cors': 'true' },
+    });
     expect(pre.status).toBe(200);
     expect(seen.length).toBe(before + 1);
     expect(seen.at(-1)?.method).toBe('OPTIONS');
@@ -91,7 +94,10 @@ describe('warning interstitial', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('text/html');
     expect(res.text()).toContain('daytona-preview-warning');
-    const accept = await proxyRequest(url, `/accept-daytona-preview-warning?redirect=${encodeURIComponent('/page?x=1')}`, { method: 'POST', headers: { 'user-agent': BROWSER_UA } });
+    const accept = await proxyRequest(url, `/accept-daytona-preview-warning?redirect=${encodeURIComponent('/page?x=1')}`, {
+      method: 'POST',
+      headers: { 'user-agent': BROWSER_UA },
+    });
     expect(accept.status).toBe(302);
     expect(accept.headers.location).toBe('/page?x=1');
     expect(String(accept.headers['set-cookie'])).toContain('daytona-preview-page-accepted=true');
@@ -112,7 +118,9 @@ describe('warning interstitial', () => {
     const quiet = await startEmulator({ port: 0, warningPage: false });
     try {
       const { id: qid } = await quiet.createSandbox();
-      const res = await proxyRequest(quiet.previewUrl(qid, 3000), '/api/echo', { headers: { 'user-agent': BROWSER_UA, 'x-daytona-preview-token': quiet.standardToken(qid) } });
+      const res = await proxyRequest(quiet.previewUrl(qid, 3000), '/api/echo', {
+        headers: { 'user-agent': BROWSER_UA, 'x-daytona-preview-token': quiet.standardToken(qid) },
+      });
       expect(res.status).toBe(200);
       expect(res.json().path).toBe('/api/echo');
     } finally {
@@ -214,12 +222,18 @@ describe('API auth and errors', () => {
     key.authorization = `Bearer ${emu.apiKey}`;
   });
 
-  it('a missing or invalid API key gets 401 in NestJS\'s error shape', async () => {
+  it("a missing or invalid API key gets 401 in NestJS's error shape", async () => {
     const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { authorization: emu.apiKey }];
     for (const headers of attempts) {
       const res = await api(`/sandbox/${id}`, { headers });
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ path: `/api/sandbox/${id}`, timestamp: expect.any(String), statusCode: 401, error: 'Unauthorized', message: 'Unauthorized' });
+      expect(await res.json()).toEqual({
+        path: `/api/sandbox/${id}`,
+        timestamp: expect.any(String),
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'Unauthorized',
+      });
     }
   });
 

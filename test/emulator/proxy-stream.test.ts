@@ -97,7 +97,13 @@ describe('HTTP streaming', () => {
     const t0 = performance.now();
     const result = await new Promise<{ bytes: number; sha: string; status: number }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: emu.port, path: `/download?bytes=${total}`, headers: { host: hostOf(emu.previewUrl(id, 3000)), 'x-daytona-preview-token': token }, agent: false },
+        {
+          host: '127.0.0.1',
+          port: emu.port,
+          path: `/download?bytes=${total}`,
+          headers: { host: hostOf(emu.previewUrl(id, 3000)), 'x-daytona-preview-token': token },
+          agent: false,
+        },
         (res) => {
           const hash = createHash('sha256');
           let bytes = 0;
@@ -126,7 +132,9 @@ describe('HTTP streaming', () => {
     const ms = performance.now() - t0 - 600;
     clearInterval(sampler);
     const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-    console.log(`50 MB download: ${ms.toFixed(0)} ms of transfer (+600 ms pause), live heap+buffers retained while the reader paused: ${mb(retainedWhilePaused)} MB, peak RSS growth ${mb(peakRss - baseRss)} MB`);
+    console.log(
+      `50 MB download: ${ms.toFixed(0)} ms of transfer (+600 ms pause), live heap+buffers retained while the reader paused: ${mb(retainedWhilePaused)} MB, peak RSS growth ${mb(peakRss - baseRss)} MB`,
+    );
     expect(result.status).toBe(200);
     expect(result.bytes).toBe(total);
     expect(result.sha).toBe(patternSha256(total));
@@ -139,7 +147,14 @@ describe('HTTP streaming', () => {
     const total = 20 * 1024 * 1024;
     const answer = await new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: emu.port, method: 'POST', path: '/upload', headers: { host: hostOf(emu.previewUrl(id, 3000)), 'x-daytona-preview-token': token, 'content-type': 'application/octet-stream' }, agent: false },
+        {
+          host: '127.0.0.1',
+          port: emu.port,
+          method: 'POST',
+          path: '/upload',
+          headers: { host: hostOf(emu.previewUrl(id, 3000)), 'x-daytona-preview-token': token, 'content-type': 'application/octet-stream' },
+          agent: false,
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
@@ -166,16 +181,25 @@ describe('HTTP streaming', () => {
     const arrivals: number[] = [];
     const t0 = performance.now();
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: emu.port, path: '/events', headers: { host: hostOf(emu.previewUrl(id, 3000)), 'x-daytona-preview-token': token }, agent: false }, (res) => {
-        expect(res.headers['content-type']).toBe('text/event-stream');
-        res.on('data', (c: Buffer) => {
-          for (const _ of c.toString().matchAll(/^data: tick/gm)) arrivals.push(performance.now() - t0);
-          if (arrivals.length >= 3) {
-            req.destroy();
-            resolve();
-          }
-        });
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: emu.port,
+          path: '/events',
+          headers: { host: hostOf(emu.previewUrl(id, 3000)), 'x-daytona-preview-token': token },
+          agent: false,
+        },
+        (res) => {
+          expect(res.headers['content-type']).toBe('text/event-stream');
+          res.on('data', (c: Buffer) => {
+            for (const _ of c.toString().matchAll(/^data: tick/gm)) arrivals.push(performance.now() - t0);
+            if (arrivals.length >= 3) {
+              req.destroy();
+              resolve();
+            }
+          });
+        },
+      );
       req.on('error', reject);
       req.end();
     });

@@ -158,7 +158,13 @@ describe('lifecycle', () => {
     expect((await daytona.get(sandbox.id)).state).toBe('stopped');
     const stopped = await proxyRequest(url, '/api/echo', withToken(oldToken));
     expect(stopped.status).toBe(400);
-    expect(stopped.json()).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST', message: 'bad request: no IP address found. Is the Sandbox started?', path: '/api/echo', method: 'GET' });
+    expect(stopped.json()).toMatchObject({
+      statusCode: 400,
+      code: 'BAD_REQUEST',
+      message: 'bad request: no IP address found. Is the Sandbox started?',
+      path: '/api/echo',
+      method: 'GET',
+    });
 
     await sandbox.start();
     expect(sandbox.state).toBe('started');

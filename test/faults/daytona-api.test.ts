@@ -26,7 +26,12 @@ beforeAll(async () => {
   front = await startFaultyApi(emulator.apiUrl);
   // The gateway's Daytona timeout, short so "slow beyond it" is quick to show.
   daytona = createDaytonaPort({ apiUrl: front.apiUrl, apiKey: emulator.apiKey, target: 'us', requestTimeoutMs: 1500 });
-  gateway = await startGateway({ config: { userJwtSecret: secret, limits: { rateLimits: false } }, daytona, port: 0, logger: { info() {}, warn() {}, error() {} } });
+  gateway = await startGateway({
+    config: { userJwtSecret: secret, limits: { rateLimits: false } },
+    daytona,
+    port: 0,
+    logger: { info() {}, warn() {}, error() {} },
+  });
   ({ id: sandboxId } = await emulator.createSandbox({ labels: { 'preview-gate.users': '*' } }));
 }, 60_000);
 afterAll(async () => {
@@ -37,7 +42,8 @@ afterAll(async () => {
 });
 
 const host = () => `3000-${sandboxId}.preview.localhost:${gateway.port}`;
-const session = (user: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+const session = (user: string) =>
+  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
 
 async function launch(user: string) {
   return rawRequest(gateway.port, `127.0.0.1:${gateway.port}`, '/api/previews', {
@@ -51,29 +57,37 @@ async function openPreview(user: string): Promise<string> {
   const created = await launch(user);
   expect(created.status).toBe(201);
   const code = new URLSearchParams(new URL(created.json<{ url: string }>().url).hash.slice(1)).get('code')!;
-  const ex = await rawRequest(gateway.port, host(), GATE_PATHS.session, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+  const ex = await rawRequest(gateway.port, host(), GATE_PATHS.session, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code }),
+  });
   expect(ex.status).toBe(200);
   return cookieHeaderOf(ex.setCookies);
 }
 
 describe('Daytona API faults', () => {
-  it.each<ApiFaultMode>(['down', 'slow', 'error500'])('API %s: an open preview keeps working, a new launch gets 503 daytona_unavailable, and it recovers by itself', async (mode) => {
-    const cookie = await openPreview(`user-${mode}`);
-    expect((await rawRequest(gateway.port, host(), '/api/echo', { headers: { cookie } })).status).toBe(200); // link cached now
+  it.each<ApiFaultMode>(['down', 'slow', 'error500'])(
+    'API %s: an open preview keeps working, a new launch gets 503 daytona_unavailable, and it recovers by itself',
+    async (mode) => {
+      const cookie = await openPreview(`user-${mode}`);
+      expect((await rawRequest(gateway.port, host(), '/api/echo', { headers: { cookie } })).status).toBe(200); // link cached now
 
-    front.set(mode);
-    try {
-      const started = Date.now();
-      const refused = await launch(`user-${mode}-2`);
-      expect(refused.status).toBe(503);
-      expect(refused.json<{ error: { code: string } }>().error.code).toBe('daytona_unavailable');
-      // Bounded by the gateway's own timeout (1.5 s per call), not by the fault.
-      expect(Date.now() - started).toBeLessThan(15_000);
-      for (let i = 0; i < 5; i++) expect((await rawRequest(gateway.port, host(), `/api/echo?i=${i}`, { headers: { cookie } })).status).toBe(200);
-    } finally {
-      front.set('ok');
-    }
-    // Recovery without a restart: the next launch works.
-    expect((await launch(`user-${mode}-3`)).status).toBe(201);
-  }, 60_000);
+      front.set(mode);
+      try {
+        const started = Date.now();
+        const refused = await launch(`user-${mode}-2`);
+        expect(refused.status).toBe(503);
+        expect(refused.json<{ error: { code: string } }>().error.code).toBe('daytona_unavailable');
+        // Bounded by the gateway's own timeout (1.5 s per call), not by the fault.
+        expect(Date.now() - started).toBeLessThan(15_000);
+        for (let i = 0; i < 5; i++) expect((await rawRequest(gateway.port, host(), `/api/echo?i=${i}`, { headers: { cookie } })).status).toBe(200);
+      } finally {
+        front.set('ok');
+      }
+      // Recovery without a restart: the next launch works.
+      expect((await launch(`user-${mode}-3`)).status).toBe(201);
+    },
+    60_000,
+  );
 });

@@ -13,7 +13,8 @@ describe('short soak', () => {
     expect(r.errors).toBe(0);
     expect(r.requests).toBeGreaterThan(50);
     expect(r.websockets).toBeGreaterThan(0);
-    for (const kind of ['launch', 'exchange', 'page', 'subresource', 'api', 'renew', 'cookie-renewal', 'revoke', 'revoked-use']) expect(r.byKind[kind] ?? 0).toBeGreaterThan(0);
+    for (const kind of ['launch', 'exchange', 'page', 'subresource', 'api', 'renew', 'cookie-renewal', 'revoke', 'revoked-use'])
+      expect(r.byKind[kind] ?? 0).toBeGreaterThan(0);
     // Descriptors: the last sample is not above the peak of the first half plus a little slack.
     const half = r.samples.slice(0, Math.max(1, Math.floor(r.samples.length / 2)));
     const last = r.samples.at(-1)!;

@@ -49,24 +49,27 @@ type Outcome = { status: number; bytes: number; ended: boolean; error: string | 
 function request(path: string, init: { method?: string; body?: Buffer } = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     const out: Outcome = { status: 0, bytes: 0, ended: false, error: null, body: '' };
-    const req = http.request({ host: '127.0.0.1', port: stack.gateway.port, path, method: init.method ?? 'GET', headers: { host, cookie, connection: 'close' } }, (res) => {
-      out.status = res.statusCode ?? 0;
-      res.on('data', (d: Buffer) => {
-        out.bytes += d.length;
-        if (out.body.length < 2000) out.body += d.toString('latin1');
-      });
-      res.on('end', () => {
-        out.ended = true;
-        resolve(out);
-      });
-      res.on('error', (e) => {
-        out.error = e.message;
-        resolve(out);
-      });
-      res.on('aborted', () => {
-        out.error ??= 'aborted';
-      });
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: stack.gateway.port, path, method: init.method ?? 'GET', headers: { host, cookie, connection: 'close' } },
+      (res) => {
+        out.status = res.statusCode ?? 0;
+        res.on('data', (d: Buffer) => {
+          out.bytes += d.length;
+          if (out.body.length < 2000) out.body += d.toString('latin1');
+        });
+        res.on('end', () => {
+          out.ended = true;
+          resolve(out);
+        });
+        res.on('error', (e) => {
+          out.error = e.message;
+          resolve(out);
+        });
+        res.on('aborted', () => {
+          out.error ??= 'aborted';
+        });
+      },
+    );
     req.on('error', (e) => {
       out.error = e.message;
       resolve(out);

@@ -113,7 +113,9 @@ describe.skipIf(!redisAvailable())('an instance killed mid-session', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const after = await stats();
-    console.log(`[fleet] SIGKILL mid-session: ${after.ok - okAtKill} page requests after the kill, ${after.failed} failed; WebSocket closes ${JSON.stringify(after.wsCloses)}, opens ${after.wsOpens}`);
+    console.log(
+      `[fleet] SIGKILL mid-session: ${after.ok - okAtKill} page requests after the kill, ${after.failed} failed; WebSocket closes ${JSON.stringify(after.wsCloses)}, opens ${after.wsOpens}`,
+    );
     expect(after.errors).toEqual([]);
     expect(after.failed).toBe(0);
     expect(after.ok).toBeGreaterThanOrEqual(okAtKill + 40);

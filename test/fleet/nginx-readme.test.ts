@@ -84,7 +84,9 @@ describe.skipIf(!NGINX || !redisAvailable())("the README's nginx in front of two
     const { grant } = await via.launch(session, fleet.sandboxId, APP);
     const auth = { headers: { 'x-daytona-preview-token': grant.accessToken } };
 
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { host: previewHost(fleet.sandboxId, APP, port), 'x-daytona-preview-token': grant.accessToken } });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
+      headers: { host: previewHost(fleet.sandboxId, APP, port), 'x-daytona-preview-token': grant.accessToken },
+    });
     ws.on('error', () => {});
     await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
     const echoed = new Promise<string>((r) => ws.once('message', (d) => r(d.toString())));

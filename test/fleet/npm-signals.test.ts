@@ -82,7 +82,11 @@ function listening(port: number): Promise<boolean> {
 
 /** Runs `npm run <script>` in `cwd`, waits for `readyLine`, SIGTERMs npm; reports what survived. */
 async function signalNpm(cwd: string, script: string, env: Record<string, string>, readyLine: RegExp, portsOf: (out: string) => number[], graceMs = 15_000) {
-  const npm = spawn('npm', ['run', script, '--silent'], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const npm = spawn('npm', ['run', script, '--silent'], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   npm.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -37,7 +37,13 @@ function start(drainSeconds: number): Promise<GatewayProcess> {
 function slowGet(g: GatewayProcess, token: string, ms: number): Promise<{ status: number; body: string } | { error: string }> {
   return new Promise((resolve) => {
     const req = http.get(
-      { host: '127.0.0.1', port: g.port, path: `/slow?ms=${ms}`, agent: false, headers: { host: previewHost(sandboxId, 3000, g.port), 'x-daytona-preview-token': token } },
+      {
+        host: '127.0.0.1',
+        port: g.port,
+        path: `/slow?ms=${ms}`,
+        agent: false,
+        headers: { host: previewHost(sandboxId, 3000, g.port), 'x-daytona-preview-token': token },
+      },
       (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
@@ -77,7 +83,11 @@ async function pendingRequest(port: number, path: string) {
       socket.write('\r\n');
       await waitUntil(() => /\r\n\r\n[\s\S]*\}/.test(answer), 10_000, `the answer to ${path}`);
       socket.destroy();
-      return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]), body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n/, '')) as Record<string, unknown>, raw: answer };
+      return {
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]),
+        body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n/, '')) as Record<string, unknown>,
+        raw: answer,
+      };
     },
   };
 }

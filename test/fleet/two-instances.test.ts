@@ -101,7 +101,9 @@ describe.skipIf(!redisAvailable())('two instances, one Redis', () => {
     for (let i = 0; i < 10; i++) expect((await lb.preview(fleet.sandboxId, APP, '/api/echo', token(grant.accessToken))).status).toBe(200);
     expect(fleet.lb.connections[0]! - before[0]!).toBeGreaterThanOrEqual(4);
     expect(fleet.lb.connections[1]! - before[1]!).toBeGreaterThanOrEqual(4);
-    const kids = await Promise.all([0, 1].map(async (i) => (await fleet.client(i).gateway('/.well-known/jwks.json')).json<{ keys: { kid: string }[] }>().keys[0]!.kid));
+    const kids = await Promise.all(
+      [0, 1].map(async (i) => (await fleet.client(i).gateway('/.well-known/jwks.json')).json<{ keys: { kid: string }[] }>().keys[0]!.kid),
+    );
     expect(kids[0]).toBe(kids[1]); // one key set for the fleet
   });
 

@@ -46,10 +46,18 @@ describe('broker API', () => {
     const none = await t.api('/api/previews', { method: 'POST', body: '{}' });
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_request", error_description="[^"]+", error_code="missing_credential"$/);
-    const expired = await t.api('/api/previews', { method: 'POST', headers: { authorization: `Bearer ${await t.user('bob', { ttlSeconds: -10 })}` }, body: '{}' });
+    const expired = await t.api('/api/previews', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await t.user('bob', { ttlSeconds: -10 })}` },
+      body: '{}',
+    });
     expect(expired.status).toBe(401);
     expect((await expired.json()).error.code).toBe('token_expired');
-    const forged = await t.api('/api/previews', { method: 'POST', headers: { authorization: `Bearer ${await t.user('bob', { secret: 'x'.repeat(40) })}` }, body: '{}' });
+    const forged = await t.api('/api/previews', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await t.user('bob', { secret: 'x'.repeat(40) })}` },
+      body: '{}',
+    });
     expect((await forged.json()).error.code).toBe('invalid_token');
   });
 
@@ -115,7 +123,11 @@ describe('broker API', () => {
     const tooShort = await t.api('/api/shares', { method: 'POST', user: 'bob', body: JSON.stringify({ sandboxId: SBX, port: 3000, ttlSeconds: 5 }) });
     expect(tooShort.status).toBe(400);
     expect((await tooShort.json()).error.message).toMatch(/60 to 2592000/);
-    const res = await t.api('/api/shares', { method: 'POST', user: 'bob', body: JSON.stringify({ sandboxId: SBX, port: 3000, ttlSeconds: 3600, path: '/docs' }) });
+    const res = await t.api('/api/shares', {
+      method: 'POST',
+      user: 'bob',
+      body: JSON.stringify({ sandboxId: SBX, port: 3000, ttlSeconds: 3600, path: '/docs' }),
+    });
     expect(res.status).toBe(201);
     const share = await res.json();
     expect(share.url).toMatch(new RegExp(`^${t.origin()}/docs\\?__gate_share=`));
@@ -135,20 +147,31 @@ describe('broker API', () => {
     const res = await demo.api('/api/demo/session', { method: 'POST', body: JSON.stringify({ userId: 'dora' }) });
     expect(res.status).toBe(200);
     const { token } = await res.json();
-    const created = await demo.api('/api/previews', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ sandboxId: SBX, port: 3000 }) });
+    const created = await demo.api('/api/previews', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: JSON.stringify({ sandboxId: SBX, port: 3000 }),
+    });
     expect(created.status).toBe(201);
   });
 
   it('CORS for configured host-app origins only', async () => {
     const t = await makeGateway({ allowedOrigins: ['https://ide.example'] });
-    const pre = (origin: string) => t.api('/api/previews', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+    const pre = (origin: string) =>
+      t.api('/api/previews', {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      });
     const ok = await pre('https://ide.example');
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://ide.example');
     expect(ok.headers.get('access-control-allow-headers')).toMatch(/Authorization/i);
     expect((await pre('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
     // The embed's status check: a simple-method GET with Authorization still preflights.
-    const preGet = await t.api('/api/previews/some-id', { method: 'OPTIONS', headers: { origin: 'https://ide.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+    const preGet = await t.api('/api/previews/some-id', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://ide.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
     expect(preGet.status).toBe(204);
     expect(preGet.headers.get('access-control-allow-origin')).toBe('https://ide.example');
     expect(preGet.headers.get('access-control-allow-methods')).toMatch(/GET/);

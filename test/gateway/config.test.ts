@@ -25,7 +25,18 @@ describe('configuration is validated once, with a message that says what to set'
   });
   it('applies the documented defaults', () => {
     const c = resolveConfig({ userJwtSecret: SECRET });
-    expect(c).toMatchObject({ previewDomain: 'preview.localhost', publicScheme: 'http', publicPort: null, accessTtlMs: 300_000, refreshTtlMs: 43_200_000, refreshGraceMs: 20_000, launchCodeTtlMs: 60_000, wsTicketTtlMs: 30_000, autoStart: false, allowedOrigins: [] });
+    expect(c).toMatchObject({
+      previewDomain: 'preview.localhost',
+      publicScheme: 'http',
+      publicPort: null,
+      accessTtlMs: 300_000,
+      refreshTtlMs: 43_200_000,
+      refreshGraceMs: 20_000,
+      launchCodeTtlMs: 60_000,
+      wsTicketTtlMs: 30_000,
+      autoStart: false,
+      allowedOrigins: [],
+    });
   });
   it('reads the environment (GATE_* and DAYTONA_*)', () => {
     const e = configFromEnv({
@@ -74,7 +85,13 @@ describe('configuration is validated once, with a message that says what to set'
       GATE_UPSTREAM_RESPONSE_TIMEOUT_MS: '60000',
       GATE_UPGRADE_TIMEOUT_MS: '5000',
     });
-    expect(resolveConfig(e.config)).toMatchObject({ upstreamReplayLimitBytes: 0, linkCacheTtlMs: 30_000, upstreamConnectTimeoutMs: 2500, upstreamResponseTimeoutMs: 60_000, upgradeTimeoutMs: 5000 });
+    expect(resolveConfig(e.config)).toMatchObject({
+      upstreamReplayLimitBytes: 0,
+      linkCacheTtlMs: 30_000,
+      upstreamConnectTimeoutMs: 2500,
+      upstreamResponseTimeoutMs: 60_000,
+      upgradeTimeoutMs: 5000,
+    });
   });
   it('a resolved configuration is taken as it is (resolved once)', async () => {
     const c = resolveConfig({ userJwtSecret: SECRET, previewDomain: 'p.example.com' });

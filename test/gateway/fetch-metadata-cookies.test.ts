@@ -31,7 +31,7 @@ describe('cookiesAccepted (Fetch Metadata)', () => {
 });
 
 describe('the cookie rule on the preview', () => {
-  it('a sibling preview\'s credentialed request gets no credential from our cookies; the page itself and navigations do', async () => {
+  it("a sibling preview's credentialed request gets no credential from our cookies; the page itself and navigations do", async () => {
     const t = await makeGateway();
     const { cookie } = await t.launch();
     const sibling = t.origin('sbx-other');
@@ -77,7 +77,9 @@ describe('the cookie rule on the preview', () => {
     const t = await makeGateway();
     const { cookie } = await t.launch();
     const up = (site: string) =>
-      t.gw.authorizeUpgrade(new Request(`${t.origin()}/ws`, { headers: { origin: t.origin(SBX), cookie, 'sec-fetch-site': site, 'sec-fetch-mode': 'websocket' } }));
+      t.gw.authorizeUpgrade(
+        new Request(`${t.origin()}/ws`, { headers: { origin: t.origin(SBX), cookie, 'sec-fetch-site': site, 'sec-fetch-mode': 'websocket' } }),
+      );
     expect((await up('same-origin')).ok).toBe(true);
     const sibling = await up('same-site');
     expect(sibling.ok ? 0 : sibling.response.status).toBe(401);

@@ -71,7 +71,13 @@ export interface TestGateway {
   api(path: string, init?: RequestInit & { user?: string }): Promise<Response>;
   preview(path: string, init?: RequestInit, id?: string, port?: number): Promise<Response>;
   /** Launch + code exchange; returns the JSON grant and the cookie header. */
-  launch(userId?: string, id?: string, port?: number, sessionHeaders?: Record<string, string>, body?: Record<string, unknown>): Promise<{ grant: any; cookies: string[]; cookie: string; sessionId: string }>;
+  launch(
+    userId?: string,
+    id?: string,
+    port?: number,
+    sessionHeaders?: Record<string, string>,
+    body?: Record<string, unknown>,
+  ): Promise<{ grant: any; cookies: string[]; cookie: string; sessionId: string }>;
 }
 
 export const cookiePairs = (setCookies: string[]) =>
@@ -81,7 +87,12 @@ export const cookiePairs = (setCookies: string[]) =>
     .join('; ');
 
 export async function makeGateway(config: Partial<GatewayConfig> = {}, deps: Partial<GatewayDeps> = {}): Promise<TestGateway> {
-  const clock = { now: Date.UTC(2026, 0, 1), advance(ms: number) { clock.now += ms; } };
+  const clock = {
+    now: Date.UTC(2026, 0, 1),
+    advance(ms: number) {
+      clock.now += ms;
+    },
+  };
   const logs: TestGateway['logs'] = [];
   const logger: Logger = {
     info: (event, fields) => logs.push({ event, fields }),
@@ -104,7 +115,12 @@ export async function makeGateway(config: Partial<GatewayConfig> = {}, deps: Par
     origin,
     async user(id, o = {}) {
       const now = Math.floor(clock.now / 1000);
-      return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(id).setIssuedAt(now).setExpirationTime(now + (o.ttlSeconds ?? 3600)).sign(new TextEncoder().encode(o.secret ?? SECRET));
+      return new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(id)
+        .setIssuedAt(now)
+        .setExpirationTime(now + (o.ttlSeconds ?? 3600))
+        .sign(new TextEncoder().encode(o.secret ?? SECRET));
     },
     async api(path, init = {}) {
       const headers = new Headers(init.headers);
@@ -120,7 +136,12 @@ export async function makeGateway(config: Partial<GatewayConfig> = {}, deps: Par
       if (res.status !== 201) throw new Error(`launch ${res.status} ${await res.text()}`);
       const { url, sessionId } = (await res.json()) as { url: string; sessionId: string };
       const code = new URLSearchParams(new URL(url).hash.slice(1)).get('code');
-      const ex = await t.preview('/__gate/session', { method: 'POST', headers: { 'content-type': 'application/json', ...sessionHeaders }, body: JSON.stringify({ code, ...body }) }, id, port);
+      const ex = await t.preview(
+        '/__gate/session',
+        { method: 'POST', headers: { 'content-type': 'application/json', ...sessionHeaders }, body: JSON.stringify({ code, ...body }) },
+        id,
+        port,
+      );
       if (ex.status !== 200) throw new Error(`exchange ${ex.status} ${await ex.text()}`);
       const cookies = ex.headers.getSetCookie();
       return { grant: await ex.json(), cookies, cookie: cookiePairs(cookies), sessionId };

@@ -11,7 +11,10 @@ describe('signing keys: JWKS and rotation with overlap', () => {
     expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
     expect(jwks.keys[0].d).toBeUndefined();
     const { grant } = await t.launch();
-    const { protectedHeader, payload } = await jwtVerify(grant.accessToken, createLocalJWKSet(jwks), { currentDate: new Date(t.clock.now), typ: TOKEN_TYPES.access });
+    const { protectedHeader, payload } = await jwtVerify(grant.accessToken, createLocalJWKSet(jwks), {
+      currentDate: new Date(t.clock.now),
+      typ: TOKEN_TYPES.access,
+    });
     expect(protectedHeader.kid).toBe(jwks.keys[0].kid);
     expect(payload).toMatchObject({ sub: 'bob', aud: t.origin(), port: 3000, sbx: 'sbx-open' });
   });

@@ -38,14 +38,17 @@ afterAll(() => stack?.close());
 
 function get(path: string, headers: Record<string, string>, onResponse?: (res: http.IncomingMessage, req: http.ClientRequest) => void) {
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; error?: Error }>((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port: stack.gateway.port, path, headers: { host: previewHostOf(stack), ...headers }, agent: false }, (res) => {
-      onResponse?.(res, req);
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', (error) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), error }));
-      res.on('aborted', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), error: new Error('aborted') }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: stack.gateway.port, path, headers: { host: previewHostOf(stack), ...headers }, agent: false },
+      (res) => {
+        onResponse?.(res, req);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', (error) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), error }));
+        res.on('aborted', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), error: new Error('aborted') }));
+      },
+    );
     req.on('error', (error) => resolve({ status: 0, headers: {}, body: Buffer.alloc(0), error }));
     req.end();
   });
@@ -74,16 +77,25 @@ describe('direct body path of the Node edge', () => {
 
   it('a stream keeps streaming: the first event arrives long before the answer ends', async () => {
     const first = await new Promise<string>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: stack.gateway.port, path: '/events', headers: { host: previewHostOf(stack), 'x-daytona-preview-token': token }, agent: false }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c.toString();
-          if (text.includes('data: tick 1')) {
-            req.destroy();
-            resolve(text);
-          }
-        });
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: stack.gateway.port,
+          path: '/events',
+          headers: { host: previewHostOf(stack), 'x-daytona-preview-token': token },
+          agent: false,
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => {
+            text += c.toString();
+            if (text.includes('data: tick 1')) {
+              req.destroy();
+              resolve(text);
+            }
+          });
+        },
+      );
       req.on('error', (e) => (e.message.includes('socket hang up') ? undefined : reject(e)));
       req.end();
     });
@@ -99,7 +111,10 @@ describe('direct body path of the Node edge', () => {
 
   it('cookies the core adds (server-side renewal) still reach the client', async () => {
     // Only the refresh cookie: the gateway renews inside the request and sets both cookies again.
-    const refreshOnly = cookieHeader.split('; ').filter((c) => c.startsWith('__Host-pg-refresh=')).join('; ');
+    const refreshOnly = cookieHeader
+      .split('; ')
+      .filter((c) => c.startsWith('__Host-pg-refresh='))
+      .join('; ');
     const res = await get('/api/echo', { cookie: refreshOnly, 'sec-fetch-mode': 'cors' });
     expect(res.status).toBe(200);
     const names = (res.headers['set-cookie'] ?? []).map((c) => c.split('=', 1)[0]);
@@ -118,7 +133,14 @@ function upload(
 ) {
   return new Promise<{ status: number; text: string; error?: Error }>((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path, method: 'POST', headers: { host, 'content-type': 'application/octet-stream', 'content-length': String(size), ...headers }, agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { host, 'content-type': 'application/octet-stream', 'content-length': String(size), ...headers },
+        agent: false,
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
@@ -174,9 +196,19 @@ describe('direct request-body path of the Node edge', () => {
       startSandbox: async () => {},
     };
     const secret = 'node-direct-secret-node-direct-secret-01';
-    const gw = await startGateway({ config: { userJwtSecret: secret, previewDomain: 'preview.localhost' }, daytona, port: 0, logger: { info() {}, warn() {}, error() {} } });
+    const gw = await startGateway({
+      config: { userJwtSecret: secret, previewDomain: 'preview.localhost' },
+      daytona,
+      port: 0,
+      logger: { info() {}, warn() {}, error() {} },
+    });
     try {
-      const session = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+      const session = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('u1')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(secret));
       const launch = await rawRequest(gw.port, `127.0.0.1:${gw.port}`, '/api/previews', {
         method: 'POST',
         headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },

@@ -8,7 +8,12 @@ describe('preview origin: credentials and cookies', () => {
   it('the code exchange answers a TokenGrant and sets host-only Secure HttpOnly Lax cookies at top level', async () => {
     const t = await makeGateway();
     const { grant, cookies } = await t.launch();
-    expect(grant).toMatchObject({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresAt: t.clock.now + 300_000, refreshExpiresAt: t.clock.now + 43_200_000 });
+    expect(grant).toMatchObject({
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+      expiresAt: t.clock.now + 300_000,
+      refreshExpiresAt: t.clock.now + 43_200_000,
+    });
     expect(cookies).toHaveLength(2);
     for (const c of cookies) {
       expect(c).toMatch(/^__Host-pg-(access|refresh)=/);
@@ -97,7 +102,10 @@ describe('preview origin: credentials and cookies', () => {
 
   it('answers CORS preflights 204 like Daytona, without a credential, and never forwards them', async () => {
     const t = await makeGateway();
-    const res = await t.preview('/api/data', { method: 'OPTIONS', headers: { origin: 'https://ide.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-custom' } });
+    const res = await t.preview('/api/data', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://ide.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-custom' },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://ide.example');
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');

@@ -32,7 +32,7 @@ describe('in-memory store', () => {
     expect(b).toMatchObject({ status: 'already_rotated', record: { successorSealed: 'sealed-1', successorHash: 'r1' } });
     expect(await s.getRefresh('r1b')).toBeNull();
   });
-  it('lists a creator\'s shares with use counts', async () => {
+  it("lists a creator's shares with use counts", async () => {
     const now = 1000;
     const s = createMemoryStore({ clock: () => now, sweepIntervalMs: 0 });
     await s.putShare({ id: 'a', creatorId: 'u', sandboxId: 'x', port: 3000, createdAt: now, expiresAt: now + 1e6, useCount: 0 });

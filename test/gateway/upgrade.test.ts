@@ -12,7 +12,9 @@ describe('authorizeUpgrade (the core decides, the Node edge relays)', () => {
     );
     // A ticket in the URL is the credential of that upgrade: an unknown one is refused, cookies or not.
     expect(d.ok ? 0 : d.response.status).toBe(401);
-    const ok = await t.gw.authorizeUpgrade(new Request(`${t.origin()}/ws?x=1`, { headers: { origin: t.origin(), cookie: `${cookie}; app=1`, 'x-preview-gate-identity': 'forged' } }));
+    const ok = await t.gw.authorizeUpgrade(
+      new Request(`${t.origin()}/ws?x=1`, { headers: { origin: t.origin(), cookie: `${cookie}; app=1`, 'x-preview-gate-identity': 'forged' } }),
+    );
     expect(ok.ok).toBe(true);
     if (!ok.ok) return;
     expect(ok.target).toEqual({ sandboxId: SBX, port: 3000 });

@@ -19,7 +19,11 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 async function idpToken(claims: { iss?: string; aud?: string; sub?: string }, now: number) {
-  let j = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'idp-1' }).setSubject(claims.sub ?? 'bob').setIssuedAt(Math.floor(now / 1000)).setExpirationTime(Math.floor(now / 1000) + 600);
+  let j = new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+    .setSubject(claims.sub ?? 'bob')
+    .setIssuedAt(Math.floor(now / 1000))
+    .setExpirationTime(Math.floor(now / 1000) + 600);
   if (claims.iss) j = j.setIssuer(claims.iss);
   if (claims.aud) j = j.setAudience(claims.aud);
   return j.sign(key);

@@ -20,7 +20,7 @@ describe('gateway: the WebSocket wrapper and its tickets without any cookie', ()
     expect((await unbuilt.preview('/__gate/ws.js')).status).toBe(503);
   });
 
-  it('a ticket for the worker\'s header token alone (no cookie); without a credential or from another origin it is refused', async () => {
+  it("a ticket for the worker's header token alone (no cookie); without a credential or from another origin it is refused", async () => {
     const t = await makeGateway();
     const { grant } = await t.launch();
     const withToken = await t.preview('/__gate/ws-ticket', { method: 'POST', headers: { 'x-daytona-preview-token': grant.accessToken } });
@@ -28,7 +28,10 @@ describe('gateway: the WebSocket wrapper and its tickets without any cookie', ()
     expect(await withToken.json()).toMatchObject({ ticket: expect.any(String), expiresAt: expect.any(Number) });
     const none = await t.preview('/__gate/ws-ticket', { method: 'POST' });
     expect(none.status).toBe(401);
-    const foreign = await t.preview('/__gate/ws-ticket', { method: 'POST', headers: { 'x-daytona-preview-token': grant.accessToken, origin: 'https://evil.example' } });
+    const foreign = await t.preview('/__gate/ws-ticket', {
+      method: 'POST',
+      headers: { 'x-daytona-preview-token': grant.accessToken, origin: 'https://evil.example' },
+    });
     expect(foreign.status).toBe(403);
   });
 });

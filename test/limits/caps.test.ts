@@ -20,7 +20,11 @@ describe('caps per user', () => {
   afterAll(() => stack?.close());
 
   const api = async (method: string, path: string, user: string, body?: unknown) =>
-    stack.requestGateway(path, { method, headers: { ...json, authorization: `Bearer ${await stack.mintUserSession(user)}` }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    stack.requestGateway(path, {
+      method,
+      headers: { ...json, authorization: `Bearer ${await stack.mintUserSession(user)}` },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
   const store = () => stack.gateway.app.store;
 
   it('a launch past the cap on live sessions is refused 409 too_many_sessions saying what to end; ending one lets the next in', async () => {
@@ -71,7 +75,9 @@ describe('caps per user', () => {
     expect(await store().listSlots(sandboxSessionsKey(s), clock.now())).toContain(a.sessionId);
     const share = await api('POST', '/api/shares', 'indexed', { sandboxId: s, port: 8080, ttlSeconds: 600 });
     const url = new URL(share.json<{ url: string }>().url);
-    const visit = await stack.requestPreview(s, 8080, url.pathname + url.search, { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'none', accept: 'text/html' } });
+    const visit = await stack.requestPreview(s, 8080, url.pathname + url.search, {
+      headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'none', accept: 'text/html' },
+    });
     expect(visit.status).toBe(303);
     const members = await store().listSlots(sandboxSessionsKey(s), clock.now());
     expect(members.length).toBeGreaterThanOrEqual(2);

@@ -31,7 +31,13 @@ describe('client address resolution', () => {
   });
 
   it('limits come from the environment; a malformed value names the variable', () => {
-    const { config } = configFromEnv({ GATE_DEMO: 'true', GATE_TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2', GATE_RATE_LIMITS: 'launch=5/10,exchange=/7', GATE_MAX_SESSIONS_PER_USER: '9', GATE_RATE_WINDOW: '30' });
+    const { config } = configFromEnv({
+      GATE_DEMO: 'true',
+      GATE_TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2',
+      GATE_RATE_LIMITS: 'launch=5/10,exchange=/7',
+      GATE_MAX_SESSIONS_PER_USER: '9',
+      GATE_RATE_WINDOW: '30',
+    });
     const r = resolveConfig(config);
     expect(r.trustedProxies).toEqual(['10.0.0.1', '10.0.0.2']);
     expect(r.limits.rates.launch).toEqual({ user: 5, address: 10 });

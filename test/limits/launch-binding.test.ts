@@ -20,7 +20,11 @@ describe('launch links are bound to the page that asked for them', () => {
   async function mint(user: string, opts: { origin?: string; hostOrigin?: string } = {}): Promise<string> {
     const res = await stack.requestGateway('/api/previews', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.mintUserSession(user)}`, ...(opts.origin ? { origin: opts.origin } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await stack.mintUserSession(user)}`,
+        ...(opts.origin ? { origin: opts.origin } : {}),
+      },
       body: JSON.stringify({ sandboxId: stack.sandboxes.open, port: 3000, ...(opts.hostOrigin ? { hostOrigin: opts.hostOrigin } : {}) }),
     });
     expect(res.status).toBe(201);

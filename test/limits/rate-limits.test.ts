@@ -26,7 +26,12 @@ describe('rate limits per user', () => {
     stack = await startStack({
       gateway: {
         limits: {
-          rateLimits: { launch: { user: 3, address: 1000 }, share: { user: 2, address: 1000 }, wsTicket: { user: 3, address: 1000 }, refresh: { user: 2, address: 1000 } },
+          rateLimits: {
+            launch: { user: 3, address: 1000 },
+            share: { user: 2, address: 1000 },
+            wsTicket: { user: 3, address: 1000 },
+            refresh: { user: 2, address: 1000 },
+          },
         },
       },
     });
@@ -61,7 +66,8 @@ describe('rate limits per user', () => {
   it('refresh rotations beyond the limit for one user are refused; repeats inside the grace window cost nothing', async () => {
     const l = await stack.launch('rl-refresh', stack.sandboxes.open, 3000);
     const origin = stack.previewOrigin(stack.sandboxes.open, 3000);
-    const refresh = (token: string) => stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.refresh, { method: 'POST', headers: { origin, authorization: `Bearer ${token}` } });
+    const refresh = (token: string) =>
+      stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.refresh, { method: 'POST', headers: { origin, authorization: `Bearer ${token}` } });
     // 10 concurrent renewals with one credential: one rotation, nine grace answers, all 200.
     const burst = await Promise.all(Array.from({ length: 10 }, () => refresh(l.grant.refreshToken)));
     expect(burst.map((r) => r.status)).toEqual(Array(10).fill(200));
@@ -79,7 +85,9 @@ describe('rate limits per client address', () => {
     stack = await startStack({
       gateway: {
         trustedProxies: ['127.0.0.1', '::1'],
-        limits: { rateLimits: { launch: { user: 1000, address: 4 }, exchange: { address: 3 }, refresh: { user: 1000, address: 3 }, share: { user: 1000, address: 2 } } },
+        limits: {
+          rateLimits: { launch: { user: 1000, address: 4 }, exchange: { address: 3 }, refresh: { user: 1000, address: 3 }, share: { user: 1000, address: 2 } },
+        },
       },
     });
   }, 60_000);
@@ -97,7 +105,11 @@ describe('rate limits per client address', () => {
   it('bad launch codes from one address are refused 429 after the limit, before the code is even looked at', async () => {
     const origin = stack.previewOrigin(stack.sandboxes.open, 3000);
     const exchange = (code: string, address: string) =>
-      stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.session, { method: 'POST', headers: { ...json, origin, ...from(address) }, body: JSON.stringify({ code }) });
+      stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.session, {
+        method: 'POST',
+        headers: { ...json, origin, ...from(address) },
+        body: JSON.stringify({ code }),
+      });
     for (let i = 0; i < 3; i++) expect((await exchange(`bad-${i}`, '198.51.100.7')).status).toBe(401);
     expectLimited(await exchange('bad-x', '198.51.100.7'));
     expect((await exchange('bad-y', '198.51.100.8')).status).toBe(401);
@@ -106,11 +118,16 @@ describe('rate limits per client address', () => {
   it('bad refresh credentials from one address are refused 429 after the limit, also as cookies on app paths', async () => {
     const origin = stack.previewOrigin(stack.sandboxes.open, 3000);
     const refresh = (address: string) =>
-      stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.refresh, { method: 'POST', headers: { origin, authorization: 'Bearer not-a-credential', ...from(address) } });
+      stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.refresh, {
+        method: 'POST',
+        headers: { origin, authorization: 'Bearer not-a-credential', ...from(address) },
+      });
     for (let i = 0; i < 3; i++) expect((await refresh('192.0.2.44')).status).toBe(401);
     expectLimited(await refresh('192.0.2.44'));
     // The server-side renewal counts against the same window.
-    const renewal = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', { headers: { cookie: '__Host-pg-refresh=l.not-a-credential-but-long-enough', ...from('192.0.2.44') } });
+    const renewal = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', {
+      headers: { cookie: '__Host-pg-refresh=l.not-a-credential-but-long-enough', ...from('192.0.2.44') },
+    });
     expectLimited(renewal);
     expect((await refresh('192.0.2.45')).status).toBe(401);
   });
@@ -150,7 +167,9 @@ describe('default limits', () => {
     const refreshOnly = cookieHeaderOf(l.setCookies.filter((c) => c.startsWith('__Host-pg-refresh=')));
     const results = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        stack.requestPreview(stack.sandboxes.open, 3000, `/api/echo?i=${i}`, { headers: { cookie: refreshOnly, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'no-cors' } }),
+        stack.requestPreview(stack.sandboxes.open, 3000, `/api/echo?i=${i}`, {
+          headers: { cookie: refreshOnly, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'no-cors' },
+        }),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(60).fill(200));
@@ -160,7 +179,10 @@ describe('default limits', () => {
     for (let i = 0; i < 20; i++) {
       const l = await stack.launch('busy-dev', stack.sandboxes.open, 3000);
       const origin = stack.previewOrigin(stack.sandboxes.open, 3000);
-      const t = await stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.wsTicket, { method: 'POST', headers: { origin, 'x-daytona-preview-token': l.grant.accessToken } });
+      const t = await stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.wsTicket, {
+        method: 'POST',
+        headers: { origin, 'x-daytona-preview-token': l.grant.accessToken },
+      });
       expect(t.status).toBe(200);
     }
   });

@@ -40,8 +40,17 @@ describe.skipIf(!redisAvailable())('limits across instances (real Redis)', () =>
   });
 
   const post = async (gw: RunningGateway, path: string, user: string, body: unknown) => {
-    const session = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
-    return rawRequest(gw.port, `127.0.0.1:${gw.port}`, path, { method: 'POST', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const session = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(user)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    return rawRequest(gw.port, `127.0.0.1:${gw.port}`, path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   };
 
   it('a user spending the launch limit across two instances is refused on either; another user is not', async () => {

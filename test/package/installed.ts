@@ -26,7 +26,11 @@ export interface Installed {
 /** Packs the repository and installs the tarball into a fresh project (`npm install --omit=dev`). */
 export async function packAndInstall(): Promise<Installed> {
   const dir = mkdtempSync(join(tmpdir(), 'pg-package-'));
-  const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, npm_config_loglevel: 'error' } });
+  const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', dir], {
+    cwd: root,
+    maxBuffer: 64 << 20,
+    env: { ...process.env, npm_config_loglevel: 'error' },
+  });
   const info = (JSON.parse(stdout) as { filename: string; files: { path: string }[] }[])[0]!;
   const tarball = join(dir, info.filename.replace(/^@[^/]+\//, '').replace('/', '-'));
   const project = join(dir, 'app');
@@ -48,7 +52,12 @@ export async function packAndInstall(): Promise<Installed> {
 }
 
 /** A command with a clean environment (PATH only, plus `env`); resolves with its exit code and output. */
-export async function runTo(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runTo(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

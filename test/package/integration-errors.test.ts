@@ -58,7 +58,12 @@ beforeAll(async () => {
 afterAll(async () => jwks.close());
 
 const idpToken = (sub: string, now: number) =>
-  new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'idp-1' }).setSubject(sub).setIssuedAt(Math.floor(now / 1000)).setExpirationTime(Math.floor(now / 1000) + 600).sign(idpKey);
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+    .setSubject(sub)
+    .setIssuedAt(Math.floor(now / 1000))
+    .setExpirationTime(Math.floor(now / 1000) + 600)
+    .sign(idpKey);
 
 describe('an unreachable identity provider', () => {
   it('is a coded 503 identity_provider_unavailable, not an invalid session (a reachable one verifies)', async () => {
@@ -84,8 +89,16 @@ describe('an unreachable identity provider', () => {
   it('a session the reachable provider did not sign stays invalid_token (401)', async () => {
     const t = await makeGateway({ userJwtSecret: undefined, userJwksUrl: jwks.url });
     const other = await generateKeyPair('ES256');
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'idp-1' }).setSubject('bob').setExpirationTime(Math.floor(t.clock.now / 1000) + 600).sign(other.privateKey);
-    const res = await t.api('/api/previews', { method: 'POST', headers: { authorization: `Bearer ${forged}` }, body: JSON.stringify({ sandboxId: SBX, port: 3000 }) });
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+      .setSubject('bob')
+      .setExpirationTime(Math.floor(t.clock.now / 1000) + 600)
+      .sign(other.privateKey);
+    const res = await t.api('/api/previews', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${forged}` },
+      body: JSON.stringify({ sandboxId: SBX, port: 3000 }),
+    });
     expect(res.status).toBe(401);
     expect((await res.json()).error.code).toBe('invalid_token');
   });
@@ -111,7 +124,10 @@ describe('a host page origin missing from GATE_ALLOWED_ORIGINS', () => {
   it('is logged once per origin with the fix, and /api/cors-check tells the page (an allowed origin is not)', async () => {
     const t = await makeGateway({ allowedOrigins: ['https://ide.example'] });
     const preflight = (origin: string) =>
-      t.api('/api/previews', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+      t.api('/api/previews', {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      });
     const refused = await preflight('https://new-app.example');
     expect(refused.headers.get('access-control-allow-origin')).toBeNull(); // CORS itself stays closed
     await preflight('https://new-app.example');
@@ -125,7 +141,10 @@ describe('a host page origin missing from GATE_ALLOWED_ORIGINS', () => {
     const verdict = await check.json();
     expect(verdict).toMatchObject({ allowed: false, error: { code: 'origin_forbidden' } });
     expect(verdict.error.message).toContain('GATE_ALLOWED_ORIGINS=https://new-app.example');
-    expect(await (await t.api('/api/cors-check', { headers: { origin: 'https://ide.example' } })).json()).toEqual({ origin: 'https://ide.example', allowed: true });
+    expect(await (await t.api('/api/cors-check', { headers: { origin: 'https://ide.example' } })).json()).toEqual({
+      origin: 'https://ide.example',
+      allowed: true,
+    });
   });
 });
 
@@ -154,7 +173,9 @@ describe('GATE_POLICY_URL (a real local HTTP endpoint of the host app)', () => {
 
   it('a failing or nonsensical policy endpoint refuses with a coded 503 policy_unavailable (fail closed)', async () => {
     let mode: 'error' | 'nonsense' | 'ok' = 'error';
-    const policy = await localServer(() => (mode === 'error' ? { status: 500, body: '{}' } : mode === 'nonsense' ? { status: 200, body: '{"allow":"yes"}' } : { status: 200, body: '{"allow":true}' }));
+    const policy = await localServer(() =>
+      mode === 'error' ? { status: 500, body: '{}' } : mode === 'nonsense' ? { status: 200, body: '{"allow":"yes"}' } : { status: 200, body: '{"allow":true}' },
+    );
     try {
       const t = await makeGateway({ policyUrl: policy.url });
       const launch = () => t.api('/api/previews', { method: 'POST', user: 'ana', body: JSON.stringify({ sandboxId: SBX_NOLABEL, port: 3000 }) });
@@ -166,7 +187,9 @@ describe('GATE_POLICY_URL (a real local HTTP endpoint of the host app)', () => {
       mode = 'ok';
       expect((await launch()).status).toBe(201); // failures are not cached
       const down = await makeGateway({ policyUrl: await deadUrl() });
-      expect((await (await down.api('/api/previews', { method: 'POST', user: 'ana', body: JSON.stringify({ sandboxId: SBX, port: 3000 }) })).json()).error.code).toBe('policy_unavailable');
+      expect(
+        (await (await down.api('/api/previews', { method: 'POST', user: 'ana', body: JSON.stringify({ sandboxId: SBX, port: 3000 }) })).json()).error.code,
+      ).toBe('policy_unavailable');
     } finally {
       await policy.close();
     }
@@ -176,7 +199,7 @@ describe('GATE_POLICY_URL (a real local HTTP endpoint of the host app)', () => {
 describe('ending every preview session of a user or a sandbox', () => {
   const SERVICE = 'service-token-0123456789abcdef-0123456789';
 
-  it('the service credential ends a user\'s sessions; their previews are then refused (others keep working)', async () => {
+  it("the service credential ends a user's sessions; their previews are then refused (others keep working)", async () => {
     const t = await makeGateway({ serviceToken: SERVICE });
     const a1 = await t.launch('ana', SBX);
     const a2 = await t.launch('ana', 'sbx-other');
@@ -189,7 +212,7 @@ describe('ending every preview session of a user or a sandbox', () => {
     expect((await t.preview('/', { headers: { cookie: b.cookie } })).status).toBe(200);
   });
 
-  it('the service credential ends a sandbox\'s sessions of every user', async () => {
+  it("the service credential ends a sandbox's sessions of every user", async () => {
     const t = await makeGateway({ serviceToken: SERVICE });
     const a = await t.launch('ana', SBX);
     const b = await t.launch('bob', SBX);
@@ -201,7 +224,7 @@ describe('ending every preview session of a user or a sandbox', () => {
     expect((await t.preview('/', { headers: { cookie: other.cookie } }, 'sbx-other')).status).toBe(200);
   });
 
-  it('a user session ends only its own sessions; another user\'s is refused, and so is a wrong service token', async () => {
+  it("a user session ends only its own sessions; another user's is refused, and so is a wrong service token", async () => {
     const t = await makeGateway({ serviceToken: SERVICE });
     const a = await t.launch('ana', SBX);
     const b = await t.launch('bob', SBX);

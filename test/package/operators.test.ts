@@ -18,7 +18,7 @@ describe('operator features', () => {
     expect(await (await t.api('/healthz')).json()).toEqual({ status: 'ok', version: '9.8.7' });
   });
 
-  it('the Node gateway\'s first log line names the version, and /healthz too', async () => {
+  it("the Node gateway's first log line names the version, and /healthz too", async () => {
     const events: { event: string; fields?: Record<string, unknown> }[] = [];
     const log = (event: string, fields?: Record<string, unknown>) => void events.push({ event, ...(fields ? { fields } : {}) });
     const gw = await startGateway({

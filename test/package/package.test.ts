@@ -30,7 +30,19 @@ afterAll(async () => {
 
 describe('the packed tarball', () => {
   it('holds the built code, typings and browser assets, and no tests, demo apps or sources', () => {
-    for (const f of ['dist/lib/index.js', 'dist/lib/node.js', 'dist/lib/client.js', 'dist/lib/embed.js', 'dist/lib/cli.js', 'dist/sw.js', 'dist/bootstrap.js', 'dist/embed.js', 'dist/types/broker/core/index.d.ts', 'dist/types/package/jsx/react.d.ts', 'package.json']) {
+    for (const f of [
+      'dist/lib/index.js',
+      'dist/lib/node.js',
+      'dist/lib/client.js',
+      'dist/lib/embed.js',
+      'dist/lib/cli.js',
+      'dist/sw.js',
+      'dist/bootstrap.js',
+      'dist/embed.js',
+      'dist/types/broker/core/index.d.ts',
+      'dist/types/package/jsx/react.d.ts',
+      'package.json',
+    ]) {
       expect(pkg.files, f).toContain(f);
     }
     expect(pkg.files.filter((f) => /^(test|demo|bench|sw|broker|protocol|scripts)\//.test(f))).toEqual([]);

@@ -39,11 +39,23 @@ let ca: string;
 
 function https(host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
   return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; setCookies: string[]; text: string }>((resolve, reject) => {
-    const req = request({ host, port, path, method: init.method ?? 'GET', headers: { host: `${host}:${port}`, ...init.headers }, ca, servername: host, lookup: loopback as never }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, setCookies: res.headers['set-cookie'] ?? [], text }));
-    });
+    const req = request(
+      {
+        host,
+        port,
+        path,
+        method: init.method ?? 'GET',
+        headers: { host: `${host}:${port}`, ...init.headers },
+        ca,
+        servername: host,
+        lookup: loopback as never,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, setCookies: res.headers['set-cookie'] ?? [], text }));
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
@@ -52,11 +64,29 @@ function https(host: string, path: string, init: { method?: string; headers?: Re
 describe.skipIf(!NGINX)('nginx in front of the gateway (docs/nginx-preview-gate.conf)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pg-nginx-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=gate.example.com',
-      '-addext', 'subjectAltName=DNS:gate.example.com,DNS:*.preview.example.com',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-subj',
+        '/CN=gate.example.com',
+        '-addext',
+        'subjectAltName=DNS:gate.example.com,DNS:*.preview.example.com',
+      ],
+      { stdio: 'ignore' },
+    );
     ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
     port = await freePort();
     stack = await startStack({ gateway: { previewDomain: 'preview.example.com', publicScheme: 'https', publicPort: port } });
@@ -81,7 +111,8 @@ describe.skipIf(!NGINX)('nginx in front of the gateway (docs/nginx-preview-gate.
       } catch {
         /* not up yet */
       }
-      if (Date.now() > deadline) throw new Error(`nginx did not start: ${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`);
+      if (Date.now() > deadline)
+        throw new Error(`nginx did not start: ${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }, 60_000);
@@ -112,7 +143,11 @@ describe.skipIf(!NGINX)('nginx in front of the gateway (docs/nginx-preview-gate.
 
     const code = new URLSearchParams(new URL(url).hash.slice(1)).get('code')!;
     const origin = `https://${previewHost}:${port}`;
-    const exchanged = await https(previewHost, '/__gate/session', { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ code }) });
+    const exchanged = await https(previewHost, '/__gate/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin },
+      body: JSON.stringify({ code }),
+    });
     expect(exchanged.status).toBe(200);
     expect(exchanged.setCookies.every((c) => /;\s*Secure/i.test(c))).toBe(true);
     const cookie = cookieHeaderOf(exchanged.setCookies);
@@ -124,7 +159,12 @@ describe.skipIf(!NGINX)('nginx in front of the gateway (docs/nginx-preview-gate.
 
     const open = (headers: Record<string, string>) =>
       new Promise<{ opened: boolean; echo?: string; status?: number }>((resolve) => {
-        const ws = new WebSocket(`wss://${previewHost}:${port}/ws`, { ca, servername: previewHost, headers: { origin, ...headers }, lookup: loopback } as unknown as WebSocket.ClientOptions);
+        const ws = new WebSocket(`wss://${previewHost}:${port}/ws`, {
+          ca,
+          servername: previewHost,
+          headers: { origin, ...headers },
+          lookup: loopback,
+        } as unknown as WebSocket.ClientOptions);
         ws.once('open', () => {
           ws.send('hello through nginx');
           ws.once('message', (m) => {

@@ -20,7 +20,13 @@ const sandboxId = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,20}$/);
 const port = fc.integer({ min: 1, max: 65535 });
 const hostish = fc.oneof(
   fc.string(),
-  fc.tuple(fc.string({ maxLength: 6 }), sandboxId, fc.constantFrom('.preview.localhost', '.PREVIEW.localhost.', '.preview.localhost.evil', '.evil', ''), fc.constantFrom('', ':8787', ':99999', ':0', ':', ':80x'))
+  fc
+    .tuple(
+      fc.string({ maxLength: 6 }),
+      sandboxId,
+      fc.constantFrom('.preview.localhost', '.PREVIEW.localhost.', '.preview.localhost.evil', '.evil', ''),
+      fc.constantFrom('', ':8787', ':99999', ':0', ':', ':80x'),
+    )
     .map(([p, id, d, pt]) => `${p}-${id}${d}${pt}`),
 );
 
@@ -52,11 +58,22 @@ describe('Host parsing (http/host.ts)', () => {
   });
 });
 
-const cookieName = fc.oneof(fc.constantFrom('__Host-pg-access', '__Host-pg-refresh', '__Host-pg-x', ' __Host-pg-access', 'app', 'sid'), fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/));
-const cookieHeader = fc.array(fc.tuple(cookieName, fc.string({ maxLength: 20 }).map((v) => v.replace(/[;\r\n]/g, ''))), { maxLength: 8 }).map((pairs) => pairs.map(([n, v]) => `${n}=${v}`).join(fc.sample(fc.constantFrom('; ', ';', ';  '), 1)[0]));
+const cookieName = fc.oneof(
+  fc.constantFrom('__Host-pg-access', '__Host-pg-refresh', '__Host-pg-x', ' __Host-pg-access', 'app', 'sid'),
+  fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/),
+);
+const cookieHeader = fc
+  .array(
+    fc.tuple(
+      cookieName,
+      fc.string({ maxLength: 20 }).map((v) => v.replace(/[;\r\n]/g, '')),
+    ),
+    { maxLength: 8 },
+  )
+  .map((pairs) => pairs.map(([n, v]) => `${n}=${v}`).join(fc.sample(fc.constantFrom('; ', ';', ';  '), 1)[0]));
 
 describe('cookie parsing (http/cookies.ts)', () => {
-  it("stripping never leaves a gateway cookie, and keeps every other pair", () => {
+  it('stripping never leaves a gateway cookie, and keeps every other pair', () => {
     fc.assert(
       fc.property(fc.oneof(cookieHeader, fc.string()), (header) => {
         const kept = stripGateCookies(header);
@@ -91,22 +108,34 @@ const jwt = (typ: string) => `${b64url({ alg: 'ES256', typ })}.${b64url({ sub: '
 describe('token recognition (hygiene.ts#carriesGateToken)', () => {
   it('an Authorization value holding one of our JWT types anywhere among other words is recognised', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...Object.values(TOKEN_TYPES)), fc.array(fc.stringMatching(/^[A-Za-z0-9._=-]{0,30}$/), { maxLength: 4 }), fc.nat(4), fc.constantFrom(' ', ', ', '\t'), (typ, words, at, sep) => {
-        const all = [...words];
-        all.splice(Math.min(at, all.length), 0, jwt(typ));
-        expect(carriesGateToken(`Bearer ${all.join(sep)}`)).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom(...Object.values(TOKEN_TYPES)),
+        fc.array(fc.stringMatching(/^[A-Za-z0-9._=-]{0,30}$/), { maxLength: 4 }),
+        fc.nat(4),
+        fc.constantFrom(' ', ', ', '\t'),
+        (typ, words, at, sep) => {
+          const all = [...words];
+          all.splice(Math.min(at, all.length), 0, jwt(typ));
+          expect(carriesGateToken(`Bearer ${all.join(sep)}`)).toBe(true);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
-  it("other JWTs and arbitrary text are not ours (and never throw)", () => {
+  it('other JWTs and arbitrary text are not ours (and never throw)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((t) => `Bearer ${jwt(t)}`)), (v) => {
-        const ours = Object.values(TOKEN_TYPES) as string[];
-        if (ours.some((t) => v.includes(b64url({ alg: 'ES256', typ: t })))) return;
-        expect(carriesGateToken(v)).toBe(false);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((t) => `Bearer ${jwt(t)}`),
+        ),
+        (v) => {
+          const ours = Object.values(TOKEN_TYPES) as string[];
+          if (ours.some((t) => v.includes(b64url({ alg: 'ES256', typ: t })))) return;
+          expect(carriesGateToken(v)).toBe(false);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -120,22 +149,33 @@ describe('opaque credential recognition (gate-secrets.ts)', () => {
     await store.putRefresh({ hash: await hashSecret(secret, REFRESH_DOMAIN), sessionId: 's1', generation: 0, expiresAt: Date.now() + 60_000 });
     const word = fc.stringMatching(/^[A-Za-z0-9_-]{43}$/);
     await fc.assert(
-      fc.asyncProperty(fc.array(word, { maxLength: 3 }), fc.nat(3), fc.constantFrom('Bearer ', 'bearer  ', 'Token ', ''), fc.constantFrom('', 'l.', 'p.'), async (others, at, scheme, prefix) => {
-        expect(await recognise(`${scheme}${others.join(' ')}`)).toBe(false);
-        const all = [...others];
-        all.splice(Math.min(at, all.length), 0, prefix + secret);
-        expect(await recognise(`${scheme}${all.join(', ')}`)).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.array(word, { maxLength: 3 }),
+        fc.nat(3),
+        fc.constantFrom('Bearer ', 'bearer  ', 'Token ', ''),
+        fc.constantFrom('', 'l.', 'p.'),
+        async (others, at, scheme, prefix) => {
+          expect(await recognise(`${scheme}${others.join(' ')}`)).toBe(false);
+          const all = [...others];
+          all.splice(Math.min(at, all.length), 0, prefix + secret);
+          expect(await recognise(`${scheme}${all.join(', ')}`)).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
     await store.close();
   });
 });
 
-const query = fc.array(
-  fc.tuple(fc.constantFrom('__gate_share', '__gate_ticket', '%5F_gate_share', '%5f%5fgate%5fticket', '__gate+share', 'a', 'next', 'x'), fc.constantFrom('', '=1', '=//evil.example', '=http://evil.example/', '=__gate_share')),
-  { maxLength: 6 },
-).map((pairs) => pairs.map(([n, v]) => n + v).join('&'));
+const query = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('__gate_share', '__gate_ticket', '%5F_gate_share', '%5f%5fgate%5fticket', '__gate+share', 'a', 'next', 'x'),
+      fc.constantFrom('', '=1', '=//evil.example', '=http://evil.example/', '=__gate_share'),
+    ),
+    { maxLength: 6 },
+  )
+  .map((pairs) => pairs.map(([n, v]) => n + v).join('&'));
 const pathPart = fc.stringMatching(/^(\/[A-Za-z0-9._~%!$&'()*+,;=:@\\-]{0,8}){1,4}$/);
 
 describe('redirect targets', () => {
@@ -161,7 +201,14 @@ describe('redirect targets', () => {
     };
     const location = fc.oneof(
       fc.string(),
-      fc.tuple(fc.constantFrom('http://', 'https://', '//', 'HTTP://'), fc.constantFrom('3000-abc', '8080-abc', '3000-other', '3000-abc.evil', 'x'), fc.constantFrom('.proxy.localhost:4000', '.proxy.localhost', '.evil:4000', '.proxy.localhost:4000.evil'), pathPart, fc.constantFrom('', '?DAYTONA_SANDBOX_AUTH_KEY=DAYTONA-TOKEN', '?a=1&DAYTONA_SANDBOX_AUTH_KEY=t'))
+      fc
+        .tuple(
+          fc.constantFrom('http://', 'https://', '//', 'HTTP://'),
+          fc.constantFrom('3000-abc', '8080-abc', '3000-other', '3000-abc.evil', 'x'),
+          fc.constantFrom('.proxy.localhost:4000', '.proxy.localhost', '.evil:4000', '.proxy.localhost:4000.evil'),
+          pathPart,
+          fc.constantFrom('', '?DAYTONA_SANDBOX_AUTH_KEY=DAYTONA-TOKEN', '?a=1&DAYTONA_SANDBOX_AUTH_KEY=t'),
+        )
         .map(([s, h, d, p, q]) => `${s}${h}${d}${p}${q}`),
     );
     fc.assert(

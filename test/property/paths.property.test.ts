@@ -33,7 +33,11 @@ function removeDots(p: string): string {
   return `/${out.join('/')}`;
 }
 const normpath = (p: string) => removeDots(p.replace(/\/{2,}/g, '/'));
-const stripParams = (p: string) => p.split('/').map((s) => s.split(';', 1)[0]).join('/');
+const stripParams = (p: string) =>
+  p
+    .split('/')
+    .map((s) => s.split(';', 1)[0])
+    .join('/');
 
 const DECODERS: Record<string, (p: string) => string | null> = {
   // The request target is appended to the origin, as @hono/node-server builds the Request's URL.
@@ -58,13 +62,49 @@ const DECODERS: Record<string, (p: string) => string | null> = {
   mergingProxy: (p) => normpath(unquote(p).replace(/\\/g, '/')),
 };
 const reservedTo = (x: string | null) => x !== null && (x === '/__gate' || x.startsWith('/__gate/'));
-const readers = (p: string) => Object.entries(DECODERS).filter(([, d]) => reservedTo(d(p))).map(([n]) => n);
+const readers = (p: string) =>
+  Object.entries(DECODERS)
+    .filter(([, d]) => reservedTo(d(p)))
+    .map(([n]) => n);
 
 /** Path segments built from the pieces attacks are made of. */
 const piece = fc.constantFrom(
-  '__gate', '%5F_gate', '%5f%5fgate', '__%67ate', '_%5Fgate', '__GATE', 'x', 'a', 'sw.js', 'docs', 'secret',
-  '.', '..', '%2e', '%2E', '%2e%2e', '.%2e', '%252e%252e', '%252e', '..;', '.;', '..;x', ';p', '%3b', '..%3b',
-  '%2f', '%2F', '%252f', '%5c', '%5C', '\\', '%255c', '%', '%zz', '%25', '',
+  '__gate',
+  '%5F_gate',
+  '%5f%5fgate',
+  '__%67ate',
+  '_%5Fgate',
+  '__GATE',
+  'x',
+  'a',
+  'sw.js',
+  'docs',
+  'secret',
+  '.',
+  '..',
+  '%2e',
+  '%2E',
+  '%2e%2e',
+  '.%2e',
+  '%252e%252e',
+  '%252e',
+  '..;',
+  '.;',
+  '..;x',
+  ';p',
+  '%3b',
+  '..%3b',
+  '%2f',
+  '%2F',
+  '%252f',
+  '%5c',
+  '%5C',
+  '\\',
+  '%255c',
+  '%',
+  '%zz',
+  '%25',
+  '',
 );
 const segment = fc.array(piece, { minLength: 1, maxLength: 3 }).map((a) => a.join(''));
 const separator = fc.constantFrom('/', '/', '/', '%2f', '%252f', '\\', '//', '%5c');
@@ -87,7 +127,12 @@ describe('path normalisation (broker/core/http/paths.ts)', () => {
       fc.property(fc.oneof(path, fc.string()), (p) => {
         const n = normalisePath(p);
         expect(n.startsWith('/')).toBe(true);
-        expect(n.slice(1).split('/').filter((s) => s === '' || s === '.' || s === '..')).toEqual(n === '/' ? [''] : []);
+        expect(
+          n
+            .slice(1)
+            .split('/')
+            .filter((s) => s === '' || s === '.' || s === '..'),
+        ).toEqual(n === '/' ? [''] : []);
         expect(n.startsWith('//')).toBe(false);
         expect(/[\\;]/.test(n)).toBe(false);
         expect(normalisePath(n)).toBe(n);
@@ -99,13 +144,16 @@ describe('path normalisation (broker/core/http/paths.ts)', () => {
 
   it('a path in a share scope stays in it under every decoder', () => {
     fc.assert(
-      fc.property(path.map((p) => `/docs${p}`), (p) => {
-        if (!inScope(p, '/docs')) return;
-        for (const [name, d] of Object.entries(DECODERS)) {
-          const r = d(p);
-          if (r !== null) expect([name, p, r === '/docs' || r.startsWith('/docs/')]).toEqual([name, p, true]);
-        }
-      }),
+      fc.property(
+        path.map((p) => `/docs${p}`),
+        (p) => {
+          if (!inScope(p, '/docs')) return;
+          for (const [name, d] of Object.entries(DECODERS)) {
+            const r = d(p);
+            if (r !== null) expect([name, p, r === '/docs' || r.startsWith('/docs/')]).toEqual([name, p, true]);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -8,7 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { connectRedis } from '../../broker/node/redis-port.js';
-import { codeOf, createLaunch, eventually, exchange, fleetConfig, refresh, sleep, startInstance, userSession, withToken, type FleetConfig, type Instance } from './instances.js';
+import {
+  codeOf,
+  createLaunch,
+  eventually,
+  exchange,
+  fleetConfig,
+  refresh,
+  sleep,
+  startInstance,
+  userSession,
+  withToken,
+  type FleetConfig,
+  type Instance,
+} from './instances.js';
 
 let redis: TestRedis;
 let emulator: Emulator;
@@ -74,10 +87,14 @@ describe('two gateway instances, one Redis', () => {
     expect((await withToken(b, sbx, 3000, token)).status).toBe(200);
     const del = await a.api(`/api/previews/${x.grant!.sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${await userSession(f, 'carol')}` } });
     expect(del.status).toBeLessThan(300);
-    const took = await eventually(async () => {
-      const r = await withToken(b, sbx, 3000, token);
-      return r.status === 401 && codeOf(r) === 'session_revoked';
-    }, 1000, 5);
+    const took = await eventually(
+      async () => {
+        const r = await withToken(b, sbx, 3000, token);
+        return r.status === 401 && codeOf(r) === 'session_revoked';
+      },
+      1000,
+      5,
+    );
     expect(took).toBeLessThan(1000);
     console.log(`revocation on A refused on B after ${took} ms`);
     // and the refresh credential is dead on B too
@@ -105,7 +122,11 @@ describe('two gateway instances, one Redis', () => {
   });
 
   it('both instances publish one key set; a rotation on A reaches B, and tokens of the old key still verify', async () => {
-    const jwks = async (i: Instance) => (await i.api('/.well-known/jwks.json')).json<{ keys: { kid: string }[] }>().keys.map((k) => k.kid).sort();
+    const jwks = async (i: Instance) =>
+      (await i.api('/.well-known/jwks.json'))
+        .json<{ keys: { kid: string }[] }>()
+        .keys.map((k) => k.kid)
+        .sort();
     expect(await jwks(a)).toEqual(await jwks(b));
     const l = await createLaunch(f, a, 'erin', sbx, 3000);
     const before = (await exchange(f, a, sbx, 3000, l.code)).grant!;
@@ -155,13 +176,21 @@ describe('two gateway instances, one Redis', () => {
       body: JSON.stringify({ sandboxId: sbx, port: 3000, ttlSeconds: 3600 }),
     });
     const share = new URL(made.json<{ url: string }>().url);
-    const kidsBefore = (await b.api('/.well-known/jwks.json')).json<{ keys: { kid: string }[] }>().keys.map((k) => k.kid).sort();
+    const kidsBefore = (await b.api('/.well-known/jwks.json'))
+      .json<{ keys: { kid: string }[] }>()
+      .keys.map((k) => k.kid)
+      .sort();
     await b.close();
     await a.close();
     // the whole fleet restarted: a fresh process-worth of state, only Redis remembers
     a = await startInstance(f);
     b = await startInstance(f);
-    expect((await b.api('/.well-known/jwks.json')).json<{ keys: { kid: string }[] }>().keys.map((k) => k.kid).sort()).toEqual(kidsBefore);
+    expect(
+      (await b.api('/.well-known/jwks.json'))
+        .json<{ keys: { kid: string }[] }>()
+        .keys.map((k) => k.kid)
+        .sort(),
+    ).toEqual(kidsBefore);
     expect((await withToken(a, sbx, 3000, g.accessToken)).status).toBe(200);
     expect((await b.preview(sbx, 3000, share.pathname + share.search)).status).toBe(200);
     const r = await refresh(f, a, sbx, 3000, g.refreshToken);

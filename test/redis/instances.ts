@@ -77,11 +77,22 @@ export function previewOrigin(f: FleetConfig, sandboxId: string, port: number): 
 
 export async function userSession(f: FleetConfig, userId: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(userId).setIssuedAt(now).setExpirationTime(now + 3600).sign(new TextEncoder().encode(f.userSecret));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(new TextEncoder().encode(f.userSecret));
 }
 
 /** POST /api/previews on `on`: the launch code and session id (the answer when not 201). */
-export async function createLaunch(f: FleetConfig, on: Instance, userId: string, sandboxId: string, port: number): Promise<{ code: string; sessionId: string; res: StackResponse }> {
+export async function createLaunch(
+  f: FleetConfig,
+  on: Instance,
+  userId: string,
+  sandboxId: string,
+  port: number,
+): Promise<{ code: string; sessionId: string; res: StackResponse }> {
   const res = await on.api('/api/previews', {
     method: 'POST',
     headers: { authorization: `Bearer ${await userSession(f, userId)}`, 'content-type': 'application/json' },
@@ -100,7 +111,13 @@ export interface Grant {
 }
 
 /** POST /__gate/session on `on`. */
-export async function exchange(f: FleetConfig, on: Instance, sandboxId: string, port: number, code: string): Promise<{ res: StackResponse; grant: Grant | null }> {
+export async function exchange(
+  f: FleetConfig,
+  on: Instance,
+  sandboxId: string,
+  port: number,
+  code: string,
+): Promise<{ res: StackResponse; grant: Grant | null }> {
   const res = await on.preview(sandboxId, port, GATE_PATHS.session, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: previewOrigin(f, sandboxId, port) },

@@ -40,18 +40,32 @@ describe('configuration of the shared store', () => {
     expect(() => resolveConfig({ userJwtSecret: userSecret, redisUrl: 'redis://127.0.0.1:6379' })).toThrow(/GATE_KEYS_SECRET/);
     expect(() => resolveConfig({ userJwtSecret: userSecret, redisUrl: 'redis://127.0.0.1:6379', keysSecret: 'short' })).toThrow(/GATE_KEYS_SECRET.*32/);
     // positive controls: with a secret, or with configured keys
-    expect(resolveConfig({ userJwtSecret: userSecret, redisUrl: 'redis://127.0.0.1:6379', keysSecret: secret() }).redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'preview-gate:', commandTimeoutMs: 1000 });
-    expect(resolveConfig({ userJwtSecret: userSecret, redisUrl: 'rediss://u:p@h:6380/2', signingKeys: { keys: [{ kty: 'EC' }] } }).redis?.url).toBe('rediss://u:p@h:6380/2');
+    expect(resolveConfig({ userJwtSecret: userSecret, redisUrl: 'redis://127.0.0.1:6379', keysSecret: secret() }).redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      prefix: 'preview-gate:',
+      commandTimeoutMs: 1000,
+    });
+    expect(resolveConfig({ userJwtSecret: userSecret, redisUrl: 'rediss://u:p@h:6380/2', signingKeys: { keys: [{ kty: 'EC' }] } }).redis?.url).toBe(
+      'rediss://u:p@h:6380/2',
+    );
   });
   it('a Redis URL of another scheme, a bad prefix or timeout is refused, naming the variable', () => {
     expect(() => resolveConfig({ userJwtSecret: userSecret, redisUrl: 'http://h:6379', keysSecret: secret() })).toThrow(/GATE_REDIS_URL/);
     expect(() => resolveConfig({ userJwtSecret: userSecret, redisUrl: 'not a url', keysSecret: secret() })).toThrow(/GATE_REDIS_URL/);
     expect(() => resolveConfig({ userJwtSecret: userSecret, redisUrl: 'redis://h', keysSecret: secret(), redisPrefix: 'a b' })).toThrow(/GATE_REDIS_PREFIX/);
-    expect(() => resolveConfig({ userJwtSecret: userSecret, redisUrl: 'redis://h', keysSecret: secret(), redisCommandTimeoutMs: 5 })).toThrow(/GATE_REDIS_COMMAND_TIMEOUT_MS/);
+    expect(() => resolveConfig({ userJwtSecret: userSecret, redisUrl: 'redis://h', keysSecret: secret(), redisCommandTimeoutMs: 5 })).toThrow(
+      /GATE_REDIS_COMMAND_TIMEOUT_MS/,
+    );
   });
   it('reads GATE_REDIS_URL, GATE_REDIS_PREFIX, GATE_REDIS_COMMAND_TIMEOUT_MS and GATE_KEYS_SECRET from the environment', () => {
     const s = secret();
-    const { config } = configFromEnv({ GATE_USER_JWT_SECRET: userSecret, GATE_REDIS_URL: ' redis://r:6379 ', GATE_REDIS_PREFIX: 'x:', GATE_REDIS_COMMAND_TIMEOUT_MS: '250', GATE_KEYS_SECRET: s });
+    const { config } = configFromEnv({
+      GATE_USER_JWT_SECRET: userSecret,
+      GATE_REDIS_URL: ' redis://r:6379 ',
+      GATE_REDIS_PREFIX: 'x:',
+      GATE_REDIS_COMMAND_TIMEOUT_MS: '250',
+      GATE_KEYS_SECRET: s,
+    });
     expect(resolveConfig(config)).toMatchObject({ redis: { url: 'redis://r:6379', prefix: 'x:', commandTimeoutMs: 250 }, keysSecret: s });
     expect(resolveConfig(configFromEnv({ GATE_USER_JWT_SECRET: userSecret }).config).redis).toBeNull();
   });
@@ -80,7 +94,12 @@ describe('signing keys and secrets at rest in Redis', () => {
       let dump = keys.join('\n');
       for (const k of keys) {
         const type = (await p.command(['TYPE', k])) as string;
-        const v = type === 'string' ? await p.command(['GET', k]) : type === 'hash' ? await p.command(['HGETALL', k]) : await p.command(['ZRANGE', k, '0', '-1', 'WITHSCORES']);
+        const v =
+          type === 'string'
+            ? await p.command(['GET', k])
+            : type === 'hash'
+              ? await p.command(['HGETALL', k])
+              : await p.command(['ZRANGE', k, '0', '-1', 'WITHSCORES']);
         dump += `\n${JSON.stringify(v)}`;
       }
       expect(keys.length).toBeGreaterThan(3); // positive control: there is something to look at
@@ -152,8 +171,18 @@ describe('signing keys and secrets at rest in Redis', () => {
       await sleep(400);
       expect(a.signer().kid).toBe(ka);
       expect(b.signer().kid).toBe(ka);
-      expect(a.jwks().keys.map((k) => k.kid).sort()).toEqual([first, ka].sort());
-      expect(b.jwks().keys.map((k) => k.kid).sort()).toEqual([first, ka].sort());
+      expect(
+        a
+          .jwks()
+          .keys.map((k) => k.kid)
+          .sort(),
+      ).toEqual([first, ka].sort());
+      expect(
+        b
+          .jwks()
+          .keys.map((k) => k.kid)
+          .sort(),
+      ).toEqual([first, ka].sort());
     } finally {
       await a.close();
       await b.close();

@@ -8,7 +8,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { codeOf, createLaunch, eventually, exchange, fleetConfig, refresh, spawnInstance, startInstance, userSession, withToken, type FleetConfig, type Instance, type SpawnedInstance } from './instances.js';
+import {
+  codeOf,
+  createLaunch,
+  eventually,
+  exchange,
+  fleetConfig,
+  refresh,
+  spawnInstance,
+  startInstance,
+  userSession,
+  withToken,
+  type FleetConfig,
+  type Instance,
+  type SpawnedInstance,
+} from './instances.js';
 
 let redis: TestRedis;
 let emulator: Emulator;
@@ -33,7 +47,11 @@ afterAll(async () => {
   await redis?.close();
 });
 
-const jwksKids = async (i: Instance) => (await i.api('/.well-known/jwks.json')).json<{ keys: { kid: string }[] }>().keys.map((k) => k.kid).sort();
+const jwksKids = async (i: Instance) =>
+  (await i.api('/.well-known/jwks.json'))
+    .json<{ keys: { kid: string }[] }>()
+    .keys.map((k) => k.kid)
+    .sort();
 
 describe('Redis unavailable, then back (empty)', () => {
   it('open previews keep working, store operations answer 503 store_unavailable fast, and everything recovers', async () => {
@@ -54,8 +72,14 @@ describe('Redis unavailable, then back (empty)', () => {
     const loadLoop = async (inst: Instance, grant: typeof live) => {
       while (loading) {
         const answers = await Promise.all([
-          withToken(inst, sbx, 3000, grant.accessToken).then((r) => `open ${r.status}`, (e: Error) => `open ${e.message}`),
-          createLaunch(f, inst, 'ann', sbx, 3000).then(({ res: r }) => `launch ${r.status} ${r.status === 201 ? '' : codeOf(r)}`.trim(), (e: Error) => `launch ${e.message}`),
+          withToken(inst, sbx, 3000, grant.accessToken).then(
+            (r) => `open ${r.status}`,
+            (e: Error) => `open ${e.message}`,
+          ),
+          createLaunch(f, inst, 'ann', sbx, 3000).then(
+            ({ res: r }) => `launch ${r.status} ${r.status === 201 ? '' : codeOf(r)}`.trim(),
+            (e: Error) => `launch ${e.message}`,
+          ),
         ]);
         for (const k of answers) seen[k] = (seen[k] ?? 0) + 1;
         await new Promise((r) => setTimeout(r, 20));
@@ -69,19 +93,30 @@ describe('Redis unavailable, then back (empty)', () => {
     // Under load: proxied requests with open previews (both instances) and store operations.
     const started = Date.now();
     const results = await Promise.all([
-      ...Array.from({ length: 30 }, (_, i) => withToken(i % 2 ? a : p, sbx, 3000, i % 2 ? live.accessToken : live2.accessToken).then((r) => ({ kind: 'open', r, ms: Date.now() - started }))),
-      ...Array.from({ length: 6 }, (_, i) => createLaunch(f, i % 2 ? a : p, 'ann', sbx, 3000).then(({ res: r }) => ({ kind: 'launch', r, ms: Date.now() - started }))),
+      ...Array.from({ length: 30 }, (_, i) =>
+        withToken(i % 2 ? a : p, sbx, 3000, i % 2 ? live.accessToken : live2.accessToken).then((r) => ({ kind: 'open', r, ms: Date.now() - started })),
+      ),
+      ...Array.from({ length: 6 }, (_, i) =>
+        createLaunch(f, i % 2 ? a : p, 'ann', sbx, 3000).then(({ res: r }) => ({ kind: 'launch', r, ms: Date.now() - started })),
+      ),
       exchange(f, p, sbx, 3000, pending.code).then(({ res: r }) => ({ kind: 'exchange', r, ms: Date.now() - started })),
       refresh(f, a, sbx, 3000, live.refreshToken).then((r) => ({ kind: 'refresh', r, ms: Date.now() - started })),
       refresh(f, p, sbx, 3000, live2.refreshToken).then((r) => ({ kind: 'refresh', r, ms: Date.now() - started })),
-      userSession(f, 'ann').then((s) =>
-        a.api('/api/shares', { method: 'POST', headers: { authorization: `Bearer ${s}`, 'content-type': 'application/json' }, body: JSON.stringify({ sandboxId: sbx, port: 3000, ttlSeconds: 600 }) }),
-      ).then((r) => ({ kind: 'share', r, ms: Date.now() - started })),
+      userSession(f, 'ann')
+        .then((s) =>
+          a.api('/api/shares', {
+            method: 'POST',
+            headers: { authorization: `Bearer ${s}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ sandboxId: sbx, port: 3000, ttlSeconds: 600 }),
+          }),
+        )
+        .then((r) => ({ kind: 'share', r, ms: Date.now() - started })),
       withToken(p, sbx, 3000, gone.accessToken).then((r) => ({ kind: 'revoked', r, ms: Date.now() - started })),
     ]);
     for (const { kind, r, ms } of results) {
       if (kind === 'open') expect(r.status, `open preview while Redis is down: ${r.text}`).toBe(200);
-      else if (kind === 'revoked') expect(codeOf(r)).toBe('session_revoked'); // revocations as last known
+      else if (kind === 'revoked')
+        expect(codeOf(r)).toBe('session_revoked'); // revocations as last known
       else {
         expect(r.status, `${kind} while Redis is down`).toBe(503);
         expect(codeOf(r)).toBe('store_unavailable');

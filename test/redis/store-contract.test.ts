@@ -72,138 +72,189 @@ describe.each(Object.keys(factories))('store contract: %s', (kind) => {
     }
   };
 
-  it('keeps a session until its end and forgets it after', withPair(async ({ a, b }) => {
-    const now = Date.now();
-    const s = { id: 'S1', userId: 'u', kind: 'session' as const, sandboxId: 'x', port: 3000, origin: 'http://3000-x.preview.localhost', cookieMode: 'lax' as const, createdAt: now, expiresAt: now + SOON };
-    await a.putSession(s);
-    expect(await b.getSession('S1')).toEqual(s);
-    expect(await b.getSession('nope')).toBeNull();
-    await sleep(AFTER);
-    expect(await b.getSession('S1')).toBeNull();
-  }));
+  it(
+    'keeps a session until its end and forgets it after',
+    withPair(async ({ a, b }) => {
+      const now = Date.now();
+      const s = {
+        id: 'S1',
+        userId: 'u',
+        kind: 'session' as const,
+        sandboxId: 'x',
+        port: 3000,
+        origin: 'http://3000-x.preview.localhost',
+        cookieMode: 'lax' as const,
+        createdAt: now,
+        expiresAt: now + SOON,
+      };
+      await a.putSession(s);
+      expect(await b.getSession('S1')).toEqual(s);
+      expect(await b.getSession('nope')).toBeNull();
+      await sleep(AFTER);
+      expect(await b.getSession('S1')).toBeNull();
+    }),
+  );
 
-  it('a launch code is consumed once, even by two instances at the same moment', withPair(async ({ a, b }) => {
-    const now = Date.now();
-    await a.putLaunchCode({ hash: 'code1', sessionId: 's', path: '/p', expiresAt: now + 60_000 });
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).consumeLaunchCode('code1', Date.now())));
-    const winners = results.filter(Boolean);
-    expect(winners).toHaveLength(1);
-    expect(winners[0]).toMatchObject({ sessionId: 's', path: '/p' });
-    // positive control: a second code is still there for its one consumer
-    await a.putLaunchCode({ hash: 'code2', sessionId: 's', path: '/', expiresAt: now + 60_000 });
-    expect(await b.consumeLaunchCode('code2', Date.now())).not.toBeNull();
-  }));
+  it(
+    'a launch code is consumed once, even by two instances at the same moment',
+    withPair(async ({ a, b }) => {
+      const now = Date.now();
+      await a.putLaunchCode({ hash: 'code1', sessionId: 's', path: '/p', expiresAt: now + 60_000 });
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).consumeLaunchCode('code1', Date.now())));
+      const winners = results.filter(Boolean);
+      expect(winners).toHaveLength(1);
+      expect(winners[0]).toMatchObject({ sessionId: 's', path: '/p' });
+      // positive control: a second code is still there for its one consumer
+      await a.putLaunchCode({ hash: 'code2', sessionId: 's', path: '/', expiresAt: now + 60_000 });
+      expect(await b.consumeLaunchCode('code2', Date.now())).not.toBeNull();
+    }),
+  );
 
-  it('an expired launch code or WebSocket ticket is refused', withPair(async ({ a, b }) => {
-    const now = Date.now();
-    await a.putLaunchCode({ hash: 'old', sessionId: 's', path: '/', expiresAt: now + SOON });
-    await a.putWsTicket({ hash: 'oldt', sessionId: 's', userId: 'u', kind: 'session', sandboxId: 'x', port: 1, expiresAt: now + SOON });
-    await sleep(AFTER);
-    expect(await b.consumeLaunchCode('old', Date.now())).toBeNull();
-    expect(await b.consumeWsTicket('oldt', Date.now())).toBeNull();
-    // the `now` argument is honoured too: a record past its end at `now` is refused
-    await a.putLaunchCode({ hash: 'late', sessionId: 's', path: '/', expiresAt: Date.now() + 60_000 });
-    expect(await b.consumeLaunchCode('late', Date.now() + 120_000)).toBeNull();
-  }));
+  it(
+    'an expired launch code or WebSocket ticket is refused',
+    withPair(async ({ a, b }) => {
+      const now = Date.now();
+      await a.putLaunchCode({ hash: 'old', sessionId: 's', path: '/', expiresAt: now + SOON });
+      await a.putWsTicket({ hash: 'oldt', sessionId: 's', userId: 'u', kind: 'session', sandboxId: 'x', port: 1, expiresAt: now + SOON });
+      await sleep(AFTER);
+      expect(await b.consumeLaunchCode('old', Date.now())).toBeNull();
+      expect(await b.consumeWsTicket('oldt', Date.now())).toBeNull();
+      // the `now` argument is honoured too: a record past its end at `now` is refused
+      await a.putLaunchCode({ hash: 'late', sessionId: 's', path: '/', expiresAt: Date.now() + 60_000 });
+      expect(await b.consumeLaunchCode('late', Date.now() + 120_000)).toBeNull();
+    }),
+  );
 
-  it('a WebSocket ticket is consumed once across instances', withPair(async ({ a, b }) => {
-    const t = { hash: 'tk', sessionId: 's', userId: 'u', kind: 'share' as const, sandboxId: 'x', port: 8080, pathScope: '/docs', shareId: 'sh', expiresAt: Date.now() + 30_000 };
-    await a.putWsTicket(t);
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).consumeWsTicket('tk', Date.now())));
-    expect(results.filter(Boolean)).toEqual([t]);
-  }));
+  it(
+    'a WebSocket ticket is consumed once across instances',
+    withPair(async ({ a, b }) => {
+      const t = {
+        hash: 'tk',
+        sessionId: 's',
+        userId: 'u',
+        kind: 'share' as const,
+        sandboxId: 'x',
+        port: 8080,
+        pathScope: '/docs',
+        shareId: 'sh',
+        expiresAt: Date.now() + 30_000,
+      };
+      await a.putWsTicket(t);
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).consumeWsTicket('tk', Date.now())));
+      expect(results.filter(Boolean)).toEqual([t]);
+    }),
+  );
 
-  it('concurrent rotations of one refresh credential on two instances: one winner, every loser sees its successor', withPair(async ({ a, b }) => {
-    const now = Date.now();
-    await a.putRefresh({ hash: 'r0', sessionId: 's', generation: 0, expiresAt: now + 60_000 });
-    const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
-        (i % 2 ? a : b).rotateRefresh('r0', { hash: `r1-${i}`, sessionId: 's', generation: 1, expiresAt: now + 60_000 }, `sealed-${i}`, Date.now()),
-      ),
-    );
-    const won = results.map((r, i) => (r.status === 'rotated' ? i : -1)).filter((i) => i >= 0);
-    expect(won).toHaveLength(1);
-    const w = won[0]!;
-    for (const r of results) {
-      if (r.status !== 'rotated') expect(r).toMatchObject({ status: 'already_rotated', record: { successorHash: `r1-${w}`, successorSealed: `sealed-${w}`, sessionId: 's', generation: 0 } });
-    }
-    expect(await b.getRefresh(`r1-${w}`)).toMatchObject({ sessionId: 's', generation: 1 });
-    for (let i = 0; i < 12; i++) if (i !== w) expect(await a.getRefresh(`r1-${i}`)).toBeNull();
-    const old = await b.getRefresh('r0');
-    expect(old?.rotatedAt).toBeTypeOf('number');
-    expect(await a.rotateRefresh('unknown', { hash: 'x', sessionId: 's', generation: 1, expiresAt: now + 1000 }, 's', now)).toEqual({ status: 'unknown' });
-  }));
+  it(
+    'concurrent rotations of one refresh credential on two instances: one winner, every loser sees its successor',
+    withPair(async ({ a, b }) => {
+      const now = Date.now();
+      await a.putRefresh({ hash: 'r0', sessionId: 's', generation: 0, expiresAt: now + 60_000 });
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          (i % 2 ? a : b).rotateRefresh('r0', { hash: `r1-${i}`, sessionId: 's', generation: 1, expiresAt: now + 60_000 }, `sealed-${i}`, Date.now()),
+        ),
+      );
+      const won = results.map((r, i) => (r.status === 'rotated' ? i : -1)).filter((i) => i >= 0);
+      expect(won).toHaveLength(1);
+      const w = won[0]!;
+      for (const r of results) {
+        if (r.status !== 'rotated')
+          expect(r).toMatchObject({
+            status: 'already_rotated',
+            record: { successorHash: `r1-${w}`, successorSealed: `sealed-${w}`, sessionId: 's', generation: 0 },
+          });
+      }
+      expect(await b.getRefresh(`r1-${w}`)).toMatchObject({ sessionId: 's', generation: 1 });
+      for (let i = 0; i < 12; i++) if (i !== w) expect(await a.getRefresh(`r1-${i}`)).toBeNull();
+      const old = await b.getRefresh('r0');
+      expect(old?.rotatedAt).toBeTypeOf('number');
+      expect(await a.rotateRefresh('unknown', { hash: 'x', sessionId: 's', generation: 1, expiresAt: now + 1000 }, 's', now)).toEqual({ status: 'unknown' });
+    }),
+  );
 
-  it('a refresh credential past its end cannot be rotated', withPair(async ({ a, b }) => {
-    const now = Date.now();
-    await a.putRefresh({ hash: 'e0', sessionId: 's', generation: 0, expiresAt: now + SOON });
-    await sleep(AFTER);
-    expect(await b.getRefresh('e0')).toBeNull();
-    expect((await b.rotateRefresh('e0', { hash: 'e1', sessionId: 's', generation: 1, expiresAt: now + 60_000 }, 's', Date.now())).status).toBe('unknown');
-  }));
+  it(
+    'a refresh credential past its end cannot be rotated',
+    withPair(async ({ a, b }) => {
+      const now = Date.now();
+      await a.putRefresh({ hash: 'e0', sessionId: 's', generation: 0, expiresAt: now + SOON });
+      await sleep(AFTER);
+      expect(await b.getRefresh('e0')).toBeNull();
+      expect((await b.rotateRefresh('e0', { hash: 'e1', sessionId: 's', generation: 1, expiresAt: now + 60_000 }, 's', Date.now())).status).toBe('unknown');
+    }),
+  );
 
-  it('a revocation made on one instance is seen by the other within 1 s, and ends at its end', withPair(async ({ a, b }) => {
-    expect(await b.isRevoked('sid:R')).toBe(false);
-    await a.revoke('sid:R', Date.now() + 60_000);
-    const took = await eventually(() => b.isRevoked('sid:R'), 1000);
-    expect(took).toBeLessThan(1000);
-    expect(await b.isRevoked('sid:other')).toBe(false);
-    await a.revoke('sid:short', Date.now() + SOON);
-    await eventually(() => b.isRevoked('sid:short'), 1000);
-    await sleep(AFTER);
-    expect(await b.isRevoked('sid:short')).toBe(false);
-    // the later end wins: a shorter second revocation does not shorten it
-    await a.revoke('sid:R', Date.now() + 10);
-    await sleep(200);
-    expect(await b.isRevoked('sid:R')).toBe(true);
-  }));
+  it(
+    'a revocation made on one instance is seen by the other within 1 s, and ends at its end',
+    withPair(async ({ a, b }) => {
+      expect(await b.isRevoked('sid:R')).toBe(false);
+      await a.revoke('sid:R', Date.now() + 60_000);
+      const took = await eventually(() => b.isRevoked('sid:R'), 1000);
+      expect(took).toBeLessThan(1000);
+      expect(await b.isRevoked('sid:other')).toBe(false);
+      await a.revoke('sid:short', Date.now() + SOON);
+      await eventually(() => b.isRevoked('sid:short'), 1000);
+      await sleep(AFTER);
+      expect(await b.isRevoked('sid:short')).toBe(false);
+      // the later end wins: a shorter second revocation does not shorten it
+      await a.revoke('sid:R', Date.now() + 10);
+      await sleep(200);
+      expect(await b.isRevoked('sid:R')).toBe(true);
+    }),
+  );
 
-  it('share links: stored, listed per creator, counted, revoked once', withPair(async ({ a, b }) => {
-    const now = Date.now();
-    await a.putShare({ id: 'A', creatorId: 'u', sandboxId: 'x', port: 3000, path: '/docs', createdAt: now, expiresAt: now + 60_000, useCount: 0 });
-    await a.putShare({ id: 'B', creatorId: 'u', sandboxId: 'y', port: 3000, createdAt: now, expiresAt: now + 60_000, useCount: 0 });
-    await a.putShare({ id: 'C', creatorId: 'v', sandboxId: 'x', port: 3000, createdAt: now, expiresAt: now + 60_000, useCount: 0 });
-    await a.putShare({ id: 'D', creatorId: 'u', sandboxId: 'x', port: 3000, createdAt: now, expiresAt: now + SOON, useCount: 0 });
-    await Promise.all([a.touchShare('A', now + 1), b.touchShare('A', now + 2), b.touchShare('A', now + 3)]);
-    const got = await b.getShare('A');
-    expect(got).toMatchObject({ id: 'A', creatorId: 'u', path: '/docs', useCount: 3 });
-    expect(got?.lastUsedAt).toBeGreaterThanOrEqual(now + 1);
-    expect((await b.listShares('u')).map((s) => s.id).sort()).toEqual(['A', 'B', 'D']);
-    expect((await b.listShares('u', 'x')).map((s) => s.id).sort()).toEqual(['A', 'D']);
-    await sleep(AFTER);
-    expect((await b.listShares('u', 'x')).map((s) => s.id)).toEqual(['A']);
-    expect(await b.getShare('D')).toBeNull();
-    const r1 = await a.revokeShare('A', now + 10);
-    const r2 = await b.revokeShare('A', now + 20);
-    expect(r1?.revokedAt).toBe(now + 10);
-    expect(r2?.revokedAt).toBe(now + 10);
-    expect((await b.getShare('A'))?.revokedAt).toBe(now + 10);
-    expect(await b.revokeShare('nope', now)).toBeNull();
-    await b.touchShare('nope', now); // never creates a record
-    expect(await a.getShare('nope')).toBeNull();
-  }));
+  it(
+    'share links: stored, listed per creator, counted, revoked once',
+    withPair(async ({ a, b }) => {
+      const now = Date.now();
+      await a.putShare({ id: 'A', creatorId: 'u', sandboxId: 'x', port: 3000, path: '/docs', createdAt: now, expiresAt: now + 60_000, useCount: 0 });
+      await a.putShare({ id: 'B', creatorId: 'u', sandboxId: 'y', port: 3000, createdAt: now, expiresAt: now + 60_000, useCount: 0 });
+      await a.putShare({ id: 'C', creatorId: 'v', sandboxId: 'x', port: 3000, createdAt: now, expiresAt: now + 60_000, useCount: 0 });
+      await a.putShare({ id: 'D', creatorId: 'u', sandboxId: 'x', port: 3000, createdAt: now, expiresAt: now + SOON, useCount: 0 });
+      await Promise.all([a.touchShare('A', now + 1), b.touchShare('A', now + 2), b.touchShare('A', now + 3)]);
+      const got = await b.getShare('A');
+      expect(got).toMatchObject({ id: 'A', creatorId: 'u', path: '/docs', useCount: 3 });
+      expect(got?.lastUsedAt).toBeGreaterThanOrEqual(now + 1);
+      expect((await b.listShares('u')).map((s) => s.id).sort()).toEqual(['A', 'B', 'D']);
+      expect((await b.listShares('u', 'x')).map((s) => s.id).sort()).toEqual(['A', 'D']);
+      await sleep(AFTER);
+      expect((await b.listShares('u', 'x')).map((s) => s.id)).toEqual(['A']);
+      expect(await b.getShare('D')).toBeNull();
+      const r1 = await a.revokeShare('A', now + 10);
+      const r2 = await b.revokeShare('A', now + 20);
+      expect(r1?.revokedAt).toBe(now + 10);
+      expect(r2?.revokedAt).toBe(now + 10);
+      expect((await b.getShare('A'))?.revokedAt).toBe(now + 10);
+      expect(await b.revokeShare('nope', now)).toBeNull();
+      await b.touchShare('nope', now); // never creates a record
+      expect(await a.getShare('nope')).toBeNull();
+    }),
+  );
 
-  it('a slot cap holds under concurrent claims from two instances; release and expiry free slots', withPair(async ({ a, b }) => {
-    const now = Date.now();
-    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claimSlot('cap:u', `m${i}`, 3, now + 60_000, Date.now())));
-    expect(claims.filter(Boolean)).toHaveLength(3);
-    const members = (await a.listSlots('cap:u', Date.now())).sort();
-    expect(members).toHaveLength(3);
-    // a member already in may refresh its slot at the cap
-    expect(await b.claimSlot('cap:u', members[0]!, 3, now + 120_000, Date.now())).toBe(true);
-    expect(await b.claimSlot('cap:u', 'late', 3, now + 60_000, Date.now())).toBe(false);
-    await a.releaseSlot('cap:u', members[1]!);
-    expect(await b.claimSlot('cap:u', 'late', 3, now + 60_000, Date.now())).toBe(true);
-    // expiry frees a slot without a release
-    await a.claimSlot('cap:v', 'short', 1, Date.now() + SOON, Date.now());
-    expect(await b.claimSlot('cap:v', 'next', 1, Date.now() + 60_000, Date.now())).toBe(false);
-    await sleep(AFTER);
-    expect(await b.listSlots('cap:v', Date.now())).toEqual([]);
-    expect(await b.claimSlot('cap:v', 'next', 1, Date.now() + 60_000, Date.now())).toBe(true);
-    // Infinity = a plain index
-    for (let i = 0; i < 5; i++) expect(await a.claimSlot('idx:s', `s${i}`, Infinity, now + 60_000, Date.now())).toBe(true);
-    expect((await b.listSlots('idx:s', Date.now())).sort()).toEqual(['s0', 's1', 's2', 's3', 's4']);
-  }));
+  it(
+    'a slot cap holds under concurrent claims from two instances; release and expiry free slots',
+    withPair(async ({ a, b }) => {
+      const now = Date.now();
+      const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claimSlot('cap:u', `m${i}`, 3, now + 60_000, Date.now())));
+      expect(claims.filter(Boolean)).toHaveLength(3);
+      const members = (await a.listSlots('cap:u', Date.now())).sort();
+      expect(members).toHaveLength(3);
+      // a member already in may refresh its slot at the cap
+      expect(await b.claimSlot('cap:u', members[0]!, 3, now + 120_000, Date.now())).toBe(true);
+      expect(await b.claimSlot('cap:u', 'late', 3, now + 60_000, Date.now())).toBe(false);
+      await a.releaseSlot('cap:u', members[1]!);
+      expect(await b.claimSlot('cap:u', 'late', 3, now + 60_000, Date.now())).toBe(true);
+      // expiry frees a slot without a release
+      await a.claimSlot('cap:v', 'short', 1, Date.now() + SOON, Date.now());
+      expect(await b.claimSlot('cap:v', 'next', 1, Date.now() + 60_000, Date.now())).toBe(false);
+      await sleep(AFTER);
+      expect(await b.listSlots('cap:v', Date.now())).toEqual([]);
+      expect(await b.claimSlot('cap:v', 'next', 1, Date.now() + 60_000, Date.now())).toBe(true);
+      // Infinity = a plain index
+      for (let i = 0; i < 5; i++) expect(await a.claimSlot('idx:s', `s${i}`, Infinity, now + 60_000, Date.now())).toBe(true);
+      expect((await b.listSlots('idx:s', Date.now())).sort()).toEqual(['s0', 's1', 's2', 's3', 's4']);
+    }),
+  );
 });
 
 describe('readiness', () => {
@@ -219,7 +270,14 @@ describe('readiness', () => {
       await expect(store.getSession('x')).rejects.toMatchObject({ code: 'store_unavailable' });
       expect(Date.now() - started).toBeLessThan(3000);
       await own.start();
-      await eventually(async () => (await store.ping!().then(() => true, () => false)), 15_000);
+      await eventually(
+        async () =>
+          await store.ping!().then(
+            () => true,
+            () => false,
+          ),
+        15_000,
+      );
       expect(await store.getSession('x')).toBeNull();
     } finally {
       await store.close();
@@ -245,7 +303,14 @@ describe('a Redis that stops answering', () => {
       expect(Date.now() - started).toBeLessThan(3000);
       own.resume();
       // The late replies to the timed-out commands must not be handed to later commands.
-      await eventually(async () => (await store.ping!().then(() => true, () => false)), 10_000);
+      await eventually(
+        async () =>
+          await store.ping!().then(
+            () => true,
+            () => false,
+          ),
+        10_000,
+      );
       expect(await store.consumeLaunchCode('c2', Date.now())).toMatchObject({ sessionId: 's2', path: '/two' });
       expect(await store.getSession('s1')).toBeNull();
     } finally {

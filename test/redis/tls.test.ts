@@ -41,11 +41,17 @@ describe('Redis over TLS with a password in GATE_REDIS_URL', () => {
 
   it('an untrusted certificate or a wrong password is refused at start, naming GATE_REDIS_URL, never the password', async () => {
     const untrusted = fleetConfig(emulator, redis.url);
-    const e1 = await spawnInstance(untrusted, { NODE_EXTRA_CA_CERTS: '' }).then(() => null, (e: Error) => e);
+    const e1 = await spawnInstance(untrusted, { NODE_EXTRA_CA_CERTS: '' }).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(e1?.message).toMatch(/GATE_REDIS_URL.*certificate/i);
     expect(e1?.message).not.toContain(PASSWORD);
     const wrong = fleetConfig(emulator, redis.url.replace(encodeURIComponent(PASSWORD), 'not-the-password-123'));
-    const e2 = await spawnInstance(wrong, { NODE_EXTRA_CA_CERTS: redis.caFile! }).then(() => null, (e: Error) => e);
+    const e2 = await spawnInstance(wrong, { NODE_EXTRA_CA_CERTS: redis.caFile! }).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(e2?.message).toMatch(/GATE_REDIS_URL.*WRONGPASS/);
     expect(e2?.message).not.toContain('not-the-password-123');
   }, 90_000);

@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 
 async function ticket(l: LaunchResult, port = 3000) {
-  const r = await stack.requestPreview(sbx, port, '/__gate/ws-ticket', { method: 'POST', headers: { cookie: l.cookieHeader, origin: stack.previewOrigin(sbx, port) } });
+  const r = await stack.requestPreview(sbx, port, '/__gate/ws-ticket', {
+    method: 'POST',
+    headers: { cookie: l.cookieHeader, origin: stack.previewOrigin(sbx, port) },
+  });
   expect(r.status).toBe(200);
   return r.json<{ ticket: string }>().ticket;
 }
@@ -39,7 +42,11 @@ describe('bounded abuse', () => {
 
   it('a huge JSON body on /api and /__gate/session is cut at the cap: 413, by declaration or by streaming', async () => {
     const body = JSON.stringify({ sandboxId: sbx, port: 3000, pad: 'x'.repeat(200_000) });
-    const declared = await stack.requestGateway('/api/previews', { method: 'POST', headers: { authorization: await user(), 'content-type': 'application/json' }, body });
+    const declared = await stack.requestGateway('/api/previews', {
+      method: 'POST',
+      headers: { authorization: await user(), 'content-type': 'application/json' },
+      body,
+    });
     expect(declared.status).toBe(413);
     // Chunked (no Content-Length): the stream is cut once past the cap.
     const chunk = 'x'.repeat(8192);
@@ -68,8 +75,15 @@ describe('bounded abuse', () => {
     ];
     const statuses: number[] = [];
     for (const body of bodies) {
-      statuses.push((await stack.requestGateway('/api/previews', { method: 'POST', headers: { authorization: await user(), 'content-type': 'application/json' }, body })).status);
-      const s = await stack.requestPreview(sbx, 3000, '/__gate/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"__proto__":{"code":"x"}}' });
+      statuses.push(
+        (await stack.requestGateway('/api/previews', { method: 'POST', headers: { authorization: await user(), 'content-type': 'application/json' }, body }))
+          .status,
+      );
+      const s = await stack.requestPreview(sbx, 3000, '/__gate/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"__proto__":{"code":"x"}}',
+      });
       expect(s.status).toBe(400);
     }
     expect(statuses[0]).toBe(400); // sandboxId only "inherited": not accepted
@@ -84,7 +98,8 @@ describe('bounded abuse', () => {
     await stack.requestPreview(sbx, 3000, '/probe', { headers: { cookie: l.cookieHeader } });
     const m = await stack.requestGateway('/metrics');
     expect(m.status).toBe(200);
-    for (const s of [l.grant.accessToken, l.grant.refreshToken, l.code, stack.emulator.standardToken(sbx), stack.emulator.apiKey]) expect(m.text).not.toContain(s);
+    for (const s of [l.grant.accessToken, l.grant.refreshToken, l.code, stack.emulator.standardToken(sbx), stack.emulator.apiKey])
+      expect(m.text).not.toContain(s);
   });
 });
 
@@ -126,7 +141,9 @@ describe('refresh races and revocation timing', () => {
     const l = await stack.launch('bob', sbx, 3000);
     const origin = stack.previewOrigin(sbx, 3000);
     const answers = await Promise.all(
-      Array.from({ length: 10 }, () => stack.requestPreview(sbx, 3000, '/__gate/refresh', { method: 'POST', headers: { authorization: `Bearer ${l.grant.refreshToken}`, origin } })),
+      Array.from({ length: 10 }, () =>
+        stack.requestPreview(sbx, 3000, '/__gate/refresh', { method: 'POST', headers: { authorization: `Bearer ${l.grant.refreshToken}`, origin } }),
+      ),
     );
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
     expect(new Set(answers.map((a) => a.json<{ refreshToken: string }>().refreshToken)).size).toBe(1);
@@ -157,7 +174,9 @@ describe('public-sandbox lookup budget', () => {
     expect((await stack.requestPreview(control, 3000, '/probe', { headers: { accept: 'application/json' } })).status).toBe(200);
     // 25 requests for random ids in the same second (PUBLIC_LOOKUPS_PER_SECOND is 20).
     await Promise.all(
-      Array.from({ length: 25 }, (_, i) => stack.requestPreview(`made-up-${i}-${Date.now().toString(36)}`, 3000, '/', { headers: { accept: 'application/json' } })),
+      Array.from({ length: 25 }, (_, i) =>
+        stack.requestPreview(`made-up-${i}-${Date.now().toString(36)}`, 3000, '/', { headers: { accept: 'application/json' } }),
+      ),
     );
     const victim = await stack.requestPreview(pub, 3000, '/probe', { headers: { accept: 'application/json' } });
     // A public sandbox must stay public (or at worst get a retryable 503), never a misleading

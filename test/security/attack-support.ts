@@ -73,7 +73,8 @@ export async function startRecorder(): Promise<Recorder> {
     const raw: [string, string][] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) raw.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
     seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: raw, headers: req.headers });
-    const plant = 'Set-Cookie: __Host-pg-access=planted; Path=/; Secure; HttpOnly\r\nSet-Cookie: __Host-pg-refresh=l.planted0000000000000000000; Path=/; Secure; HttpOnly\r\n';
+    const plant =
+      'Set-Cookie: __Host-pg-access=planted; Path=/; Secure; HttpOnly\r\nSet-Cookie: __Host-pg-refresh=l.planted0000000000000000000; Path=/; Secure; HttpOnly\r\n';
     const key = String(req.headers['sec-websocket-key'] ?? '');
     const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     if (req.url?.startsWith('/ws-plant-101')) {

@@ -63,7 +63,16 @@ describe('bad input gets a coded error, never a crash', () => {
 
   it('preview hosts', async () => {
     const p = stack.gateway.port;
-    for (const host of [`preview.localhost:${p}`, `0-abc.preview.localhost:${p}`, `65536-abc.preview.localhost:${p}`, `03000-abc.preview.localhost:${p}`, `3000-.preview.localhost:${p}`, `3000-a!b.preview.localhost:${p}`, `x-abc.preview.localhost:${p}`, `3000-a.b.preview.localhost:${p}`]) {
+    for (const host of [
+      `preview.localhost:${p}`,
+      `0-abc.preview.localhost:${p}`,
+      `65536-abc.preview.localhost:${p}`,
+      `03000-abc.preview.localhost:${p}`,
+      `3000-.preview.localhost:${p}`,
+      `3000-a!b.preview.localhost:${p}`,
+      `x-abc.preview.localhost:${p}`,
+      `3000-a.b.preview.localhost:${p}`,
+    ]) {
       const res = await rawRequest(p, host, '/');
       expect([host, res.status]).toEqual([host, 404]);
       expect(res.json<any>().error.code).toBe('not_found');
@@ -88,7 +97,10 @@ describe('bad input gets a coded error, never a crash', () => {
       ['/__gate/ws-ticket', { method: 'POST' }, 401, 'missing_credential'],
     ];
     for (const [path, init, status, code] of cases) {
-      const res = await stack.requestPreview(id, 3000, path, { ...init, headers: { 'content-type': 'application/json', accept: 'application/json', ...init.headers } });
+      const res = await stack.requestPreview(id, 3000, path, {
+        ...init,
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...init.headers },
+      });
       const label = `${init.method ?? 'GET'} ${path} ${JSON.stringify(init.headers ?? {}).slice(0, 60)}`;
       expect([label, res.status]).toEqual([label, status]);
       expect(res.json<any>().error.code, label).toBe(code);

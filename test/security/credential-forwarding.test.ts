@@ -57,7 +57,12 @@ describe("the gateway's credentials never reach the app, whatever their form", (
   });
 
   it("the refresh cookie's own value (`l.…`) as a bearer, and a refresh credential beside a header token, are stripped", async () => {
-    const refreshCookie = l.cookieHeader.split('; ').find((c) => c.startsWith('__Host-pg-refresh='))!.split('=').slice(1).join('=');
+    const refreshCookie = l.cookieHeader
+      .split('; ')
+      .find((c) => c.startsWith('__Host-pg-refresh='))!
+      .split('=')
+      .slice(1)
+      .join('=');
     expect(await echoWith(`Bearer ${refreshCookie}`)).toEqual({ status: 200, authorization: undefined });
     expect(await echoWith(`Bearer ${l.grant.refreshToken}`, 'header')).toEqual({ status: 200, authorization: undefined });
   });
@@ -65,9 +70,11 @@ describe("the gateway's credentials never reach the app, whatever their form", (
   it('a WebSocket ticket as a bearer is stripped, and spent: it no longer opens a WebSocket', async () => {
     const ticket = await freshTicket();
     expect(await echoWith(`Bearer ${ticket}`)).toEqual({ status: 200, authorization: undefined });
-    const r = await stack.requestPreview(sbx, 3000, `/ws?__gate_ticket=${ticket}`, {
-      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
-    }).catch(() => ({ status: 0 }));
+    const r = await stack
+      .requestPreview(sbx, 3000, `/ws?__gate_ticket=${ticket}`, {
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+      })
+      .catch(() => ({ status: 0 }));
     expect(r.status).toBe(401);
   });
 

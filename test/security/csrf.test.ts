@@ -71,7 +71,7 @@ describe('CSRF on /__gate/ endpoints', () => {
   });
 });
 
-describe('CSRF into the preview through the gateway\'s preflight answer', () => {
+describe("CSRF into the preview through the gateway's preflight answer", () => {
   it('a credentialed PUT from a sibling preview origin (same site, Lax cookies sent) through the preflight is refused', async () => {
     const attacker = stack.previewOrigin(stack.sandboxes.other, 3000); // another user's sandbox app
     // The app behind the gateway has no CORS policy at all (the recorder sets none).
@@ -79,7 +79,8 @@ describe('CSRF into the preview through the gateway\'s preflight answer', () => 
       method: 'OPTIONS',
       headers: { origin: attacker, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type, x-anything' },
     });
-    const preflightAllows = pre.status < 300 && pre.headers.get('access-control-allow-origin') === attacker && pre.headers.get('access-control-allow-credentials') === 'true';
+    const preflightAllows =
+      pre.status < 300 && pre.headers.get('access-control-allow-origin') === attacker && pre.headers.get('access-control-allow-credentials') === 'true';
     app.clear();
     const put = await stack.requestPreview(sbx, 3000, '/api/delete-everything', {
       method: 'PUT',

@@ -23,7 +23,11 @@ let publicId: string;
 let privateId: string;
 beforeAll(async () => {
   stack = await startStack({ gateway: { allowPublicSandboxes: true } });
-  ({ id: publicId } = await stack.emulator.createSandbox({ public: true, labels: { 'preview-gate.users': '*' }, ports: { 22222: 'inspector', 2280: 'inspector' } }));
+  ({ id: publicId } = await stack.emulator.createSandbox({
+    public: true,
+    labels: { 'preview-gate.users': '*' },
+    ports: { 22222: 'inspector', 2280: 'inspector' },
+  }));
   ({ id: privateId } = await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 22222: 'inspector', 2280: 'inspector' } }));
 }, 60_000);
 afterAll(() => stack?.close());
@@ -112,7 +116,11 @@ function expectNoDaytonaCredential(report: Report, sandboxId: string): void {
   expect(JSON.stringify(report)).not.toContain(stack.emulator.apiKey);
   // X-Forwarded-Host: the gateway's host, then the one Daytona appends. The latter may name a
   // signed token, which must be for this very port only.
-  const hosts = [report.headers['x-forwarded-host'] ?? []].flat().join(',').split(',').map((h) => h.trim());
+  const hosts = [report.headers['x-forwarded-host'] ?? []]
+    .flat()
+    .join(',')
+    .split(',')
+    .map((h) => h.trim());
   for (const host of hosts) {
     const label = host.split('.')[0] ?? '';
     expect(label.startsWith('3000-')).toBe(true);
@@ -133,10 +141,14 @@ describe('a public sandbox app never sees a Daytona credential', () => {
     expect(seen.query.DAYTONA_SANDBOX_AUTH_KEY).toBe(token);
     // To a private sandbox Daytona's auth middleware strips the credential it used.
     const privateHost = `3000-${privateId}.${emu.proxyDomain}:${emu.port}`;
-    const byHeader = await rawRequest(emu.port, privateHost, '/api/echo', { headers: { accept: 'application/json', 'x-daytona-preview-token': emu.standardToken(privateId) } });
+    const byHeader = await rawRequest(emu.port, privateHost, '/api/echo', {
+      headers: { accept: 'application/json', 'x-daytona-preview-token': emu.standardToken(privateId) },
+    });
     expect(byHeader.status).toBe(200);
     expect(byHeader.json<Report>().headers['x-daytona-preview-token']).toBeUndefined();
-    const byQuery = await rawRequest(emu.port, privateHost, `/api/echo?DAYTONA_SANDBOX_AUTH_KEY=${emu.standardToken(privateId)}`, { headers: { accept: 'application/json' } });
+    const byQuery = await rawRequest(emu.port, privateHost, `/api/echo?DAYTONA_SANDBOX_AUTH_KEY=${emu.standardToken(privateId)}`, {
+      headers: { accept: 'application/json' },
+    });
     expect(byQuery.status).toBe(200);
     expect(byQuery.json<Report>().query.DAYTONA_SANDBOX_AUTH_KEY).toBeUndefined();
   });

@@ -63,7 +63,10 @@ describe('request framing', () => {
       ['127.0.0.1', host()],
       [host(), host()],
     ]) {
-      const r = await rawSocket(stack.gateway.port, `GET / HTTP/1.1\r\nHost: ${first}\r\nHost: ${second}\r\nCookie: ${l.cookieHeader}\r\nConnection: close\r\n\r\n`);
+      const r = await rawSocket(
+        stack.gateway.port,
+        `GET / HTTP/1.1\r\nHost: ${first}\r\nHost: ${second}\r\nCookie: ${l.cookieHeader}\r\nConnection: close\r\n\r\n`,
+      );
       expect([first, second, r.status, codeOf(r.body)]).toEqual([first, second, 400, 'invalid_host']);
       expect(r.head.toLowerCase()).toContain('connection: close');
     }

@@ -2,7 +2,13 @@
 import WebSocket from 'ws';
 
 export function movableClock() {
-  const c = { offset: 0, now: () => Date.now() + c.offset, advance(ms: number) { c.offset += ms; } };
+  const c = {
+    offset: 0,
+    now: () => Date.now() + c.offset,
+    advance(ms: number) {
+      c.offset += ms;
+    },
+  };
   return c;
 }
 

@@ -91,7 +91,7 @@ describe('host confusion', () => {
     expect(app.seen).toHaveLength(0);
   });
 
-  it('X-Forwarded-Host / Forwarded / X-Original-Host do not move the request to the token\'s origin', async () => {
+  it("X-Forwarded-Host / Forwarded / X-Original-Host do not move the request to the token's origin", async () => {
     app.clear();
     const fwd = `X-Forwarded-Host: 3000-${a}.${dom()}:${gp()}\r\nForwarded: host=3000-${a}.${dom()}:${gp()}\r\nX-Original-Host: 3000-${a}.${dom()}\r\nX-Host: 3000-${a}.${dom()}\r\n`;
     const r = await raw('/probe', `Host: 8080-${a}.${dom()}:${gp()}\r\n`, tokenHeader() + fwd);
@@ -99,7 +99,7 @@ describe('host confusion', () => {
     expect(app.seen).toHaveLength(0);
   });
 
-  it('X-Forwarded-Host sent to the app is the gateway\'s own value, never the client\'s', async () => {
+  it("X-Forwarded-Host sent to the app is the gateway's own value, never the client's", async () => {
     app.clear();
     const r = await raw('/probe', `Host: 3000-${a}.${dom()}:${gp()}\r\n`, tokenHeader() + 'X-Forwarded-Host: evil.example\r\n');
     expect(r.status).toBe(200);
@@ -127,7 +127,10 @@ describe('host confusion', () => {
   });
 
   it('a cookie (not only a header) for 3000-A is refused on 8080-A and on B', async () => {
-    for (const [id, port] of [[a, 8080], [b, 3000]] as const) {
+    for (const [id, port] of [
+      [a, 8080],
+      [b, 3000],
+    ] as const) {
       const r = await stack.requestPreview(id, port, '/probe', { headers: { cookie: l.cookieHeader, accept: 'application/json' } });
       expect(r.status).toBe(403);
       expect(r.json<any>().error.code).toBe('wrong_scope');

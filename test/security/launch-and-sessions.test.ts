@@ -50,7 +50,7 @@ describe('launch codes', () => {
     expect((await exchange(code, stack.sandboxes.open, 3000)).status).toBe(401);
   });
 
-  it('login CSRF: a foreign page cannot exchange a code into the victim\'s browser', async () => {
+  it("login CSRF: a foreign page cannot exchange a code into the victim's browser", async () => {
     const { code } = await newCode();
     const res = await stack.requestPreview(stack.sandboxes.open, 3000, '/__gate/session', {
       method: 'POST',
@@ -65,7 +65,8 @@ describe('launch codes', () => {
 describe('preview sessions', () => {
   it('refresh-token reuse after rotation revokes the whole session (theft detection)', async () => {
     const { grant } = await stack.launch('bob', stack.sandboxes.open, 3000);
-    const refresh = (t: string) => stack.requestPreview(stack.sandboxes.open, 3000, '/__gate/refresh', { method: 'POST', headers: { authorization: `Bearer ${t}` } });
+    const refresh = (t: string) =>
+      stack.requestPreview(stack.sandboxes.open, 3000, '/__gate/refresh', { method: 'POST', headers: { authorization: `Bearer ${t}` } });
     const first = await refresh(grant.refreshToken);
     expect(first.status).toBe(200);
     const successor = first.json<any>().refreshToken;
@@ -75,7 +76,9 @@ describe('preview sessions', () => {
     expect(stolen.json<any>().error.code).toBe('refresh_reused');
     // The legitimate holder is out too, and so is every access token of the session.
     expect((await refresh(successor)).json<any>().error.code).toBe('session_revoked');
-    const access = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', { headers: { 'x-daytona-preview-token': first.json<any>().accessToken } });
+    const access = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', {
+      headers: { 'x-daytona-preview-token': first.json<any>().accessToken },
+    });
     expect(access.json<any>().error.code).toBe('session_revoked');
   });
 
@@ -83,19 +86,28 @@ describe('preview sessions', () => {
     const l = await stack.launch('bob', stack.sandboxes.open, 3000);
     const get = (headers: Record<string, string>) => stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', { headers });
     expect((await get({ cookie: l.cookieHeader })).status).toBe(200);
-    const del = await stack.requestGateway(`/api/previews/${l.sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${await stack.mintUserSession('bob')}` } });
+    const del = await stack.requestGateway(`/api/previews/${l.sessionId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await stack.mintUserSession('bob')}` },
+    });
     expect(del.status).toBe(204);
     for (const res of [await get({ cookie: l.cookieHeader }), await get({ 'x-daytona-preview-token': l.grant.accessToken })]) {
       expect(res.status).toBe(401);
       expect(res.json<any>().error.code).toBe('session_revoked');
     }
-    const r = await stack.requestPreview(stack.sandboxes.open, 3000, '/__gate/refresh', { method: 'POST', headers: { authorization: `Bearer ${l.grant.refreshToken}` } });
+    const r = await stack.requestPreview(stack.sandboxes.open, 3000, '/__gate/refresh', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${l.grant.refreshToken}` },
+    });
     expect(r.json<any>().error.code).toBe('session_revoked');
   });
 
   it('only the owner can end a session', async () => {
     const l = await stack.launch('bob', stack.sandboxes.open, 3000);
-    const del = await stack.requestGateway(`/api/previews/${l.sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${await stack.mintUserSession('mallory')}` } });
+    const del = await stack.requestGateway(`/api/previews/${l.sessionId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await stack.mintUserSession('mallory')}` },
+    });
     expect(del.status).toBe(403);
     expect((await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', { headers: { cookie: l.cookieHeader } })).status).toBe(200);
   });

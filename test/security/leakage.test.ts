@@ -40,7 +40,9 @@ describe('what the app sees', () => {
     ];
     const secrets = [l.grant.accessToken, l.grant.refreshToken, ...l.setCookies.map((c) => c.split(';')[0]!.split('=')[1]!), shareToken];
     for (const headers of variants) {
-      const res = await stack.requestPreview(stack.sandboxes.open, 3000, `/api/echo?q=1&__gate_ticket=abc`, { headers: { ...headers, accept: 'application/json' } });
+      const res = await stack.requestPreview(stack.sandboxes.open, 3000, `/api/echo?q=1&__gate_ticket=abc`, {
+        headers: { ...headers, accept: 'application/json' },
+      });
       // A ticket param only counts on upgrades, but it is stripped from every request.
       expect(res.status).toBe(200);
       const seen = res.json<Echo>();
@@ -59,7 +61,9 @@ describe('what the app sees', () => {
       expect(payload).toMatchObject({ sub: 'bob', sid: l.sessionId, knd: 'session' });
       expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(60);
     }
-    const viaShare = await stack.requestPreview(stack.sandboxes.open, 3000, `/api/echo?__gate_share=${shareToken}`, { headers: { accept: 'application/json' } });
+    const viaShare = await stack.requestPreview(stack.sandboxes.open, 3000, `/api/echo?__gate_share=${shareToken}`, {
+      headers: { accept: 'application/json' },
+    });
     expect(JSON.stringify(viaShare.json())).not.toContain(shareToken);
   });
 
@@ -90,10 +94,18 @@ describe('what the app sees', () => {
     };
     const id = stack.sandboxes.open;
     const user = `Bearer ${await stack.mintUserSession('bob')}`;
-    const created = await keep(stack.requestGateway('/api/previews', { method: 'POST', headers: { authorization: user, 'content-type': 'application/json' }, body: JSON.stringify({ sandboxId: id, port: 3000 }) }));
+    const created = await keep(
+      stack.requestGateway('/api/previews', {
+        method: 'POST',
+        headers: { authorization: user, 'content-type': 'application/json' },
+        body: JSON.stringify({ sandboxId: id, port: 3000 }),
+      }),
+    );
     const code = new URLSearchParams(new URL(created.json<{ url: string }>().url).hash.slice(1)).get('code')!;
     await keep(stack.requestPreview(id, 3000, '/__gate/launch', { headers: { accept: 'text/html' } }));
-    const ex = await keep(stack.requestPreview(id, 3000, '/__gate/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) }));
+    const ex = await keep(
+      stack.requestPreview(id, 3000, '/__gate/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) }),
+    );
     const cookie = cookieHeaderOf(ex.setCookies);
     for (const path of ['/', '/api/echo', '/status/302', '/status/307', '/status/204', '/status/500', '/nope', '/app.js']) {
       for (const accept of ['text/html', 'application/json']) await keep(stack.requestPreview(id, 3000, path, { headers: { cookie, accept } }));
@@ -104,7 +116,13 @@ describe('what the app sees', () => {
     await keep(stack.requestPreview(id, 8080, '/', { headers: { cookie } }));
     await keep(stack.requestPreview(id, 22222, '/', {}));
     await keep(stack.requestPreview('does-not-exist', 3000, '/', { headers: { cookie } }));
-    await keep(stack.requestGateway('/api/previews', { method: 'POST', headers: { authorization: user, 'content-type': 'application/json' }, body: '{"sandboxId":"does-not-exist","port":3000}' }));
+    await keep(
+      stack.requestGateway('/api/previews', {
+        method: 'POST',
+        headers: { authorization: user, 'content-type': 'application/json' },
+        body: '{"sandboxId":"does-not-exist","port":3000}',
+      }),
+    );
     // The sandbox stopped: Daytona's own error must not leak either.
     await stack.emulator.stopSandbox(id);
     try {

@@ -26,7 +26,10 @@ afterAll(async () => {
 });
 
 const get = (path: string, credential = `Cookie: ${l.cookieHeader}\r\n`) =>
-  rawSocket(stack.gateway.port, `GET ${path} HTTP/1.1\r\nHost: ${stack.previewHost(sbx, 3000)}\r\n${credential}Accept: application/json\r\nConnection: close\r\n\r\n`);
+  rawSocket(
+    stack.gateway.port,
+    `GET ${path} HTTP/1.1\r\nHost: ${stack.previewHost(sbx, 3000)}\r\n${credential}Accept: application/json\r\nConnection: close\r\n\r\n`,
+  );
 
 /** Paths that some server reads as /__gate/… once it decodes and resolves dot segments. */
 const RESERVED_AFTER_DECODING = [
@@ -52,7 +55,7 @@ describe('one path normalisation before every decision', () => {
     expect(app.seen.map((s) => s.url)).toEqual([]);
   });
 
-  it('`%2e%2e` segments, which the URL parser itself folds, are the gateway\'s own /__gate/ paths (never forwarded)', async () => {
+  it("`%2e%2e` segments, which the URL parser itself folds, are the gateway's own /__gate/ paths (never forwarded)", async () => {
     app.clear();
     for (const p of ['/x/%2e%2e/__gate/nope', '/x/.%2e/__gate/nope', '/x/%2E%2E/__gate/nope']) {
       const r = await get(p);
@@ -73,7 +76,15 @@ describe('one path normalisation before every decision', () => {
 
   it('a share link scoped to /docs is refused on paths that leave /docs after decoding (wrong_scope), and opens /docs itself', async () => {
     app.clear();
-    for (const p of ['/docs/..%2fsecret', '/docs/%2e%2e/secret', '/docs/%252e%252e/secret', '/docs/..;/secret', '/docs/.%2e/secret', '/docs%2f..%2fsecret', '/docs/x/..%5c..%5csecret']) {
+    for (const p of [
+      '/docs/..%2fsecret',
+      '/docs/%2e%2e/secret',
+      '/docs/%252e%252e/secret',
+      '/docs/..;/secret',
+      '/docs/.%2e/secret',
+      '/docs%2f..%2fsecret',
+      '/docs/x/..%5c..%5csecret',
+    ]) {
       const r = await get(`${p}?__gate_share=${docs}`, '');
       expect([p, r.status, codeOf(r.body)]).toEqual([p, 403, 'wrong_scope']);
     }

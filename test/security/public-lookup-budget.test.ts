@@ -27,7 +27,14 @@ afterAll(async () => {
 function ask(localAddress: string, id: string, path = '/', headers: Record<string, string> = {}): Promise<{ status: number; code: string; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: stack.gateway.port, localAddress, path, agent: false, headers: { host: stack.previewHost(id, 3000), accept: 'application/json', ...headers } },
+      {
+        host: '127.0.0.1',
+        port: stack.gateway.port,
+        localAddress,
+        path,
+        agent: false,
+        headers: { host: stack.previewHost(id, 3000), accept: 'application/json', ...headers },
+      },
       (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));

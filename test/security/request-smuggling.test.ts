@@ -135,14 +135,19 @@ describe('credential smuggling into the app', () => {
   it('the Daytona token never reaches the app either (Daytona strips it) and no client X-Daytona-* steers the proxy', async () => {
     app.clear();
     await stack.requestPreview(sbx, 3000, '/probe', {
-      headers: { cookie: l.cookieHeader, 'x-daytona-disable-cors': 'false', 'X-Daytona-Skip-Last-Activity-Update': 'true', 'x-daytona-preview-token': l.grant.accessToken },
+      headers: {
+        cookie: l.cookieHeader,
+        'x-daytona-disable-cors': 'false',
+        'X-Daytona-Skip-Last-Activity-Update': 'true',
+        'x-daytona-preview-token': l.grant.accessToken,
+      },
     });
     const seen = app.seen[0]!;
     expect(app.dump()).not.toContain(stack.emulator.standardToken(sbx));
     expect(Object.keys(seen.headers).filter((h) => h.startsWith('x-daytona-skip-last'))).toEqual([]);
   });
 
-  it('an app cannot plant the gateway\'s cookies (any spelling of __Host-pg-*) on the preview origin', async () => {
+  it("an app cannot plant the gateway's cookies (any spelling of __Host-pg-*) on the preview origin", async () => {
     const r = await stack.requestPreview(sbx, 3000, '/set-cookie', { headers: { cookie: l.cookieHeader } });
     expect(r.status).toBe(200);
     // Exact (case-sensitive) cookie names are what the gateway reads; `__host-pg-*` is another
@@ -153,7 +158,7 @@ describe('credential smuggling into the app', () => {
   });
 });
 
-describe('the app planting the gateway\'s cookies through a WebSocket handshake answer', () => {
+describe("the app planting the gateway's cookies through a WebSocket handshake answer", () => {
   const upgrade = (path: string) =>
     rawSocket(
       stack.gateway.port,
@@ -161,13 +166,13 @@ describe('the app planting the gateway\'s cookies through a WebSocket handshake 
       1500,
     );
 
-  it('an app\'s Set-Cookie __Host-pg-* on its 101 answer is refused (never reaches the browser)', async () => {
+  it("an app's Set-Cookie __Host-pg-* on its 101 answer is refused (never reaches the browser)", async () => {
     const r = await upgrade('/ws-plant-101');
     expect(r.status).toBe(101);
     expect(r.head).not.toMatch(/set-cookie:\s*__Host-pg-/i);
   });
 
-  it('an app\'s Set-Cookie __Host-pg-* on its refusal (non-101) is refused (never reaches the browser)', async () => {
+  it("an app's Set-Cookie __Host-pg-* on its refusal (non-101) is refused (never reaches the browser)", async () => {
     const r = await upgrade('/ws-plant-403');
     expect(r.status).toBe(403);
     expect(r.head).not.toMatch(/set-cookie:\s*__Host-pg-/i);
@@ -217,7 +222,10 @@ describe('request smuggling', () => {
       ['/~gw/healthz', host()],
       ['/~xx/healthz', host()],
     ] as const) {
-      const r = await rawSocket(stack.gateway.port, `GET ${target} HTTP/1.1\r\nHost: ${h}\r\nX-Daytona-Preview-Token: ${l.grant.accessToken}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`);
+      const r = await rawSocket(
+        stack.gateway.port,
+        `GET ${target} HTTP/1.1\r\nHost: ${h}\r\nX-Daytona-Preview-Token: ${l.grant.accessToken}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`,
+      );
       if (target.startsWith('/~gw') || target.startsWith('/~xx')) {
         // On a preview host this is just an app path (forwarded, authenticated): never the gateway's /healthz.
         expect([target, r.body.includes('"status":"ok"') && !r.body.includes('"url"')]).toEqual([target, false]);

@@ -34,12 +34,24 @@ function normalisedByUpstream(target: string): string {
 }
 
 const rawGet = (path: string, extra = '') =>
-  rawSocket(stack.gateway.port, `GET ${path} HTTP/1.1\r\nHost: ${stack.previewHost(sbx, 3000)}\r\nCookie: ${l.cookieHeader}\r\nAccept: application/json\r\n${extra}Connection: close\r\n\r\n`);
+  rawSocket(
+    stack.gateway.port,
+    `GET ${path} HTTP/1.1\r\nHost: ${stack.previewHost(sbx, 3000)}\r\nCookie: ${l.cookieHeader}\r\nAccept: application/json\r\n${extra}Connection: close\r\n\r\n`,
+  );
 
 describe('reserved-path bypass', () => {
   it('encoded and case variants the router recognises are answered by the gateway (never forwarded)', async () => {
     app.clear();
-    for (const p of ['/%5F_gate/launch', '/%5f%5fgate/sw.js', '/__gate', '/__gate/', '/__gate/nope', '/__gate/../__gate/x', '/x/..%2F__gate/status', '/__%67ate/status']) {
+    for (const p of [
+      '/%5F_gate/launch',
+      '/%5f%5fgate/sw.js',
+      '/__gate',
+      '/__gate/',
+      '/__gate/nope',
+      '/__gate/../__gate/x',
+      '/x/..%2F__gate/status',
+      '/__%67ate/status',
+    ]) {
       const r = await rawGet(p);
       expect([p, r.status]).not.toEqual([p, 0]);
     }
@@ -55,7 +67,7 @@ describe('reserved-path bypass', () => {
     expect(reached).toEqual([]);
   });
 
-  it('`/__GATE/` (another path: URL paths are case-sensitive) is the app\'s, and carries no gateway credential', async () => {
+  it("`/__GATE/` (another path: URL paths are case-sensitive) is the app's, and carries no gateway credential", async () => {
     app.clear();
     const r = await rawGet('/__GATE/session');
     expect(r.status).toBe(200);
@@ -80,7 +92,10 @@ describe('share path-scope escapes', () => {
     const { cookie } = await scopedCookie('/docs');
     app.clear();
     for (const p of ['/docs/../x', '/docs/%2e%2e/x', '/docs/.%2E/x', '/docs%2F..%2Fx', '/docs\\..\\x', '/docs/..%5Cx', '/docsx', '/docs/%2fx']) {
-      const r = await rawSocket(stack.gateway.port, `GET ${p} HTTP/1.1\r\nHost: ${stack.previewHost(sbx, 3000)}\r\nCookie: ${cookie}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`);
+      const r = await rawSocket(
+        stack.gateway.port,
+        `GET ${p} HTTP/1.1\r\nHost: ${stack.previewHost(sbx, 3000)}\r\nCookie: ${cookie}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`,
+      );
       // 400 for what Node/Hono refuse outright, 403 wrong_scope for the rest.
       expect([p, [400, 403].includes(r.status)]).toEqual([p, true]);
     }

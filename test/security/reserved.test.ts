@@ -16,7 +16,12 @@ describe('reserved ports and paths', () => {
     const { cookieHeader, grant } = await stack.launch('bob', stack.sandboxes.open, 3000);
     const before = { ...stack.emulator.stats };
     for (const port of [22222, 2280, 33333]) {
-      for (const headers of [{} as Record<string, string>, { cookie: cookieHeader }, { 'x-daytona-preview-token': grant.accessToken }, { 'x-daytona-preview-token': stack.emulator.standardToken(stack.sandboxes.open) }]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { cookie: cookieHeader },
+        { 'x-daytona-preview-token': grant.accessToken },
+        { 'x-daytona-preview-token': stack.emulator.standardToken(stack.sandboxes.open) },
+      ]) {
         const res = await stack.requestPreview(stack.sandboxes.open, port, '/', { headers: { ...headers, accept: 'application/json' } });
         expect([port, res.status, res.json<any>().error.code]).toEqual([port, 403, 'reserved_port']);
       }

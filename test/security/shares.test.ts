@@ -55,7 +55,10 @@ describe('share links', () => {
     const nav = await get(s.pathAndQuery, NAV);
     const cookie = cookieHeaderOf(nav.setCookies);
     expect((await get('/api/echo', { cookie })).status).toBe(200);
-    const del = await stack.requestGateway(`/api/shares/${s.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${await stack.mintUserSession('bob')}` } });
+    const del = await stack.requestGateway(`/api/shares/${s.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await stack.mintUserSession('bob')}` },
+    });
     expect(del.status).toBe(204);
     for (const res of [await get(`/api/echo?__gate_share=${s.token}`), await get('/api/echo', { cookie })]) {
       expect(res.status).toBe(401);
@@ -82,7 +85,17 @@ describe('share links', () => {
     const cookie = cookieHeaderOf((await get(s.pathAndQuery, NAV)).setCookies);
     expect(cookie).not.toBe('');
     const inside = ['/docs', '/docs/', '/docs/a/b?x=1'];
-    const outside = ['/', '/api/echo', '/docs-private', '/docs/../api/echo', '/docs/%2e%2e/api/echo', '/docs/..%2fapi/echo', '/docs%2f..%2fapi', '/docs/%2E%2E%2Fapi', '/DOCS/a'];
+    const outside = [
+      '/',
+      '/api/echo',
+      '/docs-private',
+      '/docs/../api/echo',
+      '/docs/%2e%2e/api/echo',
+      '/docs/..%2fapi/echo',
+      '/docs%2f..%2fapi',
+      '/docs/%2E%2E%2Fapi',
+      '/DOCS/a',
+    ];
     for (const p of inside) expect([p, (await get(p, { cookie })).status]).not.toEqual([p, 403]);
     for (const p of outside) {
       const viaCookie = await get(p, { cookie, accept: 'application/json' });
@@ -102,13 +115,18 @@ describe('share links', () => {
     expect(other.json<any>().error.code).toBe('wrong_scope');
   });
 
-  it('lists the creator\'s shares with lastUsedAt and useCount, nobody else\'s', async () => {
+  it("lists the creator's shares with lastUsedAt and useCount, nobody else's", async () => {
     const s = await share({}, 'carol');
     await get(`/api/echo?__gate_share=${s.token}`);
     await get(`/api/echo?__gate_share=${s.token}`);
-    const list = await stack.requestGateway(`/api/shares?sandboxId=${stack.sandboxes.open}`, { headers: { authorization: `Bearer ${await stack.mintUserSession('carol')}` } });
+    const list = await stack.requestGateway(`/api/shares?sandboxId=${stack.sandboxes.open}`, {
+      headers: { authorization: `Bearer ${await stack.mintUserSession('carol')}` },
+    });
     expect(list.json<any>().shares).toEqual([expect.objectContaining({ id: s.id, useCount: 2, lastUsedAt: expect.any(Number) })]);
-    const mallory = await stack.requestGateway(`/api/shares/${s.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${await stack.mintUserSession('mallory')}` } });
+    const mallory = await stack.requestGateway(`/api/shares/${s.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await stack.mintUserSession('mallory')}` },
+    });
     expect(mallory.status).toBe(403);
   });
 });

@@ -52,10 +52,12 @@ function slowClient(first: string, drip: string, everyMs: number): Slow {
   });
   s.on('data', (c: Buffer) => chunks.push(c));
   s.on('error', () => {});
-  const closed = new Promise<number>((resolve) => s.on('close', () => {
-    clearInterval(timer);
-    resolve(Date.now() - start);
-  }));
+  const closed = new Promise<number>((resolve) =>
+    s.on('close', () => {
+      clearInterval(timer);
+      resolve(Date.now() - start);
+    }),
+  );
   return {
     text: () => Buffer.concat(chunks).toString('latin1'),
     closed,
@@ -93,7 +95,11 @@ describe('slow clients', () => {
 
   it('control: a slow-but-moving upload (a byte every 400 ms, 4 s in all) is served whole', async () => {
     app.clear();
-    const c = slowClient(`POST /upload HTTP/1.1\r\nHost: ${host()}\r\nCookie: ${l.cookieHeader}\r\nContent-Length: 10\r\nConnection: close\r\n\r\n`, '0123456789', 400);
+    const c = slowClient(
+      `POST /upload HTTP/1.1\r\nHost: ${host()}\r\nCookie: ${l.cookieHeader}\r\nContent-Length: 10\r\nConnection: close\r\n\r\n`,
+      '0123456789',
+      400,
+    );
     const ms = await within(c.closed, 30_000);
     c.stop();
     expect(ms).toBeGreaterThan(3_500);

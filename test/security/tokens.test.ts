@@ -60,7 +60,9 @@ describe('access tokens', () => {
   it('wrong-key token: signed by a key the gateway never had, even with the real kid', async () => {
     const { privateKey } = await generateKeyPair('ES256');
     const claims = decodeJwt(token);
-    const evil = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: TOKEN_TYPES.access, kid: decodeProtectedHeader(token).kid! }).sign(privateKey);
+    const evil = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', typ: TOKEN_TYPES.access, kid: decodeProtectedHeader(token).kid! })
+      .sign(privateKey);
     expectRefused(await echo(evil), 401, 'invalid_token');
     const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: TOKEN_TYPES.access }).sign(new TextEncoder().encode(stack.userSecret));
     expectRefused(await echo(hs), 401, 'invalid_token');

@@ -66,7 +66,10 @@ describe('WebSockets', () => {
   });
 
   it('a ticket cannot be minted by a foreign page', async () => {
-    const res = await stack.requestPreview(stack.sandboxes.open, 3000, '/__gate/ws-ticket', { method: 'POST', headers: { cookie, origin: 'https://evil.example' } });
+    const res = await stack.requestPreview(stack.sandboxes.open, 3000, '/__gate/ws-ticket', {
+      method: 'POST',
+      headers: { cookie, origin: 'https://evil.example' },
+    });
     expect(res.status).toBe(403);
   });
 
@@ -104,10 +107,15 @@ describe('WebSockets', () => {
     });
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     try {
-      const { id } = await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: `http://127.0.0.1:${(app.address() as AddressInfo).port}` } } });
+      const { id } = await stack.emulator.createSandbox({
+        labels: { 'preview-gate.users': '*' },
+        ports: { 3000: { target: `http://127.0.0.1:${(app.address() as AddressInfo).port}` } },
+      });
       const l = await stack.launch('bob', id, 3000);
       const own = stack.previewOrigin(id, 3000);
-      const t = (await stack.requestPreview(id, 3000, '/__gate/ws-ticket', { method: 'POST', headers: { cookie: l.cookieHeader, origin: own } })).json<{ ticket: string }>().ticket;
+      const t = (await stack.requestPreview(id, 3000, '/__gate/ws-ticket', { method: 'POST', headers: { cookie: l.cookieHeader, origin: own } })).json<{
+        ticket: string;
+      }>().ticket;
       const out = await tryWebSocket(stack.gateway.port, stack.previewHost(id, 3000), `/hmr?x=1&__gate_ticket=${t}`, {
         cookie: `${l.cookieHeader}; app=kept`,
         origin: own,

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safePath } from '../../sw/page/safe-path.js';
 import { validPath } from '../../broker/core/broker-api.js';
-import { type Stack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
 import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
@@ -80,7 +80,15 @@ describe('response splitting and open redirects', () => {
     const token = (await shareUrl()).searchParams.get('__gate_share')!;
     const origin = stack.previewOrigin(sbx, 3000);
     let judged = 0;
-    for (const p of ['//evil.example/x', '/\\evil.example', '/%0d%0aSet-Cookie:%20pwn=1', '/@evil.example', '/.//evil.example', '/%2F%2Fevil.example', '/x?a=%0d%0a']) {
+    for (const p of [
+      '//evil.example/x',
+      '/\\evil.example',
+      '/%0d%0aSet-Cookie:%20pwn=1',
+      '/@evil.example',
+      '/.//evil.example',
+      '/%2F%2Fevil.example',
+      '/x?a=%0d%0a',
+    ]) {
       const r = await rawSocket(
         stack.gateway.port,
         `GET ${p}${p.includes('?') ? '&' : '?'}__gate_share=${token} HTTP/1.1\r\nHost: ${stack.previewHost(sbx, 3000)}\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html\r\nConnection: close\r\n\r\n`,
@@ -99,7 +107,20 @@ describe('response splitting and open redirects', () => {
 
   it('the launch landing path (bootstrap safePath) never leaves the origin or enters /__gate/', () => {
     const origin = 'http://3000-abc.preview.localhost:8787';
-    const evil = ['//evil.example', '/\\evil.example', '/\t/evil.example', '/\n/evil.example', 'javascript:alert(1)', 'https://evil.example', ' /x', '/__gate/session', '/./__gate/sw.js', '/x/../__gate/launch', '\\\\evil.example', '/%09/evil.example'];
+    const evil = [
+      '//evil.example',
+      '/\\evil.example',
+      '/\t/evil.example',
+      '/\n/evil.example',
+      'javascript:alert(1)',
+      'https://evil.example',
+      ' /x',
+      '/__gate/session',
+      '/./__gate/sw.js',
+      '/x/../__gate/launch',
+      '\\\\evil.example',
+      '/%09/evil.example',
+    ];
     for (const p of evil) {
       const out = safePath(p, origin);
       expect([p, new URL(out, origin).origin]).toEqual([p, origin]);
@@ -110,12 +131,23 @@ describe('response splitting and open redirects', () => {
   });
 
   it('the broker API refuses landing paths that leave the origin or point into /__gate/', () => {
-    for (const p of ['//evil.example', '/\\evil.example', 'http://evil.example', '/x\r\nSet-Cookie: a=1', '/__gate/sw.js', '/__gate', '/%5F_gate/launch', '/%5f%5fgate/sw.js?x=1', '/x#frag', 'x']) {
+    for (const p of [
+      '//evil.example',
+      '/\\evil.example',
+      'http://evil.example',
+      '/x\r\nSet-Cookie: a=1',
+      '/__gate/sw.js',
+      '/__gate',
+      '/%5F_gate/launch',
+      '/%5f%5fgate/sw.js?x=1',
+      '/x#frag',
+      'x',
+    ]) {
       expect(() => validPath(p)).toThrow();
     }
   });
 
-  it('an app redirect to Daytona\'s host of this sandbox is mapped to the preview origin, with no Daytona token', async () => {
+  it("an app redirect to Daytona's host of this sandbox is mapped to the preview origin, with no Daytona token", async () => {
     const l = await stack.launch('bob', sbx, 3000);
     const daytona = stack.emulator.previewUrl(sbx, 3000);
     const to = `${daytona}/next?DAYTONA_SANDBOX_AUTH_KEY=${stack.emulator.standardToken(sbx)}&k=1`;

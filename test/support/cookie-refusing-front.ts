@@ -28,7 +28,14 @@ export async function startCookieRefusingFront(): Promise<CookieRefusingFront> {
   const server = http.createServer((req, res) => {
     if (target === undefined) return void res.writeHead(503).end();
     const upstream = http.request(
-      { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: Object.fromEntries(withoutCookies(req.rawHeaders).map(([k, v]) => [k.toLowerCase(), v])), agent: false },
+      {
+        host: '127.0.0.1',
+        port: target,
+        method: req.method,
+        path: req.url,
+        headers: Object.fromEntries(withoutCookies(req.rawHeaders).map(([k, v]) => [k.toLowerCase(), v])),
+        agent: false,
+      },
       (answer) => {
         const headers: [string, string][] = [];
         for (let i = 0; i < answer.rawHeaders.length; i += 2) {

@@ -93,10 +93,42 @@ async function waitForPing(port: number, timeoutMs: number, ca?: string): Promis
 function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
   const f = (n: string) => join(dir, n);
   const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-subj', '/CN=preview-gate test CA', '-days', '2']);
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+    '-subj',
+    '/CN=preview-gate test CA',
+    '-days',
+    '2',
+  ]);
   run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
   writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('ext.cnf')]);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f('server.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    f('ext.cnf'),
+  ]);
   return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
 }
 
@@ -110,7 +142,8 @@ export interface StartRedisOptions {
 }
 
 export async function startRedis(opts: StartRedisOptions = {}): Promise<TestRedis> {
-  if (!redisAvailable()) throw new Error(`redis-server not found at ${REDIS_SERVER} (npm test installs it: scripts/ensure-redis.mjs; or apt-get install redis-server)`);
+  if (!redisAvailable())
+    throw new Error(`redis-server not found at ${REDIS_SERVER} (npm test installs it: scripts/ensure-redis.mjs; or apt-get install redis-server)`);
   const dir = mkdtempSync(join(tmpdir(), 'pg-redis-'));
   const port = await freePort();
   const certs = opts.tls ? makeCertificates(dir) : null;
@@ -119,7 +152,20 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<TestRedi
   const start = async () => {
     if (child) return;
     const listen = certs
-      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no']
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          certs.cert,
+          '--tls-key-file',
+          certs.key,
+          '--tls-ca-cert-file',
+          certs.ca,
+          '--tls-auth-clients',
+          'no',
+        ]
       : ['--port', String(port)];
     const args = [...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'];
     args.push('--appendonly', opts.persist ? 'yes' : 'no');

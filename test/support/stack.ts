@@ -98,26 +98,23 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
 /** Sends one HTTP request to 127.0.0.1:port with an explicit Host header. */
 export function rawRequest(port: number, host: string, path: string, init: PreviewRequestInit = {}): Promise<StackResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host, ...init.headers }, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const headers = new Headers();
-          const setCookies: string[] = [];
-          for (let i = 0; i < res.rawHeaders.length; i += 2) {
-            const k = res.rawHeaders[i]!;
-            const v = res.rawHeaders[i + 1]!;
-            if (k.toLowerCase() === 'set-cookie') setCookies.push(v);
-            headers.append(k, v);
-          }
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers, setCookies, text, json: <T>() => JSON.parse(text) as T });
-        });
-      },
-    );
+    const req = http.request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host, ...init.headers }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const headers = new Headers();
+        const setCookies: string[] = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          const k = res.rawHeaders[i]!;
+          const v = res.rawHeaders[i + 1]!;
+          if (k.toLowerCase() === 'set-cookie') setCookies.push(v);
+          headers.append(k, v);
+        }
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers, setCookies, text, json: <T>() => JSON.parse(text) as T });
+      });
+    });
     req.on('error', reject);
     if (init.body !== undefined) req.write(init.body);
     req.end();
@@ -168,7 +165,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     sandboxes: { open: open.id, restricted: restricted.id, other: other.id },
     async mintUserSession(userId, o = {}) {
       const now = Math.floor(Date.now() / 1000);
-      let jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(userId).setIssuedAt(now).setExpirationTime(now + (o.ttlSeconds ?? 3600));
+      let jwt = new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(userId)
+        .setIssuedAt(now)
+        .setExpirationTime(now + (o.ttlSeconds ?? 3600));
       const cfg = gateway.app.config;
       if (cfg.userIssuer) jwt = jwt.setIssuer(cfg.userIssuer);
       if (cfg.userAudience) jwt = jwt.setAudience(cfg.userAudience);

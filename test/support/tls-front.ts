@@ -25,11 +25,29 @@ export async function generateTestCertificate(names: string[] = ['localhost', '*
   const dir = await mkdtemp(join(tmpdir(), 'pg-cert-'));
   try {
     const san = [...names.map((n) => `DNS:${n}`), 'IP:127.0.0.1'].join(',');
-    await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=preview-gate test', '-addext', `subjectAltName=${san}`,
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { timeout: 30_000 });
+    await promisify(execFile)(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=preview-gate test',
+        '-addext',
+        `subjectAltName=${san}`,
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { timeout: 30_000 },
+    );
     return { key: await readFile(join(dir, 'key.pem'), 'utf8'), cert: await readFile(join(dir, 'cert.pem'), 'utf8') };
   } finally {
     await rm(dir, { recursive: true, force: true });

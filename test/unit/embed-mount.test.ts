@@ -140,7 +140,7 @@ describe('the embed rations what the frame (the app) can ask for', () => {
     expect(fake.mints).toBe(before + 1);
   });
 
-  it('the failure page\'s button still works: one error, then one relaunch, mints one session', async () => {
+  it("the failure page's button still works: one error, then one relaunch, mints one session", async () => {
     await mounted();
     fake.fromFrame(msg({ type: 'error', code: 'wrong_scope', message: 'This credential is for another preview' }));
     fake.fromFrame(msg({ type: 'relaunch', target: 'frame' }));
@@ -205,7 +205,11 @@ describe('the embed notices a session that ended elsewhere (status check)', () =
   const INTERVAL = 100;
   const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
   async function launched(o: { statusIntervalMs?: number } = {}) {
-    const handle = mount(fake.element as HTMLElement, { sandboxId: 'sbx', port: 3000, getSession: async () => 'user-jwt', statusIntervalMs: INTERVAL, ...o }, GATEWAY);
+    const handle = mount(
+      fake.element as HTMLElement,
+      { sandboxId: 'sbx', port: 3000, getSession: async () => 'user-jwt', statusIntervalMs: INTERVAL, ...o },
+      GATEWAY,
+    );
     await settle();
     expect(fake.mints).toBe(1);
     fake.fromFrame(msg({ type: 'launched', credentialPath: 'cookie' }));

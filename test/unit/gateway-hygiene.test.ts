@@ -15,17 +15,27 @@ describe('hygiene helpers', () => {
     expect(stripGateQuery('/a?%5F%5Fgate_share=t&k')).toBe('/a?k');
     expect(stripGateQuery('/a')).toBe('/a');
   });
-  it('stripGateCookies drops every __Host-pg-* cookie and keeps the app\'s', () => {
+  it("stripGateCookies drops every __Host-pg-* cookie and keeps the app's", () => {
     expect(stripGateCookies('a=1; __Host-pg-access=x; b=2;__Host-pg-refresh=y; __Host-pg-other=z')).toBe('a=1; b=2');
     expect(stripGateCookies('__Host-pg-access=x')).toBeNull();
   });
   it('sanitizeHeaders drops credentials and injected X-Preview-Gate-* headers', () => {
-    const h = sanitizeHeaders(new Headers({ 'x-daytona-preview-token': 't', 'x-preview-gate-identity': 'f', 'x-preview-gate-x': '1', authorization: 'Bearer ours', cookie: 'a=1; __Host-pg-access=x', accept: '*/*' }), true);
+    const h = sanitizeHeaders(
+      new Headers({
+        'x-daytona-preview-token': 't',
+        'x-preview-gate-identity': 'f',
+        'x-preview-gate-x': '1',
+        authorization: 'Bearer ours',
+        cookie: 'a=1; __Host-pg-access=x',
+        accept: '*/*',
+      }),
+      true,
+    );
     expect([...h.keys()].sort()).toEqual(['accept', 'cookie']);
     expect(h.get('cookie')).toBe('a=1');
     expect(sanitizeHeaders(new Headers({ authorization: 'Bearer app' }), false).get('authorization')).toBe('Bearer app');
   });
-  it('stripAppSetCookies removes an app\'s attempt to set the gateway cookies', () => {
+  it("stripAppSetCookies removes an app's attempt to set the gateway cookies", () => {
     const h = new Headers();
     h.append('set-cookie', '__Host-pg-refresh=evil; Path=/');
     h.append('set-cookie', 'ok=1');
@@ -47,7 +57,17 @@ describe('hygiene helpers', () => {
   });
 
   it('inScope refuses path parameters, double encoding and dot segments hidden behind `;`', () => {
-    for (const p of ['/docs/..;/secret', '/docs/..;a=b/secret', '/docs/.;/..;/x', '/docs/%252e%252e/secret', '/docs/%252e%252e%252fsecret', '/docs/a;b', '/docs/%25', '/docs/./a', '/docs/../a']) {
+    for (const p of [
+      '/docs/..;/secret',
+      '/docs/..;a=b/secret',
+      '/docs/.;/..;/x',
+      '/docs/%252e%252e/secret',
+      '/docs/%252e%252e%252fsecret',
+      '/docs/a;b',
+      '/docs/%25',
+      '/docs/./a',
+      '/docs/../a',
+    ]) {
       expect([p, inScope(p, '/docs')]).toEqual([p, false]);
     }
     expect(inScope('/docs/a.b/..c/...', '/docs')).toBe(true);
@@ -55,13 +75,23 @@ describe('hygiene helpers', () => {
   });
   it('classifyHost parses preview hosts strictly', () => {
     const c = resolveConfig({ userJwtSecret: 's'.repeat(32), publicPort: 8787 });
-    expect(classifyHost(c, '3000-abc.preview.localhost:8787')).toMatchObject({ kind: 'preview', target: { port: 3000, sandboxId: 'abc' }, origin: 'http://3000-abc.preview.localhost:8787' });
+    expect(classifyHost(c, '3000-abc.preview.localhost:8787')).toMatchObject({
+      kind: 'preview',
+      target: { port: 3000, sandboxId: 'abc' },
+      origin: 'http://3000-abc.preview.localhost:8787',
+    });
     expect(classifyHost(c, '3000-ABC.Preview.Localhost')).toMatchObject({ kind: 'preview', target: { sandboxId: 'abc' } });
     expect(classifyHost(c, '127.0.0.1:8787').kind).toBe('gateway');
-    for (const bad of ['3000-a.b.preview.localhost', '99999-a.preview.localhost', 'abc.preview.localhost', '3000-a_.preview.localhost']) expect(classifyHost(c, bad).kind).toBe('unknown');
+    for (const bad of ['3000-a.b.preview.localhost', '99999-a.preview.localhost', 'abc.preview.localhost', '3000-a_.preview.localhost'])
+      expect(classifyHost(c, bad).kind).toBe('unknown');
   });
   it('labelPolicy: * for everyone, a list for its members, nothing without the label', () => {
-    const s = (label?: string): SandboxInfo => ({ id: 's', state: 'started', public: false, labels: label === undefined ? {} : { 'preview-gate.users': label } });
+    const s = (label?: string): SandboxInfo => ({
+      id: 's',
+      state: 'started',
+      public: false,
+      labels: label === undefined ? {} : { 'preview-gate.users': label },
+    });
     expect(labelPolicy({ id: 'bob', claims: {} }, s('*'), 3000)).toBe(true);
     expect(labelPolicy({ id: 'bob', claims: {} }, s('alice, bob'), 3000)).toBe(true);
     expect(labelPolicy({ id: 'bo', claims: {} }, s('alice,bob'), 3000)).toBe(false);
@@ -110,7 +140,7 @@ describe('carriesGateToken (our token never rides along in Authorization)', () =
     expect(carriesGateToken(`Bearer app-token, Bearer ${jwt('pg-access+jwt')}`)).toBe(true);
     expect(carriesGateToken(jwt('pg-share+jwt'))).toBe(true);
   });
-  it('leaves the app\'s own credentials alone', () => {
+  it("leaves the app's own credentials alone", () => {
     expect(carriesGateToken('Basic dXNlcjpwYXNz')).toBe(false);
     expect(carriesGateToken(`Bearer ${jwt('JWT')}`)).toBe(false);
     expect(carriesGateToken('Bearer not.a.jwt')).toBe(false);

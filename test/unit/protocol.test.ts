@@ -8,12 +8,9 @@ describe('parsePreviewLabel (Daytona host parsing: first label, cut at the first
       sandboxId: '6f1c7a9e-1b2c-4d3e-8f90-123456789abc',
     });
   });
-  it.each(['0-abc', '65536-abc', '03000-abc', 'abc-def', '-abc', '3000-', '3000', '99999999-abc', '+3000-a', '3e3-a'])(
-    'refuses %s',
-    (label) => {
-      expect(parsePreviewLabel(label)).toBeNull();
-    },
-  );
+  it.each(['0-abc', '65536-abc', '03000-abc', 'abc-def', '-abc', '3000-', '3000', '99999999-abc', '+3000-a', '3e3-a'])('refuses %s', (label) => {
+    expect(parsePreviewLabel(label)).toBeNull();
+  });
   it('accepts the bounds 1 and 65535', () => {
     expect(parsePreviewLabel('1-a')?.port).toBe(1);
     expect(parsePreviewLabel('65535-a')?.port).toBe(65535);

@@ -45,8 +45,8 @@ function setup() {
   return { scope, composed, network, handled, listeners, dispatch };
 }
 
-describe('sw compose: the credential layer inside an app\'s own worker', () => {
-  it('the app worker\'s own same-origin fetches get the token; other origins and /__gate/ do not', async () => {
+describe("sw compose: the credential layer inside an app's own worker", () => {
+  it("the app worker's own same-origin fetches get the token; other origins and /__gate/ do not", async () => {
     const { scope, network, handled } = setup();
     await scope.fetch(`${ORIGIN}/assets/app.js`);
     await scope.fetch('https://cdn.example.com/lib.js');
@@ -55,7 +55,7 @@ describe('sw compose: the credential layer inside an app\'s own worker', () => {
     expect(network).toEqual(['https://cdn.example.com/lib.js', `${ORIGIN}/__gate/status`]);
   });
 
-  it('a request the app answers stays the app\'s; one it leaves is answered with the token by the last listener', async () => {
+  it("a request the app answers stays the app's; one it leaves is answered with the token by the last listener", async () => {
     const { composed, listeners, dispatch, handled } = setup();
     listeners.push((e) => {
       if (new URL(e.request.url).pathname === '/offline.html') e.respondWith(new Response('app cache'));

@@ -4,12 +4,14 @@ import { createRenewer } from '../../sw/worker/renew.js';
 import { createTokenStore } from '../../sw/worker/token-store.js';
 import { grant, jsonResponse, memoryKeyValue } from './sw-fakes.js';
 
-
-
 function expired401(): Response {
-  return jsonResponse(401, { error: { code: 'token_expired', message: 'expired' } }, {
-    'www-authenticate': 'Bearer error="invalid_token", error_description="token_expired"',
-  });
+  return jsonResponse(
+    401,
+    { error: { code: 'token_expired', message: 'expired' } },
+    {
+      'www-authenticate': 'Bearer error="invalid_token", error_description="token_expired"',
+    },
+  );
 }
 
 const ORIGIN = 'http://3000-abc.preview.localhost:8787';
@@ -120,8 +122,17 @@ describe('sw request handling', () => {
 describe('sw: reading the gateway error code', async () => {
   const { readErrorCode } = await import('../../sw/worker/gate-error.js');
   it('prefers the specific code over RFC 6750 umbrella invalid_token', async () => {
-    expect(await readErrorCode(new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="token_expired: the token expired"' } }))).toBe('token_expired');
-    expect(await readErrorCode(new Response('<body data-gate-code="session_revoked">', { status: 401, headers: { 'content-type': 'text/html' } }))).toBe('session_revoked');
+    expect(
+      await readErrorCode(
+        new Response('', {
+          status: 401,
+          headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="token_expired: the token expired"' },
+        }),
+      ),
+    ).toBe('token_expired');
+    expect(await readErrorCode(new Response('<body data-gate-code="session_revoked">', { status: 401, headers: { 'content-type': 'text/html' } }))).toBe(
+      'session_revoked',
+    );
     expect(await readErrorCode(jsonResponse(401, { error: { code: 'invalid_session', message: '' } }))).toBe('invalid_session');
     expect(await readErrorCode(new Response('nope', { status: 401 }))).toBeUndefined();
   });

@@ -25,7 +25,7 @@ async function shimmed(chunks: string[], headers: Record<string, string> = { 'co
   return withShim(new Response(streamOf(chunks), { headers })).text();
 }
 
-describe('worker: the WebSocket wrapper goes first in the app\'s HTML', () => {
+describe("worker: the WebSocket wrapper goes first in the app's HTML", () => {
   it('right after <head>, before any script of the app, even when the tag is split across chunks', async () => {
     const page = ['<!doctype html><html lang="en"><he', 'ad data-x="1">', '<script src="/app.js"></script></head><body>hi</body></html>'];
     expect(await shimmed(page)).toBe(`<!doctype html><html lang="en"><head data-x="1">${TAG}<script src="/app.js"></script></head><body>hi</body></html>`);
@@ -85,7 +85,7 @@ describe('worker: what it carries on the cookie-less path', () => {
     expect(isEventStream(req('http://3000-other.preview.localhost:8787/events', 'GET', sse), ORIGIN)).toBe(false);
   });
 
-  it('a renewal keeps the grant\'s cookieless mark (the browser\'s cookie policy did not change)', async () => {
+  it("a renewal keeps the grant's cookieless mark (the browser's cookie policy did not change)", async () => {
     const map = new Map<string, unknown>();
     const store = createTokenStore({ get: async (k) => map.get(k), set: async (k, v) => void map.set(k, v), del: async (k) => void map.delete(k) });
     await store.write({ accessToken: 'a1', refreshToken: 'r1', expiresAt: 1_000, refreshExpiresAt: 99_000, receivedAt: 0, cookieless: true });

@@ -3,8 +3,6 @@ import { createRenewer, needsRenewal } from '../../sw/worker/renew.js';
 import { createTokenStore } from '../../sw/worker/token-store.js';
 import { grant, jsonResponse, memoryKeyValue } from './sw-fakes.js';
 
-
-
 function setup(answer: (req: Request) => Promise<Response>) {
   let now = 1_000_000;
   const requests: Request[] = [];

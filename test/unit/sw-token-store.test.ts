@@ -4,7 +4,6 @@ import { createTokenStore } from '../../sw/worker/token-store.js';
 import type { KeyValue } from '../../sw/worker/token-store.js';
 import { grant, memoryKeyValue } from './sw-fakes.js';
 
-
 describe('sw token store', () => {
   it('a restarted worker (a new store over the same IndexedDB) still has the tokens', async () => {
     const kv = memoryKeyValue();

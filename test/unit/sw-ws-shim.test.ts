@@ -82,7 +82,7 @@ function setup(ticket: () => Promise<string | null> = async () => 'tkt-1') {
 }
 
 describe('ws shim: which sockets take a ticket', () => {
-  it('a socket to the page\'s own origin connects with a fresh ticket; url stays the app\'s', async () => {
+  it("a socket to the page's own origin connects with a fresh ticket; url stays the app's", async () => {
     const { WS, asked, native } = setup();
     const ws = new WS('/live?room=1');
     expect(FakeNative.instances).toHaveLength(0); // the ticket comes first
@@ -98,7 +98,7 @@ describe('ws shim: which sockets take a ticket', () => {
     expect(again).toBeInstanceOf(WS);
   });
 
-  it('another origin (port, sandbox, scheme, site) gets the browser\'s own socket, no ticket asked', async () => {
+  it("another origin (port, sandbox, scheme, site) gets the browser's own socket, no ticket asked", async () => {
     const { WS, asked } = setup();
     for (const url of [
       'ws://8080-abc.preview.localhost:8787/x',

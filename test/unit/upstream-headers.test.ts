@@ -10,12 +10,26 @@ import {
 } from '../../broker/core/upstream/index.js';
 
 const link = { url: 'http://3000-sbx.proxy.localhost:4000', token: 'daytona-secret-token' };
-const ctx = { target: { sandboxId: 'sbx', port: 3000 }, link, previewOrigin: (t: { sandboxId: string; port: number }) => `https://${t.port}-${t.sandboxId}.preview.example` };
+const ctx = {
+  target: { sandboxId: 'sbx', port: 3000 },
+  link,
+  previewOrigin: (t: { sandboxId: string; port: number }) => `https://${t.port}-${t.sandboxId}.preview.example`,
+};
 
 describe('hop-by-hop (RFC 9110 §7.6.1)', () => {
   it('drops Connection, the fields it names and the fixed list', () => {
     const h = stripHopByHop(
-      new Headers({ connection: 'close, X-Custom', 'x-custom': '1', 'keep-alive': 'x', te: 'trailers', 'transfer-encoding': 'chunked', upgrade: 'ws', 'proxy-connection': 'x', trailer: 'y', accept: '*/*' }),
+      new Headers({
+        connection: 'close, X-Custom',
+        'x-custom': '1',
+        'keep-alive': 'x',
+        te: 'trailers',
+        'transfer-encoding': 'chunked',
+        upgrade: 'ws',
+        'proxy-connection': 'x',
+        trailer: 'y',
+        accept: '*/*',
+      }),
     );
     expect([...h.keys()]).toEqual(['accept']);
   });
@@ -24,7 +38,14 @@ describe('hop-by-hop (RFC 9110 §7.6.1)', () => {
 describe('upstreamHeaders', () => {
   it('sets Daytona token, skip-warning and disable-CORS; replaces X-Forwarded-Host/Proto; drops client x-daytona-* and Host', () => {
     const h = upstreamHeaders(
-      new Headers({ host: 'evil', 'x-forwarded-host': 'evil', 'x-daytona-preview-token': 'client-supplied', 'x-daytona-disable-cors': 'false', expect: '100-continue', 'x-forwarded-for': '10.0.0.1' }),
+      new Headers({
+        host: 'evil',
+        'x-forwarded-host': 'evil',
+        'x-daytona-preview-token': 'client-supplied',
+        'x-daytona-disable-cors': 'false',
+        expect: '100-continue',
+        'x-forwarded-for': '10.0.0.1',
+      }),
       new URL('https://3000-sbx.preview.example/p?q=1'),
       link,
       { clientAddress: '192.0.2.1' },
@@ -64,8 +85,7 @@ describe('response hygiene', () => {
 });
 
 describe("telling Daytona's answers from the app's", () => {
-  const idp = (location: string, cookie?: string) =>
-    new Response(null, { status: 307, headers: cookie ? { location, 'set-cookie': cookie } : { location } });
+  const idp = (location: string, cookie?: string) => new Response(null, { status: 307, headers: cookie ? { location, 'set-cookie': cookie } : { location } });
 
   it('recognises the 307 to the identity provider, not an app redirect', () => {
     expect(isIdentityProviderRedirect(idp('http://127.0.0.1:4000/idp/authorize?response_type=code&code_challenge=x'), link.url)).toBe(true);

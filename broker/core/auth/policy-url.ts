@@ -42,7 +42,11 @@ export function createHttpPolicy(o: HttpPolicyOptions): PreviewPolicy {
   const doFetch = o.fetch ?? ((r: Request) => fetch(r));
   const unavailable = (why: string): never => {
     o.logger.warn('policy_unavailable', { url: o.url, why });
-    throw new GateError('policy_unavailable', 'The host application\'s access policy (GATE_POLICY_URL) did not answer usably, so access is refused; try again shortly.', { 'retry-after': '5' });
+    throw new GateError(
+      'policy_unavailable',
+      "The host application's access policy (GATE_POLICY_URL) did not answer usably, so access is refused; try again shortly.",
+      { 'retry-after': '5' },
+    );
   };
   return async (user, sandbox, port) => {
     const key = `${user.id}\n${sandbox.id}\n${port}`;
@@ -76,7 +80,8 @@ export function createHttpPolicy(o: HttpPolicyOptions): PreviewPolicy {
       return unavailable('not JSON');
     }
     if (typeof body?.allow !== 'boolean') return unavailable('no boolean "allow"');
-    const ttl = typeof body.ttlSeconds === 'number' && Number.isFinite(body.ttlSeconds) ? Math.min(Math.max(0, body.ttlSeconds), MAX_TTL_SECONDS) : o.cacheSeconds;
+    const ttl =
+      typeof body.ttlSeconds === 'number' && Number.isFinite(body.ttlSeconds) ? Math.min(Math.max(0, body.ttlSeconds), MAX_TTL_SECONDS) : o.cacheSeconds;
     if (ttl > 0) {
       if (cache.size >= MAX_CACHED) cache.clear();
       cache.set(key, { allow: body.allow, until: now + ttl * 1000 });

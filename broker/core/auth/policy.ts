@@ -18,7 +18,10 @@ export const USERS_LABEL = 'preview-gate.users';
 export const labelPolicy: PreviewPolicy = (user, sandbox) => {
   const label = sandbox.labels[USERS_LABEL];
   if (typeof label !== 'string') return false;
-  const ids = label.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = label
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return ids.includes('*') || ids.includes(user.id);
 };
 

@@ -67,7 +67,8 @@ export function createUserSessionVerifier(o: UserSessionOptions): UserSessionVer
         const { payload } = secret
           ? await jwtVerify(m[1]!, secret, { ...options, algorithms: ['HS256'] })
           : await jwtVerify(m[1]!, remote!, { ...options, algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA'] });
-        if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) throw new GateError('invalid_token', 'The user session has no usable sub (user id).');
+        if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub))
+          throw new GateError('invalid_token', 'The user session has no usable sub (user id).');
         return { id: payload.sub, claims: payload as Record<string, unknown> };
       } catch (err) {
         if (err instanceof GateError) throw err;
@@ -75,7 +76,7 @@ export function createUserSessionVerifier(o: UserSessionOptions): UserSessionVer
         if (remote && identityProviderFailed(err)) {
           throw new GateError(
             'identity_provider_unavailable',
-            'The identity provider\'s keys (GATE_USER_JWKS_URL) could not be fetched, so no user session can be checked now; try again shortly. Operators: `preview-gate doctor` checks the URL.',
+            "The identity provider's keys (GATE_USER_JWKS_URL) could not be fetched, so no user session can be checked now; try again shortly. Operators: `preview-gate doctor` checks the URL.",
             { 'retry-after': '5' },
           );
         }
@@ -87,7 +88,11 @@ export function createUserSessionVerifier(o: UserSessionOptions): UserSessionVer
     verifier.mintDemo = async (userId, ttlSeconds = 3600) => {
       if (!USER_ID.test(userId)) throw new GateError('bad_request', 'userId must be 1-128 characters of letters, digits and ._@:+|-');
       const now = Math.floor(o.clock() / 1000);
-      let jwt = new SignJWT({ demo: true }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(userId).setIssuedAt(now).setExpirationTime(now + ttlSeconds);
+      let jwt = new SignJWT({ demo: true })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(userId)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ttlSeconds);
       if (o.issuer) jwt = jwt.setIssuer(o.issuer);
       if (o.audience) jwt = jwt.setAudience(o.audience);
       return jwt.sign(secret);

@@ -5,10 +5,7 @@
 import { DAYTONA_RESERVED_PORTS, GateError, parsePreviewLabel, type PreviewTarget } from '../../../protocol/index.js';
 import type { ResolvedConfig } from '../config.js';
 
-export type HostKind =
-  | { kind: 'gateway' }
-  | { kind: 'preview'; target: PreviewTarget; origin: string }
-  | { kind: 'unknown'; error: GateError };
+export type HostKind = { kind: 'gateway' } | { kind: 'preview'; target: PreviewTarget; origin: string } | { kind: 'unknown'; error: GateError };
 
 /** Sandbox ids are one DNS label: Daytona's are UUIDs; names are kept to the label alphabet. */
 const SANDBOX_ID = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/;
@@ -21,8 +18,10 @@ export function previewOrigin(config: ResolvedConfig, target: PreviewTarget): st
 
 /** Throws the coded error when the port may not be previewed. */
 export function checkPort(config: ResolvedConfig, port: number): void {
-  if (DAYTONA_RESERVED_PORTS.includes(port)) throw new GateError('reserved_port', `Port ${port} is reserved by Daytona and never reachable through the gateway.`);
-  if (config.allowedPorts && !config.allowedPorts.has(port)) throw new GateError('port_not_allowed', `Port ${port} is not among the ports this gateway exposes.`);
+  if (DAYTONA_RESERVED_PORTS.includes(port))
+    throw new GateError('reserved_port', `Port ${port} is reserved by Daytona and never reachable through the gateway.`);
+  if (config.allowedPorts && !config.allowedPorts.has(port))
+    throw new GateError('port_not_allowed', `Port ${port} is not among the ports this gateway exposes.`);
 }
 
 /** Validates a sandbox id from an API body or a host label. */

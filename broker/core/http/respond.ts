@@ -38,10 +38,7 @@ export function errorResponse(err: unknown, req: Request, frameAncestors: readon
   headers.set('cache-control', 'no-store');
   if (e instanceof SessionEndedError) for (const c of clearCookies(e.clearCookies)) headers.append('set-cookie', c);
   if (e.status === 401) {
-    headers.set(
-      'www-authenticate',
-      `Bearer error="${bearerErrorFor(e.code)}", error_description="${quoted(e.message)}", error_code="${e.code}"`,
-    );
+    headers.set('www-authenticate', `Bearer error="${bearerErrorFor(e.code)}", error_description="${quoted(e.message)}", error_code="${e.code}"`);
   }
   if (e.code === 'sandbox_starting' || e.code === 'sandbox_stopped' || e.code === 'daytona_unavailable') {
     if (!headers.has('retry-after')) headers.set('retry-after', String(STARTING_RETRY_SECONDS));

@@ -94,10 +94,15 @@ export function parseRateLimitsEnv(v: string): LimitsConfig['rateLimits'] {
   const s = v.trim();
   if (s.toLowerCase() === 'off') return false;
   const out: Partial<Record<RateAction, RateRule>> = {};
-  for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z]+)=(\d*)\/(\d*)$/.exec(part);
     if (!m || !(RATE_ACTIONS as readonly string[]).includes(m[1]!)) {
-      throw new TypeError(`preview-gate: GATE_RATE_LIMITS must be "off" or a comma list of action=user/address with action one of ${RATE_ACTIONS.join(', ')}; got "${part}"`);
+      throw new TypeError(
+        `preview-gate: GATE_RATE_LIMITS must be "off" or a comma list of action=user/address with action one of ${RATE_ACTIONS.join(', ')}; got "${part}"`,
+      );
     }
     out[m[1] as RateAction] = { ...(m[2] ? { user: Number(m[2]) } : {}), ...(m[3] ? { address: Number(m[3]) } : {}) };
   }

@@ -4,15 +4,7 @@
  * which is what makes "consume once" and "rotate" atomic on a single JS thread.
  */
 import type { Clock } from '../contracts.js';
-import type {
-  LaunchCodeRecord,
-  PreviewSessionRecord,
-  RefreshRecord,
-  RotateResult,
-  ShareRecord,
-  Store,
-  WsTicketRecord,
-} from './store.js';
+import type { LaunchCodeRecord, PreviewSessionRecord, RefreshRecord, RotateResult, ShareRecord, Store, WsTicketRecord } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Default `Date.now`. */

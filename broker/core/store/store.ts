@@ -47,10 +47,7 @@ export interface RefreshRecord {
   successorHash?: string;
 }
 
-export type RotateResult =
-  | { status: 'rotated' }
-  | { status: 'already_rotated'; record: RefreshRecord }
-  | { status: 'unknown' };
+export type RotateResult = { status: 'rotated' } | { status: 'already_rotated'; record: RefreshRecord } | { status: 'unknown' };
 
 export interface LaunchCodeRecord {
   hash: string;

@@ -44,10 +44,7 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
 }
 
 /** A stream that yields `prefix` and then whatever `reader` still has. */
-function prefixedStream(
-  prefix: Uint8Array[],
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): ReadableStream<Uint8Array> {
+function prefixedStream(prefix: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
   const queue = [...prefix];
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

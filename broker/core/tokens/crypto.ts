@@ -36,7 +36,11 @@ export async function unseal(secret: string, sealed: string): Promise<string | n
   const [iv, ct] = sealed.split('.');
   if (!iv || !ct) return null;
   try {
-    const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: new Uint8Array(base64url.decode(iv)) }, await keyFrom(secret), new Uint8Array(base64url.decode(ct)));
+    const pt = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: new Uint8Array(base64url.decode(iv)) },
+      await keyFrom(secret),
+      new Uint8Array(base64url.decode(ct)),
+    );
     return new TextDecoder().decode(pt);
   } catch {
     return null;

@@ -124,7 +124,10 @@ export async function createFleetKeyRing(o: FleetKeyRingOptions): Promise<FleetK
       if (e) next.push(e);
       else {
         o.logger?.error('signing_key_unsealable', { kid: d.kid });
-        if (strict) throw new TypeError('preview-gate: the signing keys in Redis were sealed with another GATE_KEYS_SECRET (every instance must share the same value), or they were altered');
+        if (strict)
+          throw new TypeError(
+            'preview-gate: the signing keys in Redis were sealed with another GATE_KEYS_SECRET (every instance must share the same value), or they were altered',
+          );
       }
     }
     if (next.length === 0) throw new TypeError('preview-gate: the key set in Redis holds no key this instance can open (check GATE_KEYS_SECRET)');

@@ -40,7 +40,11 @@ export async function openPrivateJwk(key: CryptoKey, kid: string, sealed: string
   const [iv, ct] = sealed.split('.');
   if (!iv || !ct) return null;
   try {
-    const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: new Uint8Array(base64url.decode(iv)), additionalData: enc.encode(kid) }, key, new Uint8Array(base64url.decode(ct)));
+    const pt = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: new Uint8Array(base64url.decode(iv)), additionalData: enc.encode(kid) },
+      key,
+      new Uint8Array(base64url.decode(ct)),
+    );
     const jwk = JSON.parse(new TextDecoder().decode(pt)) as JWK;
     if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.d || (await kidOf(jwk)) !== kid) return null;
     return jwk;

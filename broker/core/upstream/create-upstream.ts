@@ -3,28 +3,10 @@
  * Daytona's preview proxy and back. See index.ts for the flow and the options.
  */
 import { GateError, type PreviewTarget } from '../../../protocol/index.js';
-import type {
-  Clock,
-  DaytonaPort,
-  FetchLike,
-  ForwardMeta,
-  Logger,
-  Metrics,
-  PreviewLink,
-  Principal,
-  Upstream,
-  WebSocketTargetOptions,
-} from '../contracts.js';
+import type { Clock, DaytonaPort, FetchLike, ForwardMeta, Logger, Metrics, PreviewLink, Principal, Upstream, WebSocketTargetOptions } from '../contracts.js';
 import { METRIC } from '../metrics.js';
 import { createSandboxStarter, type SandboxStarter } from './auto-start.js';
-import {
-  classifyDaytonaError,
-  isIdentityProviderRedirect,
-  mayBeDaytonaError,
-  peekBody,
-  PEEK_LIMIT,
-  type DaytonaVerdict,
-} from './daytona-answers.js';
+import { classifyDaytonaError, isIdentityProviderRedirect, mayBeDaytonaError, peekBody, PEEK_LIMIT, type DaytonaVerdict } from './daytona-answers.js';
 import { buildUpstreamInit, buildUpstreamRequest, daytonaHeaders, isEventStream, type ActivityUpdates } from './forward.js';
 import { createLinkCache, type LinkCache, type LinkCacheOptions } from './link-cache.js';
 import { sanitizeResponse, type HygieneContext } from './response-hygiene.js';
@@ -91,7 +73,8 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
   // whatever an app can read of it (its own host in X-Forwarded-Host) opens only the port the
   // app already serves. ARCHITECTURE.md flow 13 has the reasoning and the figures.
   const loadLink = daytona.getSignedPreviewLink
-    ? (target: PreviewTarget) => (daytona.getSignedPreviewLink as NonNullable<DaytonaPort['getSignedPreviewLink']>)(target.sandboxId, target.port, signedSeconds)
+    ? (target: PreviewTarget) =>
+        (daytona.getSignedPreviewLink as NonNullable<DaytonaPort['getSignedPreviewLink']>)(target.sandboxId, target.port, signedSeconds)
     : (target: PreviewTarget) => daytona.getPreviewLink(target.sandboxId, target.port);
   const links = createLinkCache({
     load: loadLink,
@@ -108,8 +91,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
       })
     : null;
 
-  const startingError = () =>
-    new GateError('sandbox_starting', 'The sandbox is starting; this page reloads by itself.', { 'Retry-After': '1' });
+  const startingError = () => new GateError('sandbox_starting', 'The sandbox is starting; this page reloads by itself.', { 'Retry-After': '1' });
 
   function sandboxStopped(sandboxId: string): GateError {
     links.invalidateSandbox(sandboxId); // a start issues a new standard token
@@ -142,13 +124,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     return new GateError('upstream_unavailable', 'Daytona cannot find the sandbox on its machine for a moment; try again.', { 'Retry-After': '1' });
   }
 
-  async function attempt(
-    request: Request,
-    publicUrl: URL,
-    link: PreviewLink,
-    body: PreparedBody,
-    meta: ForwardMeta | undefined,
-  ): Promise<Attempt> {
+  async function attempt(request: Request, publicUrl: URL, link: PreviewLink, body: PreparedBody, meta: ForwardMeta | undefined): Promise<Attempt> {
     const started = clock();
     // The client's abort ends the exchange; so does our own when we drop Daytona's answer while
     // a streamed request body may still be flowing into it (a kept body is small: let it finish).

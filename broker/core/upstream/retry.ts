@@ -19,9 +19,7 @@ import { readUpTo } from '../streams/read-up-to.js';
 
 export const DEFAULT_REPLAY_LIMIT = 1024 * 1024;
 
-export type PreparedBody =
-  | { replayable: true; bytes: Uint8Array | null }
-  | { replayable: false; stream: ReadableStream<Uint8Array> };
+export type PreparedBody = { replayable: true; bytes: Uint8Array | null } | { replayable: false; stream: ReadableStream<Uint8Array> };
 
 export async function prepareBody(request: Request, replayLimit: number): Promise<PreparedBody> {
   const body = request.body;

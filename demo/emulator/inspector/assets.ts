@@ -5,10 +5,7 @@
  */
 
 /** A real 2×2 PNG (opaque red), so `naturalWidth` proves the image decoded. */
-export const IMAGE_PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEUlEQVR4nGP4z8DwnwGMgRQAH+4D/dJQfRoAAAAASUVORK5CYII=',
-  'base64',
-);
+export const IMAGE_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEUlEQVR4nGP4z8DwnwGMgRQAH+4D/dJQfRoAAAAASUVORK5CYII=', 'base64');
 
 /** The stylesheet: the page checks that `#style-probe` really got this width. */
 export const STYLE_CSS = `body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; }

@@ -90,23 +90,25 @@ async function withoutViteExitHandlers<T>(create: () => Promise<T>): Promise<T> 
 
 export async function startViteHmrApp(opts: ViteHmrAppOptions = {}): Promise<ViteHmrApp> {
   const root = opts.root ?? VITE_HMR_APP_DIR;
-  const server = await withoutViteExitHandlers(() => createServer({
-    configFile: false,
-    envDir: false, // no .env files: the sample reads no environment
-    root,
-    cacheDir: join(tmpdir(), 'preview-gate-vite-hmr-cache'),
-    logLevel: opts.logLevel ?? 'warn',
-    clearScreen: false,
-    appType: 'spa',
-    optimizeDeps: { noDiscovery: true, include: [] },
-    plugins: [pingPong(), ...(opts.plugins ?? [])],
-    server: {
-      host: '127.0.0.1',
-      port: opts.port ?? 0,
-      strictPort: true,
-      // ws / hmr host, port, clientPort: deliberately unset (see above).
-    },
-  }));
+  const server = await withoutViteExitHandlers(() =>
+    createServer({
+      configFile: false,
+      envDir: false, // no .env files: the sample reads no environment
+      root,
+      cacheDir: join(tmpdir(), 'preview-gate-vite-hmr-cache'),
+      logLevel: opts.logLevel ?? 'warn',
+      clearScreen: false,
+      appType: 'spa',
+      optimizeDeps: { noDiscovery: true, include: [] },
+      plugins: [pingPong(), ...(opts.plugins ?? [])],
+      server: {
+        host: '127.0.0.1',
+        port: opts.port ?? 0,
+        strictPort: true,
+        // ws / hmr host, port, clientPort: deliberately unset (see above).
+      },
+    }),
+  );
   await server.listen();
   const address = server.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('vite-hmr: the dev server did not listen');

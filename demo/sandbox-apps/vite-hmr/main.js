@@ -53,7 +53,10 @@ function reloadWhenServerIsBack(socketUrl) {
   const ping = () =>
     new Promise((resolve) => {
       const ws = new WebSocket(url.href, 'vite-ping');
-      ws.onopen = () => { ws.close(); resolve(true); };
+      ws.onopen = () => {
+        ws.close();
+        resolve(true);
+      };
       ws.onerror = () => resolve(false);
     });
   const attempt = async () => ((await ping()) ? location.reload() : setTimeout(attempt, 1000));

@@ -19,7 +19,12 @@ export function previewOrigin(sandboxId: string, port: number, publicPort: numbe
 
 export async function mintUserSession(secret: string, userId: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(userId).setIssuedAt(now).setExpirationTime(now + 3600).sign(new TextEncoder().encode(secret));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(new TextEncoder().encode(secret));
 }
 
 /** A client of the gateway fleet reached on `port` (one instance, or the balancer), whose public port is `publicPort`. */

@@ -54,9 +54,10 @@ export async function spawnGateway(env: Record<string, string>, opts: { readyMs?
   );
   let gone = false;
   void exited.then(() => (gone = true));
-  const waitForOutput = (re: RegExp, ms = 30_000) => waitUntil(() => re.test(out) || gone, ms, `${re}`).then(() => {
-    if (!re.test(out)) throw new Error(`gateway exited before printing ${re}: ${err.slice(0, 2000)}`);
-  });
+  const waitForOutput = (re: RegExp, ms = 30_000) =>
+    waitUntil(() => re.test(out) || gone, ms, `${re}`).then(() => {
+      if (!re.test(out)) throw new Error(`gateway exited before printing ${re}: ${err.slice(0, 2000)}`);
+    });
   try {
     await waitForOutput(/JWKS_URL=\S+\n/, opts.readyMs ?? 60_000);
   } catch (e) {

@@ -22,7 +22,12 @@ afterAll(async () => rig?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function outcome(upstream: GateUpstream, id: string, path = '/api/echo', init: RequestInit = {}): Promise<{ status: number; text: string } | { error: GateError }> {
+async function outcome(
+  upstream: GateUpstream,
+  id: string,
+  path = '/api/echo',
+  init: RequestInit = {},
+): Promise<{ status: number; text: string } | { error: GateError }> {
   try {
     const res = await upstream.forward(clientRequest(id, path, init), { sandboxId: id, port: 3000 }, principal);
     return { status: res.status, text: await res.text() };
@@ -44,7 +49,7 @@ async function eventually(upstream: GateUpstream, id: string): Promise<{ status:
 }
 
 describe('archived and paused sandboxes are stopped ones', () => {
-  it("archived (Daytona: 400 \"failed to get runner info … does not have a runner\") → sandbox_stopped, never Daytona's JSON", async () => {
+  it('archived (Daytona: 400 "failed to get runner info … does not have a runner") → sandbox_stopped, never Daytona\'s JSON', async () => {
     const { id } = await rig.emulator.createSandbox({});
     expect(codeOf(await outcome(rig.upstream, id))).toBe('status 200'); // positive control
     await rig.emulator.archiveSandbox(id);
@@ -139,7 +144,11 @@ describe('GATE_ACTIVITY_UPDATES on the activity clock', () => {
 
     before = clock();
     const abort = new AbortController();
-    const res = await current.forward(clientRequest(id, '/events', { headers: { accept: 'text/event-stream' }, signal: abort.signal }), { sandboxId: id, port: 3000 }, principal);
+    const res = await current.forward(
+      clientRequest(id, '/events', { headers: { accept: 'text/event-stream' }, signal: abort.signal }),
+      { sandboxId: id, port: 3000 },
+      principal,
+    );
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     const until = Date.now() + 700;

@@ -13,7 +13,13 @@ afterEach(async () => {
 async function server(handler: (req: IncomingMessage, res: ServerResponse) => void) {
   const s = createServer(handler);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); }));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        s.closeAllConnections();
+        s.close(() => r());
+      }),
+  );
   return { server: s, port: (s.address() as AddressInfo).port };
 }
 
@@ -51,7 +57,13 @@ describe('createNodeFetch', () => {
     const peers = new Set<number>();
     const { port } = await server((req, res) => {
       peers.add(req.socket.remotePort ?? 0);
-      res.writeHead(200, [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2']].flat());
+      res.writeHead(
+        200,
+        [
+          ['Set-Cookie', 'a=1'],
+          ['Set-Cookie', 'b=2'],
+        ].flat(),
+      );
       res.end('ok');
     });
     const f = fetcher();

@@ -136,13 +136,20 @@ describe('forward() to a private sandbox through the emulator', () => {
       signedHost = String(req.headers['x-forwarded-host']).split(',').pop()!.trim();
       const daytona = `http://${signedHost}`;
       res.writeHead(302, [
-        'Location', `${daytona}/next?x=1&DAYTONA_SANDBOX_AUTH_KEY=${token()}`,
-        'Content-Location', `${rig.emulator.previewUrl(sandboxId, 8080)}/other`,
-        'Set-Cookie', `daytona-sandbox-auth-${sandboxId}=sealed; Path=/; HttpOnly`,
-        'Set-Cookie', 'pkce_verifier=abc; Path=/',
-        'Set-Cookie', 'app=1; Path=/',
-        'X-Echo', `token=${token()}`,
-        'Content-Length', '0',
+        'Location',
+        `${daytona}/next?x=1&DAYTONA_SANDBOX_AUTH_KEY=${token()}`,
+        'Content-Location',
+        `${rig.emulator.previewUrl(sandboxId, 8080)}/other`,
+        'Set-Cookie',
+        `daytona-sandbox-auth-${sandboxId}=sealed; Path=/; HttpOnly`,
+        'Set-Cookie',
+        'pkce_verifier=abc; Path=/',
+        'Set-Cookie',
+        'app=1; Path=/',
+        'X-Echo',
+        `token=${token()}`,
+        'Content-Length',
+        '0',
       ]);
       res.end();
     });

@@ -32,13 +32,7 @@ describe('restarts and revoked links mid-session', () => {
       settle(rig.upstream.forward(clientRequest(id, '/api/echo?r=' + round), t, principal)),
       settle(rig.upstream.forward(clientRequest(id, '/'), t, principal)),
       settle(rig.upstream.forward(clientRequest(id, '/upload', { method: 'POST', body: 'small body ' + round }), t, principal)),
-      settle(
-        rig.upstream.forward(
-          clientRequest(id, '/upload', { method: 'POST', body: new Blob([new Uint8Array(300_000).fill(7)]).stream() }),
-          t,
-          principal,
-        ),
-      ),
+      settle(rig.upstream.forward(clientRequest(id, '/upload', { method: 'POST', body: new Blob([new Uint8Array(300_000).fill(7)]).stream() }), t, principal)),
     ]);
   }
 

@@ -66,7 +66,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Reads `source` slowly: nothing for `stallMs` (sampling memory meanwhile), then pauses
  * `pauseMs` after every `everyBytes`, sampling at each pause. Resolves with bytes and SHA-256.
  */
-function slowRead(source: http.IncomingMessage, watch: ReturnType<typeof memoryWatch>, stallMs = 1_000, everyBytes = 4 * MiB, pauseMs = 20): Promise<{ bytes: number; sha256: string }> {
+function slowRead(
+  source: http.IncomingMessage,
+  watch: ReturnType<typeof memoryWatch>,
+  stallMs = 1_000,
+  everyBytes = 4 * MiB,
+  pauseMs = 20,
+): Promise<{ bytes: number; sha256: string }> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     let bytes = 0;
@@ -150,7 +156,12 @@ beforeAll(async () => {
   });
 
   // The real launch flow: user session → launch code → access token.
-  const session = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+  const session = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('u1')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET));
   const launch = await rawRequest(gateway.port, `127.0.0.1:${gateway.port}`, '/api/previews', {
     method: 'POST',
     headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
@@ -178,7 +189,13 @@ describe('slow peers through the gateway over sockets', () => {
     const watch = memoryWatch();
     const result = await new Promise<{ status: number; bytes: number; sha256: string }>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: gateway.port, path: `/download?bytes=${SIZE}`, headers: { host: previewHost, 'x-daytona-preview-token': accessToken }, agent: false },
+        {
+          host: '127.0.0.1',
+          port: gateway.port,
+          path: `/download?bytes=${SIZE}`,
+          headers: { host: previewHost, 'x-daytona-preview-token': accessToken },
+          agent: false,
+        },
         (res) => void slowRead(res, watch).then((r) => resolve({ status: res.statusCode ?? 0, ...r }), reject),
       );
       req.on('error', reject);

@@ -78,7 +78,9 @@ describe('streaming through forward()', () => {
       }
       return { bytes, sha256: hash.digest('hex') };
     });
-    console.log(`download 100 MB: ${(100 / seconds).toFixed(0)} MB/s, retained RSS +${rssMiB.toFixed(1)} MiB, retained ArrayBuffers +${buffersMiB.toFixed(1)} MiB`);
+    console.log(
+      `download 100 MB: ${(100 / seconds).toFixed(0)} MB/s, retained RSS +${rssMiB.toFixed(1)} MiB, retained ArrayBuffers +${buffersMiB.toFixed(1)} MiB`,
+    );
     expect(result).toEqual({ bytes: SIZE, sha256: patternSha256(SIZE) });
     // Retained memory does not grow with the size: bounded by stream queues and socket buffers
     // (the emulator in this process alone retains ~25 MiB for its own relay of the download).
@@ -100,7 +102,9 @@ describe('streaming through forward()', () => {
       expect(res.status).toBe(200);
       return (await res.json()) as { bytes: number; sha256: string };
     });
-    console.log(`upload 100 MB: ${(100 / seconds).toFixed(0)} MB/s, retained RSS +${rssMiB.toFixed(1)} MiB, retained ArrayBuffers +${buffersMiB.toFixed(1)} MiB`);
+    console.log(
+      `upload 100 MB: ${(100 / seconds).toFixed(0)} MB/s, retained RSS +${rssMiB.toFixed(1)} MiB, retained ArrayBuffers +${buffersMiB.toFixed(1)} MiB`,
+    );
     expect(result).toEqual({ bytes: SIZE, sha256: patternSha256(SIZE) });
     expect(buffersMiB).toBeLessThan(40);
     expect(rssMiB).toBeLessThan(60);

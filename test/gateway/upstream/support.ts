@@ -48,8 +48,7 @@ export async function startRig(extra: Partial<UpstreamDeps> = {}, emulatorOption
   const daytona = createDaytonaPort({ apiUrl: emulator.apiUrl, apiKey: emulator.apiKey, target: 'us' });
   const fetch = createNodeFetch();
   const metrics = recordingMetrics();
-  const make = (more: Partial<UpstreamDeps> = {}) =>
-    createUpstream({ daytona, fetch, metrics, previewOrigin, ...extra, ...more });
+  const make = (more: Partial<UpstreamDeps> = {}) => createUpstream({ daytona, fetch, metrics, previewOrigin, ...extra, ...more });
   return {
     emulator,
     daytona,

@@ -112,7 +112,8 @@ export async function createRedisStore(o: RedisStoreOptions): Promise<RedisStore
   const pruner = setInterval(() => view.prune(), 60_000);
   (pruner as unknown as { unref?: () => void }).unref?.();
 
-  const putJson = (key: string, value: { expiresAt: number }) => run(['SET', key, JSON.stringify(value), 'PXAT', String(Math.max(1, Math.floor(value.expiresAt)))]);
+  const putJson = (key: string, value: { expiresAt: number }) =>
+    run(['SET', key, JSON.stringify(value), 'PXAT', String(Math.max(1, Math.floor(value.expiresAt)))]);
   const getJson = async <T>(key: string): Promise<T | null> => {
     const v = (await run(['GET', key])) as string | null;
     return v === null ? null : (JSON.parse(v) as T);
@@ -147,13 +148,11 @@ export async function createRedisStore(o: RedisStoreOptions): Promise<RedisStore
     },
     async rotateRefresh(oldHash, successor, successorSealed, now): Promise<RotateResult> {
       const { rotatedAt: _r, successorSealed: _s, successorHash: _h, ...rec } = successor;
-      const reply = (await script(lua.rotateRefresh, [`${P}r:${oldHash}`, `${P}r:${successor.hash}`], [
-        String(now),
-        successorSealed,
-        successor.hash,
-        JSON.stringify(rec),
-        ms(successor.expiresAt),
-      ])) as string[];
+      const reply = (await script(
+        lua.rotateRefresh,
+        [`${P}r:${oldHash}`, `${P}r:${successor.hash}`],
+        [String(now), successorSealed, successor.hash, JSON.stringify(rec), ms(successor.expiresAt)],
+      )) as string[];
       if (reply[0] === 'rotated') return { status: 'rotated' };
       if (reply[0] === 'already') {
         const record = refreshOf(fields(reply.slice(1)));
