@@ -2,7 +2,6 @@
 // gateway's demo-only endpoint (POST /api/demo/session, enabled in demo mode only).
 /* global PreviewGate */
 (() => {
-  
   const cfg = window.DEMO;
   const $ = (id) => document.getElementById(id);
   const log = (line) => {
