@@ -137,6 +137,91 @@ export const ENV_VARS: readonly EnvVar[] = [
     meaning: '`redis://` or `rediss://` URL of the shared store for several instances; `preview-gate doctor` PINGs it.',
   },
 
+  {
+    group: 'Operations',
+    name: 'GATE_REDIS_PREFIX',
+    default: 'preview-gate:',
+    meaning: 'Prefix of every Redis key and pub/sub channel, so several deployments can share one Redis (1–64 printable characters).',
+  },
+  {
+    group: 'Operations',
+    name: 'GATE_REDIS_COMMAND_TIMEOUT_MS',
+    default: '1000',
+    meaning: 'Longest wait for one Redis command (50–30000); nothing is queued while Redis is unreachable: those calls answer 503 `store_unavailable`.',
+  },
+  {
+    group: 'Tokens and keys',
+    name: 'GATE_KEYS_SECRET',
+    default: '(none)',
+    meaning:
+      'With GATE_REDIS_URL and no GATE_SIGNING_KEYS: the same random string (32+ characters) on every instance; it seals the fleet signing keys kept in Redis.',
+  },
+  {
+    group: 'Operations',
+    name: 'GATE_DRAIN_SECONDS',
+    default: '25',
+    meaning: 'On SIGTERM/SIGINT, how long requests in flight may take to finish before the process exits 0 (0–3600).',
+  },
+  {
+    group: 'Listening',
+    name: 'GATE_HEADERS_TIMEOUT',
+    default: '15',
+    meaning: "Seconds a client has to send a request's whole head (slowloris); later: 408 and the connection closed (1–300).",
+  },
+  {
+    group: 'Listening',
+    name: 'GATE_BODY_IDLE_TIMEOUT',
+    default: '30',
+    meaning: 'Seconds a request body may stop moving before the request is cut with 408 (1–3600); a moving body is never cut.',
+  },
+  {
+    group: 'Listening',
+    name: 'GATE_KEEPALIVE_TIMEOUT',
+    default: '5',
+    meaning: "Seconds an idle keep-alive connection stays open (1–600); behind a load balancer, above the balancer's idle timeout.",
+  },
+  {
+    group: 'Listening',
+    name: 'GATE_TRUSTED_PROXIES',
+    default: '(none)',
+    meaning: 'Comma list of addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed for the client address (rate limits, logs).',
+  },
+  {
+    group: 'Access',
+    name: 'GATE_RATE_LIMITS',
+    default: 'launch 60/240, exchange –/240, refresh 120/1200, wsTicket 240/600, share 30/120 (user/address per window)',
+    meaning: '`off`, or a comma list of `action=user/address` overriding those defaults; over a limit: 429 `rate_limited` with Retry-After.',
+  },
+  { group: 'Access', name: 'GATE_RATE_WINDOW', default: '60', meaning: 'Window of every rate limit, seconds (1–3600).' },
+  {
+    group: 'Access',
+    name: 'GATE_MAX_SESSIONS_PER_USER',
+    default: '200',
+    meaning: 'Live preview sessions per user; beyond it a launch answers 409 `too_many_sessions`.',
+  },
+  { group: 'Access', name: 'GATE_MAX_SHARES_PER_USER', default: '100', meaning: 'Live share links per user; beyond it 409 `too_many_shares`.' },
+  {
+    group: 'Daytona',
+    name: 'GATE_ACTIVITY_UPDATES',
+    default: 'requests',
+    meaning: "Which traffic refreshes the sandbox's activity (auto-stop timer): `requests` (not WebSockets/event streams), `all`, or `never`.",
+  },
+  {
+    group: 'Daytona',
+    name: 'GATE_UPSTREAM_REPLAY_LIMIT',
+    default: '1048576',
+    meaning: 'Largest request body (bytes) kept so a request can be repeated once when Daytona refuses a link.',
+  },
+  {
+    group: 'Daytona',
+    name: 'GATE_LINK_CACHE_TTL',
+    default: '600',
+    meaning: 'Seconds an upstream link is cached (a signed link is renewed before its own expiry anyway).',
+  },
+  { group: 'Daytona', name: 'GATE_UPSTREAM_CONNECT_TIMEOUT_MS', default: '10000', meaning: "Time allowed to connect to Daytona's preview proxy." },
+  { group: 'Daytona', name: 'GATE_UPSTREAM_RESPONSE_TIMEOUT_MS', default: '300000', meaning: "Time from a request's end to Daytona's response headers." },
+  { group: 'Daytona', name: 'GATE_UPGRADE_TIMEOUT_MS', default: '15000', meaning: 'Time allowed for Daytona to answer a WebSocket upgrade.' },
+
   { group: 'Emulator', name: 'EMULATOR_PORT', default: '4000', meaning: '`preview-gate emulator` / `npm run emulator`: port of the Daytona emulator.' },
   { group: 'Emulator', name: 'EMULATOR_API_KEY', default: 'emulator-key', meaning: 'The API key the emulator accepts.' },
 ];
