@@ -242,6 +242,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           // The handshake was authorised above, so a stopped sandbox may be woken (auto-start)
           // from a socket too, not only from a page load.
           onStopped: () => upstream.sandboxStopped(decision.target.sandboxId),
+          onGone: () => upstream.confirmGone(decision.target.sandboxId),
         },
       );
     })().catch((err: unknown) => {

@@ -60,10 +60,28 @@ export function createGatewayClient(gateway: string, getSession: () => Promise<s
     return new PreviewGateError(code, message);
   };
   const sessionPath = (id: string) => `/api/previews/${encodeURIComponent(id)}`;
+  /** A coded `origin_forbidden` naming this page's origin when the gateway refuses it, else null. */
+  const originRefusal = async (): Promise<PreviewGateError | null> => {
+    try {
+      const r = await fetch(`${gateway}/api/cors-check`, { mode: 'cors', credentials: 'omit', cache: 'no-store' });
+      const verdict = (await r.json()) as { allowed?: unknown; error?: { code?: unknown; message?: unknown } } | null;
+      if (verdict?.allowed !== false || verdict.error?.code !== 'origin_forbidden') return null;
+      return new PreviewGateError('origin_forbidden', String(verdict.error.message ?? '').slice(0, 300));
+    } catch {
+      return null; // the gateway itself is unreachable: a network error it is
+    }
+  };
 
   return {
     async mint({ sandboxId, port, path }) {
-      const response = await call('POST', '/api/previews', { sandboxId, port, ...(path ? { path } : {}) });
+      let response: Response;
+      try {
+        response = await call('POST', '/api/previews', { sandboxId, port, ...(path ? { path } : {}) });
+      } catch (err) {
+        // The browser says only "Failed to fetch"; the usual cause is this page's origin missing
+        // from GATE_ALLOWED_ORIGINS, which the gateway's /api/cors-check can say (broker/core/ops.ts).
+        throw (await originRefusal()) ?? err;
+      }
       if (!response.ok) throw await failure(response);
       return (await response.json()) as Minted;
     },

@@ -14,7 +14,7 @@
 import type { Browser, Frame, Page, Request as PwRequest, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, launchPersistentChromium, type PersistentChromium } from '../support/chromium.js';
-import { startBrowserStack, type BrowserStack } from './browser-stack.js';
+import { openLaunch, startBrowserStack, type BrowserStack } from './browser-stack.js';
 import { ALL_OK, appSaw, fetchBurst, frameOn, inspectorResults, readWorkerToken } from './inspector.js';
 
 let stack: BrowserStack;
@@ -65,7 +65,7 @@ async function runCell(page: Page, embedding: 'iframe' | 'top'): Promise<void> {
     target = frameOn(page, stack.previewOrigin);
   } else {
     const { url } = await stack.launchUrl('/');
-    await page.goto(url);
+    await openLaunch(page, url, stack.host.url);
     await page.waitForURL(`${stack.previewOrigin}/`, { timeout: 20_000 });
     target = page;
   }

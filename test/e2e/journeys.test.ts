@@ -40,15 +40,18 @@ function startOtherSite(): Promise<{ server: Server; origin: string; seen: Incom
 let stack: BrowserStack;
 let browser: Browser;
 let other: Awaited<ReturnType<typeof startOtherSite>>;
+/** A site the operator forgot to list in GATE_ALLOWED_ORIGINS. */
+let unlisted: Awaited<ReturnType<typeof startOtherSite>>;
 
 beforeAll(async () => {
-  other = await startOtherSite();
+  [other, unlisted] = await Promise.all([startOtherSite(), startOtherSite()]);
   [stack, browser] = await Promise.all([startBrowserStack({ extraOrigins: [other.origin] }), launchChromium()]);
 });
 afterAll(async () => {
   await browser?.close();
   await stack?.close();
   other?.server.close();
+  unlisted?.server.close();
 });
 
 async function withContext<T>(fn: (context: BrowserContext, page: Page) => Promise<T>): Promise<T> {
@@ -253,6 +256,35 @@ describe('browser journeys', () => {
       expect(frames).toHaveLength(2);
       for (const f of frames) expect(await inspectorResults(f)).toEqual(ALL_OK);
       expect(await page.evaluate(() => (window as unknown as { handle: { credentialPath: string } }).handle.credentialPath)).toBe('cookie');
+    });
+  });
+
+  it('an embed on a page whose origin is not in GATE_ALLOWED_ORIGINS reports origin_forbidden naming that origin (not a bare network error)', async () => {
+    const token = await stack.sessionToken('plain-user');
+    const page = (origin: string) => `<!doctype html><title>plain</title>
+<script src="${stack.gatewayUrl}/embed.js"></script>
+<div id="imperative" style="height:300px"></div>
+<script>
+  window.events = [];
+  const el = document.getElementById('imperative');
+  el.addEventListener('ready', (e) => events.push(['ready', e.detail.credentialPath]));
+  el.addEventListener('error', (e) => events.push(['error', e.detail.code, e.detail.message]));
+  PreviewGate.mount(el, { sandboxId: '${stack.sandboxId}', port: ${APP_PORT}, path: '/', getSession: async () => '${token}' });
+</script>`;
+    other.setPage(page(other.origin));
+    unlisted.setPage(page(unlisted.origin));
+    await withContext(async (_context, p) => {
+      // Positive control: the listed origin gets its preview.
+      await p.goto(`${other.origin}/plain`);
+      await p.waitForFunction(() => (window as unknown as { events: unknown[] }).events.length > 0, undefined, { timeout: 20_000 });
+      expect((await p.evaluate(() => (window as unknown as { events: string[][] }).events))[0]?.[0]).toBe('ready');
+      // The unlisted origin: a coded error that says what to fix.
+      await p.goto(`${unlisted.origin}/plain`);
+      await p.waitForFunction(() => (window as unknown as { events: unknown[] }).events.length > 0, undefined, { timeout: 20_000 });
+      const [kind, code, message] = (await p.evaluate(() => (window as unknown as { events: string[][] }).events))[0]!;
+      expect([kind, code]).toEqual(['error', 'origin_forbidden']);
+      expect(message).toContain(unlisted.origin);
+      expect(message).toContain('GATE_ALLOWED_ORIGINS');
     });
   });
 });

@@ -26,7 +26,7 @@ import type { Plugin } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startViteHmrApp, VITE_HMR_APP_DIR, type ViteHmrApp } from '../../demo/sandbox-apps/vite-hmr/dev-server.js';
 import { launchChromium } from '../support/chromium.js';
-import { APP_PORT, startBrowserStack, type BrowserStack } from './browser-stack.js';
+import { APP_PORT, openLaunch, startBrowserStack, type BrowserStack } from './browser-stack.js';
 import { frameOn } from './inspector.js';
 
 const VITE_PORT = 5173;
@@ -237,10 +237,10 @@ describe('a real Vite dev server with hot module reload, through the gateway', (
       const page = await context.newPage();
       const { problems, sockets } = watchVite(page);
       const from = seen.length;
-      const res = await stack.api('POST', '/api/previews', { sandboxId: stack.sandboxId, port: VITE_PORT, path: '/' });
+      const res = await stack.api('POST', '/api/previews', { sandboxId: stack.sandboxId, port: VITE_PORT, path: '/', hostOrigin: stack.host.origin });
       expect(res.status).toBe(201);
       const { url } = (await res.json()) as { url: string };
-      await page.goto(url);
+      await openLaunch(page, url, stack.host.url); // as the host page opens it (login-CSRF binding)
       await page.waitForURL(`${viteOrigin}/`, { timeout: 20_000 });
       expect(await page.evaluate(() => Boolean(navigator.serviceWorker?.controller))).toBe(true);
       await hmrConnected(page);

@@ -96,6 +96,17 @@ function grantCookieless(): Promise<boolean | null> {
   });
 }
 
+/**
+ * Opens a launch URL at top level the way the host page opens it: navigated from a page of the
+ * host site, whose origin is then the launch page's referrer (the login-CSRF binding,
+ * broker/core/limits/launch-binding.ts). WebDriver has no referrer option: a 404 page of the host
+ * site (nothing embedded there) assigns the location itself.
+ */
+async function openFromHost(d: WebDriverClient, hostUrl: string, url: string): Promise<void> {
+  await d.navigate(`${new URL(hostUrl).origin}/no-such-page`);
+  await d.execute('location.assign(arguments[0])', [url]);
+}
+
 describe.skipIf(Boolean(MISSING))(SUITE, () => {
   let webkit: WebKit;
   const timings: Record<string, Record<string, number>> = {};
@@ -139,7 +150,7 @@ describe.skipIf(Boolean(MISSING))(SUITE, () => {
       return path;
     }
     const { url } = await stack.launchUrl('/');
-    await d.navigate(cell.worker ? url : `${url}&sw=0`);
+    await openFromHost(d, stack.host.url, cell.worker ? url : `${url}&sw=0`);
     await until(d, 'the app at /', () => location.pathname === '/' && !location.hash && document.readyState === 'complete');
     expect(await d.url()).toBe(`${stack.previewOrigin}/`);
     // At top level nobody hears the bootstrap's `launched` message: read what it decided.
@@ -230,7 +241,7 @@ describe.skipIf(Boolean(MISSING))(SUITE, () => {
     const stack = await startBrowserStack();
     try {
       const { url } = await stack.launchUrl('/');
-      await webkit.driver.navigate(`${url}&sw=0`);
+      await openFromHost(webkit.driver, stack.host.url, `${url}&sw=0`);
       const shown = (await until(webkit.driver, 'the failure', () =>
         document.body.dataset.gateCode ? [document.body.dataset.gateCode, document.title] : null,
       ))!;

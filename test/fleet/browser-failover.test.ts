@@ -36,10 +36,12 @@ interface PageStats {
 describe.skipIf(!redisAvailable())('an instance killed mid-session', () => {
   it('the page sees zero failed requests and its WebSocket reconnects to the survivor', async () => {
     const session = await mintUserSession(fleet.userSecret, 'bob');
-    const { url } = await fleet.viaBalancer().createPreview(session, fleet.sandboxId, APP);
+    // Opened as the host app would open it: bound to the host page, navigated from it.
+    const hostOrigin = 'http://ide.example.test';
+    const { url } = await fleet.viaBalancer().createPreview(session, fleet.sandboxId, APP, hostOrigin);
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(url);
+    await page.goto(url, { referer: `${hostOrigin}/` });
     const origin = previewOrigin(fleet.sandboxId, APP, fleet.lb.port);
     await page.waitForURL((u) => u.origin === origin && !u.pathname.startsWith('/__gate/'), { timeout: 30_000 });
 

@@ -146,6 +146,7 @@ describe('the installed CLI', () => {
       DAYTONA_API_KEY: 'wrong-key',
       GATE_USER_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
       GATE_REDIS_URL: 'redis://127.0.0.1:9',
+      GATE_KEYS_SECRET: 'k'.repeat(32), // a valid configuration otherwise (without it the config check fails first)
     });
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/^FAIL daytona .*refused DAYTONA_API_KEY/m);

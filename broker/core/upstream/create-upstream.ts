@@ -47,6 +47,8 @@ export interface GateUpstream extends Upstream {
    * GateError 'sandbox_starting' (Retry-After: 1) or 'sandbox_stopped'.
    */
   sandboxStopped(sandboxId: string): GateError;
+  /** Daytona's proxy said 404 for the sandbox: asks the API before saying `sandbox_not_found` (WebSocket relay). */
+  confirmGone(sandboxId: string): Promise<GateError>;
 }
 
 /** One upstream exchange; `abort()` stops it (e.g. a body still streaming to a refused request). */
@@ -218,7 +220,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     return { url: base.origin.replace(/^http/, 'ws') + suffix, headers: daytonaHeaders(link, skipActivity(true)) };
   }
 
-  return { forward, webSocketTarget, links, sandboxStopped };
+  return { forward, webSocketTarget, links, sandboxStopped, confirmGone };
 }
 
 function rejectedError(): GateError {

@@ -47,7 +47,8 @@ export function writeAnswer(client: Duplex, answer: Extract<UpstreamAnswer, { ki
     return;
   }
   if (verdict.kind === 'gone') {
-    void writeGateError(client, new GateError('sandbox_not_found', 'The sandbox does not exist (any more).'));
+    const fallback = new GateError('sandbox_not_found', 'The sandbox does not exist (any more).');
+    void (opts.onGone ? opts.onGone().catch(() => fallback) : Promise.resolve(fallback)).then((error) => writeGateError(client, error));
     return;
   }
   const headers = headersOf(answer.res);

@@ -40,4 +40,10 @@ export interface RelayOptions {
    * WebSocket. Default: GateError 'sandbox_stopped'.
    */
   onStopped?(): GateError;
+  /**
+   * Daytona's proxy answered 404 for the sandbox: the coded error to answer after asking the API
+   * (a sandbox moving between runners answers 404 for a moment, create-upstream.ts#confirmGone).
+   * Absent: `sandbox_not_found` at once.
+   */
+  onGone?(): Promise<GateError>;
 }

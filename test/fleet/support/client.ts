@@ -36,11 +36,12 @@ export function fleetClient(port: number, publicPort = port) {
     gateway,
     preview,
     /** POST /api/previews → the launch code (not yet exchanged) and the session id. */
-    async createPreview(session: string, sandboxId: string, sbxPort: number): Promise<{ code: string; sessionId: string; url: string }> {
+    async createPreview(session: string, sandboxId: string, sbxPort: number, hostOrigin?: string): Promise<{ code: string; sessionId: string; url: string }> {
       const res = await gateway('/api/previews', {
         method: 'POST',
         headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ sandboxId, port: sbxPort }),
+        // hostOrigin: the page that will open the link (login-CSRF binding, broker/core/limits/launch-binding.ts).
+        body: JSON.stringify({ sandboxId, port: sbxPort, ...(hostOrigin ? { hostOrigin } : {}) }),
       });
       if (res.status !== 201) throw new Error(`POST /api/previews answered ${res.status} ${res.text}`);
       const { url, sessionId } = res.json<{ url: string; sessionId: string }>();

@@ -107,6 +107,64 @@ describe("Daytona's 404 is confirmed with the API", () => {
   });
 });
 
+describe("Daytona's 404 on a WebSocket upgrade is confirmed with the API too", () => {
+  let server: Server;
+  let port = 0;
+  let current: GateUpstream;
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.writeHead(404).end());
+    server.on('upgrade', (req, socket, head) => {
+      const target = parsePreviewLabel((req.headers.host ?? '').split('.')[0] ?? '');
+      if (!target) return void socket.destroy();
+      void relayWebSocketWithRetry(req, socket, head, (fresh) => current.webSocketTarget(target, req.url ?? '/', { fresh }), {
+        onGone: () => current.confirmGone(target.sandboxId),
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r));
+  });
+
+  /** 'open', or the refused handshake's status and error code. */
+  function handshake(id: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { host: `3000-${id}.preview.localhost:8787` } });
+      ws.once('open', () => {
+        ws.close();
+        resolve('open');
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        res.on('end', () => resolve(`${res.statusCode} ${(JSON.parse(body) as { error: { code: string } }).error.code}`));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  it('moving between runners: a transient 502-class refusal, not sandbox_not_found; the socket opens after', async () => {
+    current = rig.upstream;
+    const { id } = await rig.emulator.createSandbox({});
+    expect(await handshake(id)).toBe('open'); // positive control
+    rig.emulator.moveRunner(id, 400);
+    expect(await handshake(id)).toBe('502 upstream_unavailable');
+    await sleep(450);
+    expect(await handshake(id)).toBe('open');
+  });
+
+  it('gone according to the API: sandbox_not_found', async () => {
+    current = rig.make({ daytona: { ...rig.daytona, getSandbox: async () => null, getSignedPreviewLink: rig.daytona.getSignedPreviewLink } });
+    const { id } = await rig.emulator.createSandbox({});
+    expect(await handshake(id)).toBe('open');
+    rig.emulator.moveRunner(id, 60_000);
+    expect(await handshake(id)).toBe('404 sandbox_not_found');
+    rig.emulator.moveRunner(id, 0);
+  });
+});
+
 describe('GATE_ACTIVITY_UPDATES on the activity clock', () => {
   let server: Server;
   let port = 0;
