@@ -2,6 +2,11 @@
  * The gateway's configuration: every option with its default, validated once by
  * `resolveConfig` when `createGateway` runs. A mistake throws a `TypeError` whose message names
  * the option (and the environment variable of broker/node/config-env.ts) to set.
+ *
+ * Longer than the ~300 lines a file should keep to, on purpose: every option's documentation,
+ * default and range sit here in one place (as jose keeps each option's default in its JSDoc),
+ * so an operator and a reviewer read one file. Option groups with their own logic live beside
+ * it (limits/config.ts).
  */
 import { DAYTONA_RESERVED_PORTS } from '../../protocol/index.js';
 import { resolveLimits, type LimitsConfig, type ResolvedLimits } from './limits/config.js';
