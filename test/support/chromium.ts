@@ -1,6 +1,6 @@
 /**
  * Launches Debian's Chromium through playwright-core (Playwright cannot download its own here).
- * Two modes matter for preview-gate (see shared/design/brief.md, "Browser facts"):
+ * Two modes matter for preview-gate (ARCHITECTURE.md, flows 11–12 and "Known limits"):
  *  - `launchChromium()`: Playwright's default, third-party cookies blocked: a cross-site iframe
  *    cannot register a Service Worker, but Partitioned cookies still work.
  *  - `launchPersistentChromium({ thirdPartyCookies: true })`: a persistent profile whose

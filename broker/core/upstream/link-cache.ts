@@ -12,7 +12,7 @@
  * - TTL: an entry older than `ttlMs` is re-fetched on next use;
  * - single-flight: concurrent misses for one key share one SDK call;
  * - degrades: when the API is down (GateError 'daytona_unavailable'), an expired entry keeps
- *   serving ("a failing Daytona API degrades, cached tokens keep serving", brief.md) and the API
+ *   serving ("a failing Daytona API degrades, cached tokens keep serving", ARCHITECTURE.md flow 13) and the API
  *   is asked again only after `errorBackoffMs`, so a dead API is not hammered once per request.
  */
 import { METRIC } from '../metrics.js';

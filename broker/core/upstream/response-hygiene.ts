@@ -1,6 +1,7 @@
 /**
- * What may leave the gateway of an answer from Daytona's preview proxy. Invariant (brief.md):
- * the Daytona preview token and API key never reach a browser, not in headers, `Location` or
+ * What may leave the gateway of an answer from Daytona's preview proxy. Invariant (README, the
+ * opening list; test/security/leakage.test.ts): the Daytona preview token and API key never
+ * reach a browser, not in headers, `Location` or
  * cookies. The API key never travels to the preview proxy at all, so only the token and
  * Daytona's own cookies can come back.
  */
