@@ -10,6 +10,7 @@ import { GateError } from '../../protocol/index.js';
 import { GW, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import type { Logger } from './contracts.js';
 import { randomId } from './tokens/crypto.js';
+import { clientAddressOf } from './http/client-address.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 /** Ids we repeat in logs and headers: printable, short, no spaces or quotes. */
@@ -19,15 +20,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
 export function requestIdOf(req: Request): string {
   const v = req.headers.get(REQUEST_ID_HEADER);
   return v !== null && REQUEST_ID.test(v) ? v : randomId();
-}
-
-/**
- * The client's address as the runtime edge saw it (the socket peer, from @hono/node-server's
- * bindings), or what the edge resolved when it passes `clientAddress` in its env (trusted proxies).
- */
-export function clientAddressOf(env: unknown): string | undefined {
-  const e = env as { clientAddress?: string; incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return e?.clientAddress ?? e?.incoming?.socket?.remoteAddress;
 }
 
 /** Sets a header on an answer whose headers may be immutable (a fetch Response): copies once if needed. */

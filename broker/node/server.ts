@@ -142,9 +142,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     fetch: async (request, env) => {
       if (!gateway) return errorResponse(new GateError('gateway_starting', 'The gateway is starting; try again in a moment.', { 'retry-after': '1' }), request);
       const { incoming, outgoing } = env as Partial<HttpBindings>;
-      const peer = (incoming as IncomingMessage | undefined)?.socket?.remoteAddress;
-      const edgeEnv = { ...(env as object), clientAddress: clientAddress(peer, (incoming as IncomingMessage | undefined)?.headers['x-forwarded-for']) };
-      const res = await gateway.app.fetch(withDirectBody(request, incoming as IncomingMessage | undefined, base.upstreamReplayLimitBytes), edgeEnv);
+      const node = incoming as IncomingMessage | undefined;
+      // The bindings object is this request's own: the resolved address rides on it (read by
+      // broker/core/http/client-address.ts) instead of a copy per request.
+      (env as { clientAddress?: string }).clientAddress = clientAddress(node?.socket?.remoteAddress, node?.headers['x-forwarded-for']);
+      const res = await gateway.app.fetch(withDirectBody(request, node, base.upstreamReplayLimitBytes), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
     // Framing refusals, coded parser errors and the socket timeouts (edge-guards.ts).
