@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { GateError, parsePreviewLabel } from '../../../protocol/index.js';
 import type { GateUpstream } from '../../../broker/core/upstream/index.js';
 import { relayWebSocketWithRetry } from '../../../broker/node/ws/relay.js';
+import type { RelayOptions } from '../../../broker/node/ws/relay-options.js';
 import { clientRequest, principal, startRig, type Rig } from './support.js';
 
 let rig: Rig;
@@ -107,31 +108,43 @@ describe("Daytona's 404 is confirmed with the API", () => {
   });
 });
 
+/**
+ * A stand-in for the gateway's Node edge on WebSocket upgrades: relays to the upstream side
+ * `upstreamOf()` names at the time of each upgrade, with the relay options given.
+ */
+async function startRelay(upstreamOf: () => GateUpstream, options: (sandboxId: string) => RelayOptions): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', (req, socket, head) => {
+    const target = parsePreviewLabel((req.headers.host ?? '').split('.')[0] ?? '');
+    if (!target) return void socket.destroy();
+    const upstream = upstreamOf();
+    void relayWebSocketWithRetry(req, socket, head, (fresh) => upstream.webSocketTarget(target, req.url ?? '/', { fresh }), options(target.sandboxId));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
 describe("Daytona's 404 on a WebSocket upgrade is confirmed with the API too", () => {
-  let server: Server;
-  let port = 0;
+  let relay: Awaited<ReturnType<typeof startRelay>>;
   let current: GateUpstream;
   beforeAll(async () => {
-    server = createServer((_req, res) => res.writeHead(404).end());
-    server.on('upgrade', (req, socket, head) => {
-      const target = parsePreviewLabel((req.headers.host ?? '').split('.')[0] ?? '');
-      if (!target) return void socket.destroy();
-      void relayWebSocketWithRetry(req, socket, head, (fresh) => current.webSocketTarget(target, req.url ?? '/', { fresh }), {
-        onGone: () => current.confirmGone(target.sandboxId),
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    relay = await startRelay(
+      () => current,
+      (sandboxId) => ({ onGone: () => current.confirmGone(sandboxId) }),
+    );
   });
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
-  });
+  afterAll(async () => relay?.close());
 
   /** 'open', or the refused handshake's status and error code. */
   function handshake(id: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { host: `3000-${id}.preview.localhost:8787` } });
+      const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws`, { headers: { host: `3000-${id}.preview.localhost:8787` } });
       ws.once('open', () => {
         ws.close();
         resolve('open');
@@ -166,23 +179,15 @@ describe("Daytona's 404 on a WebSocket upgrade is confirmed with the API too", (
 });
 
 describe('GATE_ACTIVITY_UPDATES on the activity clock', () => {
-  let server: Server;
-  let port = 0;
+  let relay: Awaited<ReturnType<typeof startRelay>>;
   let current: GateUpstream;
   beforeAll(async () => {
-    server = createServer((_req, res) => res.writeHead(404).end());
-    server.on('upgrade', (req, socket, head) => {
-      const target = parsePreviewLabel((req.headers.host ?? '').split('.')[0] ?? '');
-      if (!target) return void socket.destroy();
-      void relayWebSocketWithRetry(req, socket, head, (fresh) => current.webSocketTarget(target, req.url ?? '/', { fresh }), {});
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    relay = await startRelay(
+      () => current,
+      () => ({}),
+    );
   });
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
-  });
+  afterAll(async () => relay?.close());
 
   /** Activity refreshes caused by one plain GET, one WebSocket held 700 ms, one SSE stream held 700 ms. */
   async function measure(mode: 'all' | 'requests' | 'never') {
@@ -194,7 +199,7 @@ describe('GATE_ACTIVITY_UPDATES on the activity clock', () => {
     const request = clock() - before;
 
     before = clock();
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { host: `3000-${id}.preview.localhost:8787` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws`, { headers: { host: `3000-${id}.preview.localhost:8787` } });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     await sleep(700);
     ws.close();
