@@ -30,7 +30,7 @@ import { grantCookies, parseCookies, parseRefreshCookie } from './http/cookies.j
 import { cookieModeOf, cookiesAccepted, isNavigation } from './http/fetch-metadata.js';
 import { inScope, scopeOf } from './http/paths.js';
 import { SessionEndedError } from './http/respond.js';
-import { stripGateQuery } from './hygiene.js';
+import { stripGateQuery } from './forward-request.js';
 import { createPublicLookups } from './public-lookups.js';
 import { createSecretRecogniser } from './gate-secrets.js';
 

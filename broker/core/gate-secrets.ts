@@ -1,7 +1,7 @@
 /**
  * Recognises the gateway's own credentials in a header value, whatever their form, so that
- * hygiene.ts never forwards one to the (untrusted) sandbox app:
- *  - JWTs (access, share, identity) by their `typ` (hygiene.ts#carriesGateToken);
+ * forward-request.ts never forwards one to the (untrusted) sandbox app:
+ *  - JWTs (access, share, identity) by their `typ` (forward-request.ts#carriesGateToken);
  *  - the opaque secrets (refresh credential, WebSocket ticket, launch code: 256 random bits,
  *    base64url, `tokens/crypto.ts#randomToken`; the refresh cookie's `l.`/`p.` form too) by
  *    asking the store. Only a word of exactly that shape costs a lookup, so an app's own tokens
@@ -12,7 +12,7 @@
  */
 import type { Clock } from './contracts.js';
 import { CODE_DOMAIN, REFRESH_DOMAIN, TICKET_DOMAIN } from './credentials.js';
-import { carriesGateToken } from './hygiene.js';
+import { carriesGateToken } from './forward-request.js';
 import type { Store } from './store/store.js';
 import { hashSecret } from './tokens/crypto.js';
 

@@ -8,7 +8,7 @@ import { GateError } from '../../protocol/index.js';
 import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import { checkPort } from './http/host.js';
 import { hostOf } from './request-host.js';
-import { forwardRequest, hasGateSetCookie, privateCacheControl, stripAppSetCookies } from './hygiene.js';
+import { forwardRequest, hasGateSetCookie, privateCacheControl, stripAppSetCookies } from './forward-request.js';
 import type { PreviewHost } from './authenticate.js';
 import { clientAddressOf } from './http/client-address.js';
 import { isReservedPath } from './http/paths.js';

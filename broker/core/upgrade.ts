@@ -11,7 +11,7 @@ import type { GatewayContext } from './context.js';
 import { classifyHost, checkPort } from './http/host.js';
 import { errorResponse } from './http/respond.js';
 import { METRIC } from './metrics.js';
-import { gateHeaderNames, stripGateQuery } from './hygiene.js';
+import { gateHeaderNames, stripGateQuery } from './forward-request.js';
 import { stripGateCookies } from './http/cookies.js';
 import { isReservedPath } from './http/paths.js';
 import { IDENTITY_HEADER } from '../../protocol/index.js';

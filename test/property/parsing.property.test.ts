@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../broker/core/config.js';
 import { classifyHost, isSandboxId, previewOrigin } from '../../broker/core/http/host.js';
 import { parseCookies, parseRefreshCookie, stripGateCookies } from '../../broker/core/http/cookies.js';
-import { carriesGateToken, stripGateQuery } from '../../broker/core/hygiene.js';
-import { rewriteDaytonaUrl } from '../../broker/core/upstream/response-hygiene.js';
+import { carriesGateToken, stripGateQuery } from '../../broker/core/forward-request.js';
+import { rewriteDaytonaUrl } from '../../broker/core/upstream/sanitize-response.js';
 import { TOKEN_TYPES } from '../../protocol/index.js';
 import { REFRESH_DOMAIN } from '../../broker/core/credentials.js';
 import { createSecretRecogniser } from '../../broker/core/gate-secrets.js';
@@ -105,7 +105,7 @@ describe('cookie parsing (http/cookies.ts)', () => {
 const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const jwt = (typ: string) => `${b64url({ alg: 'ES256', typ })}.${b64url({ sub: 'x' })}.sig`;
 
-describe('token recognition (hygiene.ts#carriesGateToken)', () => {
+describe('token recognition (forward-request.ts#carriesGateToken)', () => {
   it('an Authorization value holding one of our JWT types anywhere among other words is recognised', () => {
     fc.assert(
       fc.property(

@@ -9,7 +9,7 @@ import { createSandboxStarter, type SandboxStarter } from './auto-start.js';
 import { classifyDaytonaError, isIdentityProviderRedirect, mayBeDaytonaError, peekBody, PEEK_LIMIT, type DaytonaVerdict } from './daytona-answers.js';
 import { buildUpstreamInit, buildUpstreamRequest, daytonaHeaders, isEventStream, type ActivityUpdates } from './forward.js';
 import { createLinkCache, type LinkCache, type LinkCacheOptions } from './link-cache.js';
-import { sanitizeResponse, type HygieneContext } from './response-hygiene.js';
+import { sanitizeResponse, type HygieneContext } from './sanitize-response.js';
 import { DEFAULT_REPLAY_LIMIT, prepareBody, type PreparedBody } from './retry.js';
 
 export interface UpstreamDeps {

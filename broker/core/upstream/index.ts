@@ -13,7 +13,7 @@
  *   5. daytona-answers.ts Daytona's own answers told apart from the app's: a 307 to its identity
  *                         provider or production's 401 (link expired/revoked → refresh, repeat
  *                         once), stopped/paused/archived, gone (confirmed with the API)
- *   6. response-hygiene.ts no Daytona token or cookie reaches the browser; `Location` on
+ *   6. sanitize-response.ts no Daytona token or cookie reaches the browser; `Location` on
  *                         Daytona's host rewritten to the gateway's preview origin
  *
  * @example
@@ -29,6 +29,6 @@ export { createUpstream, DEFAULT_SIGNED_URL_SECONDS, type GateUpstream, type Ups
 export { createLinkCache, LINK_CACHE_METRIC, type LinkCache, type LinkCacheOptions } from './link-cache.js';
 export { HOP_BY_HOP_HEADERS, connectionTokens, isHopByHop, stripHopByHop } from './hop-by-hop.js';
 export { DISABLE_CORS_HEADER, SKIP_ACTIVITY_HEADER, daytonaHeaders, upstreamHeaders, type ActivityUpdates } from './forward.js';
-export { isDaytonaCookie, rewriteDaytonaUrl, sanitizeResponseHeaders, type HygieneContext } from './response-hygiene.js';
+export { isDaytonaCookie, rewriteDaytonaUrl, sanitizeResponseHeaders, type HygieneContext } from './sanitize-response.js';
 export { classifyDaytonaError, isIdentityProviderRedirect, type DaytonaVerdict } from './daytona-answers.js';
 export { DEFAULT_REPLAY_LIMIT } from './retry.js';

@@ -8,13 +8,13 @@
  *   of the one error model (raw-answer.ts → broker/core/http/respond.ts).
  * - Any `Set-Cookie` for a gateway cookie name (`__Host-pg-*`) is dropped (`isGateSetCookie`,
  *   also used on the 101 by splice.ts): the sandbox app must not overwrite (fixate) the
- *   gateway's HttpOnly session cookies, as on plain HTTP answers (broker/core/hygiene.ts).
+ *   gateway's HttpOnly session cookies, as on plain HTTP answers (broker/core/forward-request.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GATE_COOKIE_PREFIX, GateError, PREVIEW_TOKEN_HEADER } from '../../../protocol/index.js';
 import { classifyDaytonaError, isIdentityProviderRedirect } from '../../core/upstream/daytona-answers.js';
-import { sanitizeResponseHeaders, type HygieneContext } from '../../core/upstream/response-hygiene.js';
+import { sanitizeResponseHeaders, type HygieneContext } from '../../core/upstream/sanitize-response.js';
 import { writeGateError } from '../raw-answer.js';
 import type { UpstreamAnswer } from './open-upstream.js';
 import type { RelayOptions, WebSocketTarget } from './relay-options.js';
@@ -82,7 +82,7 @@ function httpUrl(wsUrl: string): string {
 }
 
 /**
- * What response-hygiene.ts needs, from what the core already decided (`authorizeUpgrade`: the
+ * What sanitize-response.ts needs, from what the core already decided (`authorizeUpgrade`: the
  * preview target, and the core's own preview-origin function) and the link the upstream gave.
  * Without them (a relay used on its own) the answer only loses every cookie.
  */

@@ -28,7 +28,7 @@ export interface RelayOptions {
   /**
    * The preview the core authorised (`authorizeUpgrade`): its target and the core's preview-origin
    * function, so a non-101 answer's `Location` on Daytona's host maps to the right preview origin
-   * (response-hygiene.ts) without re-parsing Daytona's host. Absent: every cookie is dropped and
+   * (sanitize-response.ts) without re-parsing Daytona's host. Absent: every cookie is dropped and
    * Location is left as it is.
    */
   preview?: { target: PreviewTarget; originOf(target: PreviewTarget): string };

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { PREVIEW_TOKEN_HEADER } from '../../../protocol/index.js';
-import { isDaytonaCookie } from '../../core/upstream/response-hygiene.js';
+import { isDaytonaCookie } from '../../core/upstream/sanitize-response.js';
 import { isGateSetCookie } from './answer.js';
 import type { UpstreamAnswer } from './open-upstream.js';
 import type { WebSocketTarget } from './relay-options.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { carriesGateToken, privateCacheControl, stripGateQuery, sanitizeHeaders, stripAppSetCookies } from '../../broker/core/hygiene.js';
+import { carriesGateToken, privateCacheControl, stripGateQuery, sanitizeHeaders, stripAppSetCookies } from '../../broker/core/forward-request.js';
 import { stripGateCookies, parseRefreshCookie } from '../../broker/core/http/cookies.js';
 import { inScope } from '../../broker/core/credentials.js';
 import { classifyHost } from '../../broker/core/http/host.js';
