@@ -271,55 +271,59 @@ export const badClient = createPreviewGateClient({ gatewayUrl: 'x' }).launch({ s
       events: `on:ready={(e) => console.log(e.detail.credentialPath)}`,
       bad: `on:ready={(e) => e.detail.nope}`,
     },
-  ])('<preview-frame> type-checks in $framework JSX; wrong attribute and event types do not', async ({ framework, events, bad }) => {
-    const dir = join(pkg.project, `jsx-${framework}`);
-    mkdirSync(dir, { recursive: true });
-    // The framework as the integrator's app has it (a dev dependency of ours, linked, not installed
-    // into the tarball's project: the package itself must not depend on it).
-    mkdirSync(join(pkg.project, 'node_modules'), { recursive: true });
-    try {
-      symlinkSync(join(root, 'node_modules', framework), join(pkg.project, 'node_modules', framework), 'dir');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const sub = framework === 'preact' ? 'preact' : 'solid';
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          target: 'ES2022',
-          lib: ['ES2022', 'DOM', 'DOM.Iterable'],
-          jsx: framework === 'preact' ? 'react-jsx' : 'preserve',
-          jsxImportSource: framework,
-          types: [],
-          noEmit: true,
-          skipLibCheck: true,
-        },
-        files: ['good.tsx', 'bad.tsx'],
-      }),
-    );
-    writeFileSync(
-      join(dir, 'good.tsx'),
-      `import type {} from 'preview-gate/embed/${sub}';
+  ])(
+    '<preview-frame> type-checks in $framework JSX; wrong attribute and event types do not',
+    async ({ framework, events, bad }) => {
+      const dir = join(pkg.project, `jsx-${framework}`);
+      mkdirSync(dir, { recursive: true });
+      // The framework as the integrator's app has it (a dev dependency of ours, linked, not installed
+      // into the tarball's project: the package itself must not depend on it).
+      mkdirSync(join(pkg.project, 'node_modules'), { recursive: true });
+      try {
+        symlinkSync(join(root, 'node_modules', framework), join(pkg.project, 'node_modules', framework), 'dir');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const sub = framework === 'preact' ? 'preact' : 'solid';
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            target: 'ES2022',
+            lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+            jsx: framework === 'preact' ? 'react-jsx' : 'preserve',
+            jsxImportSource: framework,
+            types: [],
+            noEmit: true,
+            skipLibCheck: true,
+          },
+          files: ['good.tsx', 'bad.tsx'],
+        }),
+      );
+      writeFileSync(
+        join(dir, 'good.tsx'),
+        `import type {} from 'preview-gate/embed/${sub}';
 export const view = <preview-frame sandbox="sbx" port={3000} path="/" ${events} />;
 `,
-    );
-    writeFileSync(
-      join(dir, 'bad.tsx'),
-      `import type {} from 'preview-gate/embed/${sub}';
+      );
+      writeFileSync(
+        join(dir, 'bad.tsx'),
+        `import type {} from 'preview-gate/embed/${sub}';
 export const badAttr = <preview-frame sandbox={42} port={3000} />;
 export const badEvent = <preview-frame sandbox="sbx" port={3000} ${bad} />;
 `,
-    );
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const r = await runTo(process.execPath, [tsc, '-p', 'tsconfig.json'], dir);
-    const errors = r.stdout.split('\n').filter((l) => /error TS/.test(l));
-    expect(errors.filter((l) => !l.startsWith('bad.tsx'))).toEqual([]); // the app type-checks
-    expect(errors).toHaveLength(2);
-    expect(errors[0]).toMatch(/^bad\.tsx\(2,/); // sandbox={42}
-    expect(errors[1]).toMatch(/^bad\.tsx\(3,.*'nope'/);
-  }, 180_000);
+      );
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      const r = await runTo(process.execPath, [tsc, '-p', 'tsconfig.json'], dir);
+      const errors = r.stdout.split('\n').filter((l) => /error TS/.test(l));
+      expect(errors.filter((l) => !l.startsWith('bad.tsx'))).toEqual([]); // the app type-checks
+      expect(errors).toHaveLength(2);
+      expect(errors[0]).toMatch(/^bad\.tsx\(2,/); // sandbox={42}
+      expect(errors[1]).toMatch(/^bad\.tsx\(3,.*'nope'/);
+    },
+    180_000,
+  );
 });
