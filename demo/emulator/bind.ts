@@ -37,6 +37,7 @@ export function parseEmulatorBind(raw: string | undefined): Record<number, { tar
     }
     const port = Number(portText);
     if (out[port]) throw new BindError(`${where}: sandbox port ${port} is bound twice`);
+    if (!urlText.includes('://')) throw new BindError(`${where}: "${urlText}" needs its scheme: write http://${urlText}`);
     let url: URL;
     try {
       url = new URL(urlText);
