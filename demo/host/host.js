@@ -97,9 +97,12 @@
     state('expired', `expired (${e.detail.code}): renewing`, 'busy');
     log(`expired: ${e.detail.code} ${e.detail.message}`);
   });
+  // A stopped or starting sandbox is a state the person chose or waits for, not a failure.
+  const SANDBOX_STATES = { sandbox_stopped: ['sandbox stopped', 'off'], sandbox_starting: ['sandbox starting', 'busy'] };
   frame.addEventListener('error', (e) => {
     document.body.dataset.lastCode = e.detail.code;
-    state('error', `error: ${e.detail.code}`, 'bad');
+    const known = SANDBOX_STATES[e.detail.code];
+    state('error', known ? known[0] : `error: ${e.detail.code}`, known ? known[1] : 'bad');
     log(`error: ${e.detail.code} ${e.detail.message}`);
   });
 

@@ -42,6 +42,7 @@ const line = (name: string): string => {
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
 
 async function withPage<T>(fn: (page: Page, context: BrowserContext) => Promise<T>, query = ''): Promise<T> {
+  // query: appended to HOST_PAGE_URL (`?port=8000`, or a path such as `launch?port=1`).
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
     const page = await context.newPage();
@@ -86,7 +87,48 @@ describe('npm run demo: what it prints', () => {
   });
 });
 
+describe("the demo host page's sandbox controls", () => {
+  it("a control POST from another site (or with no Origin) is refused; the page's own origin is obeyed", async () => {
+    const host = line('HOST_PAGE_URL');
+    const post = (path: string, origin?: string) => fetch(new URL(path, host), { method: 'POST', headers: origin ? { origin } : {} });
+    const running = async () => ((await (await fetch(new URL('/demo/status', host))).json()) as { devServer: { running: boolean } }).devServer.running;
+    expect(await running()).toBe(false);
+    for (const origin of ['http://attacker.example', 'null', undefined]) {
+      const res = await post('/demo/dev-server/start', origin);
+      expect(res.status).toBe(403);
+      expect(await running()).toBe(false);
+    }
+    const res = await post('/demo/dev-server/start', new URL(host).origin);
+    expect(res.status).toBe(200);
+    expect(await running()).toBe(true);
+    expect((await post('/demo/dev-server/stop', new URL(host).origin)).status).toBe(200);
+    expect(await running()).toBe(false);
+  });
+});
+
 describe('the demo host page, state by state (screenshots in test-results/demo)', { timeout: 120_000 }, () => {
+  it('the printed PREVIEW_LAUNCH_URL, opened as it is: a page with a next step (confirm while valid, else expired)', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const page = await context.newPage();
+      const valid = Date.now() < Date.parse(line('PREVIEW_LAUNCH_EXPIRES_AT')) - 5_000;
+      await page.goto(line('PREVIEW_LAUNCH_URL'));
+      await page.waitForSelector(valid ? 'button' : 'body[data-gate-code]', { timeout: 30_000 });
+      await shot(page, valid ? '00-printed-launch-url-confirm' : '00-printed-launch-url-expired');
+      if (valid) {
+        // Opened from a terminal, not from the host page: the person confirms (login-CSRF defence).
+        expect(await page.locator('body').innerText()).toContain('demo-user');
+        await page.locator('button', { hasText: /continue/i }).click();
+        expect(await inspectorResults(page)).toEqual(ALL_OK);
+      } else {
+        expect(await page.locator('body').innerText()).toMatch(/expired|invalid/i);
+        expect(await page.locator('button, a').count()).toBeGreaterThan(0);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
   it('ready: the preview shows the app and the state badge is green', async () => {
     await withPage(async (page) => {
       await ready(page);
@@ -179,7 +221,8 @@ describe('the demo host page, state by state (screenshots in test-results/demo)'
       expect(await page.locator('#sandbox-stop').isEnabled()).toBe(false);
       // The preview reloads against the stopped sandbox: whatever the gateway answers, not the app.
       await page.waitForFunction(() => document.body.dataset.previewState !== 'loading', undefined, { timeout: 30_000 });
-      await page.waitForTimeout(1500);
+      await page.waitForSelector('body[data-last-code="sandbox_stopped"]', { timeout: 30_000 });
+      expect(await visibleText(page, '#preview-state')).toBe('sandbox stopped');
       await shot(page, '05-sandbox-stopped');
       await page.click('#sandbox-start');
       await page.waitForSelector('body[data-sandbox-state="started"]', { timeout: 30_000 });
@@ -226,6 +269,16 @@ describe('the demo host page, state by state (screenshots in test-results/demo)'
       expect(await page.locator('#overlay').isHidden()).toBe(true);
       expect(await inspectorResults(previewFrame(page, 3000))).toEqual(ALL_OK);
     });
+  });
+
+  it('a launch page that cannot open the preview says so, with the way back', async () => {
+    await withPage(async (page) => {
+      await page.waitForSelector('#error:not([hidden])');
+      expect(await visibleText(page, 'h1')).toBe('The preview could not be opened');
+      expect(await visibleText(page, '#error')).toBe('"99999" is not a port number');
+      expect(await page.locator('a', { hasText: 'Back to the demo IDE' }).isVisible()).toBe(true);
+      await shot(page, '11-launch-page-error');
+    }, 'launch?port=99999');
   });
 
   it('FRESH_LAUNCH_URL opens the app in a tab of its own, every time (a new one-time link per visit)', async () => {
