@@ -18,6 +18,8 @@
  */
 import { startGateway } from '../broker/node/server.js';
 import { handleShutdownSignals } from '../broker/node/signals.js';
+import { createStdoutLogger, flushLog } from '../broker/node/stdout-logger.js';
+import { LOG_LEVELS, type LogLevel } from '../broker/core/logger.js';
 import { demoControls } from './controls.js';
 import { BindError, parseEmulatorBind } from './emulator/bind.js';
 import { startEmulator } from './emulator/index.js';
@@ -74,6 +76,12 @@ async function readSettings() {
   const problems: string[] = [];
   const drainRaw = process.env.GATE_DRAIN_SECONDS?.trim() || '5';
   if (!/^\d{1,4}$/.test(drainRaw)) problems.push(`  GATE_DRAIN_SECONDS must be a whole number of seconds, got "${drainRaw}"`);
+  // The gateway's log: warnings and errors only by default, so the URLs stay on screen
+  // (GATE_LOG_LEVEL=info shows every request, GATE_LOG=off nothing).
+  const logMode = process.env.GATE_LOG?.trim().toLowerCase() || 'json';
+  if (logMode !== 'json' && logMode !== 'off') problems.push(`  GATE_LOG must be json or off, got "${process.env.GATE_LOG}"`);
+  const logLevel = (process.env.GATE_LOG_LEVEL?.trim().toLowerCase() || 'warn') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`  GATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${process.env.GATE_LOG_LEVEL}"`);
   let bound: Record<number, { target: string }> = {};
   try {
     bound = parseEmulatorBind(process.env.EMULATOR_BIND);
@@ -97,7 +105,8 @@ async function readSettings() {
     process.exit(2);
   }
   const [emulatorPort, gatePort, hostPort] = ports as [DemoPort, DemoPort, DemoPort];
-  return { drainMs: Number(drainRaw) * 1000, bound, emulatorPort, gatePort, hostPort };
+  const logger = createStdoutLogger(logMode as 'json' | 'off', logLevel);
+  return { drainMs: Number(drainRaw) * 1000, bound, emulatorPort, gatePort, hostPort, logger };
 }
 
 /** Runs `start`; an EADDRINUSE (a port taken since the check) becomes the variable's message. */
@@ -112,7 +121,7 @@ async function listenOn<T>(p: DemoPort, start: () => Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
-  const { drainMs, bound, emulatorPort, gatePort, hostPort } = await readSettings();
+  const { drainMs, bound, emulatorPort, gatePort, hostPort, logger } = await readSettings();
   surviveSandboxAppCrashes();
   // The Vite dev server listens on an ephemeral loopback port; the sandbox's port 5173 leads to it.
   const [emulator, vite] = await Promise.all([
@@ -160,6 +169,7 @@ async function main(): Promise<void> {
       },
       daytonaApi: { apiUrl: emulator.apiUrl, apiKey: emulator.apiKey },
       port: gatePort.port,
+      logger,
     }),
   );
   // The gateway's own origin as pages see it: `localhost`, another site than 127.0.0.1 (the
@@ -174,6 +184,7 @@ async function main(): Promise<void> {
   const until = (ms: unknown) => `${new Date(Number(ms)).toISOString().slice(11, 19)} UTC`;
   const fresh = (p: number) => `${host.url}launch?port=${p}`;
 
+  flushLog(); // log lines already queued come before the URLs, not in the middle of them
   console.log(`Open this first: ${host.url}  (the demo IDE: previews, share links, sandbox controls)`);
   console.log('');
   const lines: Array<[string, string] | string> = [
