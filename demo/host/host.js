@@ -85,10 +85,11 @@
     if (frame.handle && frame.handle.iframe.src) $('preview-origin').textContent = new URL(frame.handle.iframe.src).origin;
     log(`ready via ${path} (session ${e.detail.sessionId})`);
   });
-  // The gateway's waiting page is up: the sandbox answers, but nothing listens on the port yet.
+  // The gateway's waiting page is up: nothing listens on the port yet (`app_not_listening`), or
+  // the sandbox is starting (`sandbox_starting`); `ready` follows by itself.
   frame.addEventListener('waiting', (e) => {
     const d = e.detail || {};
-    state('waiting', `waiting for the app on port ${d.port || cfg.port}`, 'busy');
+    state('waiting', d.code === 'sandbox_starting' ? 'waiting for the sandbox to start' : `waiting for the app on port ${cfg.port}`, 'busy');
     log(`waiting: ${d.code || 'app_not_listening'} ${d.message || ''}`.trim());
   });
   frame.addEventListener('expired', (e) => {
