@@ -16,16 +16,11 @@
  * ready. SIGINT/SIGTERM stop everything: the gateway drains (GATE_DRAIN_SECONDS, default 5
  * here), then the rest closes, exit 0 (broker/node/signals.ts).
  */
-import { startGateway } from '../broker/node/server.js';
 import { handleShutdownSignals } from '../broker/node/signals.js';
 import { createStdoutLogger, flushLog } from '../broker/node/stdout-logger.js';
 import { LOG_LEVELS, type LogLevel } from '../broker/core/logger.js';
-import { demoControls } from './controls.js';
 import { BindError, parseEmulatorBind } from './emulator/bind.js';
-import { startEmulator } from './emulator/index.js';
-import { startHostPage } from './host/server.js';
 import { inUseMessage, portConflicts, readPort, type DemoPort } from './ports.js';
-import { startViteHmrApp } from './sandbox-apps/vite-hmr/dev-server.js';
 
 const DEMO_USER = 'demo-user';
 const APP_PORT = 3000;
@@ -122,6 +117,15 @@ async function listenOn<T>(p: DemoPort, start: () => Promise<T>): Promise<T> {
 
 async function main(): Promise<void> {
   const { drainMs, bound, emulatorPort, gatePort, hostPort, logger } = await readSettings();
+  // Loaded only once the settings are fine: a port conflict is reported in a moment, not after
+  // the gateway, the emulator and Vite have been compiled and loaded.
+  const [{ startGateway }, { demoControls }, { startEmulator }, { startHostPage }, { startViteHmrApp }] = await Promise.all([
+    import('../broker/node/server.js'),
+    import('./controls.js'),
+    import('./emulator/index.js'),
+    import('./host/server.js'),
+    import('./sandbox-apps/vite-hmr/dev-server.js'),
+  ]);
   surviveSandboxAppCrashes();
   // The Vite dev server listens on an ephemeral loopback port; the sandbox's port 5173 leads to it.
   const [emulator, vite] = await Promise.all([

@@ -75,6 +75,9 @@
     $('preview-state').textContent = text;
     $('preview-state').className = `badge ${kind}`;
   };
+  const showOrigin = () => {
+    if (frame.handle && frame.handle.iframe && frame.handle.iframe.src) $('preview-origin').textContent = new URL(frame.handle.iframe.src).origin;
+  };
   frame.addEventListener('ready', (e) => {
     const path = e.detail.credentialPath || 'unknown';
     $('credential-path').textContent = path === 'worker' ? 'Service Worker' : path === 'cookie' ? 'cookie' : path;
@@ -82,13 +85,14 @@
     document.body.dataset.credentialPath = path;
     state('ready', 'ready', 'ok');
     overlay(null);
-    if (frame.handle && frame.handle.iframe.src) $('preview-origin').textContent = new URL(frame.handle.iframe.src).origin;
+    showOrigin();
     log(`ready via ${path} (session ${e.detail.sessionId})`);
   });
   // The gateway's waiting page is up: nothing listens on the port yet (`app_not_listening`), or
   // the sandbox is starting (`sandbox_starting`); `ready` follows by itself.
   frame.addEventListener('waiting', (e) => {
     const d = e.detail || {};
+    showOrigin();
     state('waiting', d.code === 'sandbox_starting' ? 'waiting for the sandbox to start' : `waiting for the app on port ${cfg.port}`, 'busy');
     log(`waiting: ${d.code || 'app_not_listening'} ${d.message || ''}`.trim());
   });

@@ -198,6 +198,7 @@ describe('the demo host page, state by state (screenshots in test-results/demo)'
       const text = await visibleText(page, '#shares');
       expect(text).toContain('(shown once, when it was created)');
       expect(text).not.toContain('__gate_share=');
+      await page.locator('#shares').scrollIntoViewIfNeeded();
       await shot(page, '04-shares-after-reload');
       // Revoke them all (the list re-renders after each).
       while ((await page.locator('#shares li').count()) > 0) {
