@@ -111,7 +111,7 @@ describe('the demo host page, state by state (screenshots in test-results/demo)'
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const page = await context.newPage();
-      const valid = Date.now() < Date.parse(line('PREVIEW_LAUNCH_EXPIRES_AT')) - 5_000;
+      const valid = Date.now() < Date.parse(line('PREVIEW_LAUNCH_EXPIRES_AT')) - 15_000;
       await page.goto(line('PREVIEW_LAUNCH_URL'));
       await page.waitForSelector(valid ? 'button' : 'body[data-gate-code]', { timeout: 30_000 });
       await shot(page, valid ? '00-printed-launch-url-confirm' : '00-printed-launch-url-expired');
@@ -132,6 +132,7 @@ describe('the demo host page, state by state (screenshots in test-results/demo)'
   it('ready: the preview shows the app and the state badge is green', async () => {
     await withPage(async (page) => {
       await ready(page);
+      await page.waitForSelector('body[data-sandbox-state="started"][data-dev-server="not-running"]');
       expect(await inspectorResults(previewFrame(page, 3000))).toEqual(ALL_OK);
       expect(await visibleText(page, '#preview-state')).toBe('ready');
       expect(isGreen(await background(page, '#preview-state'))).toBe(true);
