@@ -3,38 +3,33 @@
  *  - the Daytona emulator (EMULATOR_PORT, default 4000) with one sample sandbox running the
  *    inspector app on port 3000 and, on port 5173, a real Vite dev server of
  *    demo/sandbox-apps/vite-hmr (edit its files: the preview hot-reloads through the gateway),
- *    previewable by every signed-in user;
+ *    previewable by every signed-in user; its port 8000 is a "late" dev server that the host
+ *    page starts on request (until then the gateway shows its waiting page); EMULATOR_BIND
+ *    binds more ports (or these) to the person's own local servers (demo/emulator/bind.ts);
  *  - the gateway (GATE_PORT, default 8787) in demo mode (POST /api/demo/session issues user
  *    sessions to anyone: demo only), accepting API calls from the host page's origin;
  *  - the demo host page (DEMO_HOST_PORT, default 8788): an IDE-like page on another site
- *    (127.0.0.1) than the previews (*.preview.localhost) and the gateway API (localhost).
- * Prints NAME=VALUE lines once ready. SIGINT/SIGTERM stop everything: the gateway drains
- * (GATE_DRAIN_SECONDS, default 5 here), then the rest closes, exit 0 (broker/node/signals.ts).
+ *    (127.0.0.1) than the previews (*.preview.localhost) and the gateway API (localhost), with
+ *    share links and the sample sandbox's controls (demo/controls.ts).
+ * Every port is checked before anything starts; all conflicts are reported together, each with
+ * its variable (demo/ports.ts), exit 2. Prints "Open this first" and NAME=VALUE lines once
+ * ready. SIGINT/SIGTERM stop everything: the gateway drains (GATE_DRAIN_SECONDS, default 5
+ * here), then the rest closes, exit 0 (broker/node/signals.ts).
  */
-import { startGateway } from '../broker/node/server.js';
-import { startEmulator } from './emulator/index.js';
-import { startHostPage } from './host/server.js';
-import { startViteHmrApp } from './sandbox-apps/vite-hmr/dev-server.js';
 import { handleShutdownSignals } from '../broker/node/signals.js';
+import { createStdoutLogger, flushLog } from '../broker/node/stdout-logger.js';
+import { LOG_LEVELS, type LogLevel } from '../broker/core/logger.js';
+import { BindError, parseEmulatorBind } from './emulator/bind.js';
+import { inUseMessage, portConflicts, readPort, type DemoPort } from './ports.js';
 
 const DEMO_USER = 'demo-user';
 const APP_PORT = 3000;
 /** The sandbox port bound to the Vite dev server (Vite's usual port, as in a real sandbox). */
 const VITE_PORT = 5173;
-const APPS = [
-  { port: APP_PORT, label: 'Inspector' },
-  { port: VITE_PORT, label: 'Vite app (HMR)' },
-];
-
-function port(name: string, fallback: number): number {
-  const raw = process.env[name] ?? String(fallback);
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) {
-    console.error(`${name} must be a port number (0-65535), got "${raw}"`);
-    process.exit(2);
-  }
-  return value;
-}
+/** The sandbox port whose dev server starts only when the host page asks (the waiting page). */
+const LATE_PORT = 8000;
+/** Share-link TTL bounds, given to the gateway and to the host page's form alike. */
+const SHARE_TTL = { min: 60, max: 30 * 86_400 };
 
 async function post(url: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
   const res = await fetch(url, {
@@ -71,37 +66,116 @@ function surviveSandboxAppCrashes(): void {
   process.on('unhandledRejection', onError('unhandled rejection'));
 }
 
-async function main(): Promise<void> {
-  // Ctrl-C on the demo should be quick: 5 s for requests in flight unless GATE_DRAIN_SECONDS says otherwise.
+/** Everything the environment says, checked together: one message listing every problem. */
+async function readSettings() {
+  const problems: string[] = [];
   const drainRaw = process.env.GATE_DRAIN_SECONDS?.trim() || '5';
-  if (!/^\d{1,4}$/.test(drainRaw)) {
-    console.error(`GATE_DRAIN_SECONDS must be a whole number of seconds, got "${drainRaw}"`);
+  if (!/^\d{1,4}$/.test(drainRaw)) problems.push(`  GATE_DRAIN_SECONDS must be a whole number of seconds, got "${drainRaw}"`);
+  // The gateway's log: warnings and errors only by default, so the URLs stay on screen
+  // (GATE_LOG_LEVEL=info shows every request, GATE_LOG=off nothing).
+  const logMode = process.env.GATE_LOG?.trim().toLowerCase() || 'json';
+  if (logMode !== 'json' && logMode !== 'off') problems.push(`  GATE_LOG must be json or off, got "${process.env.GATE_LOG}"`);
+  const logLevel = (process.env.GATE_LOG_LEVEL?.trim().toLowerCase() || 'warn') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`  GATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${process.env.GATE_LOG_LEVEL}"`);
+  let bound: Record<number, { target: string }> = {};
+  try {
+    bound = parseEmulatorBind(process.env.EMULATOR_BIND);
+  } catch (err) {
+    if (!(err instanceof BindError)) throw err;
+    problems.push(`  ${err.message}`);
+  }
+  const ports: DemoPort[] = [];
+  for (const [variable, fallback, what] of [
+    ['EMULATOR_PORT', 4000, 'the Daytona emulator'],
+    ['GATE_PORT', 8787, 'the gateway'],
+    ['DEMO_HOST_PORT', 8788, 'the demo host page'],
+  ] as const) {
+    const read = readPort(variable, fallback);
+    if ('error' in read) problems.push(`  ${read.error}`);
+    else ports.push({ variable, what, port: read.port, host: '127.0.0.1' });
+  }
+  if (ports.length === 3) problems.push(...(await portConflicts(ports)));
+  if (problems.length) {
+    console.error(`demo: cannot start:\n${problems.join('\n')}`);
     process.exit(2);
   }
-  const drainMs = Number(drainRaw) * 1000;
+  const [emulatorPort, gatePort, hostPort] = ports as [DemoPort, DemoPort, DemoPort];
+  const logger = createStdoutLogger(logMode as 'json' | 'off', logLevel);
+  return { drainMs: Number(drainRaw) * 1000, bound, emulatorPort, gatePort, hostPort, logger };
+}
+
+/** Runs `start`; an EADDRINUSE (a port taken since the check) becomes the variable's message. */
+async function listenOn<T>(p: DemoPort, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    console.error(`demo: cannot start:\n  ${inUseMessage(p)}`);
+    process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  const { drainMs, bound, emulatorPort, gatePort, hostPort, logger } = await readSettings();
+  // Loaded only once the settings are fine: a port conflict is reported in a moment, not after
+  // the gateway, the emulator and Vite have been compiled and loaded.
+  const [{ startGateway }, { demoControls }, { startEmulator }, { startHostPage }, { startViteHmrApp }] = await Promise.all([
+    import('../broker/node/server.js'),
+    import('./controls.js'),
+    import('./emulator/index.js'),
+    import('./host/server.js'),
+    import('./sandbox-apps/vite-hmr/dev-server.js'),
+  ]);
   surviveSandboxAppCrashes();
   // The Vite dev server listens on an ephemeral loopback port; the sandbox's port 5173 leads to it.
   const [emulator, vite] = await Promise.all([
-    startEmulator({ port: port('EMULATOR_PORT', 4000), apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' }),
+    listenOn(emulatorPort, () => startEmulator({ port: emulatorPort.port, apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' })),
     startViteHmrApp(),
   ]);
   const { id: sandboxId } = await emulator.createSandbox({
     labels: { 'preview-gate.users': '*', 'preview-gate.sample': 'inspector' },
-    ports: { [VITE_PORT]: { target: vite.url } },
+    ports: { [VITE_PORT]: { target: vite.url }, ...bound },
   });
+  const latePort = bound[LATE_PORT] ? null : LATE_PORT;
+  const yours = (p: number) => `Port ${p}: ${bound[p]!.target}`;
+  const apps = [
+    { port: APP_PORT, label: bound[APP_PORT] ? yours(APP_PORT) : 'Inspector' },
+    { port: VITE_PORT, label: bound[VITE_PORT] ? yours(VITE_PORT) : 'Vite app (HMR)' },
+    ...(latePort === null ? [] : [{ port: latePort, label: 'Late dev server' }]),
+    ...Object.keys(bound)
+      .map(Number)
+      .filter((p) => p !== APP_PORT && p !== VITE_PORT && p !== LATE_PORT)
+      .map((p) => ({ port: p, label: yours(p) })),
+  ];
 
   // The host page listens first: the gateway must know its origin (CORS allow-list).
-  const host = await startHostPage({ port: port('DEMO_HOST_PORT', 8788), gatewayUrl: '', sandboxId, previewPort: APP_PORT, apps: APPS, userId: DEMO_USER });
-  const gateway = await startGateway({
-    config: {
-      demo: true,
-      allowedOrigins: [host.origin],
-      previewDomain: process.env.GATE_PREVIEW_DOMAIN?.trim() || 'preview.localhost',
-      ...(process.env.GATE_ACCESS_TTL ? { accessTtlSeconds: Number(process.env.GATE_ACCESS_TTL) } : {}),
-    },
-    daytonaApi: { apiUrl: emulator.apiUrl, apiKey: emulator.apiKey },
-    port: port('GATE_PORT', 8787),
-  });
+  const host = await listenOn(hostPort, () =>
+    startHostPage({
+      port: hostPort.port,
+      gatewayUrl: '',
+      sandboxId,
+      previewPort: APP_PORT,
+      apps,
+      userId: DEMO_USER,
+      shareTtl: SHARE_TTL,
+      controls: demoControls(emulator, sandboxId, latePort),
+    }),
+  );
+  const gateway = await listenOn(gatePort, () =>
+    startGateway({
+      config: {
+        demo: true,
+        allowedOrigins: [host.origin],
+        previewDomain: process.env.GATE_PREVIEW_DOMAIN?.trim() || 'preview.localhost',
+        shareTtlMinSeconds: SHARE_TTL.min,
+        shareTtlMaxSeconds: SHARE_TTL.max,
+        ...(process.env.GATE_ACCESS_TTL ? { accessTtlSeconds: Number(process.env.GATE_ACCESS_TTL) } : {}),
+      },
+      daytonaApi: { apiUrl: emulator.apiUrl, apiKey: emulator.apiKey },
+      port: gatePort.port,
+      logger,
+    }),
+  );
   // The gateway's own origin as pages see it: `localhost`, another site than 127.0.0.1 (the
   // host page) and than *.preview.localhost (the previews).
   const gatewayUrl = `http://localhost:${gateway.port}`;
@@ -111,26 +185,36 @@ async function main(): Promise<void> {
   const preview = await post(`${gateway.url}/api/previews`, { sandboxId, port: APP_PORT, path: '/' }, token);
   const share = await post(`${gateway.url}/api/shares`, { sandboxId, port: APP_PORT, ttlSeconds: 86_400 }, token);
   const vitePreview = await post(`${gateway.url}/api/previews`, { sandboxId, port: VITE_PORT, path: '/' }, token);
+  const until = (ms: unknown) => `${new Date(Number(ms)).toISOString().slice(11, 19)} UTC`;
+  const fresh = (p: number) => `${host.url}launch?port=${p}`;
 
-  const lines = {
-    DAYTONA_API_URL: emulator.apiUrl,
-    DAYTONA_API_KEY: emulator.apiKey,
-    GATEWAY_URL: gatewayUrl,
-    JWKS_URL: `${gatewayUrl}/.well-known/jwks.json`,
-    EMBED_SCRIPT_URL: `${gatewayUrl}/embed.js`,
-    HOST_PAGE_URL: host.url,
-    SANDBOX_ID: sandboxId,
-    PREVIEW_ORIGIN: String(preview.origin ?? ''),
-    // One-time and short-lived (60 s): the host page mints a fresh one per click.
-    PREVIEW_LAUNCH_URL: String(preview.url),
-    // A share link valid for a day: works in any browser, revocable from the host page.
-    PREVIEW_SHARE_URL: String(share.url),
-    // The Vite app (port 5173), one-time like PREVIEW_LAUNCH_URL; edit demo/sandbox-apps/vite-hmr/message.js.
-    VITE_PREVIEW_ORIGIN: String(vitePreview.origin ?? ''),
-    VITE_PREVIEW_LAUNCH_URL: String(vitePreview.url),
-    DEMO_USER,
-  };
-  for (const [name, value] of Object.entries(lines)) console.log(`${name}=${value}`);
+  flushLog(); // log lines already queued come before the URLs, not in the middle of them
+  console.log(`Open this first: ${host.url}  (the demo IDE: previews, share links, sandbox controls)`);
+  console.log('');
+  const lines: Array<[string, string] | string> = [
+    ['DAYTONA_API_URL', emulator.apiUrl],
+    ['DAYTONA_API_KEY', emulator.apiKey],
+    ['GATEWAY_URL', gatewayUrl],
+    ['JWKS_URL', `${gatewayUrl}/.well-known/jwks.json`],
+    ['EMBED_SCRIPT_URL', `${gatewayUrl}/embed.js`],
+    ['HOST_PAGE_URL', host.url],
+    ['SANDBOX_ID', sandboxId],
+    ['PREVIEW_ORIGIN', String(preview.origin ?? '')],
+    `# One-time, valid until ${until(preview.expiresAt)} (60 s). Later, open FRESH_LAUNCH_URL: it mints a new one each time.`,
+    ['PREVIEW_LAUNCH_URL', String(preview.url)],
+    ['PREVIEW_LAUNCH_EXPIRES_AT', new Date(Number(preview.expiresAt)).toISOString()],
+    ['FRESH_LAUNCH_URL', fresh(APP_PORT)],
+    `# A share link valid until ${until(share.expiresAt)} tomorrow: works in any browser, revocable from the host page.`,
+    ['PREVIEW_SHARE_URL', String(share.url)],
+    `# The Vite app (port ${VITE_PORT}): edit demo/sandbox-apps/vite-hmr/message.js. One-time, until ${until(vitePreview.expiresAt)}; fresh: ${fresh(VITE_PORT)}`,
+    ['VITE_PREVIEW_ORIGIN', String(vitePreview.origin ?? '')],
+    ['VITE_PREVIEW_LAUNCH_URL', String(vitePreview.url)],
+    ...Object.entries(bound).flatMap(
+      ([p, { target }]): Array<[string, string] | string> => [`# EMULATOR_BIND: sandbox port ${p} → ${target}`, [`BOUND_LAUNCH_URL_${p}`, fresh(Number(p))]],
+    ),
+    ['DEMO_USER', DEMO_USER],
+  ];
+  for (const line of lines) console.log(typeof line === 'string' ? line : `${line[0]}=${line[1]}`);
 
   // The gateway drains first (its requests in flight still need the emulator), then the rest.
   handleShutdownSignals(async () => {

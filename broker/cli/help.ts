@@ -43,7 +43,12 @@ PREVIEW_URL and PREVIEW_TOKEN once ready. Not Daytona: for development and tests
 
 Options:
   --port N        listening port (EMULATOR_PORT, default 4000; 0 = any free port)
-  --api-key KEY   the API key it accepts (EMULATOR_API_KEY, default emulator-key)`,
+  --api-key KEY   the API key it accepts (EMULATOR_API_KEY, default emulator-key)
+
+Environment:
+  EMULATOR_BIND   sandbox ports bound to servers on this machine, e.g.
+                  3000=http://127.0.0.1:4123,8501=http://127.0.0.1:4124 (HTTP and WebSocket;
+                  a BOUND_PREVIEW_URL_{port} line each)`,
   keys: `Usage: preview-gate keys                 print a new set of one ES256 signing key
        preview-gate keys rotate [--from SET|-]   print SET with a new signing key in front
 

@@ -224,6 +224,13 @@ export const ENV_VARS: readonly EnvVar[] = [
 
   { group: 'Emulator', name: 'EMULATOR_PORT', default: '4000', meaning: '`preview-gate emulator` / `npm run emulator`: port of the Daytona emulator.' },
   { group: 'Emulator', name: 'EMULATOR_API_KEY', default: 'emulator-key', meaning: 'The API key the emulator accepts.' },
+  {
+    group: 'Emulator',
+    name: 'EMULATOR_BIND',
+    default: '(none)',
+    meaning:
+      '`npm run emulator` / `npm run demo`: ports of the sample sandbox bound to servers on this machine, a comma list of `{sandboxPort}={http URL}` (e.g. `3000=http://127.0.0.1:4123,8501=http://127.0.0.1:4124`): HTTP and WebSocket are forwarded to it with `Host: localhost:{sandboxPort}`, a URL path is a prefix. A malformed entry stops the command with a message naming it.',
+  },
 ];
 
 /** docs/configuration.md. */

@@ -1,5 +1,6 @@
-// The demo host app. A real IDE gets the user session from its own backend; this demo asks the
-// gateway's demo-only endpoint (POST /api/demo/session, enabled in demo mode only).
+// The demo host app: the preview frame and its state. A real IDE gets the user session from its
+// own backend; this demo asks the gateway's demo-only endpoint (POST /api/demo/session, enabled
+// in demo mode only). shares.js and sandbox.js use what this script puts on `window.demoIde`.
 /* global PreviewGate */
 (() => {
   const cfg = window.DEMO;
@@ -30,7 +31,7 @@
     });
     if (!res.ok) {
       const err = await res.json().catch(() => ({}));
-      throw new Error(err.error ? `${err.error.code}: ${err.error.message}` : `HTTP ${res.status}`);
+      throw new Error(err.error ? `${err.error.message} (${err.error.code})` : `HTTP ${res.status}`);
     }
     return res.status === 204 ? null : res.json();
   }
@@ -56,32 +57,57 @@
   $('sandbox').textContent = cfg.sandboxId;
   $('port').textContent = String(cfg.port);
 
+  // Over the frame when there is nothing to use in it (session ended, sandbox stopped): what
+  // happened and the one button that gets the preview back.
+  function overlay(show) {
+    $('overlay').hidden = !show;
+    if (!show) return;
+    $('overlay-title').textContent = show.title;
+    $('overlay-text').textContent = show.text;
+    $('overlay-action').textContent = show.action;
+    $('overlay-action').onclick = show.onAction;
+  }
+
   const frame = $('preview');
-  const state = (text, kind) => {
+  // kind: ok (green: working), busy (blue: on its way), off (grey: stopped on purpose), bad (red: failed).
+  const state = (name, text, kind) => {
+    document.body.dataset.previewState = name;
     $('preview-state').textContent = text;
-    $('preview-state').className = `badge ${kind || ''}`;
+    $('preview-state').className = `badge ${kind}`;
+  };
+  const showOrigin = () => {
+    if (frame.handle && frame.handle.iframe && frame.handle.iframe.src) $('preview-origin').textContent = new URL(frame.handle.iframe.src).origin;
   };
   frame.addEventListener('ready', (e) => {
     const path = e.detail.credentialPath || 'unknown';
-    $('credential-path').textContent = path;
-    $('credential-path').className = `badge ${path}`;
+    $('credential-path').textContent = path === 'worker' ? 'Service Worker' : path === 'cookie' ? 'cookie' : path;
+    $('credential-path').className = 'badge off';
     document.body.dataset.credentialPath = path;
-    document.body.dataset.previewState = 'ready';
-    state('ready', path);
-    if (frame.handle && frame.handle.iframe.src) $('preview-origin').textContent = new URL(frame.handle.iframe.src).origin;
+    state('ready', 'ready', 'ok');
+    overlay(null);
+    showOrigin();
     log(`ready via ${path} (session ${e.detail.sessionId})`);
   });
+  // The gateway's waiting page is up: nothing listens on the port yet (`app_not_listening`), or
+  // the sandbox is starting (`sandbox_starting`); `ready` follows by itself.
+  frame.addEventListener('waiting', (e) => {
+    const d = e.detail || {};
+    showOrigin();
+    state('waiting', d.code === 'sandbox_starting' ? 'waiting for the sandbox to start' : `waiting for the app on port ${cfg.port}`, 'busy');
+    log(`waiting: ${d.code || 'app_not_listening'} ${d.message || ''}`.trim());
+  });
   frame.addEventListener('expired', (e) => {
-    document.body.dataset.previewState = 'expired';
     document.body.dataset.lastCode = e.detail.code;
     // Unless a listener calls preventDefault(), the embed now mints a new preview by itself.
-    state(`expired: ${e.detail.code}`, 'error');
+    state('expired', `expired (${e.detail.code}): renewing`, 'busy');
     log(`expired: ${e.detail.code} ${e.detail.message}`);
   });
+  // A stopped or starting sandbox is a state the person chose or waits for, not a failure.
+  const SANDBOX_STATES = { sandbox_stopped: ['sandbox stopped', 'off'], sandbox_starting: ['sandbox starting', 'busy'] };
   frame.addEventListener('error', (e) => {
-    document.body.dataset.previewState = 'error';
     document.body.dataset.lastCode = e.detail.code;
-    state(`error: ${e.detail.code}`, 'error');
+    const known = SANDBOX_STATES[e.detail.code];
+    state('error', known ? known[0] : `error: ${e.detail.code}`, known ? known[1] : 'bad');
     log(`error: ${e.detail.code} ${e.detail.message}`);
   });
 
@@ -92,7 +118,12 @@
   frame.setAttribute('port', String(cfg.port));
   frame.setAttribute('path', '/');
 
-  $('reload').onclick = () => frame.handle && frame.handle.reload();
+  const reload = () => {
+    overlay(null);
+    state('loading', 'loading', 'busy');
+    if (frame.handle) frame.handle.reload();
+  };
+  $('reload').onclick = reload;
   $('open-tab').onclick = async () => {
     // Open the tab in the click (popup blockers), then point it at a fresh launch link.
     const tab = window.open('about:blank', '_blank');
@@ -114,7 +145,14 @@
     frame.addEventListener('expired', keepDown, { once: true });
     try {
       await frame.handle.revoke();
-      log('session ended (revoked); press Reload for a new one');
+      state('ended', 'session ended', 'off');
+      overlay({
+        title: 'Preview session ended',
+        text: 'The preview no longer accepts this session. Start a new one to see the app again.',
+        action: 'Start a new session',
+        onAction: reload,
+      });
+      log('session ended (revoked)');
     } catch (err) {
       log(`revoke failed: ${err.message}`);
     } finally {
@@ -122,49 +160,5 @@
     }
   };
 
-  // The API never returns a share's URL again (only its hash is stored): remember ours.
-  const shareUrls = new Map();
-  async function refreshShares() {
-    try {
-      const { shares } = await api('GET', `/api/shares?sandboxId=${encodeURIComponent(cfg.sandboxId)}`);
-      const list = $('shares');
-      list.replaceChildren();
-      for (const s of shares.filter((x) => !x.revokedAt)) {
-        const li = document.createElement('li');
-        li.dataset.shareId = s.id;
-        const a = document.createElement('a');
-        const url = s.url || shareUrls.get(s.id);
-        a.href = url || '#';
-        a.target = '_blank';
-        a.rel = 'noopener';
-        a.style.color = '#9cf';
-        a.textContent = url ? `share link, port ${s.port}${s.path || ''}` : `share ${s.id} (link shown once, when created)`;
-        const when = document.createElement('div');
-        when.textContent = `expires ${new Date(s.expiresAt).toLocaleString()}` + (s.useCount != null ? `, used ${s.useCount}×` : '');
-        const revoke = document.createElement('button');
-        revoke.textContent = 'Revoke';
-        revoke.onclick = async () => {
-          await api('DELETE', `/api/shares/${encodeURIComponent(s.id)}`).catch((e) => log(e.message));
-          log(`share ${s.id} revoked`);
-          void refreshShares();
-        };
-        li.append(a, when, revoke);
-        list.append(li);
-      }
-    } catch (err) {
-      log(`shares: ${err.message}`);
-    }
-  }
-  $('share-create').onclick = async () => {
-    try {
-      const ttlSeconds = Number($('share-ttl').value) || 3600;
-      const share = await api('POST', '/api/shares', { sandboxId: cfg.sandboxId, port: cfg.port, ttlSeconds });
-      shareUrls.set(share.id, share.url);
-      log(`share link created: ${share.url}`);
-      await refreshShares();
-    } catch (err) {
-      log(`create share failed: ${err.message}`);
-    }
-  };
-  void refreshShares();
+  window.demoIde = { cfg, api, log, overlay, reload, state };
 })();
