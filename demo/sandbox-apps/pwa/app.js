@@ -19,7 +19,7 @@ async function main() {
     state.scriptURL = (reg.active || reg.waiting || reg.installing)?.scriptURL ?? null;
     $('worker').textContent = 'registered';
   } catch (err) {
-    state.registered = `fail:${err && err.name}: ${err && err.message}`;
+    state.registered = `fail:${err?.name}: ${err?.message}`;
     $('worker').textContent = state.registered;
   }
   state.controller = navigator.serviceWorker.controller?.scriptURL ?? null;
