@@ -121,3 +121,114 @@ export function styled(): boolean {
 }
 
 export const SHELL = ['/', '/app.js', '/logo.svg', '/offline.html', '/style.css'];
+
+/* ---------- the top-level story, shared by the Firefox and WebKit files ---------- */
+
+/** One engine's handle on the preview document (Playwright, puppeteer or WebDriver underneath). */
+export interface Probe {
+  /** Runs a self-contained page-side function in the preview document and awaits its result. */
+  run<T>(fn: () => T | Promise<T>): Promise<T>;
+  /** Reloads the preview document (resolves once the navigation began; wait with `until`). */
+  reload(): Promise<void>;
+  /** Deletes every cookie of the preview origin, HttpOnly ones included. */
+  clearCookies(): Promise<void>;
+}
+
+/** Polls `fn` until truthy; an evaluation racing a navigation counts as "not yet". */
+export async function until(probe: Probe, what: string, fn: () => unknown, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await probe.run(fn)) return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Reloads and waits for the sample page to have started again (a marker proves it is a new document). */
+export async function reloadPwa(probe: Probe, what: string): Promise<void> {
+  await probe.run(() => void ((window as unknown as { __old?: boolean }).__old = true));
+  await probe.reload();
+  await until(probe, what, () => !(window as unknown as { __old?: boolean }).__old && document.documentElement.dataset.pwaDone === 'true');
+}
+
+const ALL_200 = { statuses: [200, 200, 200, 200, 200, 200], identity: [true, true, true, true, true, true] };
+/** The browser's own update check of the app's script: nothing but the cookie can carry it. */
+const UPDATE_CHECK_REFUSED = /^401 \/sw\.js missing_credential$/;
+
+/**
+ * The app's worker at top level, where the cookie comes with its script fetch: installed wrapped,
+ * takes over, does its job; reloads; updates itself; keeps every request authenticated with the
+ * gateway's cookies deleted (the token, attached inside the app's worker); survives an access
+ * token expiry; shows its offline page. `expectOk` counts failures (see AppWorkerStack.failures).
+ */
+export async function topLevelStory(env: AppWorkerStack, probe: Probe, expect: typeof import('vitest').expect): Promise<void> {
+  // 1. Installed and in control.
+  await until(probe, 'the sample page', pwaDone);
+  const state = await probe.run(pwaState);
+  expect(state.registered).toBe('ok');
+  expect(state.api).toEqual({ identity: true, method: 'GET' });
+  await until(probe, "the app's worker to control the page", appWorkerControls);
+  const scriptFetches = env.pwa.requests.filter((r) => r.serviceWorker);
+  expect(scriptFetches.length).toBeGreaterThanOrEqual(1);
+  expect(scriptFetches.every((r) => r.identity && r.path === '/sw.js')).toBe(true);
+  expect(await probe.run(workerVersion)).toBe('v1');
+  await until(probe, "the app's precache", async () => (await caches.keys()).includes('pwa-sample-v1'));
+  expect(await probe.run(cachedShell)).toEqual({ names: ['pwa-sample-v1'], paths: { 'pwa-sample-v1': SHELL } });
+  expect(env.failures()).toEqual([]);
+
+  // 2. A reload through the app's worker.
+  await reloadPwa(probe, 'the sample page after reload');
+  expect(await probe.run(apiCalls)).toEqual(ALL_200);
+
+  // 3. The app's worker updates itself.
+  env.pwa.setVersion('v2');
+  expect(await probe.run(checkForUpdate)).toBe(true);
+  await until(probe, 'the v2 worker', async () => (await fetch('/sw-version', { cache: 'no-store' }).then((r) => r.json())).version === 'v2');
+  await until(probe, "v1's cache to go", async () => (await caches.keys()).every((k) => k !== 'pwa-sample-v1'));
+  expect(await probe.run(cachedShell)).toEqual({ names: ['pwa-sample-v2'], paths: { 'pwa-sample-v2': SHELL } });
+  await reloadPwa(probe, 'the sample page under v2');
+  expect(await probe.run(apiCalls)).toEqual(ALL_200);
+  expect(env.failures()).toEqual([]);
+
+  // 4. Without the gateway's cookies: only the token inside the app's worker can authenticate.
+  await probe.clearCookies();
+  let from = env.mark();
+  const seen = env.pwa.requests.length;
+  await reloadPwa(probe, 'the sample page without cookies');
+  expect((await probe.run(pwaState)).api).toEqual({ identity: true, method: 'GET' });
+  expect(await probe.run(apiCalls)).toEqual(ALL_200);
+  const after = env.pwa.requests.slice(seen).filter((r) => !r.serviceWorker);
+  expect(after.map((r) => r.identity)).not.toContain(false);
+  expect(after.map((r) => r.path)).toEqual(expect.arrayContaining(['/', '/app.js', '/api/whoami']));
+  expect(env.pwa.requests.some((r) => r.gateCredential)).toBe(false);
+  expect(env.failures(from).filter((f) => !UPDATE_CHECK_REFUSED.test(f))).toEqual([]);
+
+  // 5. An access token expiring mid-session, renewed inside the app's worker.
+  from = env.mark();
+  env.stack.advance(env.stack.accessTtlMs + 5_000);
+  expect(await probe.run(apiCalls)).toEqual(ALL_200);
+  await reloadPwa(probe, 'the sample page after expiry');
+  expect(env.failures(from).filter((f) => !UPDATE_CHECK_REFUSED.test(f))).toEqual([]);
+
+  // 6. The app cannot be reached: its worker shows its offline page, from its cache.
+  env.pwa.setDown(true);
+  try {
+    await probe.run(() => void ((window as unknown as { __old?: boolean }).__old = true));
+    await probe.reload();
+    await until(
+      probe,
+      'the offline page',
+      () => !(window as unknown as { __old?: boolean }).__old && document.body?.dataset.offline === 'true' && document.readyState === 'complete',
+    );
+    expect(await probe.run(styled)).toBe(true);
+    expect(await probe.run(() => location.pathname)).toBe('/');
+  } finally {
+    env.pwa.setDown(false);
+  }
+  await reloadPwa(probe, 'the sample page once the app is back');
+}
