@@ -50,7 +50,7 @@ export function appWorkerRequest(forwarded: Request): Request {
  */
 export function looksLikeModule(source: string): boolean {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '');
-  return /^[ \t]*(import[ \t]*[\w{*'"]|export[ \t]+[\w{*]|export[ \t]*\{)/m.test(code);
+  return /^[ \t]*(import(?:[ \t]+[\w{*]|[ \t]*[{*'"])|export(?:[ \t]+[\w{*]|[ \t]*\{))/m.test(code);
 }
 
 /** The wrapper around the app's script (see the file's comment). */
