@@ -23,7 +23,6 @@ import {
   topLevelStory,
   until,
   workerVersion,
-  type AppWorkerStack,
   type Probe,
 } from './app-worker-stack.js';
 

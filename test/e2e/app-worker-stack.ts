@@ -168,7 +168,7 @@ const UPDATE_CHECK_REFUSED = /^401 \/sw\.js missing_credential$/;
  */
 export async function topLevelStory(env: AppWorkerStack, probe: Probe, expect: typeof import('vitest').expect): Promise<void> {
   // 1. Installed and in control.
-  await until(probe, "the sample page", pwaDone, 60_000);
+  await until(probe, 'the sample page', pwaDone, 60_000);
   const state = await probe.run(pwaState);
   expect(state.registered).toBe('ok');
   expect(state.api).toEqual({ identity: true, method: 'GET' });

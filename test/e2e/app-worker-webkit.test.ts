@@ -16,17 +16,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
-import {
-  apiCalls,
-  controllerScript,
-  pwaDone,
-  pwaState,
-  startAppWorkerStack,
-  topLevelStory,
-  until,
-  workerVersion,
-  type Probe,
-} from './app-worker-stack.js';
+import { apiCalls, controllerScript, pwaDone, pwaState, startAppWorkerStack, topLevelStory, until, workerVersion, type Probe } from './app-worker-stack.js';
 
 const MISSING = webkitUnavailable();
 const SUITE = MISSING
@@ -70,10 +60,7 @@ describe.skipIf(Boolean(MISSING))(SUITE, { timeout: 180_000 }, () => {
       // Navigated from a page of the host site (the launch link's referrer binding), as webkit.test.ts does.
       await d.navigate(`${new URL(env.stack.host.url).origin}/no-such-page`);
       await d.execute('location.assign(arguments[0])', [url]);
-      await topLevelStory(env, probeOf(d), expect).catch(async (err) => {
-        console.log('DEBUG', await d.url(), await d.execute('return document.documentElement.outerHTML.slice(0, 1500)'), await d.execute('return JSON.stringify(window.__pwa || null)'), env.failures(), JSON.stringify(env.pwa.requests));
-        throw err;
-      });
+      await topLevelStory(env, probeOf(d), expect);
     } finally {
       await d.navigate('about:blank').catch(() => undefined);
       await env.close();

@@ -15,7 +15,7 @@ function collect(): { logger: Logger; lines: unknown[] } {
   return { lines, logger: { info: keep, warn: keep, error: keep } };
 }
 
-const js = (body: string | Uint8Array, headers: Record<string, string> = {}, status = 200) =>
+const js = (body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}, status = 200) =>
   new Response(body, { status, headers: { 'content-type': 'text/javascript', etag: '"a"', 'last-modified': 'x', ...headers } });
 
 describe('the app worker script wrapper', () => {
@@ -62,7 +62,7 @@ describe('the app worker script wrapper', () => {
     expect(looksLikeModule("const m = import('./lazy.js');")).toBe(false); // dynamic import is classic-legal
     expect(looksLikeModule("importScripts('/workbox.js');")).toBe(false);
     expect(looksLikeModule("/*\nimport './commented.js';\n*/\nself.x = 1;")).toBe(false);
-    expect(looksLikeModule("self.importantThing = 1;\nconst exported = 2;")).toBe(false);
+    expect(looksLikeModule('self.importantThing = 1;\nconst exported = 2;')).toBe(false);
   });
 
   it('passes unchanged, and says why, what cannot be wrapped: not JavaScript, compressed, too large', async () => {

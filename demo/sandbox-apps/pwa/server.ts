@@ -34,6 +34,7 @@ export interface PwaRequest {
   serviceWorker: boolean;
   /** Any gateway credential that should never reach the app (its header token or cookies). */
   gateCredential: boolean;
+  acceptEncoding: string | null;
 }
 
 export interface PwaApp {
@@ -66,6 +67,7 @@ export async function startPwaApp(opts: { port?: number; version?: string } = {}
       identity: typeof req.headers['x-preview-gate-identity'] === 'string',
       serviceWorker: req.headers['service-worker'] === 'script',
       gateCredential: 'x-daytona-preview-token' in req.headers || /(^|;\s*)__Host-pg-/.test(cookie),
+      acceptEncoding: req.headers['accept-encoding'] ?? null,
     });
     if (down) return void req.socket.destroy();
     if (url.pathname === '/api/whoami') {
