@@ -3,7 +3,8 @@
  *  - the Daytona emulator (EMULATOR_PORT, default 4000) with one sample sandbox running the
  *    inspector app on port 3000 and, on port 5173, a real Vite dev server of
  *    demo/sandbox-apps/vite-hmr (edit its files: the preview hot-reloads through the gateway),
- *    previewable by every signed-in user;
+ *    and, on port 4173, the PWA sample app (demo/sandbox-apps/pwa: its own Service Worker,
+ *    served wrapped around the gateway's), previewable by every signed-in user;
  *  - the gateway (GATE_PORT, default 8787) in demo mode (POST /api/demo/session issues user
  *    sessions to anyone: demo only), accepting API calls from the host page's origin;
  *  - the demo host page (DEMO_HOST_PORT, default 8788): an IDE-like page on another site
@@ -15,15 +16,19 @@ import { startGateway } from '../broker/node/server.js';
 import { startEmulator } from './emulator/index.js';
 import { startHostPage } from './host/server.js';
 import { startViteHmrApp } from './sandbox-apps/vite-hmr/dev-server.js';
+import { startPwaApp } from './sandbox-apps/pwa/server.js';
 import { handleShutdownSignals } from '../broker/node/signals.js';
 
 const DEMO_USER = 'demo-user';
 const APP_PORT = 3000;
 /** The sandbox port bound to the Vite dev server (Vite's usual port, as in a real sandbox). */
 const VITE_PORT = 5173;
+/** The sandbox port bound to the PWA sample app (its own Service Worker: ARCHITECTURE.md flow 15). */
+const PWA_PORT = 4173;
 const APPS = [
   { port: APP_PORT, label: 'Inspector' },
   { port: VITE_PORT, label: 'Vite app (HMR)' },
+  { port: PWA_PORT, label: 'PWA (own Service Worker)' },
 ];
 
 function port(name: string, fallback: number): number {
@@ -81,13 +86,14 @@ async function main(): Promise<void> {
   const drainMs = Number(drainRaw) * 1000;
   surviveSandboxAppCrashes();
   // The Vite dev server listens on an ephemeral loopback port; the sandbox's port 5173 leads to it.
-  const [emulator, vite] = await Promise.all([
+  const [emulator, vite, pwa] = await Promise.all([
     startEmulator({ port: port('EMULATOR_PORT', 4000), apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' }),
     startViteHmrApp(),
+    startPwaApp(),
   ]);
   const { id: sandboxId } = await emulator.createSandbox({
     labels: { 'preview-gate.users': '*', 'preview-gate.sample': 'inspector' },
-    ports: { [VITE_PORT]: { target: vite.url } },
+    ports: { [VITE_PORT]: { target: vite.url }, [PWA_PORT]: { target: pwa.url } },
   });
 
   // The host page listens first: the gateway must know its origin (CORS allow-list).
@@ -135,7 +141,7 @@ async function main(): Promise<void> {
   // The gateway drains first (its requests in flight still need the emulator), then the rest.
   handleShutdownSignals(async () => {
     await gateway.drain({ timeoutMs: drainMs });
-    await Promise.allSettled([host.close(), emulator.close(), vite.close()]);
+    await Promise.allSettled([host.close(), emulator.close(), vite.close(), pwa.close()]);
   }, drainMs);
 }
 
