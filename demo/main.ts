@@ -3,7 +3,8 @@
  *  - the Daytona emulator (EMULATOR_PORT, default 4000) with one sample sandbox running the
  *    inspector app on port 3000 and, on port 5173, a real Vite dev server of
  *    demo/sandbox-apps/vite-hmr (edit its files: the preview hot-reloads through the gateway),
- *    previewable by every signed-in user; its port 8000 is a "late" dev server that the host
+ *    and, on port 4173, the PWA sample app (demo/sandbox-apps/pwa: its own Service Worker,
+ *    served wrapped around the gateway's), previewable by every signed-in user; its port 8000 is a "late" dev server that the host
  *    page starts on request (until then the gateway shows its waiting page); EMULATOR_BIND
  *    binds more ports (or these) to the person's own local servers (demo/emulator/bind.ts);
  *  - the gateway (GATE_PORT, default 8787) in demo mode (POST /api/demo/session issues user
@@ -28,6 +29,8 @@ const APP_PORT = 3000;
 const VITE_PORT = 5173;
 /** The sandbox port whose dev server starts only when the host page asks (the waiting page). */
 const LATE_PORT = 8000;
+/** The sandbox port bound to the PWA sample app (its own Service Worker: ARCHITECTURE.md flow 15). */
+const PWA_PORT = 4173;
 /** Share-link TTL bounds, given to the gateway and to the host page's form alike. */
 const SHARE_TTL = { min: 60, max: 30 * 86_400 };
 
@@ -119,32 +122,35 @@ async function main(): Promise<void> {
   const { drainMs, bound, emulatorPort, gatePort, hostPort, logger } = await readSettings();
   // Loaded only once the settings are fine: a port conflict is reported in a moment, not after
   // the gateway, the emulator and Vite have been compiled and loaded.
-  const [{ startGateway }, { demoControls }, { startEmulator }, { startHostPage }, { startViteHmrApp }] = await Promise.all([
+  const [{ startGateway }, { demoControls }, { startEmulator }, { startHostPage }, { startViteHmrApp }, { startPwaApp }] = await Promise.all([
     import('../broker/node/server.js'),
     import('./controls.js'),
     import('./emulator/index.js'),
     import('./host/server.js'),
     import('./sandbox-apps/vite-hmr/dev-server.js'),
+    import('./sandbox-apps/pwa/server.js'),
   ]);
   surviveSandboxAppCrashes();
   // The Vite dev server listens on an ephemeral loopback port; the sandbox's port 5173 leads to it.
-  const [emulator, vite] = await Promise.all([
+  const [emulator, vite, pwa] = await Promise.all([
     listenOn(emulatorPort, () => startEmulator({ port: emulatorPort.port, apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' })),
     startViteHmrApp(),
+    startPwaApp(),
   ]);
   const { id: sandboxId } = await emulator.createSandbox({
     labels: { 'preview-gate.users': '*', 'preview-gate.sample': 'inspector' },
-    ports: { [VITE_PORT]: { target: vite.url }, ...bound },
+    ports: { [VITE_PORT]: { target: vite.url }, [PWA_PORT]: { target: pwa.url }, ...bound },
   });
   const latePort = bound[LATE_PORT] ? null : LATE_PORT;
   const yours = (p: number) => `Port ${p}: ${bound[p]!.target}`;
   const apps = [
     { port: APP_PORT, label: bound[APP_PORT] ? yours(APP_PORT) : 'Inspector' },
     { port: VITE_PORT, label: bound[VITE_PORT] ? yours(VITE_PORT) : 'Vite app (HMR)' },
+    { port: PWA_PORT, label: bound[PWA_PORT] ? yours(PWA_PORT) : 'PWA (own Service Worker)' },
     ...(latePort === null ? [] : [{ port: latePort, label: 'Late dev server' }]),
     ...Object.keys(bound)
       .map(Number)
-      .filter((p) => p !== APP_PORT && p !== VITE_PORT && p !== LATE_PORT)
+      .filter((p) => p !== APP_PORT && p !== VITE_PORT && p !== PWA_PORT && p !== LATE_PORT)
       .map((p) => ({ port: p, label: yours(p) })),
   ];
 
@@ -219,7 +225,7 @@ async function main(): Promise<void> {
   // The gateway drains first (its requests in flight still need the emulator), then the rest.
   handleShutdownSignals(async () => {
     await gateway.drain({ timeoutMs: drainMs });
-    await Promise.allSettled([host.close(), emulator.close(), vite.close()]);
+    await Promise.allSettled([host.close(), emulator.close(), vite.close(), pwa.close()]);
   }, drainMs);
 }
 

@@ -12,6 +12,7 @@ import { forwardRequest, hasGateSetCookie, privateCacheControl, stripAppSetCooki
 import type { PreviewHost } from './authenticate.js';
 import { clientAddressOf } from './http/client-address.js';
 import { isReservedPath } from './http/paths.js';
+import { appWorkerRequest, isAppWorkerScript, wrapAppWorkerAnswer } from './app-worker.js';
 
 /**
  * Methods never forwarded: TRACE/TRACK echo the request (credentials included) back to whoever
@@ -75,12 +76,16 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
       return new Response(null, { status: 303, headers: { location: auth.redirectTo, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } });
     }
     const identity = await x.identity(auth.principal, host.origin);
+    // The app's own Service Worker script is answered wrapped around ours (app-worker.ts).
+    const appWorker = isAppWorkerScript(req);
+    const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity);
     let res = await x.upstream.forward(
-      forwardRequest(req, auth.authorizationWasOurs, identity),
+      appWorker ? appWorkerRequest(forwarded) : forwarded,
       host.target,
       auth.principal,
       clientAddress ? { clientAddress } : undefined,
     );
+    if (appWorker) res = await wrapAppWorkerAnswer(res, new URL(req.url), x.logger);
     const appSetsOurCookie = hasGateSetCookie(res.headers);
     // Answers to authenticated requests stay out of shared caches (public sandboxes excepted).
     const cacheControl = auth.principal.kind === 'public' ? null : privateCacheControl(res.headers.get('cache-control'));

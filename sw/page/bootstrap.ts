@@ -40,10 +40,28 @@ function tellWorker(worker: ServiceWorker | null, type: typeof TOKENS_CHANGED): 
   });
 }
 
+/** True when `worker` answers the tokens-changed message: our layer runs in it. */
+function workerAnswers(worker: ServiceWorker): Promise<boolean> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve(true);
+    worker.postMessage({ type: TOKENS_CHANGED }, [channel.port2]);
+    setTimeout(() => resolve(false), 1_000);
+  });
+}
+
 /** Registers the worker and waits (briefly) until it is active; null when refused. */
 async function installWorker(): Promise<ServiceWorkerRegistration | null> {
   if (!('serviceWorker' in navigator)) return null;
   try {
+    // The app's own worker already holds scope `/` (ARCHITECTURE.md flow 15): registering ours
+    // would replace it. The gateway serves it wrapped around ours, so ours answers inside it;
+    // one that does not answer was served unwrapped and the cookie carries the session.
+    const existing = await navigator.serviceWorker.getRegistration('/').catch(() => undefined);
+    const active = existing?.active;
+    if (existing && active && new URL(active.scriptURL).pathname !== GATE_PATHS.serviceWorker) {
+      return (await workerAnswers(active)) ? existing : null;
+    }
     const registration = await navigator.serviceWorker.register(GATE_PATHS.serviceWorker, { scope: '/' });
     const ready = await Promise.race([navigator.serviceWorker.ready, timeout(WORKER_WAIT_MS)]);
     // An already-active worker may hold an older grant in memory: make it re-read IndexedDB,

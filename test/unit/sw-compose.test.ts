@@ -1,10 +1,11 @@
 /**
- * Groundwork for the app's own Service Worker (sw/worker/compose.ts, not wired to the gateway
- * yet): inside an app's worker, the app's own fetches get the token, the app's answers stay the
- * app's, and what it leaves unanswered is answered with the token.
+ * The credential layer inside an app's own Service Worker (sw/worker/compose.ts, ARCHITECTURE.md
+ * flow 15): the app's own fetches (and its precaching) get the token, the app's answers stay the
+ * app's, and what it leaves unanswered is answered with the token. Real browsers: test/e2e/app-worker*.
  */
 import { describe, expect, it } from 'vitest';
-import { installComposition, type ComposableScope, type FetchEventLike } from '../../sw/worker/compose.js';
+import { shouldIntercept } from '../../sw/worker/attach-token.js';
+import { installComposition, type CacheLike, type ComposableScope, type FetchEventLike } from '../../sw/worker/compose.js';
 
 const ORIGIN = 'http://3000-abc.preview.localhost:8787';
 
@@ -12,7 +13,11 @@ const ORIGIN = 'http://3000-abc.preview.localhost:8787';
 function fakeFetchEventClass() {
   return class FakeFetchEvent implements FetchEventLike {
     answer: Promise<Response> | Response | undefined;
+    stopped = false;
     constructor(readonly request: Request) {}
+    stopImmediatePropagation(): void {
+      this.stopped = true;
+    }
     respondWith(response: Response | Promise<Response>): void {
       if (this.answer) throw new Error('InvalidStateError: already answered');
       this.answer = response;
@@ -20,7 +25,7 @@ function fakeFetchEventClass() {
   };
 }
 
-function setup() {
+function setup(cache?: CacheLike) {
   const network: string[] = [];
   const handled: string[] = [];
   const listeners: ((e: FetchEventLike) => void)[] = [];
@@ -33,13 +38,19 @@ function setup() {
     addEventListener: (_type, l) => void listeners.push(l),
   };
   const FakeFetchEvent = fakeFetchEventClass();
-  const composed = installComposition(scope, FakeFetchEvent.prototype, async (request) => {
+  const handle = async (request: Request) => {
     handled.push(request.url);
-    return new Response('with token');
-  });
+    return new Response(new URL(request.url).pathname === '/missing' ? 'gone' : 'with token', {
+      status: new URL(request.url).pathname === '/missing' ? 404 : 200,
+    });
+  };
+  const composed = installComposition(scope, FakeFetchEvent.prototype, handle, (request) => (shouldIntercept(request, ORIGIN) ? handle(request) : null), cache);
   const dispatch = (url: string) => {
     const e = new FakeFetchEvent(new Request(url));
-    for (const l of listeners) l(e);
+    for (const l of listeners) {
+      if (e.stopped) break;
+      l(e);
+    }
     return e;
   };
   return { scope, composed, network, handled, listeners, dispatch };
@@ -68,5 +79,48 @@ describe("sw compose: the credential layer inside an app's own worker", () => {
     const foreign = dispatch('https://cdn.example.com/x.js');
     expect(foreign.answer).toBeUndefined();
     expect(handled).toEqual([`${ORIGIN}/api/data`]);
+  });
+
+  it("the app's precaching (Cache.add/addAll) fetches through the token layer, all or nothing as the browser's", async () => {
+    const stored = new Map<string, string>();
+    class FakeCache implements CacheLike {
+      add(_request: RequestInfo | URL): Promise<void> {
+        throw new Error('the browser implementation must be replaced');
+      }
+      addAll(_requests: Iterable<RequestInfo | URL>): Promise<void> {
+        throw new Error('the browser implementation must be replaced');
+      }
+      async put(request: RequestInfo | URL, response: Response): Promise<void> {
+        stored.set(new Request(request).url, await response.text());
+      }
+    }
+    const { handled, network } = setup(FakeCache.prototype);
+    const cache = new FakeCache();
+    await cache.addAll([`${ORIGIN}/`, `${ORIGIN}/offline.html`, 'https://cdn.example.com/font.woff2']);
+    await cache.add(`${ORIGIN}/app.js`);
+    expect(handled).toEqual([`${ORIGIN}/`, `${ORIGIN}/offline.html`, `${ORIGIN}/app.js`]);
+    expect(network).toEqual(['https://cdn.example.com/font.woff2']);
+    expect(stored.get(`${ORIGIN}/offline.html`)).toBe('with token');
+    // A non-OK answer rejects and stores nothing of the batch (Cache API semantics).
+    stored.clear();
+    await expect(cache.addAll([`${ORIGIN}/a.js`, `${ORIGIN}/missing`])).rejects.toThrow(TypeError);
+    expect(stored.size).toBe(0);
+  });
+
+  it("the gateway's own paths never reach the app's listeners (an SPA fallback cannot answer the launch page)", async () => {
+    const { composed, listeners, dispatch } = setup();
+    const appSaw: string[] = [];
+    // An app that answers every navigation with its shell (Workbox navigateFallback).
+    listeners.push((e) => {
+      appSaw.push(new URL(e.request.url).pathname);
+      e.respondWith(new Response('app shell'));
+    });
+    composed.finish();
+    const launch = dispatch(`${ORIGIN}/__gate/launch`);
+    expect(launch.stopped).toBe(true);
+    expect(launch.answer).toBeUndefined(); // the network answers
+    const page = dispatch(`${ORIGIN}/settings`);
+    expect(await (await page.answer!).text()).toBe('app shell');
+    expect(appSaw).toEqual(['/settings']);
   });
 });

@@ -1,0 +1,261 @@
+/**
+ * The app's own Service Worker in Chromium (ARCHITECTURE.md flow 15): the PWA sample app
+ * (demo/sandbox-apps/pwa) registers `/sw.js` at scope `/`, which replaces the gateway's worker;
+ * the gateway serves that script wrapped around its own (broker/core/app-worker.ts), so the
+ * app's worker does its job (precache, its own answers, the offline page) and every request
+ * still carries the preview's credential.
+ *
+ * Cells: top level (the full story: install, update, token without cookie, expiry, offline),
+ * the host page's cross-site iframe with third-party cookies allowed (the worker registers in
+ * the frame), and with them blocked (Playwright's default: no worker registers in the frame,
+ * neither ours nor the app's, and the cookie carries everything).
+ *
+ * Failed requests are counted from the gateway's request log (every answer >= 400 on the
+ * preview origin, the app worker's own requests included) and from the page's own events.
+ */
+import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, launchPersistentChromium, type PersistentChromium } from '../support/chromium.js';
+import {
+  SHELL,
+  apiCalls,
+  appWorkerControls,
+  cachedShell,
+  checkForUpdate,
+  controllerScript,
+  onOfflinePage,
+  pwaDone,
+  pwaState,
+  startAppWorkerStack,
+  styled,
+  workerVersion,
+  type AppWorkerStack,
+} from './app-worker-stack.js';
+import { openLaunch } from './browser-stack.js';
+
+/** Failed requests the page itself saw (network errors and answers >= 400). */
+function watchPage(page: Page): string[] {
+  const failed: string[] = [];
+  page.on('requestfailed', (r) => failed.push(`failed ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) failed.push(`${r.status()} ${r.url()}`);
+  });
+  return failed;
+}
+
+async function waitFor(target: Page | Frame, what: string, fn: () => unknown, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await target.evaluate(fn)) return;
+    } catch (err) {
+      last = err; // the document was replaced under the evaluation: not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("the app's own Service Worker in Chromium (flow 15)", { timeout: 120_000 }, () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  describe('top level', () => {
+    let env: AppWorkerStack;
+    let context: BrowserContext;
+    let page: Page;
+    let pageFailures: string[];
+    beforeAll(async () => {
+      env = await startAppWorkerStack();
+      context = await browser.newContext();
+      page = await context.newPage();
+      pageFailures = watchPage(page);
+    });
+    afterAll(async () => {
+      await context?.close();
+      await env?.close();
+    });
+
+    it("the app's worker, served wrapped, takes over from ours and does its job: precache and its own answers", async () => {
+      const { url } = await env.stack.launchUrl('/');
+      await openLaunch(page, url, env.stack.host.url);
+      await waitFor(page, 'the sample page', pwaDone);
+      const state = await page.evaluate(pwaState);
+      expect(state.registered).toBe('ok');
+      expect(state.api).toEqual({ identity: true, method: 'GET' });
+      await waitFor(page, "the app's worker to control the page", appWorkerControls);
+      expect(new URL((await page.evaluate(controllerScript))!).pathname).toBe('/sw.js');
+      // The browser fetched the script with `Service-Worker: script`, authenticated (cookie).
+      const scriptFetches = env.pwa.requests.filter((r) => r.serviceWorker);
+      expect(scriptFetches.length).toBeGreaterThanOrEqual(1);
+      expect(scriptFetches.every((r) => r.identity && r.path === '/sw.js')).toBe(true);
+      // Its own answer, its precache (fetched through our layer, with the token).
+      expect(await page.evaluate(workerVersion)).toBe('v1');
+      expect(await page.evaluate(cachedShell)).toEqual({ names: ['pwa-sample-v1'], paths: { 'pwa-sample-v1': SHELL } });
+      // The bootstrap saw the wrapped worker answer for our layer: the launch reported `worker`.
+      expect(env.pwa.requests.some((r) => r.gateCredential)).toBe(false);
+      expect(env.failures()).toEqual([]);
+      expect(pageFailures).toEqual([]);
+    });
+
+    it('a reload through the app worker passes, and a new launch keeps the app worker (reported `worker`)', async () => {
+      const from = env.mark();
+      await page.reload();
+      await waitFor(page, 'the sample page after reload', pwaDone);
+      expect((await page.evaluate(pwaState)).api).toEqual({ identity: true, method: 'GET' });
+      expect(await page.evaluate(apiCalls)).toEqual({ statuses: [200, 200, 200, 200, 200, 200], identity: Array(6).fill(true) });
+      // A new launch in the same tab: the bootstrap must not put /__gate/sw.js back over the app's worker.
+      const { url } = await env.stack.launchUrl('/');
+      await openLaunch(page, url, env.stack.host.url);
+      await waitFor(page, 'the sample page after a new launch', pwaDone);
+      expect(await page.evaluate(appWorkerControls)).toBe(true);
+      expect(await page.evaluate(workerVersion)).toBe('v1');
+      expect(env.failures(from)).toEqual([]);
+      expect(pageFailures).toEqual([]);
+    });
+
+    it("the app's worker updates itself (new script bytes → new wrapped worker), with zero failed requests", async () => {
+      const from = env.mark();
+      env.pwa.setVersion('v2');
+      expect(await page.evaluate(checkForUpdate)).toBe(true);
+      await waitFor(page, 'the v2 worker', async () => (await fetch('/sw-version', { cache: 'no-store' }).then((r) => r.json())).version === 'v2');
+      // v2 precached its shell and, once active, dropped v1's cache. Nothing of the gateway's
+      // (/__gate/ answers) ever reached the app's cache.
+      await waitFor(page, "v1's cache to go", async () => (await caches.keys()).every((k) => k !== 'pwa-sample-v1'));
+      expect(await page.evaluate(cachedShell)).toEqual({ names: ['pwa-sample-v2'], paths: { 'pwa-sample-v2': SHELL } });
+      await page.reload();
+      await waitFor(page, 'the sample page under v2', pwaDone);
+      expect(await page.evaluate(apiCalls)).toEqual({ statuses: [200, 200, 200, 200, 200, 200], identity: Array(6).fill(true) });
+      expect(env.failures(from)).toEqual([]);
+      expect(pageFailures).toEqual([]);
+    });
+
+    it("every request through the app's worker carries the token: with the gateway's cookies deleted the app keeps working", async () => {
+      await context.clearCookies();
+      expect((await context.cookies()).length).toBe(0);
+      const from = env.mark();
+      const seen = env.pwa.requests.length;
+      await page.reload();
+      await waitFor(page, 'the sample page without cookies', pwaDone);
+      expect((await page.evaluate(pwaState)).api).toEqual({ identity: true, method: 'GET' });
+      expect(await page.evaluate(apiCalls)).toEqual({ statuses: [200, 200, 200, 200, 200, 200], identity: Array(6).fill(true) });
+      // Answered by the app's worker from the network (the document, its assets) and by our last
+      // listener (/api/, which the app's worker leaves alone): all authenticated, no credential leaked.
+      const after = env.pwa.requests.slice(seen);
+      expect(after.filter((r) => !r.serviceWorker).map((r) => r.identity)).not.toContain(false);
+      expect(after.map((r) => r.path)).toEqual(expect.arrayContaining(['/', '/app.js', '/api/whoami']));
+      expect(after.some((r) => r.gateCredential)).toBe(false);
+      // The only request nothing can carry without the cookie: the browser's own update check of
+      // the worker script (a Service Worker never sees it), refused as unauthenticated.
+      expect(env.failures(from).filter((f) => !/^401 \/sw\.js missing_credential$/.test(f))).toEqual([]);
+      expect(pageFailures).toEqual([]);
+    });
+
+    it('an access token expiring mid-session is renewed inside the app worker, zero failed requests', async () => {
+      const from = env.mark();
+      env.stack.advance(env.stack.accessTtlMs + 5_000);
+      expect(await page.evaluate(apiCalls)).toEqual({ statuses: [200, 200, 200, 200, 200, 200], identity: Array(6).fill(true) });
+      await page.reload();
+      await waitFor(page, 'the sample page after expiry', pwaDone);
+      expect(env.failures(from).filter((f) => !/^401 \/sw\.js missing_credential$/.test(f))).toEqual([]);
+      expect(pageFailures).toEqual([]);
+    });
+
+    it("the app's offline page is served by its worker when the app cannot be reached", async () => {
+      env.pwa.setDown(true);
+      try {
+        await page.reload();
+        await waitFor(page, 'the offline page', onOfflinePage);
+        expect(await page.evaluate(styled)).toBe(true);
+        expect(page.url()).toBe(`${env.stack.previewOrigin}/`);
+      } finally {
+        env.pwa.setDown(false);
+      }
+      pageFailures.length = 0;
+      await page.reload();
+      await waitFor(page, 'the sample page once the app is back', pwaDone);
+      expect(pageFailures).toEqual([]);
+    });
+  });
+
+  describe("the host page's cross-site iframe, third-party cookies allowed (the worker registers in the frame)", () => {
+    let env: AppWorkerStack;
+    let chromium: PersistentChromium;
+    beforeAll(async () => {
+      env = await startAppWorkerStack();
+      chromium = await launchPersistentChromium({ thirdPartyCookies: true });
+    });
+    afterAll(async () => {
+      await chromium?.close();
+      await env?.close();
+    });
+
+    // Measured: Chromium sends no cookie (not even the frame's partitioned one) with a worker
+    // script fetch in a third-party frame, and a script fetch never passes through a worker.
+    // So nothing can authenticate it: the app's registration is refused (401), our worker keeps
+    // the scope and carries every request; the app runs without its own worker there.
+    it("the app's registration is refused (its script fetch carries no credential), ours keeps serving: `worker`, one refused request", async () => {
+      const page = await chromium.context.newPage();
+      const failed = watchPage(page);
+      await page.goto(env.stack.host.url);
+      const frame = await frameOf(page, env.stack.previewOrigin);
+      await waitFor(frame, 'the sample page in the frame', pwaDone);
+      const state = await frame.evaluate(pwaState);
+      expect(state.registered).toMatch(/^fail:.*401/);
+      expect(state.api).toEqual({ identity: true, method: 'GET' });
+      expect(new URL((await frame.evaluate(controllerScript))!).pathname).toBe('/__gate/sw.js');
+      expect(await frame.evaluate(workerVersion)).toBe('none');
+      expect(await frame.evaluate(apiCalls)).toEqual({ statuses: [200, 200, 200, 200, 200, 200], identity: Array(6).fill(true) });
+      expect(await page.evaluate(() => document.body.dataset.credentialPath)).toBe('worker');
+      expect(env.pwa.requests.some((r) => r.serviceWorker)).toBe(false);
+      expect(env.failures()).toEqual(['401 /sw.js missing_credential']);
+      expect(failed).toEqual([]);
+      await page.close();
+    });
+  });
+
+  describe("the host page's cross-site iframe, third-party cookies blocked (no worker can register there)", () => {
+    let env: AppWorkerStack;
+    beforeAll(async () => {
+      env = await startAppWorkerStack();
+    });
+    afterAll(async () => {
+      await env?.close();
+    });
+
+    it("the app's registration is refused by the browser, the cookie carries every request, zero failed requests", async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const failed = watchPage(page);
+      await page.goto(env.stack.host.url);
+      const frame = await frameOf(page, env.stack.previewOrigin);
+      await waitFor(frame, 'the sample page in the frame', pwaDone);
+      const state = await frame.evaluate(pwaState);
+      expect(state.registered).toMatch(/^fail:/);
+      expect(state.api).toEqual({ identity: true, method: 'GET' });
+      expect(await frame.evaluate(controllerScript)).toBeNull();
+      expect(await frame.evaluate(apiCalls)).toEqual({ statuses: [200, 200, 200, 200, 200, 200], identity: Array(6).fill(true) });
+      expect(await page.evaluate(() => document.body.dataset.credentialPath)).toBe('cookie');
+      expect(env.failures()).toEqual([]);
+      expect(failed).toEqual([]);
+      await context.close();
+    });
+  });
+});
+
+/** The preview's frame in the host page, once it is on the preview origin. */
+async function frameOf(page: Page, origin: string, timeoutMs = 30_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const frame = page.frames().find((f) => f.url().startsWith(origin) && !f.url().includes('/__gate/'));
+    if (frame) return frame;
+    if (Date.now() > deadline) throw new Error(`no frame on ${origin}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
