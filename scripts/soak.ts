@@ -1,15 +1,21 @@
 /**
- * `npm run soak -- --seconds N [--flood N] [--concurrency N] [--json]`: mixed traffic against a
- * gateway *process* (`broker/node/main.ts`, spawned here) in front of the Daytona emulator (in
- * this process): page loads with subresources, broker API calls, WebSockets, renewals,
- * revocations and share links, from `--concurrency` simulated users for N seconds. Reports
- * errors (target zero), the gateway's resident memory and open file descriptors over time (read
- * from /proc/<pid>), and latency percentiles as clients see them. Then, with `--flood N`,
- * requests for N made-up sandbox ids (bounded to 60 s) must each get a clear coded error while
- * memory stays bounded.
+ * `npm run soak -- --seconds N [--flood N] [--concurrency N] [--rounds-per-session N] [--snapshots DIR] [--json]`:
+ * mixed traffic against a gateway *process* (`broker/node/main.ts`, spawned here) in front of
+ * the Daytona emulator (in this process): from `--concurrency` simulated users for N seconds,
+ * each opening a preview session, using it for `--rounds-per-session` rounds (page loads with
+ * subresources, status calls, a WebSocket reconnect per round, worker and cookie renewals, share
+ * links) and ending it. Reports errors (target zero), the gateway's resident memory (RSS, from
+ * /proc/<pid>) beside its V8 heap in use after a full collection (what the gateway really keeps:
+ * the probe scripts/soak-probe.mjs answers over IPC), open file descriptors over time, and
+ * latency percentiles as clients see them. `--snapshots DIR` writes heap snapshots after warm-up
+ * and at the end, for `node scripts/soak-heap-diff.mjs` (writing one stops the gateway for
+ * seconds: requests in flight then may time out). Then, with `--flood N`, requests for N made-up
+ * sandbox ids (bounded to 60 s) must each get a clear coded error while memory stays bounded.
  *
  * Rate limits are off in the soak's gateway (GATE_RATE_LIMITS=off): every simulated user comes
- * from 127.0.0.1, and the per-address limits are measured by test/limits/ instead.
+ * from 127.0.0.1, and each renews and reconnects far more often than a person does (a round
+ * takes well under a second), which is the point of a soak; the limits are measured by
+ * test/limits/ instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -46,6 +52,10 @@ export interface SoakSample {
 
 export interface SoakReport {
   seconds: number;
+  /** Samples from this second on count as "after warm-up" in `memory`. */
+  warmupSeconds: number;
+  /** Ranges after warm-up, MiB. */
+  memory: { rssMiB: [number, number]; heapUsedMiB: [number, number]; heapTotalMiB: [number, number]; fds: [number, number] };
   requests: number;
   websockets: number;
   errors: number;
@@ -423,8 +433,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     });
   });
   await emulator.close();
+  const warmupSeconds = Math.min(120, Math.round(opts.seconds / 4));
+  const warm = samples.filter((x) => x.t >= warmupSeconds);
+  const range = (pick: (x: SoakSample) => number): [number, number] =>
+    warm.length ? [Math.min(...warm.map(pick)), Math.max(...warm.map(pick))] : [0, 0];
   return {
     seconds: opts.seconds,
+    warmupSeconds,
+    memory: { rssMiB: range((x) => x.rssMiB), heapUsedMiB: range((x) => x.heapUsedMiB), heapTotalMiB: range((x) => x.heapTotalMiB), fds: range((x) => x.fds) },
     requests,
     websockets,
     errors,
@@ -461,6 +477,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       else {
         console.log(`requests=${r.requests} websockets=${r.websockets} errors=${r.errors} p50=${r.p50ms}ms p99=${r.p99ms}ms`);
         console.log(`by kind: ${JSON.stringify(r.byKind)}`);
+        const m = r.memory;
+        console.log(
+          `after warm-up (t ≥ ${r.warmupSeconds} s): rss ${m.rssMiB.join('–')} MiB, heap used after GC ${m.heapUsedMiB.join('–')} MiB, heap reserved ${m.heapTotalMiB.join('–')} MiB, fds ${m.fds.join('–')}`,
+        );
         if (r.errorSamples.length) console.log(`error samples:\n  ${r.errorSamples.join('\n  ')}`);
       }
       process.exit(r.errors === 0 && (!r.flood || r.flood.unclear === 0) ? 0 : 1);
