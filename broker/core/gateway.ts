@@ -115,7 +115,7 @@ function isResolved(config: GatewayConfig | ResolvedConfig): config is ResolvedC
 
 async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway> {
   const clock = deps.clock ?? Date.now;
-  const store = deps.store ?? createMemoryStore({ clock });
+  const store = deps.store ?? createMemoryStore({ clock, accessTtlMs: config.accessTtlMs });
   const logger = deps.logger ?? createJsonLogger();
   const metrics = deps.metrics ?? createMetrics();
   const logRequests = logger !== silentLogger && logger.enabled?.('info') !== false;

@@ -14,6 +14,9 @@ import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { createDaytonaPort } from '../../broker/node/daytona-sdk.js';
 import { createMemoryStore, DEFAULT_RETAIN_REVOKED_MS } from '../../broker/core/store/memory.js';
 import type { PreviewSessionRecord, Store } from '../../broker/core/store/store.js';
+import { startStack } from '../support/stack.js';
+import { movableClock } from '../security/helpers.js';
+import { GATE_PATHS } from '../../protocol/index.js';
 
 const END = 12 * 3600_000;
 
@@ -144,7 +147,50 @@ describe('the in-memory store forgets what nothing can use any more', () => {
     expect(perRevoked).toBeLessThan(400);
     expect(perLive).toBeGreaterThan(1000);
     expect(await s.getSession(`l0-${'x'.repeat(16)}`)).not.toBeNull();
+  }, 180_000);
+});
+
+describe('a revoked session through the gateway (memory store, moving clock)', () => {
+  it('every access token minted before the revocation is refused session_revoked for its whole life, after the records left; its refresh credential stays dead', async () => {
+    const clock = movableClock();
+    const stack = await startStack({ clock: clock.now });
+    try {
+      const l = await stack.launch('retired', stack.sandboxes.open, 3000);
+      const origin = stack.previewOrigin(stack.sandboxes.open, 3000);
+      const withToken = () => stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', { headers: { 'x-daytona-preview-token': l.grant.accessToken } });
+      const refresh = () => stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.refresh, { method: 'POST', headers: { origin, authorization: `Bearer ${l.grant.refreshToken}` } });
+      expect((await withToken()).status).toBe(200); // positive control
+      const del = await stack.requestGateway(`/api/previews/${l.sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${await stack.mintUserSession('retired')}` } });
+      expect(del.status).toBe(204);
+      expect((await refresh()).json<{ error: { code: string } }>().error.code).toBe('session_revoked');
+      clock.advance(DEFAULT_RETAIN_REVOKED_MS + 1000); // the records have left the store
+      const status = await stack.requestGateway(`/api/previews/${l.sessionId}`, { headers: { authorization: `Bearer ${await stack.mintUserSession('retired')}` } });
+      expect(status.status).toBe(404);
+      const late = await refresh();
+      expect(late.status).toBe(401);
+      expect(late.json<{ error: { code: string } }>().error.code).toBe('invalid_session');
+      // The access token (5 min) still meets the marker to its last second.
+      expect((await withToken()).json<{ error: { code: string } }>().error.code).toBe('session_revoked');
+      clock.advance(l.grant.expiresAt - clock.now() - 1500);
+      const last = await withToken();
+      expect(last.status).toBe(401);
+      expect(last.json<{ error: { code: string } }>().error.code).toBe('session_revoked');
+    } finally {
+      await stack.close();
+    }
   }, 60_000);
+
+  it('the marker outlives the records by one access-token lifetime and then leaves too (not 12 hours)', async () => {
+    let now = 1_000_000;
+    const s = createMemoryStore({ clock: () => now, sweepIntervalMs: 0, accessTtlMs: 300_000 });
+    await s.revoke('sid:x', now + END);
+    await s.revoke('shr:y', now + END); // a share link's marker is its only trace: kept to its end
+    now += DEFAULT_RETAIN_REVOKED_MS + 300_000;
+    expect(await s.isRevoked('sid:x')).toBe(true);
+    now += 1001;
+    expect(await s.isRevoked('sid:x')).toBe(false);
+    expect(await s.isRevoked('shr:y')).toBe(true);
+  });
 });
 
 describe('the Daytona SDK adapter keeps no Sandbox objects it does not use', () => {

@@ -8,9 +8,10 @@
  * security"). A session leaves the store, with its refresh chains (every rotated credential of
  * them), `retainRevokedMs` after it was revoked (`revoke('sid:…')`) or after its share link was
  * (`revokeShare`, `revoke('shr:…')`); a launch never exchanged leaves with its code (60 s). Only
- * the revocation marker stays until the session's end: it is all an access token still in
- * circulation meets (`session_revoked` / `share_revoked`). A revoked share link's record leaves
- * after the same delay (its `shr:` marker answers for it until its end).
+ * the revocation marker stays: it is all an access token still in circulation meets
+ * (`session_revoked`), so it lasts one access-token lifetime more (`accessTtlMs`), or until the
+ * session's end. A revoked share link's record leaves after the same delay (its `shr:` marker
+ * answers for the link, `share_revoked`, until the link's end).
  */
 import type { Clock } from '../contracts.js';
 import type { LaunchCodeRecord, PreviewSessionRecord, RefreshRecord, RotateResult, ShareRecord, Store, WsTicketRecord } from './store.js';
@@ -28,6 +29,13 @@ export interface MemoryStoreOptions {
    * still meets the revocation marker until the session's end. At least 1000.
    */
   retainRevokedMs?: number;
+  /**
+   * The longest an access token lives, ms (the gateway passes its access TTL). Once a revoked
+   * session's records are gone nothing can mint a token for it any more, so its `sid:` marker
+   * is kept only until every token minted before the revocation has expired: `retainRevokedMs`
+   * + this after the revocation, or the end given to `revoke` if sooner. Default: until that end.
+   */
+  accessTtlMs?: number;
 }
 
 export const DEFAULT_RETAIN_REVOKED_MS = 60_000;
@@ -199,9 +207,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       return { status: 'rotated' };
     },
     async revoke(key, expiresAt) {
-      revoked.set(key, Math.max(expiresAt, revoked.get(key) ?? 0));
-      if (key.startsWith('sid:')) retire(`s:${key.slice(4)}`, clock());
-      else if (key.startsWith('shr:')) retire(`h:${key.slice(4)}`, clock());
+      const now = clock();
+      // A `sid:` marker outlives the session's records by one access-token lifetime (see accessTtlMs).
+      const until = key.startsWith('sid:') && options.accessTtlMs !== undefined ? Math.min(expiresAt, now + retainRevokedMs + options.accessTtlMs + 1000) : expiresAt;
+      revoked.set(key, Math.max(until, revoked.get(key) ?? 0));
+      if (key.startsWith('sid:')) retire(`s:${key.slice(4)}`, now);
+      else if (key.startsWith('shr:')) retire(`h:${key.slice(4)}`, now);
     },
     async isRevoked(key) {
       const exp = revoked.get(key);
