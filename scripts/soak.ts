@@ -1,15 +1,21 @@
 /**
- * `npm run soak -- --seconds N [--flood N] [--concurrency N] [--json]`: mixed traffic against a
- * gateway *process* (`broker/node/main.ts`, spawned here) in front of the Daytona emulator (in
- * this process): page loads with subresources, broker API calls, WebSockets, renewals,
- * revocations and share links, from `--concurrency` simulated users for N seconds. Reports
- * errors (target zero), the gateway's resident memory and open file descriptors over time (read
- * from /proc/<pid>), and latency percentiles as clients see them. Then, with `--flood N`,
- * requests for N made-up sandbox ids (bounded to 60 s) must each get a clear coded error while
- * memory stays bounded.
+ * `npm run soak -- --seconds N [--flood N] [--concurrency N] [--rounds-per-session N] [--snapshots DIR] [--json]`:
+ * mixed traffic against a gateway *process* (`broker/node/main.ts`, spawned here) in front of
+ * the Daytona emulator (in this process): from `--concurrency` simulated users for N seconds,
+ * each opening a preview session, using it for `--rounds-per-session` rounds (page loads with
+ * subresources, status calls, a WebSocket reconnect per round, worker and cookie renewals, share
+ * links) and ending it. Reports errors (target zero), the gateway's resident memory (RSS, from
+ * /proc/<pid>) beside its V8 heap in use after a full collection (what the gateway really keeps:
+ * the probe scripts/soak-probe.mjs answers over IPC), open file descriptors over time, and
+ * latency percentiles as clients see them. `--snapshots DIR` writes heap snapshots after warm-up
+ * and at the end, for `node scripts/soak-heap-diff.mjs` (writing one stops the gateway for
+ * seconds: requests in flight then may time out). Then, with `--flood N`, requests for N made-up
+ * sandbox ids (bounded to 60 s) must each get a clear coded error while memory stays bounded.
  *
  * Rate limits are off in the soak's gateway (GATE_RATE_LIMITS=off): every simulated user comes
- * from 127.0.0.1, and the per-address limits are measured by test/limits/ instead.
+ * from 127.0.0.1, and each renews and reconnects far more often than a person does (a round
+ * takes well under a second), which is the point of a soak; the limits are measured by
+ * test/limits/ instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -26,18 +32,30 @@ export interface SoakOptions {
   concurrency: number;
   /** V8 old-space ceiling of the gateway process in MiB (0: Node's default). */
   maxHeapMiB?: number;
+  /** Rounds of use per preview session before it is ended and the next opened (default 5; 1: a session per round). */
+  roundsPerSession?: number;
+  /** Write heap snapshots of the gateway after warm-up and at the end into this folder. */
+  snapshotDir?: string;
   log?: (line: string) => void;
 }
 
 export interface SoakSample {
   t: number;
   rssMiB: number;
+  /** V8 heap in use right after a full collection: what the gateway still references. */
+  heapUsedMiB: number;
+  /** V8 heap reserved (what V8 grew to; RSS follows it, not `heapUsedMiB`). */
+  heapTotalMiB: number;
   fds: number;
   requests: number;
 }
 
 export interface SoakReport {
   seconds: number;
+  /** Samples from this second on count as "after warm-up" in `memory`. */
+  warmupSeconds: number;
+  /** Ranges after warm-up, MiB. */
+  memory: { rssMiB: [number, number]; heapUsedMiB: [number, number]; heapTotalMiB: [number, number]; fds: [number, number] };
   requests: number;
   websockets: number;
   errors: number;
@@ -65,6 +83,45 @@ function procStats(pid: number): { rssMiB: number; fds: number } {
   return { rssMiB: Math.round((rssKb / 1024) * 10) / 10, fds: readdirSync(`/proc/${pid}/fd`).length };
 }
 
+const toMiB = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+
+/** Asks the gateway's probe (scripts/soak-probe.mjs) over IPC. */
+function createProbe(child: ChildProcess) {
+  let next = 0;
+  const waiting = new Map<number, (m: Record<string, unknown>) => void>();
+  child.on('message', (m: { id?: number }) => {
+    const done = typeof m?.id === 'number' ? waiting.get(m.id) : undefined;
+    if (done) {
+      waiting.delete(m.id!);
+      done(m as Record<string, unknown>);
+    }
+  });
+  const ask = (msg: Record<string, unknown>, timeoutMs = 60_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const id = ++next;
+      const t = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`soak: the gateway's probe did not answer ${String(msg.op)}`));
+      }, timeoutMs);
+      waiting.set(id, (m) => {
+        clearTimeout(t);
+        if (m.ok) resolve(m);
+        else reject(new Error(String(m.error)));
+      });
+      child.send({ ...msg, id });
+    });
+  return {
+    /** Heap figures after a full GC (the gateway runs with --expose-gc for this). */
+    async heap(): Promise<{ heapUsedMiB: number; heapTotalMiB: number }> {
+      const m = (await ask({ op: 'memory', gc: true })).memory as { heapUsed: number; heapTotal: number };
+      return { heapUsedMiB: toMiB(m.heapUsed), heapTotalMiB: toMiB(m.heapTotal) };
+    },
+    async snapshot(path: string): Promise<string> {
+      return String((await ask({ op: 'snapshot', path }, 300_000)).path);
+    },
+  };
+}
+
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return 0;
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
@@ -73,7 +130,9 @@ function percentile(sorted: number[], p: number): number {
 async function startGatewayProcess(emulator: Emulator, secret: string, maxHeapMiB = 0): Promise<{ child: ChildProcess; port: number }> {
   // One process (no tsx wrapper), so /proc/<pid> is the gateway itself.
   // --max-heap: a heap ceiling tells V8's lazy growth from memory the gateway really keeps.
-  const child = spawn(process.execPath, [...(maxHeapMiB ? [`--max-old-space-size=${maxHeapMiB}`] : []), '--import', 'tsx', 'broker/node/main.ts'], {
+  // --expose-gc + the probe: the soak samples the heap after a full collection (scripts/soak-probe.mjs).
+  const flags = [...(maxHeapMiB ? [`--max-old-space-size=${maxHeapMiB}`] : []), '--expose-gc', '--import', './scripts/soak-probe.mjs'];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'broker/node/main.ts'], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
@@ -85,7 +144,7 @@ async function startGatewayProcess(emulator: Emulator, secret: string, maxHeapMi
       DAYTONA_API_KEY: emulator.apiKey,
       DAYTONA_TARGET: 'us',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let out = '';
   let err = '';
@@ -162,20 +221,70 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 
   const mintUser = (id: string) =>
     new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(id).setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(secret));
-  const cookieOf = (setCookies: string[]) => setCookies.map((c) => c.split(';', 1)[0]).join('; ');
+  const roundsPerSession = Math.max(1, opts.roundsPerSession ?? 5);
 
+  /** A cookie jar of one simulated browser: every answer's Set-Cookie updates it, as a browser does. */
+  const jarOf = () => {
+    const jar = new Map<string, string>();
+    return {
+      take(setCookies: string[]) {
+        for (const c of setCookies) {
+          const [pair = '', ...attrs] = c.split(';');
+          const i = pair.indexOf('=');
+          const name = pair.slice(0, i).trim();
+          if (/max-age=0|expires=thu, 01 jan 1970/i.test(attrs.join(';'))) jar.delete(name);
+          else jar.set(name, pair.slice(i + 1).trim());
+        }
+      },
+      header: (only?: string) => [...jar].filter(([n]) => !only || n === only).map(([n, v]) => `${n}=${v}`).join('; '),
+    };
+  };
+
+  function webSocketEcho(preview: string, cookie: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { host: preview, cookie } });
+      const timer = setTimeout(() => {
+        errors++;
+        errorSamples.length < 20 && errorSamples.push('websocket timeout');
+        ws.terminate();
+        resolve();
+      }, 10_000);
+      ws.on('open', () => ws.send('ping'));
+      ws.on('message', () => {
+        websockets++;
+        clearTimeout(timer);
+        ws.close();
+        resolve();
+      });
+      ws.on('error', (e) => {
+        clearTimeout(timer);
+        errors++;
+        errorSamples.length < 20 && errorSamples.push(`websocket ${e.message}`);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * One simulated user: opens a preview session, uses it for `roundsPerSession` rounds (each a
+   * page load with subresources, a status call, a WebSocket reconnect as a dev server's HMR
+   * client makes, worker and cookie renewals, every third round a share link), then ends it
+   * and opens the next. `roundsPerSession: 1` is the harshest churn: a session per round.
+   */
   async function oneUser(n: number, until: number): Promise<void> {
     const userId = `soak-${n}`;
     const auth = { authorization: `Bearer ${await mintUser(userId)}`, 'content-type': 'application/json' };
     let round = 0;
     while (Date.now() < until) {
-      round++;
       const sandboxId = sandboxes[round % 2]!.id;
       const preview = `3000-${sandboxId}.preview.localhost:${port}`;
       const origin = `http://${preview}`;
       // Launch + exchange (the API call and what the bootstrap does).
       const created = await send('launch', gwHost, '/api/previews', { method: 'POST', headers: auth, body: JSON.stringify({ sandboxId, port: 3000 }) }, [201]);
-      if (created.status !== 201) continue;
+      if (created.status !== 201) {
+        round++;
+        continue;
+      }
       const { url, sessionId } = JSON.parse(created.body) as { url: string; sessionId: string };
       const code = new URLSearchParams(new URL(url).hash.slice(1)).get('code')!;
       const ex = await send('exchange', preview, '/__gate/session', {
@@ -183,94 +292,90 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         headers: { 'content-type': 'application/json', origin },
         body: JSON.stringify({ code }),
       });
-      if (ex.status !== 200) continue;
-      const grant = JSON.parse(ex.body) as { refreshToken: string; accessToken: string };
-      const cookie = cookieOf(ex.setCookies);
-      // A page load: the document and its subresources, with the cookie.
-      await send('page', preview, '/', { headers: { cookie, accept: 'text/html' } });
-      await Promise.all(
-        ['/app.js', '/style.css', '/image.png', '/api/echo?x=1', '/api/echo?x=2'].map((p) => send('subresource', preview, p, { headers: { cookie } })),
-      );
-      // API calls on the gateway origin.
-      await send('api', gwHost, `/api/previews/${sessionId}`, { headers: auth });
-      // A WebSocket with the cookie: one echo.
-      await new Promise<void>((resolve) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { host: preview, cookie } });
-        const timer = setTimeout(() => {
-          errors++;
-          errorSamples.length < 20 && errorSamples.push('websocket timeout');
-          ws.terminate();
-          resolve();
-        }, 10_000);
-        ws.on('open', () => ws.send('ping'));
-        ws.on('message', () => {
-          websockets++;
-          clearTimeout(timer);
-          ws.close();
-          resolve();
-        });
-        ws.on('error', (e) => {
-          clearTimeout(timer);
-          errors++;
-          errorSamples.length < 20 && errorSamples.push(`websocket ${e.message}`);
-          resolve();
-        });
-      });
-      // Renewals: the worker's (Bearer) and a burst of cookie renewals sharing the grace window.
-      const renewed = await send('renew', preview, '/__gate/refresh', { method: 'POST', headers: { origin, authorization: `Bearer ${grant.refreshToken}` } });
-      if (renewed.status === 200)
-        await send('renew', preview, '/__gate/refresh', {
-          method: 'POST',
-          headers: { origin, authorization: `Bearer ${(JSON.parse(renewed.body) as { refreshToken: string }).refreshToken}` },
-        });
-      const refreshOnly = cookie
-        .split('; ')
-        .filter((c) => c.startsWith('__Host-pg-refresh='))
-        .join('; ');
-      await Promise.all(
-        [1, 2, 3, 4].map((i) => send('cookie-renewal', preview, `/api/echo?r=${i}`, { headers: { cookie: refreshOnly, 'sec-fetch-site': 'same-origin' } })),
-      );
-      // Share links: create, use as a program, list, revoke, then the revoked link is refused.
-      if (round % 3 === 0) {
-        const share = await send(
-          'share',
-          gwHost,
-          '/api/shares',
-          { method: 'POST', headers: auth, body: JSON.stringify({ sandboxId, port: 3000, ttlSeconds: 600 }) },
-          [201],
+      if (ex.status !== 200) {
+        round++;
+        continue;
+      }
+      let workerRefresh = (JSON.parse(ex.body) as { refreshToken: string }).refreshToken;
+      const jar = jarOf();
+      jar.take(ex.setCookies);
+      const firstCookie = jar.header();
+      for (let r = 0; r < roundsPerSession && Date.now() < until; r++, round++) {
+        // A page load: the document and its subresources, with the cookie.
+        jar.take((await send('page', preview, '/', { headers: { cookie: jar.header(), accept: 'text/html' } })).setCookies);
+        await Promise.all(
+          ['/app.js', '/style.css', '/image.png', '/api/echo?x=1', '/api/echo?x=2'].map((p) => send('subresource', preview, p, { headers: { cookie: jar.header() } })),
         );
-        if (share.status === 201) {
-          const s = JSON.parse(share.body) as { id: string; url: string };
-          const u = new URL(s.url);
-          await send('share-use', preview, u.pathname + u.search);
-          await send('api', gwHost, `/api/shares?sandboxId=${sandboxId}`, { headers: auth });
-          await send('share-revoke', gwHost, `/api/shares/${s.id}`, { method: 'DELETE', headers: auth }, [204]);
-          await send('share-use', preview, u.pathname + u.search, {}, [401]);
+        // The embed's status check on the gateway origin.
+        await send('api', gwHost, `/api/previews/${sessionId}`, { headers: auth });
+        // A WebSocket with the cookie (a reconnect of the same page): one echo.
+        await webSocketEcho(preview, jar.header());
+        // Renewals: the worker's (Bearer) twice, and a burst of cookie renewals sharing the grace window.
+        for (let i = 0; i < 2; i++) {
+          const renewed = await send('renew', preview, '/__gate/refresh', { method: 'POST', headers: { origin, authorization: `Bearer ${workerRefresh}` } });
+          if (renewed.status === 200) workerRefresh = (JSON.parse(renewed.body) as { refreshToken: string }).refreshToken;
+        }
+        const refreshOnly = jar.header('__Host-pg-refresh');
+        const burst = await Promise.all(
+          [1, 2, 3, 4].map((i) => send('cookie-renewal', preview, `/api/echo?r=${i}`, { headers: { cookie: refreshOnly, 'sec-fetch-site': 'same-origin' } })),
+        );
+        for (const b of burst) jar.take(b.setCookies);
+        // Share links: create, use as a program, list, revoke, then the revoked link is refused.
+        if (round % 3 === 0) {
+          const share = await send(
+            'share',
+            gwHost,
+            '/api/shares',
+            { method: 'POST', headers: auth, body: JSON.stringify({ sandboxId, port: 3000, ttlSeconds: 600 }) },
+            [201],
+          );
+          if (share.status === 201) {
+            const s = JSON.parse(share.body) as { id: string; url: string };
+            const u = new URL(s.url);
+            await send('share-use', preview, u.pathname + u.search);
+            await send('api', gwHost, `/api/shares?sandboxId=${sandboxId}`, { headers: auth });
+            await send('share-revoke', gwHost, `/api/shares/${s.id}`, { method: 'DELETE', headers: auth }, [204]);
+            await send('share-use', preview, u.pathname + u.search, {}, [401]);
+          }
         }
       }
-      // Revocation: end the session; its cookie then stops working.
+      // Revocation: end the session; its cookies then stop working.
       await send('revoke', gwHost, `/api/previews/${sessionId}`, { method: 'DELETE', headers: auth }, [204]);
-      await send('revoked-use', preview, '/api/echo', { headers: { cookie } }, [401]);
+      await send('revoked-use', preview, '/api/echo', { headers: { cookie: firstCookie } }, [401]);
     }
   }
 
+  const probe = createProbe(child);
   const samples: SoakSample[] = [];
   const t0 = Date.now();
-  const sample = () => {
-    try {
-      const s = procStats(child.pid!);
-      samples.push({ t: Math.round((Date.now() - t0) / 1000), ...s, requests });
-      log(`t=${samples.at(-1)!.t}s rss=${s.rssMiB}MiB fds=${s.fds} requests=${requests} errors=${errors}`);
-    } catch {
-      /* the process is gone: reported by the errors */
-    }
-  };
-  sample();
+  let sampling: Promise<void> = Promise.resolve();
+  const sample = () =>
+    (sampling = sampling.then(async () => {
+      try {
+        const heap = await probe.heap();
+        const s = procStats(child.pid!);
+        samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMiB: s.rssMiB, ...heap, fds: s.fds, requests });
+        log(`t=${samples.at(-1)!.t}s rss=${s.rssMiB}MiB heapUsed=${heap.heapUsedMiB}MiB heapTotal=${heap.heapTotalMiB}MiB fds=${s.fds} requests=${requests} errors=${errors}`);
+      } catch {
+        /* the process is gone: reported by the errors */
+      }
+    }));
+  await sample();
   const sampler = setInterval(sample, Math.max(1000, Math.min(10_000, (opts.seconds * 1000) / 20)));
+  // Heap snapshots after warm-up and at the end, for scripts/soak-heap-diff.mjs.
+  const snapshots: string[] = [];
+  const warmupMs = Math.min(60_000, (opts.seconds * 1000) / 4);
+  const snapAt = opts.snapshotDir
+    ? setTimeout(() => {
+        void probe.snapshot(join(opts.snapshotDir!, 'warm.heapsnapshot')).then((p) => snapshots.push(p), () => {});
+      }, warmupMs)
+    : null;
   const until = Date.now() + opts.seconds * 1000;
   await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => oneUser(i, until)));
   clearInterval(sampler);
-  sample();
+  if (snapAt) clearTimeout(snapAt);
+  await sample();
+  if (opts.snapshotDir) snapshots.push(await probe.snapshot(join(opts.snapshotDir, 'end.heapsnapshot')));
   const sorted = [...latencies].sort((a, b) => a - b);
 
   let flood: SoakReport['flood'] = null;
@@ -328,8 +433,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     });
   });
   await emulator.close();
+  const warmupSeconds = Math.min(120, Math.round(opts.seconds / 4));
+  const warm = samples.filter((x) => x.t >= warmupSeconds);
+  const range = (pick: (x: SoakSample) => number): [number, number] =>
+    warm.length ? [Math.min(...warm.map(pick)), Math.max(...warm.map(pick))] : [0, 0];
   return {
     seconds: opts.seconds,
+    warmupSeconds,
+    memory: { rssMiB: range((x) => x.rssMiB), heapUsedMiB: range((x) => x.heapUsedMiB), heapTotalMiB: range((x) => x.heapTotalMiB), fds: range((x) => x.fds) },
     requests,
     websockets,
     errors,
@@ -356,7 +467,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     seconds: arg('seconds', 60),
     flood: arg('flood', 100_000),
     concurrency: arg('concurrency', 8),
+    roundsPerSession: arg('rounds-per-session', 5),
     maxHeapMiB: arg('max-heap', 0),
+    ...(process.argv.includes('--snapshots') ? { snapshotDir: process.argv[process.argv.indexOf('--snapshots') + 1]! } : {}),
     log: json ? () => {} : (l) => console.log(l),
   })
     .then((r) => {
@@ -364,6 +477,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       else {
         console.log(`requests=${r.requests} websockets=${r.websockets} errors=${r.errors} p50=${r.p50ms}ms p99=${r.p99ms}ms`);
         console.log(`by kind: ${JSON.stringify(r.byKind)}`);
+        const m = r.memory;
+        console.log(
+          `after warm-up (t ≥ ${r.warmupSeconds} s): rss ${m.rssMiB.join('–')} MiB, heap used after GC ${m.heapUsedMiB.join('–')} MiB, heap reserved ${m.heapTotalMiB.join('–')} MiB, fds ${m.fds.join('–')}`,
+        );
         if (r.errorSamples.length) console.log(`error samples:\n  ${r.errorSamples.join('\n  ')}`);
       }
       process.exit(r.errors === 0 && (!r.flood || r.flood.unclear === 0) ? 0 : 1);

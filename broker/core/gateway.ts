@@ -115,7 +115,7 @@ function isResolved(config: GatewayConfig | ResolvedConfig): config is ResolvedC
 
 async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway> {
   const clock = deps.clock ?? Date.now;
-  const store = deps.store ?? createMemoryStore({ clock });
+  const store = deps.store ?? createMemoryStore({ clock, accessTtlMs: config.accessTtlMs });
   const logger = deps.logger ?? createJsonLogger();
   const metrics = deps.metrics ?? createMetrics();
   const logRequests = logger !== silentLogger && logger.enabled?.('info') !== false;
@@ -148,7 +148,14 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     const hit = identityCache.get(key);
     if (hit && hit.renewAt > now) return hit.token;
     const token = await tokens.signIdentity({ aud: origin, sub: p.userId, sid: p.sessionId, knd: p.kind }, config.identityTtlMs);
-    if (identityCache.size > 10_000) identityCache.clear();
+    // Insertion order is renewal order (every entry lives the same time, re-set entries move to
+    // the end): drop the stale ones from the front, so the cache holds the sessions of the last
+    // half-lifetime, not up to 10 000 ended ones (README "Reliability and security", the soak).
+    for (const [k, v] of identityCache) {
+      if (v.renewAt > now && identityCache.size <= 10_000) break;
+      identityCache.delete(k);
+    }
+    identityCache.delete(key);
     identityCache.set(key, { token, renewAt: now + config.identityTtlMs / 2 });
     return token;
   };

@@ -66,6 +66,9 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
       if (origin !== null && origin !== host.origin) {
         throw new GateError('origin_forbidden', `WebSocket from a foreign page (${origin.slice(0, 100)}) refused: only ${host.origin} may open it.`);
       }
+      // Rate limit (limits/config.ts `upgrade`): per client address before the credential is
+      // looked at (a flood of handshakes costs no authentication), per user once it is known.
+      await x.limits.take('upgrade', { address: context.clientAddress });
       // Same credential rules as HTTP, including `cookiesAccepted` (http/fetch-metadata.ts): the
       // gateway's cookies count only on a `same-origin` (or Fetch-Metadata-less) handshake, so
       // a sibling preview cannot ride them even where its Origin check passed.
@@ -74,6 +77,7 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
         ticket: true,
         ...(context.clientAddress ? { clientAddress: context.clientAddress } : {}),
       });
+      if (auth.principal.kind !== 'public') await x.limits.take('upgrade', { user: auth.principal.userId });
       const identity = await x.identity(auth.principal, host.origin);
       const forwardHeaders: Record<string, string> = {};
       const cookie = stripGateCookies(request.headers.get('cookie'));

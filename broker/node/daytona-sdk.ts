@@ -13,6 +13,12 @@
  * - Preview links need a Sandbox object (`daytona.get(id)`, one GET) and then one GET per
  *   port. The object only carries the id for those calls, so it is cached (default 60 s) and a
  *   link costs one request; a 404 drops it.
+ * - Every Sandbox object the SDK makes (`client.get`) subscribes to Daytona's events for that
+ *   sandbox and is held by the SDK's subscription manager for 5 minutes (its SUBSCRIPTION_TTL),
+ *   about 12 KB each with its API clients: at a launch a second that is minutes of objects
+ *   nobody uses (measured by `npm run soak`'s heap snapshots, README "Reliability and
+ *   security"). So only the cached object keeps its subscription; every other one is released
+ *   (`release`) as soon as the gateway is done with it, and a replaced cached one too.
  * - Errors: a missing sandbox → null / GateError('sandbox_not_found'); network failures,
  *   timeouts, 5xx, 429 and a refused API key → GateError('daytona_unavailable'). Messages never
  *   carry the API key or a preview token.
@@ -70,6 +76,19 @@ const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
 export type DaytonaSdkPort = DaytonaPort & { close(): Promise<void> };
 
 /**
+ * Ends the SDK's event subscription of a Sandbox object the gateway no longer uses (see the
+ * header). The SDK has no public call for it short of deleting the sandbox, so this reads its
+ * fields by name; an SDK without them is left as it is. A later SDK call on the object
+ * subscribes again by itself (`ensureSubscribed`).
+ */
+export function releaseSandboxObject(sandbox: unknown): void {
+  const s = sandbox as { subId?: unknown; subscriptionManager?: { unsubscribe?: (id: string) => void } } | null;
+  if (!s || typeof s.subId !== 'string' || !s.subId || typeof s.subscriptionManager?.unsubscribe !== 'function') return;
+  s.subscriptionManager.unsubscribe(s.subId);
+  s.subId = undefined;
+}
+
+/**
  * @example
  * const daytona = createDaytonaPort({ apiUrl: 'http://127.0.0.1:4000/api', apiKey: 'emulator-key' });
  * const { url, token } = await daytona.getPreviewLink(sandboxId, 3000);
@@ -88,13 +107,27 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
     });
   const sandboxes = new Map<string, { sandbox: Promise<SandboxLike>; expiresAt: number }>();
 
+  /** Caches `sandbox` for `id`, releasing the object it replaces (and one evicted at the bound). */
+  function cache(id: string, sandbox: Promise<SandboxLike>): void {
+    const old = sandboxes.get(id);
+    sandboxes.delete(id);
+    sandboxes.set(id, { sandbox, expiresAt: Date.now() + sandboxCacheMs });
+    if (old && old.sandbox !== sandbox) old.sandbox.then(releaseSandboxObject, () => {});
+    if (sandboxes.size > 1000) {
+      const [oldestId, oldest] = sandboxes.entries().next().value as [string, { sandbox: Promise<SandboxLike> }];
+      sandboxes.delete(oldestId);
+      oldest.sandbox.then(releaseSandboxObject, () => {});
+    }
+  }
+
   function sandboxObject(id: string): Promise<SandboxLike> {
     const cached = sandboxes.get(id);
     if (cached && cached.expiresAt > Date.now()) return cached.sandbox;
     const sandbox = client.get(id);
-    sandboxes.set(id, { sandbox, expiresAt: Date.now() + sandboxCacheMs });
-    sandbox.catch(() => sandboxes.delete(id));
-    if (sandboxes.size > 1000) sandboxes.delete(sandboxes.keys().next().value as string);
+    cache(id, sandbox);
+    sandbox.catch(() => {
+      if (sandboxes.get(id)?.sandbox === sandbox) sandboxes.delete(id);
+    });
     return sandbox;
   }
 
@@ -120,7 +153,7 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
     async getSandbox(sandboxId): Promise<SandboxInfo | null> {
       try {
         const sandbox = await client.get(sandboxId);
-        sandboxes.set(sandboxId, { sandbox: Promise.resolve(sandbox), expiresAt: Date.now() + sandboxCacheMs });
+        cache(sandboxId, Promise.resolve(sandbox));
         return {
           id: sandbox.id,
           state: String(sandbox.state ?? 'unknown'),
@@ -163,21 +196,26 @@ export function createDaytonaPort(opts: DaytonaPortOptions = {}): DaytonaSdkPort
     async startSandbox(sandboxId): Promise<void> {
       try {
         const sandbox = await client.get(sandboxId); // fresh state, not the cached object
-        const state = String(sandbox.state ?? '');
-        if (state === 'started') return;
-        // On its way up already (paused sandboxes go through `resuming`, archived ones through
-        // `restoring`): wait for it rather than ask again.
-        if (['starting', 'restoring', 'resuming', 'pending_build', 'pulling_snapshot', 'creating'].includes(state)) {
-          await sandbox.waitUntilStarted(startTimeout);
-          return;
+        try {
+          const state = String(sandbox.state ?? '');
+          if (state === 'started') return;
+          // On its way up already (paused sandboxes go through `resuming`, archived ones through
+          // `restoring`): wait for it rather than ask again.
+          if (['starting', 'restoring', 'resuming', 'pending_build', 'pulling_snapshot', 'creating'].includes(state)) {
+            await sandbox.waitUntilStarted(startTimeout);
+            return;
+          }
+          await sandbox.start(startTimeout);
+        } finally {
+          releaseSandboxObject(sandbox);
         }
-        await sandbox.start(startTimeout);
       } catch (err) {
         throw fail('startSandbox', sandboxId, err);
       }
     },
 
     async close() {
+      for (const { sandbox } of sandboxes.values()) sandbox.then(releaseSandboxObject, () => {});
       sandboxes.clear();
       await client[Symbol.asyncDispose]();
     },

@@ -189,7 +189,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   {
     group: 'Access',
     name: 'GATE_RATE_LIMITS',
-    default: 'launch 60/240, exchange –/240, refresh 120/1200, wsTicket 240/600, share 30/120 (user/address per window)',
+    default: 'launch 60/240, exchange –/240, refresh 120/1200, wsTicket 240/600, share 30/120, upgrade 600/1200 (user/address per window)',
     meaning: '`off`, or a comma list of `action=user/address` overriding those defaults; over a limit: 429 `rate_limited` with Retry-After.',
   },
   { group: 'Access', name: 'GATE_RATE_WINDOW', default: '60', meaning: 'Window of every rate limit, seconds (1–3600).' },

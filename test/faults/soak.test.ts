@@ -19,6 +19,8 @@ describe('short soak', () => {
     const half = r.samples.slice(0, Math.max(1, Math.floor(r.samples.length / 2)));
     const last = r.samples.at(-1)!;
     expect(last.fds).toBeLessThanOrEqual(Math.max(...half.map((s) => s.fds)) + 20);
+    // The heap is sampled after a full collection beside RSS (the probe answered every sample).
+    expect(r.samples.every((s) => s.heapUsedMiB > 0 && s.heapTotalMiB >= s.heapUsedMiB)).toBe(true);
     expect(r.flood!.ids).toBeGreaterThan(100);
     expect(r.flood!.unclear).toBe(0);
     expect(r.flood!.rssAfterMiB - r.flood!.rssBeforeMiB).toBeLessThan(64);

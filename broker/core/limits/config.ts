@@ -9,8 +9,8 @@
  * renewals of the burst get the same successor through the grace window (ARCHITECTURE.md flow 4).
  */
 
-/** The five limited actions. */
-export const RATE_ACTIONS = ['launch', 'exchange', 'refresh', 'wsTicket', 'share'] as const;
+/** The limited actions. */
+export const RATE_ACTIONS = ['launch', 'exchange', 'refresh', 'wsTicket', 'share', 'upgrade'] as const;
 export type RateAction = (typeof RATE_ACTIONS)[number];
 
 /** Requests allowed per window; 0 = no limit on that dimension. */
@@ -41,7 +41,9 @@ export interface ResolvedLimits {
 /**
  * Defaults per 60 s. `exchange` has no per-user count (the user is known only once the one-time
  * code is consumed); `refresh` per user counts rotations only (grace-window repeats are free),
- * per address every attempt, including bad credentials.
+ * per address every attempt, including bad credentials; `upgrade` per address every handshake
+ * (before its credential is looked at), per user the authenticated ones (a public sandbox's
+ * visitors have no user: address only).
  */
 export const DEFAULT_RATES: Record<RateAction, { user: number; address: number }> = {
   launch: { user: 60, address: 240 },
@@ -49,6 +51,11 @@ export const DEFAULT_RATES: Record<RateAction, { user: number; address: number }
   refresh: { user: 120, address: 1200 },
   wsTicket: { user: 240, address: 600 },
   share: { user: 30, address: 120 },
+  // WebSocket upgrades on preview origins (upgrade.ts): each one opens a connection to Daytona's
+  // proxy and the sandbox, so a loop of them from one session is bounded. A dev server's HMR
+  // client reconnects, and Vite pings with a WebSocket every second while its server restarts
+  // (once per visible tab): 600 a minute is ten tabs doing so at once.
+  upgrade: { user: 600, address: 1200 },
 };
 
 function count(name: string, v: unknown, def: number, min: number, max: number): number {

@@ -1,6 +1,6 @@
 /**
  * Rate limits (per user and per client address) and caps (live sessions and share links per
- * user) for the broker API and the /__gate/ credential endpoints. A refusal is a coded error:
+ * user) for the broker API, the /__gate/ credential endpoints and WebSocket upgrades. A refusal is a coded error:
  * `rate_limited` (429 with `Retry-After`), `too_many_sessions` / `too_many_shares` (409, saying
  * what to end). The slot sets behind the caps double as the indexes "every session of user U" and
  * "every session of sandbox S" (`store.listSlots(userSessionsKey(u), now)`).
@@ -22,6 +22,7 @@ const WHAT: Record<RateAction, string> = {
   refresh: 'credential renewals',
   wsTicket: 'WebSocket tickets',
   share: 'share links created',
+  upgrade: 'WebSocket connections opened',
 };
 
 export interface Who {
