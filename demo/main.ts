@@ -21,7 +21,7 @@ import { handleShutdownSignals } from '../broker/node/signals.js';
 import { createStdoutLogger, flushLog } from '../broker/node/stdout-logger.js';
 import { LOG_LEVELS, type LogLevel } from '../broker/core/logger.js';
 import { BindError, parseEmulatorBind } from './emulator/bind.js';
-import { inUseMessage, portConflicts, readPort, type DemoPort } from './ports.js';
+import { answers, inUseMessage, portConflicts, readPort, type DemoPort } from './ports.js';
 
 const DEMO_USER = 'demo-user';
 const APP_PORT = 3000;
@@ -191,6 +191,9 @@ async function main(): Promise<void> {
   const preview = await post(`${gateway.url}/api/previews`, { sandboxId, port: APP_PORT, path: '/' }, token);
   const share = await post(`${gateway.url}/api/shares`, { sandboxId, port: APP_PORT, ttlSeconds: 86_400 }, token);
   const vitePreview = await post(`${gateway.url}/api/previews`, { sandboxId, port: VITE_PORT, path: '/' }, token);
+  const silent = new Set(
+    (await Promise.all(Object.entries(bound).map(async ([p, { target }]) => ((await answers(target)) ? null : p)))).filter((p) => p !== null),
+  );
   const until = (ms: unknown) => `${new Date(Number(ms)).toISOString().slice(11, 19)} UTC`;
   const fresh = (p: number) => `${host.url}launch?port=${p}`;
 
@@ -216,7 +219,10 @@ async function main(): Promise<void> {
     ['VITE_PREVIEW_ORIGIN', String(vitePreview.origin ?? '')],
     ['VITE_PREVIEW_LAUNCH_URL', String(vitePreview.url)],
     ...Object.entries(bound).flatMap(
-      ([p, { target }]): Array<[string, string] | string> => [`# EMULATOR_BIND: sandbox port ${p} → ${target}`, [`BOUND_LAUNCH_URL_${p}`, fresh(Number(p))]],
+      ([p, { target }]): Array<[string, string] | string> => [
+        `# EMULATOR_BIND: sandbox port ${p} → ${target}${silent.has(p) ? ' (nothing answers there yet: its preview waits until it does)' : ''}`,
+        [`BOUND_LAUNCH_URL_${p}`, fresh(Number(p))],
+      ],
     ),
     ['DEMO_USER', DEMO_USER],
   ];

@@ -51,3 +51,18 @@ export async function portConflicts(ports: DemoPort[]): Promise<string[]> {
 export function inUseMessage(p: DemoPort): string {
   return `port ${p.port} (${p.what}) is already in use: set ${p.variable} to a free port, e.g. ${p.variable}=0 for any free one.`;
 }
+
+/** True when something accepts a TCP connection at the URL's host and port (within 1 s). */
+export function answers(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}

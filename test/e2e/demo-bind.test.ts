@@ -143,14 +143,21 @@ describe('npm run demo with EMULATOR_BIND, in Chromium through the gateway', { t
   });
 
   it('the bound ports show the local servers (page and WebSocket), in a tab and in the host page, with no gateway credential reaching them', async () => {
-    const demo = await startDemoProcess(
-      'demo/main.ts',
-      { EMULATOR_PORT: '0', GATE_PORT: '0', DEMO_HOST_PORT: '0', EMULATOR_BIND: `3000=${a.url},8501=${b.url}` },
-      'DEMO_USER',
-    );
+    // A third binding to a port nothing listens on: the demo says so (its preview waits for it).
+    const dead = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const bind = `3000=${a.url},8501=${b.url},9000=http://127.0.0.1:${dead}`;
+    const demo = await startDemoProcess('demo/main.ts', { EMULATOR_PORT: '0', GATE_PORT: '0', DEMO_HOST_PORT: '0', EMULATOR_BIND: bind }, 'DEMO_USER');
     const context = await browser.newContext();
     try {
-      expect(demo.stdout()).toContain(`# EMULATOR_BIND: sandbox port 8501 → ${b.url}`);
+      expect(demo.stdout()).toContain(`# EMULATOR_BIND: sandbox port 8501 → ${b.url}\n`);
+      expect(demo.stdout()).toContain(
+        `# EMULATOR_BIND: sandbox port 9000 → http://127.0.0.1:${dead} (nothing answers there yet: its preview waits until it does)\n`,
+      );
       const host = demo.lines.get('HOST_PAGE_URL')!;
       expect(demo.lines.get('BOUND_LAUNCH_URL_8501')).toBe(`${host}launch?port=8501`);
 
