@@ -77,6 +77,11 @@ export function createRenewer(deps: RenewerDeps): Renewer {
   return {
     async renew(staleToken) {
       if (inflight) return inflight;
+      // Another worker instance of this origin (an older or newer version, or the app's own
+      // worker carrying our layer: ARCHITECTURE.md flow 15) may have rotated the refresh
+      // credential meanwhile and written its successor to IndexedDB: read it there, never an
+      // outdated memory copy, whose refresh credential would look reused past the grace window.
+      deps.store.forget();
       if (staleToken !== undefined) {
         const current = await deps.store.read();
         if (current && current.accessToken !== staleToken && !needsRenewal(current, deps.clock())) {

@@ -124,7 +124,17 @@ describe("the app's own Service Worker in Chromium (flow 15)", { timeout: 120_00
       const from = env.mark();
       env.pwa.setVersion('v2');
       expect(await page.evaluate(checkForUpdate)).toBe(true);
-      await waitFor(page, 'the v2 worker', async () => (await fetch('/sw-version', { cache: 'no-store' }).then((r) => r.json())).version === 'v2');
+      await waitFor(page, 'the v2 worker', async () => (await fetch('/sw-version', { cache: 'no-store' }).then((r) => r.json())).version === 'v2').catch(
+        async (err) => {
+          const reg = await page.evaluate(async () => {
+            const r = await navigator.serviceWorker.getRegistration('/');
+            const d = (w: ServiceWorker | null | undefined) => (w ? `${w.scriptURL} ${w.state}` : null);
+            return { installing: d(r?.installing), waiting: d(r?.waiting), active: d(r?.active), controller: d(navigator.serviceWorker.controller) };
+          });
+          // Say where the update stood (intermittent on a loaded machine: see the report).
+          throw new Error(`${String(err)}; registration ${JSON.stringify(reg)}; last gateway lines ${JSON.stringify(env.lines.slice(-10))}`);
+        },
+      );
       // v2 precached its shell and, once active, dropped v1's cache. Nothing of the gateway's
       // (/__gate/ answers) ever reached the app's cache.
       await waitFor(page, "v1's cache to go", async () => (await caches.keys()).every((k) => k !== 'pwa-sample-v1'));

@@ -78,4 +78,34 @@ describe('sw renewal', () => {
     await busy.store.write(grant('a1', busy.now()));
     expect(await busy.renewer.renew('a1')).toEqual({ kind: 'unavailable' });
   });
+
+  it("two worker instances of one origin (an old and a new version, or the app's own worker with our layer) never present a rotated refresh credential", async () => {
+    // One IndexedDB, two workers, each with its own memory copy of the grant.
+    const kv = memoryKeyValue();
+    let now = 1_000_000;
+    let n = 1;
+    const presented: string[] = [];
+    const make = () => {
+      const store = createTokenStore(kv);
+      const renewer = createRenewer({
+        fetch: async (req) => {
+          presented.push(req.headers.get('authorization') ?? '');
+          n++;
+          return jsonResponse(200, { accessToken: `a${n}`, refreshToken: `r${n}`, expiresAt: now + 300_000, refreshExpiresAt: now + 3_600_000 });
+        },
+        store,
+        clock: () => now,
+        refreshUrl: 'http://3000-a.preview.localhost/__gate/refresh',
+      });
+      return { store, renewer };
+    };
+    const older = make();
+    const newer = make();
+    await older.store.write({ ...grant('a1', now), refreshToken: 'r1' });
+    expect((await older.store.read())?.refreshToken).toBe('r1'); // in the older worker's memory
+    expect((await newer.renewer.renew('a1')).kind).toBe('renewed'); // r1 → r2, written to IndexedDB
+    now += 280_000; // the older worker's copy is about to expire: it renews with what IndexedDB holds
+    expect((await older.renewer.renew('a1')).kind).toBe('renewed');
+    expect(presented).toEqual(['Bearer r1', 'Bearer r2']);
+  });
 });
