@@ -17,7 +17,19 @@ if (typeof process.send === 'function') {
         if (msg.gc && typeof globalThis.gc === 'function') globalThis.gc();
         const m = process.memoryUsage();
         const h = v8.getHeapStatistics();
-        process.send({ id: msg.id, ok: true, memory: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, heapLimit: h.heap_size_limit, mallocedMemory: h.malloced_memory } });
+        process.send({
+          id: msg.id,
+          ok: true,
+          memory: {
+            rss: m.rss,
+            heapUsed: m.heapUsed,
+            heapTotal: m.heapTotal,
+            external: m.external,
+            arrayBuffers: m.arrayBuffers,
+            heapLimit: h.heap_size_limit,
+            mallocedMemory: h.malloced_memory,
+          },
+        });
       } else if (msg.op === 'snapshot') {
         if (typeof globalThis.gc === 'function') globalThis.gc();
         const path = v8.writeHeapSnapshot(msg.path);

@@ -236,7 +236,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           else jar.set(name, pair.slice(i + 1).trim());
         }
       },
-      header: (only?: string) => [...jar].filter(([n]) => !only || n === only).map(([n, v]) => `${n}=${v}`).join('; '),
+      header: (only?: string) =>
+        [...jar]
+          .filter(([n]) => !only || n === only)
+          .map(([n, v]) => `${n}=${v}`)
+          .join('; '),
     };
   };
 
@@ -304,7 +308,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         // A page load: the document and its subresources, with the cookie.
         jar.take((await send('page', preview, '/', { headers: { cookie: jar.header(), accept: 'text/html' } })).setCookies);
         await Promise.all(
-          ['/app.js', '/style.css', '/image.png', '/api/echo?x=1', '/api/echo?x=2'].map((p) => send('subresource', preview, p, { headers: { cookie: jar.header() } })),
+          ['/app.js', '/style.css', '/image.png', '/api/echo?x=1', '/api/echo?x=2'].map((p) =>
+            send('subresource', preview, p, { headers: { cookie: jar.header() } }),
+          ),
         );
         // The embed's status check on the gateway origin.
         await send('api', gwHost, `/api/previews/${sessionId}`, { headers: auth });
@@ -355,7 +361,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const heap = await probe.heap();
         const s = procStats(child.pid!);
         samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMiB: s.rssMiB, ...heap, fds: s.fds, requests });
-        log(`t=${samples.at(-1)!.t}s rss=${s.rssMiB}MiB heapUsed=${heap.heapUsedMiB}MiB heapTotal=${heap.heapTotalMiB}MiB fds=${s.fds} requests=${requests} errors=${errors}`);
+        log(
+          `t=${samples.at(-1)!.t}s rss=${s.rssMiB}MiB heapUsed=${heap.heapUsedMiB}MiB heapTotal=${heap.heapTotalMiB}MiB fds=${s.fds} requests=${requests} errors=${errors}`,
+        );
       } catch {
         /* the process is gone: reported by the errors */
       }
@@ -367,7 +375,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const warmupMs = Math.min(60_000, (opts.seconds * 1000) / 4);
   const snapAt = opts.snapshotDir
     ? setTimeout(() => {
-        void probe.snapshot(join(opts.snapshotDir!, 'warm.heapsnapshot')).then((p) => snapshots.push(p), () => {});
+        void probe.snapshot(join(opts.snapshotDir!, 'warm.heapsnapshot')).then(
+          (p) => snapshots.push(p),
+          () => {},
+        );
       }, warmupMs)
     : null;
   const until = Date.now() + opts.seconds * 1000;
@@ -435,8 +446,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   await emulator.close();
   const warmupSeconds = Math.min(120, Math.round(opts.seconds / 4));
   const warm = samples.filter((x) => x.t >= warmupSeconds);
-  const range = (pick: (x: SoakSample) => number): [number, number] =>
-    warm.length ? [Math.min(...warm.map(pick)), Math.max(...warm.map(pick))] : [0, 0];
+  const range = (pick: (x: SoakSample) => number): [number, number] => (warm.length ? [Math.min(...warm.map(pick)), Math.max(...warm.map(pick))] : [0, 0]);
   return {
     seconds: opts.seconds,
     warmupSeconds,

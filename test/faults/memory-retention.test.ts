@@ -158,13 +158,22 @@ describe('a revoked session through the gateway (memory store, moving clock)', (
       const l = await stack.launch('retired', stack.sandboxes.open, 3000);
       const origin = stack.previewOrigin(stack.sandboxes.open, 3000);
       const withToken = () => stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', { headers: { 'x-daytona-preview-token': l.grant.accessToken } });
-      const refresh = () => stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.refresh, { method: 'POST', headers: { origin, authorization: `Bearer ${l.grant.refreshToken}` } });
+      const refresh = () =>
+        stack.requestPreview(stack.sandboxes.open, 3000, GATE_PATHS.refresh, {
+          method: 'POST',
+          headers: { origin, authorization: `Bearer ${l.grant.refreshToken}` },
+        });
       expect((await withToken()).status).toBe(200); // positive control
-      const del = await stack.requestGateway(`/api/previews/${l.sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${await stack.mintUserSession('retired')}` } });
+      const del = await stack.requestGateway(`/api/previews/${l.sessionId}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${await stack.mintUserSession('retired')}` },
+      });
       expect(del.status).toBe(204);
       expect((await refresh()).json<{ error: { code: string } }>().error.code).toBe('session_revoked');
       clock.advance(DEFAULT_RETAIN_REVOKED_MS + 1000); // the records have left the store
-      const status = await stack.requestGateway(`/api/previews/${l.sessionId}`, { headers: { authorization: `Bearer ${await stack.mintUserSession('retired')}` } });
+      const status = await stack.requestGateway(`/api/previews/${l.sessionId}`, {
+        headers: { authorization: `Bearer ${await stack.mintUserSession('retired')}` },
+      });
       expect(status.status).toBe(404);
       const late = await refresh();
       expect(late.status).toBe(401);
@@ -205,7 +214,8 @@ describe('the Daytona SDK adapter keeps no Sandbox objects it does not use', () 
   it("200 launches' sandbox reads leave one event subscription per cached sandbox, not one per read", async () => {
     const client = new Daytona({ apiUrl: emulator.apiUrl, apiKey: emulator.apiKey, target: 'us' });
     // The SDK's own registry of subscriptions (what held every Sandbox object for 5 minutes).
-    const subscriptions = () => (client as unknown as { eventSubscriptionManager: { subscriptions: Map<string, unknown> } }).eventSubscriptionManager.subscriptions.size;
+    const subscriptions = () =>
+      (client as unknown as { eventSubscriptionManager: { subscriptions: Map<string, unknown> } }).eventSubscriptionManager.subscriptions.size;
     const port = createDaytonaPort({ client });
     try {
       const a = await emulator.createSandbox({});

@@ -209,7 +209,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     async revoke(key, expiresAt) {
       const now = clock();
       // A `sid:` marker outlives the session's records by one access-token lifetime (see accessTtlMs).
-      const until = key.startsWith('sid:') && options.accessTtlMs !== undefined ? Math.min(expiresAt, now + retainRevokedMs + options.accessTtlMs + 1000) : expiresAt;
+      const until =
+        key.startsWith('sid:') && options.accessTtlMs !== undefined ? Math.min(expiresAt, now + retainRevokedMs + options.accessTtlMs + 1000) : expiresAt;
       revoked.set(key, Math.max(until, revoked.get(key) ?? 0));
       if (key.startsWith('sid:')) retire(`s:${key.slice(4)}`, now);
       else if (key.startsWith('shr:')) retire(`h:${key.slice(4)}`, now);
