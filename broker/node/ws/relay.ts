@@ -78,7 +78,11 @@ export async function relayWebSocketWithRetry(
   } catch (err) {
     if (closed) return;
     const error = err instanceof GateError ? err : new GateError('upstream_unavailable', "Daytona's preview proxy could not be reached.");
-    log('upgrade', { status: error.status, code: error.code, ms: Date.now() - started });
+    // An answer that is not HTTP at all (Next.js refuses a cross-origin HMR upgrade with bare
+    // `Unauthorized` bytes; Daytona's proxy makes that a 502): the upstream did answer, badly.
+    const malformed = typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('HPE_');
+    if (malformed) opts.onAnswer?.(502);
+    log('upgrade', { status: error.status, code: error.code, ...(malformed ? { upstreamStatus: 'malformed' } : {}), ms: Date.now() - started });
     await writeGateError(clientSocket, error);
   }
 }
