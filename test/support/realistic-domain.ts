@@ -76,6 +76,7 @@ export async function startRealisticStack(opts: { logger?: Logger; accessTtlSeco
   });
   front.forwardTo(gateway.port);
   const gatewayUrl = `https://${REALISTIC_GATEWAY_HOST}:${front.port}`;
+  const bound: { port: number; label: string }[] = [{ port: 3000, label: 'port 3000' }];
   host.update({ gatewayUrl });
   let session: string | undefined;
   const api = async (method: string, path: string, body?: unknown): Promise<Response> => {
@@ -105,7 +106,12 @@ export async function startRealisticStack(opts: { logger?: Logger; accessTtlSeco
     previewOrigin: (port) => `https://${port}-${sandboxId}.${REALISTIC_PREVIEW_DOMAIN}:${front.port}`,
     accessTtlMs: accessTtlSeconds * 1000,
     advance: (ms) => void (offset += ms),
-    bind: (port, url) => emulator.bindPort(sandboxId, port, { target: url }),
+    async bind(port, url) {
+      await emulator.bindPort(sandboxId, port, { target: url });
+      // The host page offers the bound ports as tabs (`?port=N` picks one).
+      bound.push({ port, label: `port ${port}` });
+      host.update({ apps: [...bound] });
+    },
     async launchUrl(port, path = '/') {
       const res = await api('POST', '/api/previews', { sandboxId, port, path, hostOrigin: host.origin });
       if (res.status !== 201) throw new Error(`POST /api/previews: ${res.status} ${await res.text()}`);
