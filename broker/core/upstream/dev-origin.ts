@@ -82,7 +82,7 @@ export function presentedOrigin(q: DevOriginQuestion): string | null {
 /** The one setting a framework needs when the gateway cannot (or is told not to) present the Origin. */
 export const DEV_SERVER_SETTINGS: Record<DevFramework, string> = {
   nextjs: "next.config: allowedDevOrigins: ['*.{previewDomain}']",
-  streamlit: 'streamlit run … --server.corsAllowedOrigins={previewOrigin} (or server.enableCORS=false and server.enableXsrfProtection=false)',
+  streamlit: 'streamlit run … --server.corsAllowedOrigins={previewOrigin}',
   jupyter: "jupyter lab --ServerApp.allow_origin_pat='https?://[0-9]+-[^.]+\\.{previewDomain}(:[0-9]+)?'",
 };
 
