@@ -79,6 +79,13 @@ export interface GatewayConfig {
    */
   activityUpdates?: 'all' | 'requests' | 'never';
   /**
+   * Present the known dev servers' dev endpoints (Next.js HMR and overlay, Streamlit's stream,
+   * Jupyter's kernels and API) with the app's own `Origin: http://localhost:{port}` when the
+   * browser's Origin is the verified preview origin, so they work with zero configuration
+   * (GATE_DEV_SERVER_ORIGIN). Default true. See broker/core/upstream/dev-origin.ts.
+   */
+  devServerOrigin?: boolean;
+  /**
    * Signing keys as a JWK set (GATE_SIGNING_KEYS): `{"keys":[{kty:"EC",crv:"P-256",d,x,y,kid}...]}`,
    * the FIRST key signs, all verify. Default: one ES256 key generated at start (tokens do not
    * survive a restart; give a set, or `redisUrl` + `keysSecret` for keys shared through Redis, to run
@@ -187,6 +194,7 @@ export interface ResolvedConfig {
   autoStart: boolean;
   allowPublicSandboxes: boolean;
   activityUpdates: 'all' | 'requests' | 'never';
+  devServerOrigin: boolean;
   signingKeys: { keys: Record<string, unknown>[] } | null;
   maxApiBodyBytes: number;
   upstreamReplayLimitBytes: number;
@@ -343,6 +351,7 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     autoStart: config.autoStart === true,
     allowPublicSandboxes: config.allowPublicSandboxes !== false,
     activityUpdates: activityUpdatesOf(config.activityUpdates),
+    devServerOrigin: config.devServerOrigin !== false,
     signingKeys: keys,
     maxApiBodyBytes: intIn('maxApiBodyBytes', '', config.maxApiBodyBytes, 16384, 1024, 1 << 20),
     upstreamReplayLimitBytes: intIn('upstreamReplayLimitBytes', 'GATE_UPSTREAM_REPLAY_LIMIT', config.upstreamReplayLimitBytes, 1 << 20, 0, 64 << 20),

@@ -95,14 +95,28 @@ export function gateHeaderNames(incoming: Headers, authorizationWasOurs: boolean
 }
 
 /**
+ * How the forwarded request is presented (optional): `publicScheme` is the scheme of the preview
+ * origin (the gateway may listen in plain HTTP behind TLS: X-Forwarded-Proto must say what the
+ * browser used, as the WebSocket relay does); `origin` replaces the `Origin` header
+ * (broker/core/upstream/dev-origin.ts decides when).
+ */
+export interface ForwardView {
+  publicScheme?: 'http' | 'https';
+  origin?: string | null;
+}
+
+/**
  * The request the upstream side forwards: same method, body stream and path, stripped of
  * gateway credentials, with the identity assertion (when there is an identity).
  */
-export function forwardRequest(req: Request, authorizationWasOurs: boolean, identity: string | null): Request {
+export function forwardRequest(req: Request, authorizationWasOurs: boolean, identity: string | null, view?: ForwardView): Request {
   const url = new URL(req.url);
   const headers = sanitizeHeaders(req.headers, authorizationWasOurs);
   if (identity) headers.set(IDENTITY_HEADER, identity);
-  const target = url.origin + stripGateQuery(url.pathname + url.search);
+  if (view?.origin) headers.set('origin', view.origin);
+  // The URL's scheme is what upstream/forward.ts sends as X-Forwarded-Proto.
+  const scheme = view?.publicScheme ? `${view.publicScheme}:` : url.protocol;
+  const target = `${scheme}//${url.host}${stripGateQuery(url.pathname + url.search)}`;
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.body !== null;
   const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, redirect: 'manual', signal: req.signal };
   if (hasBody) {

@@ -13,6 +13,7 @@ import type { PreviewHost } from './authenticate.js';
 import { clientAddressOf } from './http/client-address.js';
 import { isReservedPath } from './http/paths.js';
 import { appWorkerRequest, isAppWorkerScript, wrapAppWorkerAnswer } from './app-worker.js';
+import { presentedOrigin, refusalHinterOf } from './upstream/dev-origin.js';
 
 /**
  * Methods never forwarded: TRACE/TRACK echo the request (credentials included) back to whoever
@@ -76,15 +77,27 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
       return new Response(null, { status: 303, headers: { location: auth.redirectTo, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } });
     }
     const identity = await x.identity(auth.principal, host.origin);
+    // X-Forwarded-Proto is the preview origin's scheme; a known dev server's dev endpoint sees
+    // the app's own Origin when the browser's is the preview origin (upstream/dev-origin.ts).
+    const pathname = new URL(req.url).pathname;
+    const origin = presentedOrigin({
+      enabled: x.config.devServerOrigin,
+      kind: 'request',
+      pathname,
+      origin: req.headers.get('origin'),
+      previewOrigin: host.origin,
+      port: host.target.port,
+    });
     // The app's own Service Worker script is answered wrapped around ours (app-worker.ts).
     const appWorker = isAppWorkerScript(req);
-    const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity);
+    const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity, { publicScheme: x.config.publicScheme, origin });
     let res = await x.upstream.forward(
       appWorker ? appWorkerRequest(forwarded) : forwarded,
       host.target,
       auth.principal,
       clientAddress ? { clientAddress } : undefined,
     );
+    if (res.status >= 400) refusalHinterOf(x.config, x.logger)(pathname, 'request', res.status, host.origin);
     if (appWorker) res = await wrapAppWorkerAnswer(res, new URL(req.url), x.logger);
     const appSetsOurCookie = hasGateSetCookie(res.headers);
     // Answers to authenticated requests stay out of shared caches (public sandboxes excepted).

@@ -15,6 +15,7 @@ import { gateHeaderNames, stripGateQuery } from './forward-request.js';
 import { stripGateCookies } from './http/cookies.js';
 import { isReservedPath } from './http/paths.js';
 import { IDENTITY_HEADER } from '../../protocol/index.js';
+import { presentedOrigin, refusalHinterOf } from './upstream/dev-origin.js';
 
 export type UpgradeDecision =
   | {
@@ -29,6 +30,8 @@ export type UpgradeDecision =
       forwardHeaders: Record<string, string>;
       /** Client handshake headers that must not be forwarded (every gateway credential). */
       stripRequestHeaders: string[];
+      /** The edge reports the upstream's answer (its status): a dev server's origin refusal gets its hint logged once (upstream/dev-origin.ts). */
+      upstreamAnswered(status: number): void;
     }
   | { ok: false; response: Response };
 
@@ -83,7 +86,19 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
       const cookie = stripGateCookies(request.headers.get('cookie'));
       if (cookie) forwardHeaders.cookie = cookie;
       if (identity) forwardHeaders[IDENTITY_HEADER] = identity;
-      x.logger.info('upgrade', { host: url.host, path: url.pathname, status: 101, user: auth.principal.userId });
+      // A known dev server's dev endpoint sees the app's own origin (the Origin was verified above).
+      const presented = presentedOrigin({
+        enabled: x.config.devServerOrigin,
+        kind: 'upgrade',
+        pathname: url.pathname,
+        origin,
+        previewOrigin: host.origin,
+        port: host.target.port,
+      });
+      if (presented) forwardHeaders.origin = presented;
+      const hint = refusalHinterOf(x.config, x.logger);
+      // Authorised is not yet answered: the runtime edge logs `upgrade` with the upstream's real
+      // answer once it has it (broker/node/ws/relay.ts); only refusals are logged here.
       return {
         ok: true,
         target: host.target,
@@ -92,6 +107,7 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
         path: stripGateQuery(url.pathname + url.search),
         forwardHeaders,
         stripRequestHeaders: gateHeaderNames(request.headers, auth.authorizationWasOurs),
+        upstreamAnswered: (status) => hint(url.pathname, 'upgrade', status, host.origin),
       };
     } catch (err) {
       const response = errorResponse(err, request, x.config.allowedOrigins);

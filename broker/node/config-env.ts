@@ -100,6 +100,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(list(env, 'GATE_ALLOWED_ORIGINS') ? { allowedOrigins: list(env, 'GATE_ALLOWED_ORIGINS')! } : {}),
     ...(ports ? { allowedPorts: ports } : {}),
     ...(bool(env, 'GATE_AUTO_START') !== undefined ? { autoStart: bool(env, 'GATE_AUTO_START')! } : {}),
+    ...(bool(env, 'GATE_DEV_SERVER_ORIGIN') !== undefined ? { devServerOrigin: bool(env, 'GATE_DEV_SERVER_ORIGIN')! } : {}),
     ...(bool(env, 'GATE_DEMO') !== undefined ? { demo: bool(env, 'GATE_DEMO')! } : {}),
     ...(int(env, 'GATE_ACCESS_TTL', undefined) !== undefined ? { accessTtlSeconds: int(env, 'GATE_ACCESS_TTL', undefined)! } : {}),
     ...(int(env, 'GATE_REFRESH_TTL', undefined) !== undefined ? { refreshTtlSeconds: int(env, 'GATE_REFRESH_TTL', undefined)! } : {}),

@@ -92,6 +92,13 @@ export const ENV_VARS: readonly EnvVar[] = [
       "Service credential of the host app's backend (at least 32 characters) for `DELETE /api/previews?userId=` / `?sandboxId=` (end every session of a user / a sandbox).",
   },
   { group: 'Access', name: 'GATE_AUTO_START', default: 'false', meaning: 'Start a stopped sandbox when an authorised request reaches it.' },
+  {
+    group: 'Access',
+    name: 'GATE_DEV_SERVER_ORIGIN',
+    default: 'true',
+    meaning:
+      "Known dev servers' dev endpoints (Next.js HMR and overlay, Streamlit's `/_stcore/stream`, Jupyter's kernels and API) see the app's own `Origin: http://localhost:{port}` when the browser's Origin is the verified preview origin: zero configuration. `false`: each app needs its own setting (README, Frameworks).",
+  },
   { group: 'Access', name: 'GATE_DEMO', default: 'false', meaning: 'Demo mode: `POST /api/demo/session` issues sessions to anyone. Never in production.' },
 
   {

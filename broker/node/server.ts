@@ -245,6 +245,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           // from a socket too, not only from a page load.
           onStopped: () => upstream.sandboxStopped(decision.target.sandboxId),
           onGone: () => upstream.confirmGone(decision.target.sandboxId),
+          // The relay logs the upstream's real answer and the close (ws/relay.ts), not the core.
+          onAnswer: decision.upstreamAnswered,
+          log: { logger, fields: { host: req.headers.host, path: decision.path.split('?', 1)[0], user: decision.principal.userId } },
         },
       );
     })().catch((err: unknown) => {

@@ -33,23 +33,39 @@ export function isRejection(answer: { res: IncomingMessage; body: Buffer }, targ
   return false;
 }
 
-/** Writes a non-101 answer to the client, sanitized or as a coded error, and closes it. */
-export function writeAnswer(client: Duplex, answer: Extract<UpstreamAnswer, { kind: 'response' }>, target: WebSocketTarget, opts: RelayOptions): void {
+/** What the client was answered: the status, and the gateway's error code when it was a coded error. */
+export interface WrittenAnswer {
+  status: number;
+  code?: string;
+}
+
+function coded(client: Duplex, error: GateError): WrittenAnswer {
+  void writeGateError(client, error);
+  return { status: error.status, code: error.code };
+}
+
+/**
+ * Writes a non-101 answer to the client, sanitized or as a coded error, and closes it. Resolves
+ * with what the client got (for the relay's log line, ws/relay.ts).
+ */
+export async function writeAnswer(
+  client: Duplex,
+  answer: Extract<UpstreamAnswer, { kind: 'response' }>,
+  target: WebSocketTarget,
+  opts: RelayOptions,
+): Promise<WrittenAnswer> {
   const status = answer.res.statusCode ?? 502;
   const text = answer.body.toString('utf8');
   if (isRejection(answer, target)) {
-    void writeGateError(client, new GateError('daytona_unavailable', "Daytona does not accept the gateway's preview token for this sandbox."));
-    return;
+    return coded(client, new GateError('daytona_unavailable', "Daytona does not accept the gateway's preview token for this sandbox."));
   }
   const verdict = status >= 400 ? classifyDaytonaError(status, text) : { kind: 'app' as const };
   if (verdict.kind === 'stopped') {
-    void writeGateError(client, opts.onStopped?.() ?? new GateError('sandbox_stopped', 'The sandbox is stopped.'));
-    return;
+    return coded(client, opts.onStopped?.() ?? new GateError('sandbox_stopped', 'The sandbox is stopped.'));
   }
   if (verdict.kind === 'gone') {
     const fallback = new GateError('sandbox_not_found', 'The sandbox does not exist (any more).');
-    void (opts.onGone ? opts.onGone().catch(() => fallback) : Promise.resolve(fallback)).then((error) => writeGateError(client, error));
-    return;
+    return coded(client, await (opts.onGone ? opts.onGone().catch(() => fallback) : Promise.resolve(fallback)));
   }
   const headers = headersOf(answer.res);
   const ctx = hygiene(target, opts);
@@ -63,6 +79,7 @@ export function writeAnswer(client: Duplex, answer: Extract<UpstreamAnswer, { ki
   for (const cookie of headers.getSetCookie()) if (!isGateSetCookie(cookie)) lines.push(`set-cookie: ${cookie}`);
   lines.push(`content-length: ${answer.body.length}`, 'connection: close');
   client.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), answer.body]));
+  return { status };
 }
 
 function headersOf(res: IncomingMessage): Headers {

@@ -3,6 +3,7 @@
  * Shared by every step of the relay (ws/relay.ts), so it lives apart from any one of them.
  */
 import type { GateError, PreviewTarget } from '../../../protocol/index.js';
+import type { Logger } from '../../core/contracts.js';
 import type { GoingAway } from '../ws-going-away.js';
 
 export interface WebSocketTarget {
@@ -46,4 +47,13 @@ export interface RelayOptions {
    * Absent: `sandbox_not_found` at once.
    */
   onGone?(): Promise<GateError>;
+  /**
+   * Where the relay logs the upgrade's outcome (ws/relay.ts): `upgrade` once the upstream has
+   * answered, with the status the client got and the upstream's own (`upstreamStatus`), and
+   * `upgrade.closed` when a spliced relay ends. `fields` (host, path, user) go on both lines.
+   * Absent: the relay logs nothing.
+   */
+  log?: { logger: Logger; fields: Record<string, unknown> };
+  /** Called with the upstream's status once it answered the handshake (101 or not). */
+  onAnswer?(upstreamStatus: number): void;
 }

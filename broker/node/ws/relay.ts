@@ -6,12 +6,19 @@
  *
  * Daytona refusing the token is retried once with a fresh link (`relayWebSocketWithRetry`):
  * always safe, since no frame can have been sent before the 101.
+ *
+ * The log tells what really happened (`opts.log`): the core authorises the handshake
+ * (broker/core/upgrade.ts logs only its refusals), the line `upgrade` is written here once the
+ * upstream answered: `status` is what the client got (101, the app's own refusal, or the
+ * gateway's coded error, with `code`), `upstreamStatus` what Daytona (or the app behind it)
+ * said, `ms` the handshake's time. A spliced relay logs `upgrade.closed` when it ends: which
+ * side closed first (`by`), how long it lived and the bytes each way.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GateError } from '../../../protocol/index.js';
 import { writeGateError } from '../raw-answer.js';
-import { isRejection, writeAnswer } from './answer.js';
+import { isRejection, writeAnswer, type WrittenAnswer } from './answer.js';
 import { openUpstream } from './open-upstream.js';
 import type { RelayOptions, WebSocketTarget } from './relay-options.js';
 import { splice } from './splice.js';
@@ -44,6 +51,8 @@ export async function relayWebSocketWithRetry(
     finish();
   });
 
+  const started = Date.now();
+  const log = (event: string, fields: Record<string, unknown>) => opts.log?.logger.info(event, { ...opts.log.fields, ...fields });
   try {
     let target = await getTarget(false);
     let answer = await openUpstream(req, target, opts, clientGone.signal);
@@ -51,17 +60,46 @@ export async function relayWebSocketWithRetry(
       target = await getTarget(true);
       answer = await openUpstream(req, target, opts, clientGone.signal);
     }
+    const upstreamStatus = answer.res.statusCode ?? 0;
+    opts.onAnswer?.(upstreamStatus);
     if (closed) {
       if (answer.kind === 'upgraded') answer.socket.destroy();
+      log('upgrade', { status: 499, upstreamStatus, ms: Date.now() - started, code: 'client_gone' });
       return;
     }
-    if (answer.kind === 'upgraded') splice(clientSocket, head, answer, target, opts.onSpliced);
-    else writeAnswer(clientSocket, answer, target, opts);
+    if (answer.kind === 'upgraded') {
+      log('upgrade', { status: 101, upstreamStatus, ms: Date.now() - started });
+      if (opts.log) logClose(clientSocket, answer.socket, log);
+      splice(clientSocket, head, answer, target, opts.onSpliced);
+    } else {
+      const written: WrittenAnswer = await writeAnswer(clientSocket, answer, target, opts);
+      log('upgrade', { ...written, upstreamStatus, ms: Date.now() - started });
+    }
   } catch (err) {
     if (closed) return;
     const error = err instanceof GateError ? err : new GateError('upstream_unavailable', "Daytona's preview proxy could not be reached.");
+    // An answer that is not HTTP at all (Next.js refuses a cross-origin HMR upgrade with bare
+    // `Unauthorized` bytes; Daytona's proxy makes that a 502): the upstream did answer, badly.
+    const malformed = typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('HPE_');
+    if (malformed) opts.onAnswer?.(502);
+    log('upgrade', { status: error.status, code: error.code, ...(malformed ? { upstreamStatus: 'malformed' } : {}), ms: Date.now() - started });
     await writeGateError(clientSocket, error);
   }
+}
+
+/** `upgrade.closed` once both sockets of a spliced relay are closed: who closed first, how long, how many bytes. */
+function logClose(client: Duplex, upstream: Duplex, log: (event: string, fields: Record<string, unknown>) => void): void {
+  const opened = Date.now();
+  let by: 'client' | 'upstream' | undefined;
+  let open = 2;
+  const closed = (side: 'client' | 'upstream') => () => {
+    by ??= side;
+    if (--open > 0) return;
+    const bytes = (s: Duplex, key: 'bytesRead' | 'bytesWritten') => (s as Duplex & Partial<Record<typeof key, number>>)[key];
+    log('upgrade.closed', { by, ms: Date.now() - opened, bytesIn: bytes(client, 'bytesRead'), bytesOut: bytes(client, 'bytesWritten') });
+  };
+  client.once('close', closed('client'));
+  upstream.once('close', closed('upstream'));
 }
 
 function once(fn: () => void): () => void {
