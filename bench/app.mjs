@@ -8,7 +8,7 @@
  *   POST /upload            consumes the body → {"bytes": N}
  *   GET  /page              HTML with 100 module scripts /m/0.js … /m/99.js (the browser page load)
  *   GET  /m/N.js            a tiny module
- *   WS   /ws                echo (round trips) and idle connections alike
+ *   WS   /ws                echo (round trips) and idle connections alike; SIGUSR2 ends them all
  * Every answer is `Cache-Control: no-store`, so each page load fetches all 100 subresources.
  * Prints APP_PORT=… once listening.
  */
@@ -63,4 +63,10 @@ server.on('upgrade', (req, socket, head) => {
 });
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => console.log(`APP_PORT=${server.address().port}`));
+// SIGUSR2 ends every WebSocket from this side: the servers then close first along the chain
+// (app → emulator → proxy → client), so the TIME_WAIT sockets sit on the listening ports, not on
+// ephemeral ports the shared machine's other work needs (bench/scenarios/idle-ws.ts).
+process.on('SIGUSR2', () => {
+  for (const ws of wss.clients) ws.terminate();
+});
 process.on('SIGTERM', () => process.exit(0));

@@ -6,7 +6,8 @@
  *   {kind:'upload', target, path, bytes, repeat}           → {bytes, seconds, mbps}
  *   {kind:'websocket', target, path, messages}             → {messages, seconds, rtPerSec}
  *   {kind:'idle-ws', target, path, connections}            prints {open, failed, seconds} once all are
- *        open, keeps them open until a line arrives on stdin, then closes them and prints {closed}
+ *        open, keeps them open until a line arrives on stdin, waits for them to close (the bench
+ *        has the app end them) and prints {closed, leftover}
  *   {kind:'cold', target, path, concurrency}               → {count, errors, p50, max}: that many
  *        requests at once, each on a new connection (the cold path's first requests)
  *   {kind:'mint', gatePort, sandboxId, session, concurrency, seconds} → {count, errors, perSec}:
@@ -130,11 +131,12 @@ async function runUpload(j: Extract<Job, { kind: 'upload' }>) {
   return { bytes: j.bytes * j.repeat, seconds, errors, mbps: (j.bytes * j.repeat) / 1e6 / seconds };
 }
 
-function openWs(t: Target, path: string): Promise<WebSocket> {
+function openWs(t: Target, path: string, localAddress?: string): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${t.port}${path}`, {
     headers: { ...t.headers, host: t.host },
     origin: `http://${t.host}`,
     perMessageDeflate: false,
+    ...(localAddress ? { localAddress } : {}),
   });
   return new Promise((res, rej) => {
     ws.once('open', () => res(ws));
@@ -169,9 +171,11 @@ async function runIdleWs(j: Extract<Job, { kind: 'idle-ws' }>) {
   await Promise.all(
     Array.from({ length: 100 }, async () => {
       while (next < j.connections) {
-        next++;
+        // Spread over 64 loopback source addresses: 10,000 client sockets from 127.0.0.1 alone
+        // would take a third of the machine's ephemeral ports (shared with other work).
+        const i = next++;
         try {
-          const ws = await openWs(j.target, j.path);
+          const ws = await openWs(j.target, j.path, `127.0.0.${2 + (i % 64)}`);
           ws.on('error', () => {});
           sockets.push(ws);
         } catch (e) {
@@ -192,9 +196,14 @@ async function runIdleWs(j: Extract<Job, { kind: 'idle-ws' }>) {
     ),
   );
   console.log(JSON.stringify({ open: sockets.length, failed, seconds: (performance.now() - t0) / 1000, firstError }));
+  // On a line from stdin the bench has told the app to end every WebSocket (server side first):
+  // wait for them to close, then end what is left from here.
   await new Promise<void>((res) => createInterface({ input: process.stdin }).once('line', () => res()));
+  const open = () => sockets.filter((ws) => ws.readyState !== WebSocket.CLOSED).length;
+  for (let waited = 0; open() > 0 && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  const leftover = open();
   for (const ws of sockets) ws.terminate();
-  return { closed: sockets.length };
+  return { closed: sockets.length, leftover };
 }
 
 async function runCold(j: Extract<Job, { kind: 'cold' }>) {

@@ -4,7 +4,7 @@
  * Same upstream, same keep-alive and streaming settings as a careful operator would choose.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryOf, childPids, resetPeak } from './processes.js';
@@ -87,7 +87,18 @@ http {
       const pids = [child.pid!, ...childPids(child.pid!)];
       return pids.map(memoryOf).reduce((a, b) => ({ rssMb: a.rssMb + b.rssMb, hwmMb: a.hwmMb + b.hwmMb }), { rssMb: 0, hwmMb: 0 });
     },
+    /** nginx's own complaints so far (alert, crit, emerg lines of its error log). */
+    problems(): string[] {
+      try {
+        return readFileSync(join(dir, 'logs', 'error.log'), 'utf8')
+          .split('\n')
+          .filter((l) => /\[(alert|crit|emerg)\]/.test(l));
+      } catch {
+        return [];
+      }
+    },
     async stop() {
+      for (const line of this.problems().slice(-5)) console.error(`nginx: ${line}`);
       child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 200));
       rmSync(dir, { recursive: true, force: true });

@@ -38,7 +38,10 @@ export function runLoad(job: object): Promise<Record<string, number>> {
 }
 
 /** An `idle-ws` job: resolves once its connections are open; `close()` ends them and the process. */
-export function holdIdleWebSockets(job: object): Promise<{ open: number; failed: number; seconds: number; firstError: string; close(): Promise<void> }> {
+export function holdIdleWebSockets(
+  job: object,
+  endFromServer: () => void,
+): Promise<{ open: number; failed: number; seconds: number; firstError: string; close(): Promise<void> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...loadScript(), JSON.stringify({ ...job, kind: 'idle-ws' })], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout });
@@ -50,6 +53,7 @@ export function holdIdleWebSockets(job: object): Promise<{ open: number; failed:
         resolve({
           ...r,
           async close() {
+            endFromServer();
             child.stdin.end('close\n');
             await exited;
           },

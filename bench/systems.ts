@@ -73,6 +73,8 @@ export interface Stack {
   gatewayProbe(): Promise<ProbeReading | null>;
   nginxPid?: number;
   minimalPid: number;
+  /** Has the bench app end every WebSocket from its side (bench/app.mjs, SIGUSR2). */
+  endAppWebSockets(): void;
   /** Memory of a system's processes, MB (sum over nginx's master and worker). */
   memory(name: System['name']): { rssMb: number; hwmMb: number };
   resetPeak(name: System['name']): void;
@@ -189,6 +191,7 @@ export async function startStack(): Promise<Stack> {
       gatewayProbe: () => readProbe(gatewayPid, probeFile),
       nginxPid: nginx?.pid,
       minimalPid: minimal.child.pid!,
+      endAppWebSockets: () => void app.child.kill('SIGUSR2'),
       memory: (name) =>
         pidsOf(name)
           .map(memoryOf)

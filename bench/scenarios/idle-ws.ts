@@ -24,14 +24,14 @@ export const idleWebsockets: Scenario = {
     'Idle authenticated WebSockets held open through each proxy (10,000, or as many as ulimit -n allows): resident memory per connection, and the gateway’s live heap per connection.',
   async run(ctx) {
     const limit = maxFiles();
-    const connections = ctx.quick ? 300 : Math.min(10_000, Math.floor((limit - 300) / 2));
+    const connections = Number(process.env.BENCH_IDLE_WS) || (ctx.quick ? 300 : Math.min(10_000, Math.floor((limit - 300) / 2)));
     const rounds = 1;
     const systems = present(ctx, ['nginx', 'minimal', 'gateway']);
     const out = await interleaved(
       systems,
       rounds,
       async (s) => {
-        const h = await holdIdleWebSockets({ target: s.target, path: '/ws', connections: 200 });
+        const h = await holdIdleWebSockets({ target: s.target, path: '/ws', connections: 200 }, ctx.stack.endAppWebSockets);
         await h.close();
         await settle(500);
       },
@@ -40,14 +40,18 @@ export const idleWebsockets: Scenario = {
         await settle(1000);
         const heap0 = isGateway ? (await ctx.stack.gatewayProbe())?.now.heapUsed : undefined;
         const rss0 = ctx.stack.memory(s.name).rssMb;
-        const h = await holdIdleWebSockets({ target: s.target, path: '/ws', connections });
+        const h = await holdIdleWebSockets({ target: s.target, path: '/ws', connections }, ctx.stack.endAppWebSockets);
         try {
-          if (h.open < connections) throw new Error(`${s.name}: ${h.failed} of ${connections} WebSockets failed to open (${h.firstError})`);
+          // Some refusals on a machine short of ports are a finding to record, not a broken bench;
+          // most of them failing is.
+          if (h.open < connections / 2) throw new Error(`${s.name}: ${h.failed} of ${connections} WebSockets failed to open (${h.firstError})`);
+          if (h.failed) ctx.log(`idleWebsockets: ${s.name}: ${h.failed} of ${connections} failed to open (${h.firstError})`);
           await settle(2000);
           const rss1 = ctx.stack.memory(s.name).rssMb;
           const heap1 = isGateway ? (await ctx.stack.gatewayProbe())?.now.heapUsed : undefined;
           return {
             connections: h.open,
+            failed: h.failed,
             openSeconds: h.seconds,
             rssBeforeMb: rss0,
             rssOpenMb: rss1,
