@@ -57,7 +57,7 @@ export const browser: Scenario = {
         pages[mode] = { page, url: previewUrl };
       }
       const modes: Mode[] = ['direct', 'cookie', 'worker'];
-      for (const m of modes) for (let i = 0; i < 2; i++) await loadMs(pages[m].page, pages[m].url);
+      for (const m of modes) for (let i = 0; i < (ctx.quick ? 1 : 2); i++) await loadMs(pages[m].page, pages[m].url);
       // Each gateway mode is the one it claims to be.
       for (const m of ['cookie', 'worker'] as const) {
         const controlled = await pages[m].page.evaluate(() => Boolean(navigator.serviceWorker?.controller));

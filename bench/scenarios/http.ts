@@ -113,10 +113,10 @@ export const transfer: Scenario = {
   description:
     'A large download and upload (1 GiB each, Content-Length) through each proxy: MB/s, resident memory growth of the proxy during the transfer, CPU per MB.',
   async run(ctx) {
-    const bytes = ctx.quick ? 64 * 1024 * 1024 : 1024 * 1024 * 1024;
+    const bytes = ctx.quick ? 16 * 1024 * 1024 : 1024 * 1024 * 1024;
     const rounds = ctx.quick ? 1 : 2;
     const systems = present(ctx, [...ALL]);
-    const warm = 32 * 1024 * 1024;
+    const warm = (ctx.quick ? 4 : 64) * 1024 * 1024;
     const out = await interleaved(
       systems,
       rounds,

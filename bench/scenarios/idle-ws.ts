@@ -16,7 +16,7 @@ import { maxFiles } from '../systems.js';
 import { label } from './http.js';
 import { interleaved, present, type Scenario } from './context.js';
 
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const idleWebsockets: Scenario = {
   name: 'idleWebsockets',
@@ -24,14 +24,16 @@ export const idleWebsockets: Scenario = {
     'Idle authenticated WebSockets held open through each proxy (10,000, or as many as ulimit -n allows): resident memory per connection, and the gateway’s live heap per connection.',
   async run(ctx) {
     const limit = maxFiles();
-    const connections = Number(process.env.BENCH_IDLE_WS) || (ctx.quick ? 300 : Math.min(10_000, Math.floor((limit - 300) / 2)));
+    const connections = Number(process.env.BENCH_IDLE_WS) || (ctx.quick ? 200 : Math.min(10_000, Math.floor((limit - 300) / 2)));
     const rounds = 1;
+    // Time for closes and allocations to settle before a reading (shorter in --quick).
+    const settle = (ms: number) => wait(ctx.quick ? ms / 4 : ms);
     const systems = present(ctx, ['nginx', 'minimal', 'gateway']);
     const out = await interleaved(
       systems,
       rounds,
       async (s) => {
-        const h = await holdIdleWebSockets({ target: s.target, path: '/ws', connections: 200 }, ctx.stack.endAppWebSockets);
+        const h = await holdIdleWebSockets({ target: s.target, path: '/ws', connections: ctx.quick ? 50 : 200 }, ctx.stack.endAppWebSockets);
         await h.close();
         await settle(500);
       },

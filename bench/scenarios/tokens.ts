@@ -32,9 +32,9 @@ export const tokens: Scenario = {
   description:
     'Access-token verification µs, cached (the hot path) and uncached (a fresh ES256 check), and µs to sign one; the gateway’s own code, in-process.',
   async run(ctx) {
-    const rounds = ctx.quick ? 1 : 5;
-    const nSlow = ctx.quick ? 200 : 2000;
-    const nFast = ctx.quick ? 20_000 : 200_000;
+    const rounds = ctx.quick ? 1 : 3;
+    const nSlow = ctx.quick ? 200 : 1000;
+    const nFast = ctx.quick ? 20_000 : 100_000;
     const ring = await createKeyRing(Date.now);
     const cached = createTokens(ring, 'bench', Date.now);
     const uncached: Tokens = createTokens(ring, 'bench', Date.now, { accessVerifyCache: { ttlMs: 0 } });
