@@ -91,19 +91,24 @@ async function runRequests(j: Extract<Job, { kind: 'requests' }>) {
 async function runDownload(j: Extract<Job, { kind: 'download' }>) {
   let bytes = 0;
   let errors = 0;
+  let badStatus = 0;
   const t0 = performance.now();
   for (let i = 0; i < j.repeat; i++) {
     const r = await request(j.target, j.path);
-    if (r.status !== 200) errors++;
+    if (r.status !== 200) {
+      errors++;
+      badStatus = r.status;
+    }
     bytes += r.bytes;
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { bytes, seconds, errors, mbps: bytes / 1e6 / seconds };
+  return { bytes, seconds, errors, badStatus, mbps: bytes / 1e6 / seconds };
 }
 
 async function runUpload(j: Extract<Job, { kind: 'upload' }>) {
   const chunk = Buffer.alloc(64 * 1024, 7);
   let errors = 0;
+  let badStatus = 0;
   const t0 = performance.now();
   for (let i = 0; i < j.repeat; i++) {
     // With Content-Length, as a browser sends a Blob, File or FormData.
@@ -125,10 +130,13 @@ async function runUpload(j: Extract<Job, { kind: 'upload' }>) {
       },
       { 'content-length': String(j.bytes) },
     );
-    if (r.status !== 200) errors++;
+    if (r.status !== 200) {
+      errors++;
+      badStatus = r.status;
+    }
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { bytes: j.bytes * j.repeat, seconds, errors, mbps: (j.bytes * j.repeat) / 1e6 / seconds };
+  return { bytes: j.bytes * j.repeat, seconds, errors, badStatus, mbps: (j.bytes * j.repeat) / 1e6 / seconds };
 }
 
 function openWs(t: Target, path: string, localAddress?: string): Promise<WebSocket> {

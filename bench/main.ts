@@ -41,6 +41,12 @@ async function main() {
   };
   log(`starting the systems${quick ? ' (--quick)' : ''}`);
   const stack = await startStack();
+  // Ctrl-C or a CI timeout: stop what the bench started (servers, nginx) before exiting.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      log(`${signal}: stopping`);
+      void stack.stop().finally(() => process.exit(130));
+    });
   const reports: string[] = [];
   try {
     for (const scenario of ALL) {

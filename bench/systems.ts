@@ -118,6 +118,8 @@ export async function startStack(): Promise<Stack> {
       GATE_RATE_LIMITS: 'off',
       GATE_MAX_SESSIONS_PER_USER: '100000',
       GATE_ALLOWED_ORIGINS: HOST_ORIGIN,
+      // One access token serves the whole run (a full run is ~10 minutes; the default lifetime is 5).
+      GATE_ACCESS_TTL: '3600',
     };
     // bench/memory-probe.mjs samples process.memoryUsage() inside the gateway; --expose-gc lets
     // it collect before its "still referenced" reading.

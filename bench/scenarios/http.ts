@@ -131,7 +131,7 @@ export const transfer: Scenario = {
           const cpu0 = ctx.stack.cpuMs(s.name);
           const r = await runLoad(job);
           const cpuMs = ctx.stack.cpuMs(s.name) - cpu0;
-          if (r.errors) throw new Error(`${s.name}: transfer answered with an error status`);
+          if (r.errors) throw new Error(`${s.name}: ${JSON.stringify(job).slice(0, 80)} answered ${r.badStatus}`);
           return { mbps: r.mbps!, growthMb: ctx.stack.memory(s.name).hwmMb - rss0, cpuMsPerMb: cpuMs / (r.bytes! / 1e6) };
         };
         const d = await one({ kind: 'download', target: s.target, path: `/download?bytes=${bytes}`, repeat: 1 });
