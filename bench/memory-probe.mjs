@@ -23,7 +23,7 @@ if (file) {
     sample();
     if (process.env.PG_MEMORY_PROBE_GC === '1' && typeof globalThis.gc === 'function') globalThis.gc();
     const now = process.memoryUsage();
-    writeFileSync(file, JSON.stringify({ now, max }) + '\n');
+    writeFileSync(file, `${JSON.stringify({ now, max })}\n`);
     max = zero();
   });
 }

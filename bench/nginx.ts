@@ -4,7 +4,7 @@
  * Same upstream, same keep-alive and streaming settings as a careful operator would choose.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryOf, childPids, resetPeak } from './processes.js';
@@ -14,7 +14,19 @@ export function nginxBinary(): string | null {
   return null;
 }
 
-export async function startNginx(opts: { port: number; upstreamPort: number; upstreamHost: string; token: string }) {
+/**
+ * `workerConnections` (default 1024) counts both sides of a proxied connection, so N idle
+ * WebSockets need 2N; `worker_rlimit_nofile` follows it (capped by the hard `ulimit -n`, which an
+ * unprivileged nginx cannot raise).
+ */
+export async function startNginx(opts: {
+  port: number;
+  upstreamPort: number;
+  upstreamHost: string;
+  token: string;
+  workerConnections?: number;
+  maxFiles?: number;
+}) {
   const bin = nginxBinary();
   if (!bin) return null;
   const dir = mkdtempSync(join(tmpdir(), 'pg-nginx-'));
@@ -24,7 +36,8 @@ worker_processes 1;
 error_log ${dir}/logs/error.log warn;
 pid ${dir}/nginx.pid;
 ${process.getuid?.() === 0 ? 'user root;' : ''}
-events { worker_connections 1024; }
+worker_rlimit_nofile ${opts.maxFiles ?? 4096};
+events { worker_connections ${opts.workerConnections ?? 1024}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
@@ -44,6 +57,8 @@ http {
       proxy_set_header Connection $connection_upgrade;
       proxy_buffering off;
       proxy_request_buffering off;
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
     }
   }
 }`;
@@ -72,7 +87,18 @@ http {
       const pids = [child.pid!, ...childPids(child.pid!)];
       return pids.map(memoryOf).reduce((a, b) => ({ rssMb: a.rssMb + b.rssMb, hwmMb: a.hwmMb + b.hwmMb }), { rssMb: 0, hwmMb: 0 });
     },
+    /** nginx's own complaints so far (alert, crit, emerg lines of its error log). */
+    problems(): string[] {
+      try {
+        return readFileSync(join(dir, 'logs', 'error.log'), 'utf8')
+          .split('\n')
+          .filter((l) => /\[(alert|crit|emerg)\]/.test(l));
+      } catch {
+        return [];
+      }
+    },
     async stop() {
+      for (const line of this.problems().slice(-5)) console.error(`nginx: ${line}`);
       child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 200));
       rmSync(dir, { recursive: true, force: true });
