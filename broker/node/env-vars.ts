@@ -59,7 +59,7 @@ export const ENV_VARS: readonly EnvVar[] = [
     group: 'Public URLs',
     name: 'GATE_APP_URL',
     default: '(none)',
-    meaning: "The host app's URL: \"Back to the app\" on a gateway page opened in a tab with no history (error, waiting and launch pages).",
+    meaning: 'The host app\'s URL: "Back to the app" on a gateway page opened in a tab with no history (error, waiting and launch pages).',
   },
   {
     group: 'Public URLs',
@@ -71,7 +71,7 @@ export const ENV_VARS: readonly EnvVar[] = [
     group: 'Public URLs',
     name: 'GATE_PRODUCT_LOGO_URL',
     default: '(none)',
-    meaning: 'Logo beside the product name: an http(s) URL (its origin is added to the pages\' CSP `img-src`) or a base64 `data:image/…` URL of at most 16 KiB.',
+    meaning: "Logo beside the product name: an http(s) URL (its origin is added to the pages' CSP `img-src`) or a base64 `data:image/…` URL of at most 16 KiB.",
   },
 
   {

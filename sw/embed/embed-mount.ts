@@ -140,7 +140,7 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
   iframe.style.cssText = 'border:0;width:100%;height:100%;display:block;';
   const root = element.shadowRoot ?? element;
   // The ended panel lies over the frame: the element must be its containing block.
-  if (!element.shadowRoot && getComputedStyle(element).position === 'static') element.style.position = 'relative';
+  if (!element.shadowRoot && typeof getComputedStyle === 'function' && getComputedStyle(element).position === 'static') element.style.position = 'relative';
   root.append(iframe);
   const ended = createEndedPanel(root, () => void launch());
 

@@ -24,7 +24,7 @@ import { TOKENS_CHANGED } from '../worker/messages.js';
 import { createTokenStore, isTokenGrant } from '../worker/token-store.js';
 import { actionButtons, showFailure, showMalformedCode } from './failure-view.js';
 import { isWaitingCode } from './failures.js';
-import { waitForApp } from './waiting.js';
+import { resumeWait, saveWait, waitForApp } from './waiting.js';
 import { postToParent, type CredentialPath, type PageErrorCode } from './messages.js';
 import { readGateError } from './read-error.js';
 import { safePath } from './safe-path.js';
@@ -209,8 +209,17 @@ function errorPage(): void {
 async function waitingPage(): Promise<void> {
   const progress = document.querySelector('.progress');
   const spinner = document.querySelector('.spinner');
+  const url = location.href;
+  let storage: Storage | null = null;
+  try {
+    storage = sessionStorage;
+  } catch {
+    /* refused (storage blocked): the bound holds per page load */
+  }
   await waitForApp({
-    url: location.href,
+    url,
+    from: resumeWait(url, Date.now(), storage),
+    onAttempt: (p) => saveWait(url, p, storage),
     onProgress(seconds) {
       if (!progress) return;
       if (seconds === null) {

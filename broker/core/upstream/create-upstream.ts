@@ -232,9 +232,13 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
  * turns into the app by itself (broker/core/http/pages.ts, sw/page/waiting.ts).
  */
 export function appNotListening(port: number): GateError {
-  return new GateError('app_not_listening', `Nothing is listening on port ${port} in the sandbox yet; the app may still be starting.`, {
-    'Retry-After': '2',
-  });
+  return new GateError(
+    'app_not_listening',
+    `Nothing is listening on port ${port} in the sandbox yet (or the app dropped the request); it may still be starting.`,
+    {
+      'Retry-After': '2',
+    },
+  );
 }
 
 function rejectedError(): GateError {
