@@ -174,8 +174,12 @@ export function createAuthenticator(d: AuthenticatorDeps) {
       checkPath(pathname, session.pathScope);
       return granted({ ...session, sessionId: session.id }, { setCookies: grantCookies(grant, refreshCookie.mode, clock()) });
     } catch (err) {
-      // A dead session: tell the browser to forget its cookies along with the error.
-      if (err instanceof GateError && err.status === 401) throw new SessionEndedError(err, refreshCookie.mode);
+      // A dead session: tell the browser to forget its cookies along with the error. A share's
+      // session that ended with its share says so (the share-end marker, http/cookies.ts).
+      if (err instanceof GateError && err.status === 401) {
+        const shareOver = err.code === 'invalid_session' && endedShare(req.headers.get('cookie'), clock());
+        throw new SessionEndedError(shareOver ? new GateError('share_expired', 'This share link has expired.') : err, refreshCookie.mode);
+      }
       throw err;
     }
   }
