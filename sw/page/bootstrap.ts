@@ -193,13 +193,15 @@ function errorPage(): void {
   const code = document.body.dataset.gateCode ?? 'internal';
   const action = document.body.dataset.gateAction;
   const message = document.body.dataset.gateMessage ?? '';
+  const actions = document.querySelector('.actions');
   if (isWaitingCode(code)) {
     postToParent({ type: 'waiting', code, message });
+    // In a frame, the server-rendered "Back to the app" would open the app inside the frame.
+    actions?.replaceChildren(...actionButtons('reload'));
     void waitingPage();
     return;
   }
   postToParent({ type: 'error', code: (isErrorCode(code) || code === 'storage_refused' ? code : 'internal') as PageErrorCode, message });
-  const actions = document.querySelector('.actions');
   if (actions && (action === 'relaunch' || action === 'reload' || action === 'new-tab')) {
     actions.replaceChildren(...actionButtons(action));
   }

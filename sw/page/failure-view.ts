@@ -4,8 +4,8 @@
  * where the page is:
  *  - inside the host app's frame: the embed mints a new link (`relaunch`, in the frame or a new
  *    tab) when the failure calls for one, and Reload;
- *  - in a tab of its own: Back to the app (history when there is some, else GATE_APP_URL from
- *    the page's `data-app-url`), Open in a new tab for an embedded-only failure, and Reload.
+ *  - in a tab of its own: Back to the app (GATE_APP_URL from the page's `data-app-url`, else
+ *    history when there is some) and Reload.
  */
 import { failureText, MALFORMED_CODE, portOfHost, type FailureText } from './failures.js';
 import { postToParent, type PageErrorCode } from './messages.js';
@@ -41,11 +41,15 @@ function appUrl(): string | null {
   }
 }
 
-/** "Back to the app": history when this tab came from somewhere, else the configured app URL, else nothing. */
+/**
+ * "Back to the app": the configured app URL (GATE_APP_URL) when there is one (it always leads
+ * somewhere: history may hold only a blank page or another site), else history when this tab
+ * has some, else nothing (Reload stays).
+ */
 function backToApp(primary: boolean): HTMLElement | null {
-  if (history.length > 1) return button('Back to the app', () => history.back(), primary);
   const url = appUrl();
-  return url ? link('Back to the app', url, primary) : null;
+  if (url) return link('Back to the app', url, primary);
+  return history.length > 1 ? button('Back to the app', () => history.back(), primary) : null;
 }
 
 /** The buttons for a failure's way out; Reload is always among them. */
