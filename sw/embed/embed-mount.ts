@@ -159,6 +159,11 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
   let generation = 0;
   let endTimer: ReturnType<typeof setTimeout> | undefined;
   let readyTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * A waiting page reported itself before its own `load` reached us (Firefox's order; Chromium
+   * delivers the `load` first): that next `load` is the waiting page's, not the app's.
+   */
+  let ownLoadPending = false;
 
   const emit = (type: 'ready' | 'waiting' | 'expired' | 'error', code: PreviewEventDetail['code'], message: string): boolean => {
     const detail: PreviewEventDetail = { code, message, credentialPath, sessionId };
@@ -234,6 +239,7 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
       previewOrigin = new URL(preview.url).origin;
       credentialPath = null;
       phase = { name: 'loading' };
+      ownLoadPending = false;
       ended.hide();
       iframe.src = launchTarget(preview.url);
       watchSessionEnd(preview.sessionExpiresAt);
@@ -263,7 +269,10 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
       if (sessionId) watcher.watch(sessionId);
     } else if (report.type === 'waiting') {
       if (phase.name === 'ended' || phase.name === 'failed' || phase.name === 'idle') return;
+      const loadSeen = readyTimer !== undefined;
       clearTimeout(readyTimer);
+      readyTimer = undefined;
+      ownLoadPending = !loadSeen && (phase.name === 'starting-app' || phase.name === 'waiting');
       const was = phase.name;
       phase = { name: 'waiting' };
       if (was !== 'waiting') emit('waiting', report.code, report.message);
@@ -290,8 +299,13 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
    */
   function onLoad(): void {
     if (phase.name !== 'starting-app' && phase.name !== 'waiting') return;
+    if (ownLoadPending) {
+      ownLoadPending = false;
+      return;
+    }
     clearTimeout(readyTimer);
     readyTimer = setTimeout(() => {
+      readyTimer = undefined;
       if (phase.name !== 'starting-app' && phase.name !== 'waiting') return;
       phase = { name: 'live' };
       emit('ready', 'ok', '');

@@ -51,7 +51,8 @@ export function stateOf(phase: Phase): PreviewState {
  * How long after the frame's `load` the embed waits for the loaded page to report a waiting
  * page or an error before it says `ready`: the page's report (posted by its script before its
  * `load`) and the iframe's `load` event reach the host page by separate routes, so either may
- * come first; `ready` must never be said of a page that is not the app.
+ * come first (Chromium: the load; Firefox: the report, and then its load is not the app's:
+ * embed-mount.ts `ownLoadPending`); `ready` must never be said of a page that is not the app.
  */
 export const READY_SETTLE_MS = 300;
 

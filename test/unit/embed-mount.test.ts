@@ -428,6 +428,23 @@ describe('the embed tells waiting from ready', () => {
     expect(handle.state).toBe('live');
   });
 
+  it("the report before the waiting page's own load (Firefox's order): that load is not the app's; the next one is", async () => {
+    await launchedFrame();
+    fake.fromFrame(msg({ type: 'waiting', code: 'app_not_listening', message: '' }));
+    fake.iframe.load();
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['waiting:app_not_listening']);
+    // Reloaded into another waiting page, report first again: still waiting.
+    fake.fromFrame(msg({ type: 'waiting', code: 'app_not_listening', message: '' }));
+    fake.iframe.load();
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['waiting:app_not_listening']);
+    // Then the app.
+    fake.iframe.load();
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['waiting:app_not_listening', 'ready:ok']);
+  });
+
   it('a sandbox that is starting is waiting too; a repeated report makes one event', async () => {
     await launchedFrame();
     fake.fromFrame(msg({ type: 'waiting', code: 'sandbox_starting', message: '' }));
