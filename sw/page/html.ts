@@ -50,7 +50,7 @@ export const PAGE_STYLE = `
   .progress { font-size: .9rem; opacity: .7; }
   .code { font: 12px ui-monospace, monospace; opacity: .55; margin-top: 1.5rem; }
   .spinner { width: 1.5rem; height: 1.5rem; border: 3px solid #8884; border-top-color: #888; border-radius: 50%;
-    animation: spin 1s linear infinite; margin: 0 auto 1rem; }
+    animation: spin 1s linear infinite; margin: 0 0 1rem; }
   @keyframes spin { to { transform: rotate(360deg); } }
 `;
 
