@@ -22,8 +22,8 @@ export interface PreviewFrameEvents {
    */
   waiting: CustomEvent<PreviewEventDetail>;
   /**
-   * The preview session ended; cancelable: `preventDefault()` stops the automatic relaunch (then,
-   * as after `handle.revoke()`, the frame shows an ended panel with Start again, not the app).
+   * The preview session ended; cancelable: `preventDefault()` stops the automatic relaunch.
+   * After `handle.revoke()` there is none either, and the frame shows an ended panel (Start again).
    */
   expired: CustomEvent<PreviewEventDetail>;
   /** Anything else that keeps the preview from showing (`detail.code` says what). */

@@ -17,8 +17,9 @@
  *            a gateway error page in the frame, from `handle.revoke()` at once, or from the
  *            status check (GET /api/previews/{id} every `statusIntervalMs` while the page is
  *            visible), so a session revoked elsewhere is reported even while the app in the
- *            frame only fetches or sits idle. Without a relaunch (revoke(), or cancelled) the
- *            frame no longer shows the app: an "ended" panel with a Start again button does
+ *            frame only fetches or sits idle. After `revoke()` the frame no longer shows the
+ *            app: an "ended" panel with a Start again button does (a cancelled `expired`
+ *            leaves the frame to the host app)
  *   error    anything else that keeps the preview from showing (forbidden, sandbox stopped, ...)
  *
  * The frame is the preview origin, where the sandbox app's own (untrusted) scripts run: any
@@ -204,20 +205,19 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     phase = { name: 'ended', relaunchable: false };
     clearTimeout(endTimer);
     const relaunch = emit('expired', code, message) && !revoked;
-    if (!relaunch && !fromFrame) return showEnded(code);
+    if (revoked) return showEnded(code);
     if (relaunch) {
       // Not cancelled: the automatic relaunch (capped) is the way out; a button press must
       // not add another. Cancelled: the failure page's "Get a new link" may ask once.
       const allowed = relaunchAllowed();
       if (fromFrame && !allowed) phase = withRelaunchable(phase, true);
       if (allowed) void launch();
-      else if (!fromFrame) showEnded(code);
     } else if (fromFrame) phase = withRelaunchable(phase, true);
   }
 
   /**
-   * No session any more and none coming by itself: the frame must not keep showing the app (it
-   * would look alive). Emptied (about:blank), and the ended panel offers Start again.
+   * The host app ended the session (revoke(): "End session"): the frame must not keep showing
+   * the app (it would look alive). Emptied (about:blank), and the ended panel offers Start again.
    */
   function showEnded(code: ErrorCode): void {
     previewOrigin = null; // whatever the old frame still posts is not listened to

@@ -9,9 +9,9 @@
  *   starting-app/live ─ `waiting`→ waiting        `waiting` dispatched: the app is not up yet
  *   waiting ── frame load ───────→ live           the waiting page turned into the app: `ready`
  *   any live phase ── `error` ───→ failed         (not a session end) one `relaunch` may follow
- *   any live phase ── session end→ ended          `expired` dispatched, once per session; without a
- *                                                 relaunch (revoke(), or `expired` cancelled) the
- *                                                 frame is emptied and the ended panel shown
+ *   any live phase ── session end→ ended          `expired` dispatched, once per session; after
+ *                                                 revoke() the frame is emptied and the ended
+ *                                                 panel shown (no relaunch)
  *   ended ── frame `error` ──────→ ended          (already reported) its button may relaunch once
  *   failed/ended ── `relaunch` ──→ same phase, relaunchable: false
  *   any ── destroy() ────────────→ destroyed      final
