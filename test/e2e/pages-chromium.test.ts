@@ -41,6 +41,7 @@ async function withContext<T>(fn: (page: Page, context: BrowserContext) => Promi
 
 const shot = async (page: Page, name: string) => saveScreenshot('chromium', name, await page.screenshot());
 const appShown = (target: Page | Frame) => target.waitForSelector('html[data-inspector-done="true"]', { timeout: 45_000 });
+// biome-ignore lint/performance/useDomNodeTextContent: the visible text (innerText) is what is asserted
 const text = async (target: Page | Frame, selector = 'main') => folded(await target.innerText(selector));
 const events = (page: Page) => page.evaluate(() => (window as unknown as { events: string[] }).events);
 const previewFrame = (page: Page) => page.frames().find((f) => f.url().startsWith(stack.previewOrigin)) ?? null;
@@ -128,6 +129,7 @@ describe('the embed: default size, End session', () => {
       await page.waitForFunction(() => (window as unknown as { events: string[] }).events.includes('ready:ok'), undefined, { timeout: 30_000 });
       await page.click('#end');
       await page.waitForSelector('preview-frame [data-preview-gate="ended"]', { state: 'visible', timeout: 10_000 });
+      // biome-ignore lint/performance/useDomNodeTextContent: the visible text (innerText) is what is asserted
       const panel = folded(await page.innerText('preview-frame [data-preview-gate="ended"]'));
       expect(panel).toContain('This preview session was ended.');
       expect(panel).toContain('Start again');
@@ -158,6 +160,7 @@ describe('failure pages in a tab: one sentence of what happened, one of what to 
       await shot(page, 'private-tab');
       await page.click('text=Back to the app');
       await page.waitForURL(`${site.origin}/app`);
+      // biome-ignore lint/performance/useDomNodeTextContent: the visible text (innerText) is what is asserted
       expect(await page.innerText('h1')).toBe('Acme IDE home');
     });
   }, 60_000);

@@ -50,6 +50,7 @@ describe.skipIf(!FIREFOX)(SUITE, () => {
   });
 
   const shot = async (page: Page, name: string) => saveScreenshot('firefox', name, await page.screenshot());
+  // biome-ignore lint/performance/useDomNodeTextContent: the visible text (innerText) is what is asserted
   const mainText = async (target: Page | Frame) => folded(await target.evaluate(() => document.querySelector('main')?.innerText ?? ''));
   const setApp = (up: boolean) => stack.emulator.bindPort(stack.sandboxId, APP_PORT, up ? 'inspector' : null);
   const appShown = (target: Page | Frame) => until(target, 'the app', () => document.documentElement.dataset.inspectorDone === 'true', 45_000);

@@ -30,6 +30,7 @@ async function until<T>(driver: WebDriverClient, what: string, fn: () => T, time
 }
 
 function mainText(): string {
+  // biome-ignore lint/performance/useDomNodeTextContent: the visible text (innerText) is what is asserted
   return document.querySelector('main')?.innerText ?? '';
 }
 
