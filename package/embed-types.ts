@@ -9,12 +9,22 @@ import type { CredentialPath } from '../sw/page/messages.js';
 
 export type { PreviewEventDetail, PreviewHandle, MountOptions } from '../sw/embed/embed-mount.js';
 export type { CredentialPath, PageErrorCode } from '../sw/page/messages.js';
+export type { PreviewState } from '../sw/embed/lifecycle.js';
+import type { PreviewState } from '../sw/embed/lifecycle.js';
 
 /** The events a `<preview-frame>` (and an element given to `mount`) dispatches. */
 export interface PreviewFrameEvents {
-  /** The app in the frame loaded. */
+  /** The app in the frame loaded (never said of a waiting or error page). */
   ready: CustomEvent<PreviewEventDetail>;
-  /** The preview session ended; cancelable: `preventDefault()` stops the automatic relaunch. */
+  /**
+   * The frame shows the waiting page: the sandbox is starting (`detail.code` `sandbox_starting`)
+   * or nothing listens on the port yet (`app_not_listening`); `ready` follows when the app answers.
+   */
+  waiting: CustomEvent<PreviewEventDetail>;
+  /**
+   * The preview session ended; cancelable: `preventDefault()` stops the automatic relaunch.
+   * After `handle.revoke()` there is none either, and the frame shows an ended panel (Start again).
+   */
   expired: CustomEvent<PreviewEventDetail>;
   /** Anything else that keeps the preview from showing (`detail.code` says what). */
   error: CustomEvent<PreviewEventDetail>;
@@ -45,6 +55,8 @@ export interface PreviewFrameElement extends HTMLElement {
   getSession?: () => Promise<string>;
   /** 'worker' or 'cookie' once launched, else null. */
   readonly credentialPath: CredentialPath | null;
+  /** Where the preview stands: `idle`, `loading`, `waiting`, `live`, `failed`, `ended`, `destroyed`. */
+  readonly state: PreviewState;
   /** The mounted preview (reload, launchUrl, revoke), or null before launch. */
   readonly handle: PreviewHandle | null;
   /** Launches again if no preview is mounted (e.g. after a session source appeared). */

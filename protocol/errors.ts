@@ -51,6 +51,8 @@ export const ERROR_STATUS = {
   sandbox_stopped: 503,
   sandbox_starting: 503,
   upstream_unavailable: 502,
+  /** The sandbox runs but nothing listens on the port yet (Daytona's bare 502): a dev server still starting. Retry. */
+  app_not_listening: 502,
   upstream_timeout: 504,
   daytona_unavailable: 503,
   /** The shared store (Redis) is unreachable: launches, code exchanges, refreshes and shares wait for it. */

@@ -21,6 +21,12 @@ export const ACCESS_COOKIE = '__Host-pg-access';
 export const REFRESH_COOKIE = '__Host-pg-refresh';
 /** The prefix every gateway cookie shares: an app's `Set-Cookie` with it is never let through. */
 export const GATE_COOKIE_PREFIX = '__Host-pg-';
+/**
+ * Set beside the session cookies when a browser follows a share link: the share's end (ms), no
+ * secret. It outlives the share by a week, so a reload after the end says "this share link has
+ * expired" instead of "this preview is private" (broker/core/http/cookies.ts#endedShare).
+ */
+export const SHARE_END_COOKIE = '__Host-pg-share-end';
 
 /** Reserved prefix on every preview origin; requests under it are never forwarded. */
 export const RESERVED_PREFIX = '/__gate/';

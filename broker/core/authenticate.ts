@@ -26,7 +26,7 @@ import type { ResolvedConfig } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { Store } from './store/store.js';
 import type { Tokens } from './tokens/tokens.js';
-import { grantCookies, parseCookies, parseRefreshCookie } from './http/cookies.js';
+import { endedShare, grantCookies, parseCookies, parseRefreshCookie, shareEndCookie } from './http/cookies.js';
 import { cookieModeOf, cookiesAccepted, isNavigation } from './http/fetch-metadata.js';
 import { inScope, scopeOf } from './http/paths.js';
 import { SessionEndedError } from './http/respond.js';
@@ -134,7 +134,8 @@ export function createAuthenticator(d: AuthenticatorDeps) {
     // A browser: exchange for cookies and take the token out of the address bar (and history).
     const mode = cookieModeOf(req);
     const { cookieGrant } = await credentials.openShareSession(share, host.origin, mode);
-    return granted(holder, { setCookies: grantCookies(cookieGrant, mode, clock()), redirectTo: host.origin + stripGateQuery(url.pathname + url.search) });
+    const setCookies = [...grantCookies(cookieGrant, mode, clock()), shareEndCookie(share.expiresAt, mode, clock())];
+    return granted(holder, { setCookies, redirectTo: host.origin + stripGateQuery(url.pathname + url.search) });
   }
 
   async function fromTicket(ticket: string, host: PreviewHost, pathname: string): Promise<Authenticated> {
@@ -173,8 +174,12 @@ export function createAuthenticator(d: AuthenticatorDeps) {
       checkPath(pathname, session.pathScope);
       return granted({ ...session, sessionId: session.id }, { setCookies: grantCookies(grant, refreshCookie.mode, clock()) });
     } catch (err) {
-      // A dead session: tell the browser to forget its cookies along with the error.
-      if (err instanceof GateError && err.status === 401) throw new SessionEndedError(err, refreshCookie.mode);
+      // A dead session: tell the browser to forget its cookies along with the error. A share's
+      // session that ended with its share says so (the share-end marker, http/cookies.ts).
+      if (err instanceof GateError && err.status === 401) {
+        const shareOver = err.code === 'invalid_session' && endedShare(req.headers.get('cookie'), clock());
+        throw new SessionEndedError(shareOver ? new GateError('share_expired', 'This share link has expired.') : err, refreshCookie.mode);
+      }
       throw err;
     }
   }
@@ -204,6 +209,8 @@ export function createAuthenticator(d: AuthenticatorDeps) {
         'This preview is private, and its cookies count only on requests from the preview itself or navigations (Sec-Fetch-Site), not from another site or preview.',
       );
     }
+    // A browser that followed a share link which has since ended: say so, not "private".
+    if (cookiesOk && endedShare(req.headers.get('cookie'), clock())) throw new GateError('share_expired', 'This share link has expired.');
     throw new GateError('missing_credential', 'This preview is private: no access token, cookie or share link came with the request.');
   }
 

@@ -10,8 +10,9 @@
  */
 import { DAYTONA_RESERVED_PORTS } from '../../protocol/index.js';
 import { resolveLimits, type LimitsConfig, type ResolvedLimits } from './limits/config.js';
+import { resolvePages, type PageOptions, type ResolvedPages } from './page-config.js';
 
-export interface GatewayConfig {
+export interface GatewayConfig extends PageOptions {
   /** Preview origins are `{port}-{sandboxId}.{previewDomain}`. Default `preview.localhost` (GATE_PREVIEW_DOMAIN). */
   previewDomain?: string;
   /** Scheme of the public URLs the gateway hands out. Default `http` (GATE_PUBLIC_SCHEME). */
@@ -218,6 +219,8 @@ export interface ResolvedConfig {
   policyToken: string | null;
   policyCacheSeconds: number;
   serviceToken: string | null;
+  /** Product name, logo and host-app URL of the gateway's pages (page-config.ts). */
+  pages: ResolvedPages;
 }
 
 function intIn(name: string, env: string, value: number | undefined, def: number, min: number, max: number): number {
@@ -379,6 +382,7 @@ export function resolveConfig(config: GatewayConfig): ResolvedConfig {
     policyToken: config.policyToken || null,
     policyCacheSeconds: intIn('policyCacheSeconds', 'GATE_POLICY_CACHE_SECONDS', config.policyCacheSeconds, 10, 0, 300),
     serviceToken: secretOf('serviceToken', 'GATE_SERVICE_TOKEN', config.serviceToken, 32),
+    pages: resolvePages(config),
   };
 }
 

@@ -50,7 +50,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     previewHost(c);
     const nonce = newNonce();
     // pageHeaders: no-store, and Referrer-Policy no-referrer (the URL's fragment holds the code).
-    return c.body(launchPage(cookieModeOf(c.req.raw), nonce), 200, pageHeaders(nonce, config.allowedOrigins));
+    return c.body(launchPage(cookieModeOf(c.req.raw), nonce, config.pages), 200, pageHeaders(nonce, config.allowedOrigins, config.pages));
   });
 
   app.post(`${PV}${GATE_PATHS.session}`, async (c) => {

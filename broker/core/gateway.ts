@@ -229,9 +229,9 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     c.set('code', code);
     if (err instanceof GateError) c.set('reason', err.message);
     if (!(err instanceof GateError)) logger.error('unhandled', { error: err?.name, message: redact(String(err?.message ?? '')) });
-    return errorResponse(err, c.req.raw, config.allowedOrigins);
+    return errorResponse(err, c.req.raw, config.allowedOrigins, config.pages);
   });
-  app.notFound((c) => errorResponse(new GateError('not_found', 'Not found.'), c.req.raw, config.allowedOrigins));
+  app.notFound((c) => errorResponse(new GateError('not_found', 'Not found.'), c.req.raw, config.allowedOrigins, config.pages));
 
   // Every route, in the one order that works. Hono runs the handlers whose pattern matches in
   // the order they were registered, and the first answer wins, so the order is part of the

@@ -127,6 +127,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ...(env.GATE_POLICY_TOKEN?.trim() ? { policyToken: env.GATE_POLICY_TOKEN.trim() } : {}),
     ...(int(env, 'GATE_POLICY_CACHE_SECONDS', undefined) !== undefined ? { policyCacheSeconds: int(env, 'GATE_POLICY_CACHE_SECONDS', undefined)! } : {}),
     ...(env.GATE_SERVICE_TOKEN?.trim() ? { serviceToken: env.GATE_SERVICE_TOKEN.trim() } : {}),
+    ...(env.GATE_APP_URL?.trim() ? { appUrl: env.GATE_APP_URL.trim() } : {}),
+    ...(env.GATE_PRODUCT_NAME?.trim() ? { productName: env.GATE_PRODUCT_NAME.trim() } : {}),
+    ...(env.GATE_PRODUCT_LOGO_URL?.trim() ? { productLogoUrl: env.GATE_PRODUCT_LOGO_URL.trim() } : {}),
     ...(env.GATE_ACTIVITY_UPDATES?.trim() ? { activityUpdates: env.GATE_ACTIVITY_UPDATES.trim().toLowerCase() as GatewayConfig['activityUpdates'] } : {}),
   };
   const daytonaApi = {

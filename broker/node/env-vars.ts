@@ -55,6 +55,24 @@ export const ENV_VARS: readonly EnvVar[] = [
     default: 'the listening port',
     meaning: "Port in the public URLs; set but empty = the scheme's default port (behind a proxy on 443).",
   },
+  {
+    group: 'Public URLs',
+    name: 'GATE_APP_URL',
+    default: '(none)',
+    meaning: 'The host app\'s URL: "Back to the app" on a gateway page opened in a tab with no history (error, waiting and launch pages).',
+  },
+  {
+    group: 'Public URLs',
+    name: 'GATE_PRODUCT_NAME',
+    default: 'Preview',
+    meaning: 'Product name at the top of every gateway page (at most 60 characters).',
+  },
+  {
+    group: 'Public URLs',
+    name: 'GATE_PRODUCT_LOGO_URL',
+    default: '(none)',
+    meaning: "Logo beside the product name: an http(s) URL (its origin is added to the pages' CSP `img-src`) or a base64 `data:image/…` URL of at most 16 KiB.",
+  },
 
   {
     group: 'Access',

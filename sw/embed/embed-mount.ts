@@ -3,16 +3,23 @@
  * preview-gate. Mints a preview with the host app's user session (POST {gateway}/api/previews,
  * CORS, `Authorization: Bearer`), loads the launch URL in an iframe (the one-time code rides in
  * the fragment), follows the preview's postMessage reports, and mints a new preview when the
- * session ends (expired, revoked), unless the host app cancels the `expired` event.
+ * session ends by itself (expired, revoked elsewhere), unless the host app cancels the `expired`
+ * event. `handle.revoke()` ends it for good: no new session until `reload()`.
  *
  * Events on `element` (CustomEvent, `detail: {code, message, credentialPath, sessionId}`):
- *   ready    the app in the frame loaded (after a launch)
+ *   ready    the app in the frame loaded (after a launch, or when a waiting page turned into it);
+ *            never for a gateway page (waiting or error)
+ *   waiting  the frame shows the waiting page: the sandbox is starting (`sandbox_starting`) or
+ *            nothing listens on the port yet (`app_not_listening`); the page turns into the app
+ *            by itself, and `ready` follows
  *   expired  the preview session ended (expired, revoked, code spent); cancelable:
  *            `preventDefault()` stops the automatic relaunch. Once per preview session: from
  *            a gateway error page in the frame, from `handle.revoke()` at once, or from the
  *            status check (GET /api/previews/{id} every `statusIntervalMs` while the page is
  *            visible), so a session revoked elsewhere is reported even while the app in the
- *            frame only fetches or sits idle
+ *            frame only fetches or sits idle. After `revoke()` the frame no longer shows the
+ *            app: an "ended" panel with a Start again button does (a cancelled `expired`
+ *            leaves the frame to the host app)
  *   error    anything else that keeps the preview from showing (forbidden, sandbox stopped, ...)
  *
  * The frame is the preview origin, where the sandbox app's own (untrusted) scripts run: any
@@ -37,12 +44,13 @@ import type { ErrorCode } from '../../protocol/index.js';
 import type { CredentialPath, PageErrorCode } from '../page/messages.js';
 import { createGatewayClient, PreviewGateError } from './gateway-client.js';
 import { readFrameMessage } from './frame-messages.js';
-import { createRelaunchBudget, mayRelaunchOnRequest, type Phase, withRelaunchable } from './lifecycle.js';
+import { createRelaunchBudget, mayRelaunchOnRequest, type Phase, type PreviewState, READY_SETTLE_MS, stateOf, withRelaunchable } from './lifecycle.js';
+import { createEndedPanel } from './ended-panel.js';
 import { createStatusWatcher, statusInterval } from './status-watcher.js';
 
 export { PreviewGateError } from './gateway-client.js';
 export { MAX_MESSAGE_LENGTH, frameErrorCode, frameMessage } from './frame-messages.js';
-export { MAX_AUTO_RELAUNCH_PER_MINUTE } from './lifecycle.js';
+export { MAX_AUTO_RELAUNCH_PER_MINUTE, READY_SETTLE_MS, type PreviewState } from './lifecycle.js';
 export { DEFAULT_STATUS_INTERVAL_MS, MIN_STATUS_INTERVAL_MS, endedCode, statusInterval } from './status-watcher.js';
 
 export interface MountOptions {
@@ -74,11 +82,21 @@ export interface PreviewHandle {
   /** How the preview authenticates: 'worker', 'worker-only', 'cookie', or null before the first launch. */
   readonly credentialPath: CredentialPath | null;
   readonly sessionId: string | null;
+  /**
+   * Where the preview stands: `loading` (launching), `waiting` (the sandbox or its app is
+   * starting), `live` (the app is shown), `failed`, `ended` (no session: `reload()` starts one),
+   * `idle` before the first mint, `destroyed`.
+   */
+  readonly state: PreviewState;
   /** Mints a new preview and loads it (a new launch link each time). */
   reload(): Promise<void>;
   /** A new launch URL for the same preview, e.g. to open it in a new tab. */
   launchUrl(path?: string): Promise<string>;
-  /** Ends the current preview session (DELETE /api/previews/{id}); dispatches `expired` (`session_revoked`) at once. */
+  /**
+   * Ends the current preview session (DELETE /api/previews/{id}) for good: dispatches `expired`
+   * (`session_revoked`) at once, empties the frame and shows the ended panel; no new session
+   * starts until `reload()` (or the panel's Start again).
+   */
   revoke(): Promise<void>;
   destroy(): void;
 }
@@ -95,13 +113,17 @@ export interface PreviewEventDetail {
 }
 
 /**
- * Why these sandbox flags: the preview is a separate origin and keeps it (`allow-same-origin`:
- * its Service Worker, IndexedDB and cookies need a real origin; with a cross-origin frame this
- * grants nothing over the host page), runs its scripts, submits forms, opens popups (OAuth
- * flows, "open in new tab" links) that are not themselves sandboxed, shows dialogs and
- * downloads files. Left out on purpose: `allow-top-navigation*` (the preview must not navigate
- * the host app away) and `allow-pointer-lock`/`allow-presentation` (not needed by web apps
- * under development; add them in your own build if yours does).
+ * Why these sandbox flags, and why Chromium's console warning about them ("an iframe which has
+ * both allow-scripts and allow-same-origin … can escape its sandboxing") does not apply: that
+ * escape is a frame of the *host page's own origin* reaching up and removing its sandbox
+ * attribute. The preview is always another origin (`{port}-{sandboxId}.{previewDomain}`, never
+ * the host app's), so it cannot touch the host's DOM, and the attribute keeps protecting what it
+ * is here for: the sandbox app (untrusted code) may not navigate the host app away (no
+ * `allow-top-navigation*`, even after a click), nor lock the pointer or start a presentation.
+ * `allow-same-origin` keeps the preview's real origin (its Service Worker, IndexedDB and cookies
+ * need one); it runs scripts, submits forms, opens popups (OAuth flows, "open in new tab" links)
+ * that are not themselves sandboxed, shows dialogs and downloads files. Chromium logs the warning
+ * for every frame with both flags whatever its origin; it cannot be silenced from the page.
  */
 export const IFRAME_SANDBOX = 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads';
 export const IFRAME_ALLOW = 'clipboard-read; clipboard-write; fullscreen';
@@ -117,7 +139,11 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
   iframe.setAttribute('referrerpolicy', 'origin');
   iframe.title = options.title ?? 'Preview';
   iframe.style.cssText = 'border:0;width:100%;height:100%;display:block;';
-  (element.shadowRoot ?? element).append(iframe);
+  const root = element.shadowRoot ?? element;
+  // The ended panel lies over the frame: the element must be its containing block.
+  if (!element.shadowRoot && typeof getComputedStyle === 'function' && getComputedStyle(element).position === 'static') element.style.position = 'relative';
+  root.append(iframe);
+  const ended = createEndedPanel(root, () => void launch());
 
   const client = createGatewayClient(gateway, options.getSession);
   const budget = createRelaunchBudget();
@@ -133,8 +159,14 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
   /** Bumped by every launch: a mint answered after a newer launch began is dropped. */
   let generation = 0;
   let endTimer: ReturnType<typeof setTimeout> | undefined;
+  let readyTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * A waiting page reported itself before its own `load` reached us (Firefox's order; Chromium
+   * delivers the `load` first): that next `load` is the waiting page's, not the app's.
+   */
+  let ownLoadPending = false;
 
-  const emit = (type: 'ready' | 'expired' | 'error', code: PreviewEventDetail['code'], message: string): boolean => {
+  const emit = (type: 'ready' | 'waiting' | 'expired' | 'error', code: PreviewEventDetail['code'], message: string): boolean => {
     const detail: PreviewEventDetail = { code, message, credentialPath, sessionId };
     return element.dispatchEvent(new CustomEvent(type, { detail, cancelable: type === 'expired' }));
   };
@@ -161,22 +193,36 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
    * cancelled (capped). `fromFrame`: reported by a gateway error page in the frame, after which
    * the failure page's button may ask for one relaunch (also when the end was already reported).
    */
-  function sessionEnded(code: ErrorCode, message: string, fromFrame: boolean): void {
+  function sessionEnded(code: ErrorCode, message: string, fromFrame: boolean, revoked = false): void {
     watcher.stop();
+    clearTimeout(readyTimer);
     if (phase.name === 'destroyed') return;
     if (phase.name === 'ended') {
       if (fromFrame) phase = withRelaunchable(phase, true);
+      else if (revoked) showEnded(code);
       return;
     }
     phase = { name: 'ended', relaunchable: false };
     clearTimeout(endTimer);
-    if (emit('expired', code, message)) {
+    const relaunch = emit('expired', code, message) && !revoked;
+    if (revoked) return showEnded(code);
+    if (relaunch) {
       // Not cancelled: the automatic relaunch (capped) is the way out; a button press must
       // not add another. Cancelled: the failure page's "Get a new link" may ask once.
       const allowed = relaunchAllowed();
       if (fromFrame && !allowed) phase = withRelaunchable(phase, true);
       if (allowed) void launch();
     } else if (fromFrame) phase = withRelaunchable(phase, true);
+  }
+
+  /**
+   * The host app ended the session (revoke(): "End session"): the frame must not keep showing
+   * the app (it would look alive). Emptied (about:blank), and the ended panel offers Start again.
+   */
+  function showEnded(code: ErrorCode): void {
+    previewOrigin = null; // whatever the old frame still posts is not listened to
+    iframe.src = 'about:blank';
+    ended.show(code);
   }
 
   /** The launch URL as the frame gets it: `&sw=0` in the fragment keeps the worker out. */
@@ -193,6 +239,8 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
       previewOrigin = new URL(preview.url).origin;
       credentialPath = null;
       phase = { name: 'loading' };
+      ownLoadPending = false;
+      ended.hide();
       iframe.src = launchTarget(preview.url);
       watchSessionEnd(preview.sessionExpiresAt);
     } catch (err) {
@@ -219,7 +267,17 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
       credentialPath = report.credentialPath;
       phase = { name: 'starting-app' };
       if (sessionId) watcher.watch(sessionId);
+    } else if (report.type === 'waiting') {
+      if (phase.name === 'ended' || phase.name === 'failed' || phase.name === 'idle') return;
+      const loadSeen = readyTimer !== undefined;
+      clearTimeout(readyTimer);
+      readyTimer = undefined;
+      ownLoadPending = !loadSeen && (phase.name === 'starting-app' || phase.name === 'waiting');
+      const was = phase.name;
+      phase = { name: 'waiting' };
+      if (was !== 'waiting') emit('waiting', report.code, report.message);
     } else if (report.type === 'error') {
+      clearTimeout(readyTimer);
       if (report.sessionOver) sessionEnded(report.code as ErrorCode, report.message, true);
       else {
         phase = phase.name === 'ended' ? withRelaunchable(phase, true) : { name: 'failed', relaunchable: true };
@@ -235,10 +293,23 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     }
   }
 
+  /**
+   * The frame loaded a page after the launch, or the waiting page reloaded: the app, unless the
+   * page reports itself a waiting or error page within READY_SETTLE_MS (lifecycle.ts).
+   */
   function onLoad(): void {
-    if (phase.name !== 'starting-app') return;
-    phase = { name: 'live' };
-    emit('ready', 'ok', '');
+    if (phase.name !== 'starting-app' && phase.name !== 'waiting') return;
+    if (ownLoadPending) {
+      ownLoadPending = false;
+      return;
+    }
+    clearTimeout(readyTimer);
+    readyTimer = setTimeout(() => {
+      readyTimer = undefined;
+      if (phase.name !== 'starting-app' && phase.name !== 'waiting') return;
+      phase = { name: 'live' };
+      emit('ready', 'ok', '');
+    }, READY_SETTLE_MS);
   }
 
   window.addEventListener('message', onMessage);
@@ -254,6 +325,9 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
     get sessionId() {
       return sessionId;
     },
+    get state() {
+      return stateOf(phase);
+    },
     reload: () => launch(),
     async launchUrl(path) {
       return launchTarget((await mint(path ?? options.path)).url);
@@ -262,12 +336,15 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
       const sid = sessionId;
       if (!sid) return;
       await client.revoke(sid);
-      // Tell the host app now, not at the frame's next navigation (a no-op if already reported).
-      if (sid === sessionId) sessionEnded('session_revoked', 'The preview session was ended.', false);
+      // Tell the host app now, not at the frame's next navigation; revoke means revoke: no new
+      // session by itself, and the frame stops showing the app.
+      if (sid === sessionId) sessionEnded('session_revoked', 'The preview session was ended.', false, true);
     },
     destroy() {
       phase = { name: 'destroyed' };
       clearTimeout(endTimer);
+      clearTimeout(readyTimer);
+      ended.remove();
       watcher.destroy();
       window.removeEventListener('message', onMessage);
       iframe.removeEventListener('load', onLoad);

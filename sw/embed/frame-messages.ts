@@ -7,6 +7,7 @@
  */
 import { isErrorCode, isSessionOver } from '../../protocol/index.js';
 import { type CredentialPath, isPreviewGateMessage, PAGE_ERROR_CODES, type PageErrorCode } from '../page/messages.js';
+import { isWaitingCode, type WaitingCode } from '../page/failures.js';
 
 /** Longest `message` taken from the frame (the rest is cut). */
 export const MAX_MESSAGE_LENGTH = 300;
@@ -26,6 +27,8 @@ export type FrameReport =
   | { type: 'launched'; credentialPath: CredentialPath }
   /** `sessionOver`: the code says the preview session ended (protocol/error-answer.ts): a new launch cures it. */
   | { type: 'error'; code: PageErrorCode; message: string; sessionOver: boolean }
+  /** The frame shows the waiting page (the app is not up yet); it turns into the app by itself. */
+  | { type: 'waiting'; code: WaitingCode; message: string }
   | { type: 'relaunch'; target: 'frame' | 'tab' };
 
 export function readFrameMessage(data: unknown): FrameReport | null {
@@ -40,6 +43,7 @@ export function readFrameMessage(data: unknown): FrameReport | null {
     const code = frameErrorCode(m.code);
     return { type: 'error', code, message: frameMessage(m.message), sessionOver: isSessionOver(code) };
   }
+  if (m.type === 'waiting') return isWaitingCode(m.code) ? { type: 'waiting', code: m.code, message: frameMessage(m.message) } : null;
   if (m.type === 'relaunch') return m.target === 'frame' || m.target === 'tab' ? { type: 'relaunch', target: m.target } : null;
   return null;
 }

@@ -4,9 +4,14 @@
  *
  *   (mint answered) ─────────────→ loading        the frame has the launch URL
  *   loading ── `launched` ───────→ starting-app   the next frame load is the app
- *   starting-app ── frame load ──→ live           `ready` is dispatched
+ *   starting-app ── frame load ──→ live           `ready` is dispatched (after READY_SETTLE_MS without
+ *                                                 a `waiting`/`error` report from the loaded page)
+ *   starting-app/live ─ `waiting`→ waiting        `waiting` dispatched: the app is not up yet
+ *   waiting ── frame load ───────→ live           the waiting page turned into the app: `ready`
  *   any live phase ── `error` ───→ failed         (not a session end) one `relaunch` may follow
- *   any live phase ── session end→ ended          `expired` dispatched, once per session
+ *   any live phase ── session end→ ended          `expired` dispatched, once per session; after
+ *                                                 revoke() the frame is emptied and the ended
+ *                                                 panel shown (no relaunch)
  *   ended ── frame `error` ──────→ ended          (already reported) its button may relaunch once
  *   failed/ended ── `relaunch` ──→ same phase, relaunchable: false
  *   any ── destroy() ────────────→ destroyed      final
@@ -19,6 +24,7 @@ export type Phase =
   | { name: 'idle' }
   | { name: 'loading' }
   | { name: 'starting-app' }
+  | { name: 'waiting' }
   | { name: 'live' }
   | { name: 'failed'; relaunchable: boolean }
   | { name: 'ended'; relaunchable: boolean }
@@ -33,6 +39,22 @@ export function mayRelaunchOnRequest(phase: Phase): boolean {
 export function withRelaunchable(phase: Phase, relaunchable: boolean): Phase {
   return phase.name === 'failed' || phase.name === 'ended' ? { name: phase.name, relaunchable } : phase;
 }
+
+/** The state a host app reads (`handle.state`): the phase without its bookkeeping. */
+export type PreviewState = 'idle' | 'loading' | 'waiting' | 'live' | 'failed' | 'ended' | 'destroyed';
+
+export function stateOf(phase: Phase): PreviewState {
+  return phase.name === 'starting-app' ? 'loading' : phase.name;
+}
+
+/**
+ * How long after the frame's `load` the embed waits for the loaded page to report a waiting
+ * page or an error before it says `ready`: the page's report (posted by its script before its
+ * `load`) and the iframe's `load` event reach the host page by separate routes, so either may
+ * come first (Chromium: the load; Firefox: the report, and then its load is not the app's:
+ * embed-mount.ts `ownLoadPending`); `ready` must never be said of a page that is not the app.
+ */
+export const READY_SETTLE_MS = 300;
 
 /**
  * No more than this many relaunches per minute, automatic or asked for by the frame: a broken

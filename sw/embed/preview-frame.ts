@@ -5,10 +5,15 @@
  * Attributes: `sandbox`, `port`, `path` (default `/`), `gateway` (default: embed.js's origin),
  * `worker="off"` (cookie path only), `status-interval` (ms, mount()'s `statusIntervalMs`).
  * Changing sandbox/port/path relaunches. Fires the same
- * `ready` / `expired` / `error` events as mount().
+ * `ready` / `waiting` / `expired` / `error` events as mount(). Sized to fill its container, at
+ * least DEFAULT_MIN_HEIGHT_PX tall.
  */
 import { mount, type PreviewHandle } from './embed-mount.js';
+import type { PreviewState } from './lifecycle.js';
 import type { CredentialPath } from '../page/messages.js';
+
+/** Height of a `<preview-frame>` whose container gives it none. */
+export const DEFAULT_MIN_HEIGHT_PX = 480;
 
 export interface EmbedDefaults {
   gatewayUrl: string;
@@ -28,12 +33,19 @@ export function definePreviewFrame(defaults: EmbedDefaults): void {
       super();
       const root = this.attachShadow({ mode: 'open' });
       const style = document.createElement('style');
-      style.textContent = ':host{display:block;min-height:150px;position:relative}';
+      // Fills its container (`height: 100%` of a container with a height), and never collapses
+      // to an iframe's 150 px default where the container has none: 480 px is a usable app
+      // viewport. Override with CSS on the element (`preview-frame { height: 80vh }`).
+      style.textContent = `:host{display:block;position:relative;width:100%;height:100%;min-height:${DEFAULT_MIN_HEIGHT_PX}px}iframe{position:absolute;inset:0}`;
       root.append(style);
     }
 
     get credentialPath(): CredentialPath | null {
       return this.#handle?.credentialPath ?? null;
+    }
+    /** Where the preview stands (PreviewHandle.state); `idle` before it mounts. */
+    get state(): PreviewState {
+      return this.#handle?.state ?? 'idle';
     }
     get handle(): PreviewHandle | null {
       return this.#handle;

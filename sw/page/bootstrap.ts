@@ -8,7 +8,13 @@
  * credential path is in use (`worker`, `worker-only` when the cookie does not come back here,
  * or `cookie`), then go to the requested path.
  *
- * On an error page: tell the embedding page the code, and wire the way-out buttons.
+ * On an error page: tell the embedding page the code, and wire the way-out buttons. On a waiting
+ * page (`app_not_listening`, `sandbox_starting`): tell the embedding page it is waiting, check
+ * again with backoff and reload into the app as soon as it answers (waiting.ts).
+ *
+ * A launch link opened again (its code spent) in a tab that already holds a live session for
+ * this preview goes to the app instead of failing; a code that is not the shape of one is "not
+ * valid", not "expired".
  *
  * Fragment flags: `sw=0` keeps the worker out (cookie path only; also unregisters an earlier
  * worker) for diagnosis and tests.
@@ -16,7 +22,9 @@
 import { GATE_PATHS, LAUNCH_CODE_FRAGMENT, LAUNCH_PATH_FRAGMENT, isErrorCode } from '../../protocol/index.js';
 import { TOKENS_CHANGED } from '../worker/messages.js';
 import { createTokenStore, isTokenGrant } from '../worker/token-store.js';
-import { actionButtons, showFailure } from './failure-view.js';
+import { actionButtons, showFailure, showMalformedCode } from './failure-view.js';
+import { isWaitingCode } from './failures.js';
+import { resumeWait, saveWait, waitForApp } from './waiting.js';
 import { postToParent, type CredentialPath, type PageErrorCode } from './messages.js';
 import { readGateError } from './read-error.js';
 import { safePath } from './safe-path.js';
@@ -102,6 +110,27 @@ function cookieModeHint(): { cookieMode?: string; embedded: boolean } {
   return { ...(mode ? { cookieMode: mode } : {}), embedded: window.parent !== window };
 }
 
+/** A launch code as the gateway makes them: 32 random bytes, base64url (broker/core/tokens/crypto.ts). */
+const LAUNCH_CODE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Whether this browser already holds a live session for this preview: the cookie authenticates
+ * (GET /__gate/status, a preview session, not a share), or the worker's grant is still renewable.
+ */
+async function liveSessionHere(): Promise<boolean> {
+  try {
+    const response = await fetch(GATE_PATHS.status, { credentials: 'same-origin', cache: 'no-store' });
+    const body = (await response.json().catch(() => null)) as { authenticated?: unknown; kind?: unknown } | null;
+    if (body?.authenticated === true && body.kind === 'session') return true;
+  } catch {
+    /* unreachable: ask the worker's store */
+  }
+  const grant = (await createTokenStore()
+    .read()
+    .catch(() => null)) as { refreshExpiresAt?: unknown } | null;
+  return typeof grant?.refreshExpiresAt === 'number' && grant.refreshExpiresAt > Date.now() + 5_000;
+}
+
 async function launch(): Promise<void> {
   const params = new URLSearchParams(location.hash.slice(1));
   // The code is a one-time credential: out of the address bar (and history) before anything else.
@@ -109,7 +138,10 @@ async function launch(): Promise<void> {
   const code = params.get(LAUNCH_CODE_FRAGMENT);
   const path = safePath(params.get(LAUNCH_PATH_FRAGMENT), location.origin);
   const workerAllowed = params.get('sw') !== '0';
-  if (!code) return fail('invalid_code', 'The link carries no launch code.');
+  if (!code || !LAUNCH_CODE_SHAPE.test(code)) {
+    showMalformedCode();
+    return postToParent({ type: 'error', code: 'invalid_code', message: 'The link carries no valid launch code.' });
+  }
 
   let response: Response;
   const exchange = (confirmed: boolean) =>
@@ -137,6 +169,8 @@ async function launch(): Promise<void> {
   }
   if (!response.ok) {
     const error = await readGateError(response, 'invalid_code');
+    // The link opened again in a tab of its own that is already signed in to this preview: go on.
+    if (error.code === 'invalid_code' && window.parent === window && (await liveSessionHere())) return location.replace(path);
     return fail(error.code, error.message);
   }
   const grant: unknown = await response.json().catch(() => null);
@@ -176,15 +210,52 @@ function fail(code: PageErrorCode, message: string): void {
 function errorPage(): void {
   const code = document.body.dataset.gateCode ?? 'internal';
   const action = document.body.dataset.gateAction;
-  const message = document.querySelector('.message')?.textContent ?? '';
-  postToParent({ type: 'error', code: (isErrorCode(code) || code === 'storage_refused' ? code : 'internal') as PageErrorCode, message });
+  const message = document.body.dataset.gateMessage ?? '';
   const actions = document.querySelector('.actions');
+  if (isWaitingCode(code)) {
+    postToParent({ type: 'waiting', code, message });
+    // In a frame, the server-rendered "Back to the app" would open the app inside the frame.
+    actions?.replaceChildren(...actionButtons('reload'));
+    void waitingPage();
+    return;
+  }
+  postToParent({ type: 'error', code: (isErrorCode(code) || code === 'storage_refused' ? code : 'internal') as PageErrorCode, message });
   if (actions && (action === 'relaunch' || action === 'reload' || action === 'new-tab')) {
     actions.replaceChildren(...actionButtons(action));
   }
 }
 
-if (document.body?.dataset.gatePage === 'error') errorPage();
+/** The waiting page: checks again with backoff and opens the app as soon as it answers. */
+async function waitingPage(): Promise<void> {
+  const progress = document.querySelector('.progress');
+  const spinner = document.querySelector('.spinner');
+  const url = location.href;
+  let storage: Storage | null = null;
+  try {
+    storage = sessionStorage;
+  } catch {
+    /* refused (storage blocked): the bound holds per page load */
+  }
+  await waitForApp({
+    url,
+    from: resumeWait(url, Date.now(), storage),
+    onAttempt: (p) => saveWait(url, p, storage),
+    onProgress(seconds) {
+      if (!progress) return;
+      if (seconds === null) {
+        spinner?.remove();
+        progress.textContent = 'Stopped checking: nothing answered for 5 minutes. Start the app, then reload.';
+      } else progress.textContent = `Checking again in ${seconds} s…`;
+    },
+    onReady() {
+      if (progress) progress.textContent = 'The app answers: opening it…';
+      location.reload();
+    },
+  });
+}
+
+const page = document.body?.dataset.gatePage;
+if (page === 'error' || page === 'waiting') errorPage();
 else {
   void launch();
   // A new launch URL that differs from this page only by its fragment (an embed relaunching a

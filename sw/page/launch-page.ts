@@ -12,21 +12,24 @@
  * @example
  *   c.html(renderLaunchPage({ nonce }), 200, { 'Content-Security-Policy': csp(nonce) })
  */
-import { pageHead } from './html.js';
+import { brandAttributes, brandHeader, pageHead, type PageBrand } from './html.js';
 
 export interface LaunchPageOptions {
   /** CSP nonce for the inline stylesheet and the script tag; omitted when the CSP has none. */
   nonce?: string;
   /** The cookie mode the gateway saw for this navigation; echoed by the bootstrap in its POST. */
   cookieMode?: 'lax' | 'partitioned';
+  /** Product name, logo and the host app's URL (the failure view's "Back to the app"). */
+  brand?: PageBrand;
 }
 
 export function renderLaunchPage(opts: LaunchPageOptions = {}): string {
   return `<!doctype html>
 <html lang="en">
 ${pageHead('Opening preview…', opts.nonce)}
-<body data-gate-page="launch">
+<body data-gate-page="launch"${brandAttributes(opts.brand)}>
 <main id="preview-gate" aria-live="polite"${opts.cookieMode ? ` data-cookie-mode="${opts.cookieMode}"` : ''}>
+${brandHeader(opts.brand)}
 <div class="spinner" aria-hidden="true"></div>
 <p>Opening the preview…</p>
 <noscript><p>This preview needs JavaScript to sign you in. Enable it and reload.</p></noscript>

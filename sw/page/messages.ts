@@ -10,6 +10,9 @@
  *   { source: 'preview-gate', version: 1, type: 'error', code, message, credentialPath? }
  *       the launch failed, or a navigation in the frame got a gateway error page
  *       (code: an ErrorCode of protocol/errors.ts, or one of PAGE_ERROR_CODES below)
+ *   { source: 'preview-gate', version: 1, type: 'waiting', code: 'app_not_listening' | 'sandbox_starting', message }
+ *       a navigation in the frame got the waiting page: the sandbox is starting, or nothing
+ *       listens on the port yet; the page turns into the app by itself (sw/page/waiting.ts)
  *   { source: 'preview-gate', version: 1, type: 'relaunch', target: 'frame' | 'tab' }
  *       the person asked for a fresh link on a failure page; the embed mints one and loads
  *       it in the frame, or opens it in a new tab
@@ -21,6 +24,7 @@
  * per-minute cap (sw/embed/lifecycle.ts).
  */
 import type { ErrorCode } from '../../protocol/index.js';
+import type { WaitingCode } from './failures.js';
 
 export const MESSAGE_SOURCE = 'preview-gate';
 export const MESSAGE_VERSION = 1;
@@ -43,6 +47,7 @@ export type PageErrorCode = ErrorCode | (typeof PAGE_ERROR_CODES)[number];
 export type PreviewGateMessage =
   | { source: typeof MESSAGE_SOURCE; version: 1; type: 'launched'; credentialPath: CredentialPath }
   | { source: typeof MESSAGE_SOURCE; version: 1; type: 'error'; code: PageErrorCode; message: string; credentialPath?: CredentialPath }
+  | { source: typeof MESSAGE_SOURCE; version: 1; type: 'waiting'; code: WaitingCode; message: string }
   | { source: typeof MESSAGE_SOURCE; version: 1; type: 'relaunch'; target: 'frame' | 'tab' };
 
 type Payload<T> = T extends unknown ? Omit<T, 'source' | 'version'> : never;

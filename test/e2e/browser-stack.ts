@@ -9,6 +9,7 @@
  *   previews    http://3000-{id}.preview.localhost:{gatePort}
  */
 import type { Logger } from '../../broker/core/contracts.js';
+import type { GatewayConfig } from '../../broker/core/config.js';
 import { startGateway, type RunningGateway } from '../../broker/node/server.js';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startHostPage, type HostPage } from '../../demo/host/server.js';
@@ -54,7 +55,15 @@ export const APP_PORT = 3000;
  * no cookie ever reaches the browser or comes back: the cookie-less path in any browser).
  */
 export async function startBrowserStack(
-  opts: { accessTtlSeconds?: number; extraOrigins?: string[]; https?: boolean; refuseCookies?: boolean; logger?: Logger } = {},
+  opts: {
+    accessTtlSeconds?: number;
+    extraOrigins?: string[];
+    https?: boolean;
+    refuseCookies?: boolean;
+    logger?: Logger;
+    /** More gateway options (e.g. the pages' appUrl, productName). */
+    gateway?: Partial<GatewayConfig>;
+  } = {},
 ): Promise<BrowserStack> {
   const front: Pick<TlsFront, 'port' | 'forwardTo' | 'close'> | undefined = opts.https
     ? await startTlsFront(await generateTestCertificate())
@@ -71,6 +80,7 @@ export async function startBrowserStack(
       demo: true,
       allowedOrigins: [host.origin, ...(opts.extraOrigins ?? [])],
       accessTtlSeconds,
+      ...opts.gateway,
       ...(front ? { publicScheme: opts.https ? ('https' as const) : ('http' as const), publicPort: front.port } : {}),
     },
     daytonaApi: { apiUrl: emulator.apiUrl, apiKey: emulator.apiKey },

@@ -147,7 +147,10 @@ describe('third-party cookies allowed (persistent profile)', () => {
       expect(await page.evaluate(() => document.body.dataset.credentialPath)).toBe('worker');
       const frame = frameOn(page, stack.previewOrigin);
       await page.evaluate(() => document.getElementById('preview')!.addEventListener('expired', (e) => e.preventDefault(), { once: true }));
-      await page.evaluate(() => (document.getElementById('preview') as unknown as { handle: { revoke(): Promise<void> } }).handle.revoke());
+      // Revoked elsewhere (the broker API): the frame still shows the app (handle.revoke() would
+      // also empty the frame: test/e2e/pages-chromium.test.ts).
+      const sid = await page.evaluate(() => (document.getElementById('preview') as unknown as { handle: { sessionId: string } }).handle.sessionId);
+      expect((await stack.api('DELETE', `/api/previews/${sid}`)).status).toBe(204);
       // The worker's token is refused at once (revocation is checked on every request) and it
       // clears its tokens; the cookie is revoked too.
       expect(await fetchStatus(frame)).toBe(401);

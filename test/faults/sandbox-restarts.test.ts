@@ -2,7 +2,7 @@
  * A sandbox stopped, started and restarted repeatedly while a client keeps requesting through the
  * gateway (issue: faults survived). Without auto-start every answer is the app's, a coded
  * `sandbox_stopped` / `sandbox_starting`, or (for the moment between the sandbox starting and its
- * app listening again) Daytona's bare 502, never Daytona's JSON or an uncoded gateway error, and
+ * app listening again) the coded 502 `app_not_listening` (Daytona's bare 502), never Daytona's JSON or an uncoded gateway error, and
  * the app answers again as soon as the sandbox is back. With auto-start the gateway wakes the sandbox
  * itself, so a client that follows the coded `sandbox_starting` (Retry-After) loses no request.
  */
@@ -67,10 +67,9 @@ describe('a sandbox stopped and started repeatedly under load', () => {
     await sleep(300);
     await traffic.stop();
     const kinds = new Set(traffic.outcomes);
-    // '502 (empty)': the sandbox is started but its app is not listening again yet, and Daytona's
-    // proxy answers a bare 502 that the gateway passes through. Not yet a coded answer: that is
-    // the "waiting for the app" state of issue 14 (`app_not_listening`), still to build.
-    for (const k of kinds) expect(['200', '503 sandbox_stopped', '503 sandbox_starting', '502 (empty)']).toContain(k);
+    // '502 app_not_listening': the sandbox is started but its app is not listening again yet;
+    // Daytona's proxy answers a bare 502, which the gateway codes (daytona-answers.ts).
+    for (const k of kinds) expect(['200', '503 sandbox_stopped', '503 sandbox_starting', '502 app_not_listening']).toContain(k);
     expect(traffic.outcomes).toContain('503 sandbox_stopped'); // the stops were seen...
     expect(traffic.outcomes.at(-1)).toBe('200'); // ...and the app is back at the end
     // Positive control after the storm: the preview works as it did.

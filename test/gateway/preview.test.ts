@@ -136,7 +136,7 @@ describe('preview origin: credentials and cookies', () => {
     expect(json.status).toBe(503);
     expect(await json.json()).toEqual({ error: { code: 'sandbox_stopped', message: 'The sandbox is stopped.' } });
     const page = await t.preview('/', { headers: { cookie, accept: 'text/html' } });
-    expect(await page.text()).toContain('Start the sandbox from the app, then reload this page.');
+    expect(await page.text()).toContain('Start it from the app, then reload this page.');
     t.upstream.respond = () => {
       throw new GateError('sandbox_starting', 'starting', { 'Retry-After': '1' });
     };
@@ -144,7 +144,9 @@ describe('preview origin: credentials and cookies', () => {
     expect(starting.status).toBe(503);
     expect(starting.headers.get('retry-after')).toBe('1');
     const body = await starting.text();
-    expect(body).toMatch(/http-equiv="refresh"/);
+    // The waiting page (sw/page/waiting.ts checks again and opens the app); without JavaScript a refresh.
+    expect(body).toMatch(/<noscript><meta http-equiv="refresh"/);
+    expect(body).toContain('data-gate-page="waiting"');
     expect(body).toContain('data-gate-code="sandbox_starting"');
   });
 

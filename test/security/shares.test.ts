@@ -34,7 +34,9 @@ describe('share links', () => {
     const nav = await get(s.pathAndQuery, NAV);
     expect(nav.status).toBe(303);
     expect(nav.headers.get('location')).toBe(`${stack.previewOrigin(stack.sandboxes.open, 3000)}/api/echo?x=1`);
-    expect(nav.setCookies).toHaveLength(2);
+    // The two session cookies, and the share-end marker (no secret: the share's end, for the wording of a later refusal).
+    expect(nav.setCookies).toHaveLength(3);
+    expect(nav.setCookies[2]).toMatch(/^__Host-pg-share-end=\d+;/);
     const after = await get('/api/echo?x=1', { cookie: cookieHeaderOf(nav.setCookies), accept: 'application/json' });
     expect(after.status).toBe(200);
     expect(after.json<any>().headers['x-preview-gate-identity']).toBeTruthy();

@@ -6,7 +6,15 @@
  * (window, an iframe, the element, fetch), no browser.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { endedCode, MAX_AUTO_RELAUNCH_PER_MINUTE, MAX_MESSAGE_LENGTH, mount, statusInterval, type PreviewEventDetail } from '../../sw/embed/embed-mount.js';
+import {
+  endedCode,
+  MAX_AUTO_RELAUNCH_PER_MINUTE,
+  MAX_MESSAGE_LENGTH,
+  mount,
+  READY_SETTLE_MS,
+  statusInterval,
+  type PreviewEventDetail,
+} from '../../sw/embed/embed-mount.js';
 
 const GATEWAY = 'http://localhost:8787';
 const PREVIEW = 'http://3000-sbx.preview.localhost:8787';
@@ -25,6 +33,9 @@ interface Fake {
   status: Record<string, string | number>;
   deletes: string[];
   document: EventTarget & { visibilityState: string };
+  iframe: { src: string; load(): void };
+  /** The ended panel the embed puts over the frame (display, its button). */
+  panel(): { shown: boolean; click(): void } | null;
 }
 
 let fake: Fake;
@@ -38,10 +49,35 @@ beforeEach(() => {
     title: '',
     style: { cssText: '' },
     contentWindow: frameWindow,
+    loads: [] as (() => void)[],
     setAttribute() {},
-    addEventListener() {},
+    addEventListener(type: string, fn: () => void) {
+      if (type === 'load') this.loads.push(fn);
+    },
     removeEventListener() {},
     remove() {},
+    load() {
+      for (const fn of this.loads) fn();
+    },
+  };
+  /** Any other element the embed makes (the ended panel and its parts). */
+  const nodes: { dataset: Record<string, string>; style: { cssText: string; display?: string }; clicks: (() => void)[] }[] = [];
+  const node = () => {
+    const n = {
+      dataset: {} as Record<string, string>,
+      style: { cssText: '' } as { cssText: string; display?: string },
+      textContent: '',
+      type: '',
+      clicks: [] as (() => void)[],
+      setAttribute() {},
+      append() {},
+      remove() {},
+      addEventListener(type: string, fn: () => void) {
+        if (type === 'click') n.clicks.push(fn);
+      },
+    };
+    nodes.push(n);
+    return n;
   };
   const element = Object.assign(new EventTarget(), { shadowRoot: null, append() {} });
   const f: Fake = {
@@ -53,7 +89,14 @@ beforeEach(() => {
     checks: [],
     status: {},
     deletes: [],
-    document: Object.assign(new EventTarget(), { visibilityState: 'visible', createElement: () => iframe }),
+    document: Object.assign(new EventTarget(), { visibilityState: 'visible', createElement: (tag: string) => (tag === 'iframe' ? iframe : node()) }),
+    iframe,
+    panel() {
+      const p = nodes.find((n) => n.dataset.previewGate === 'ended');
+      if (!p) return null;
+      const button = nodes[nodes.indexOf(p) + 3];
+      return { shown: p.style.display === 'flex', click: () => button?.clicks.forEach((fn) => fn()) };
+    },
     fromFrame(data, o = {}) {
       const ev = Object.assign(new Event('message'), { data, origin: o.origin ?? PREVIEW, source: 'source' in o ? o.source : frameWindow });
       win.dispatchEvent(ev);
@@ -63,7 +106,7 @@ beforeEach(() => {
     f.opened.push(url);
     return {};
   };
-  for (const type of ['ready', 'expired', 'error']) {
+  for (const type of ['ready', 'waiting', 'expired', 'error']) {
     element.addEventListener(type, (e) => f.events.push({ type, detail: (e as CustomEvent<PreviewEventDetail>).detail }));
   }
   vi.stubGlobal('window', win);
@@ -313,6 +356,22 @@ describe('the embed notices a session that ended elsewhere (status check)', () =
     expect(expired()).toEqual([]);
   });
 
+  it('revoke() means revoke: even with `expired` not cancelled, no new session starts by itself; the frame shows the ended panel', async () => {
+    const handle = await launched({ statusIntervalMs: 60_000 });
+    await handle.revoke();
+    await settle();
+    expect(fake.deletes).toEqual(['s1']);
+    expect(expired()).toEqual([['session_revoked', 's1']]);
+    expect(fake.mints).toBe(1);
+    expect(handle.state).toBe('ended');
+    expect(fake.iframe.src).toBe('about:blank');
+    expect(fake.panel()?.shown).toBe(true);
+    // Positive control: reload() starts a new session.
+    await handle.reload();
+    expect(fake.mints).toBe(2);
+    expect(handle.state).toBe('loading');
+  });
+
   it('revoke() reports at once (no check needed), and destroy() stops the checks', async () => {
     const handle = await launched({ statusIntervalMs: 60_000 });
     fake.element.addEventListener('expired', (e) => e.preventDefault());
@@ -335,5 +394,77 @@ describe('the embed notices a session that ended elsewhere (status check)', () =
     await wait(INTERVAL * 3);
     expect(fake.checks.filter((s) => s === 's2')).toEqual([]);
     expect(expired()).toEqual([]);
+  });
+});
+
+describe('the embed tells waiting from ready', () => {
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const types = () => fake.events.map((e) => `${e.type}:${e.detail.code}`);
+  async function launchedFrame() {
+    const handle = mount(fake.element as HTMLElement, { sandboxId: 'sbx', port: 3000, getSession: async () => 'user-jwt', statusIntervalMs: 0 }, GATEWAY);
+    await settle();
+    fake.fromFrame(msg({ type: 'launched', credentialPath: 'cookie' }));
+    return handle;
+  }
+
+  it('the waiting page loaded after the launch: `waiting`, never `ready`; when it turns into the app: `ready`', async () => {
+    const handle = await launchedFrame();
+    // The waiting page's load and its report reach the host in either order.
+    fake.iframe.load();
+    fake.fromFrame(msg({ type: 'waiting', code: 'app_not_listening', message: 'Nothing is listening on port 3000.' }));
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['waiting:app_not_listening']);
+    expect(handle.state).toBe('waiting');
+    // The page reloads into the app: its load, and no report.
+    fake.iframe.load();
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['waiting:app_not_listening', 'ready:ok']);
+    expect(handle.state).toBe('live');
+  });
+
+  it("the report before the waiting page's own load (Firefox's order): that load is not the app's; the next one is", async () => {
+    await launchedFrame();
+    fake.fromFrame(msg({ type: 'waiting', code: 'app_not_listening', message: '' }));
+    fake.iframe.load();
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['waiting:app_not_listening']);
+    // Reloaded into another waiting page, report first again: still waiting.
+    fake.fromFrame(msg({ type: 'waiting', code: 'app_not_listening', message: '' }));
+    fake.iframe.load();
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['waiting:app_not_listening']);
+    // Then the app.
+    fake.iframe.load();
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['waiting:app_not_listening', 'ready:ok']);
+  });
+
+  it('a sandbox that is starting is waiting too; a repeated report makes one event', async () => {
+    await launchedFrame();
+    fake.fromFrame(msg({ type: 'waiting', code: 'sandbox_starting', message: '' }));
+    fake.iframe.load();
+    fake.fromFrame(msg({ type: 'waiting', code: 'sandbox_starting', message: '' }));
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['waiting:sandbox_starting']);
+  });
+
+  it('a `waiting` report with a code that is not a waiting one is ignored (the app can post anything)', async () => {
+    await launchedFrame();
+    fake.fromFrame(msg({ type: 'waiting', code: 'forbidden', message: '' }));
+    fake.iframe.load();
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['ready:ok']);
+  });
+
+  it('positive control: the app loaded after the launch is `ready` (after the settle window), once', async () => {
+    const handle = await launchedFrame();
+    fake.iframe.load();
+    expect(types()).toEqual([]);
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['ready:ok']);
+    fake.iframe.load(); // the app navigating inside the frame says nothing new
+    await wait(READY_SETTLE_MS * 2);
+    expect(types()).toEqual(['ready:ok']);
+    expect(handle.state).toBe('live');
   });
 });

@@ -4,7 +4,7 @@
  * reaches 8080-a.preview…. In a cross-site iframe they are `SameSite=None; Partitioned`
  * (CHIPS), at top level `SameSite=Lax`.
  */
-import { ACCESS_COOKIE, GATE_COOKIE_PREFIX, REFRESH_COOKIE } from '../../../protocol/index.js';
+import { ACCESS_COOKIE, GATE_COOKIE_PREFIX, REFRESH_COOKIE, SHARE_END_COOKIE } from '../../../protocol/index.js';
 import type { CookieMode } from '../store/store.js';
 
 function cookie(name: string, value: string, maxAgeSeconds: number, mode: CookieMode): string {
@@ -65,4 +65,23 @@ export function stripGateCookies(header: string | null): string | null {
       return !name.startsWith(GATE_COOKIE_PREFIX);
     });
   return kept.length ? kept.join('; ') : null;
+}
+
+/** How long after a share's end its browser still hears "this share link has expired". */
+export const SHARE_END_MEMORY_SECONDS = 7 * 86400;
+
+/** The share-end marker set when a browser follows a share link (protocol/names.ts SHARE_END_COOKIE). */
+export function shareEndCookie(endsAt: number, mode: CookieMode, now: number): string {
+  return cookie(SHARE_END_COOKIE, String(Math.floor(endsAt)), (endsAt - now) / 1000 + SHARE_END_MEMORY_SECONDS, mode);
+}
+
+/**
+ * Whether a request that carries no credential comes from a browser whose share link has ended:
+ * the marker names a time already past. The marker only picks the wording of a refusal (a
+ * client that forges it is told its share expired instead of "private"); it grants nothing.
+ */
+export function endedShare(cookieHeader: string | null, now: number): boolean {
+  const value = parseCookies(cookieHeader).get(SHARE_END_COOKIE);
+  if (!value || !/^\d{1,16}$/.test(value)) return false;
+  return Number(value) <= now;
 }

@@ -7,6 +7,7 @@ import { errorPage, newNonce, pageHeaders } from './pages.js';
 import { clearCookies } from './cookies.js';
 import { wantsHtml } from './fetch-metadata.js';
 import type { CookieMode } from '../store/store.js';
+import type { ResolvedPages } from '../page-config.js';
 
 /**
  * A coded error after which the browser must forget the session cookies (a dead session found
@@ -28,11 +29,15 @@ function quoted(s: string): string {
   return s.replace(/[\\"]/g, '').replace(/[^\x20-\x7e]/g, '');
 }
 
+/** Codes whose answer says "try again shortly" (Retry-After) when the error names no delay of its own. */
+const RETRYABLE = new Set(['sandbox_starting', 'sandbox_stopped', 'daytona_unavailable', 'app_not_listening']);
+
 /**
  * Turns any thrown value into the answer a client sees. `frameAncestors`: host-app origins
- * allowed to frame an HTML error page (config.allowedOrigins).
+ * allowed to frame an HTML error page (config.allowedOrigins); `pages`: the product name, logo
+ * and host-app URL of the page (config.pages).
  */
-export function errorResponse(err: unknown, req: Request, frameAncestors: readonly string[] = []): Response {
+export function errorResponse(err: unknown, req: Request, frameAncestors: readonly string[] = [], pages?: ResolvedPages | null): Response {
   const e = err instanceof GateError ? err : new GateError('internal', 'The gateway failed to handle this request.');
   const headers = new Headers(e.headers);
   headers.set('cache-control', 'no-store');
@@ -40,13 +45,13 @@ export function errorResponse(err: unknown, req: Request, frameAncestors: readon
   if (e.status === 401) {
     headers.set('www-authenticate', `Bearer error="${bearerErrorFor(e.code)}", error_description="${quoted(e.message)}", error_code="${e.code}"`);
   }
-  if (e.code === 'sandbox_starting' || e.code === 'sandbox_stopped' || e.code === 'daytona_unavailable') {
+  if (RETRYABLE.has(e.code)) {
     if (!headers.has('retry-after')) headers.set('retry-after', String(STARTING_RETRY_SECONDS));
   }
   if (wantsHtml(req)) {
     const nonce = newNonce();
-    for (const [k, v] of Object.entries(pageHeaders(nonce, frameAncestors))) headers.set(k, v);
-    const html = errorPage(e.code, e.message, nonce);
+    for (const [k, v] of Object.entries(pageHeaders(nonce, frameAncestors, pages))) headers.set(k, v);
+    const html = errorPage(e.code, e.message, nonce, { host: new URL(req.url).hostname, ...(pages ? { pages } : {}) });
     return new Response(req.method === 'HEAD' ? null : html, { status: e.status, headers });
   }
   headers.set('content-type', 'application/json; charset=utf-8');

@@ -204,6 +204,9 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
       case 'runner_unreachable':
         discard(outcome);
         throw new GateError('upstream_unavailable', 'Daytona cannot reach the machine that runs this sandbox.');
+      case 'not_listening':
+        discard(outcome);
+        throw appNotListening(target.port);
       default: {
         const ctx: HygieneContext = { target, link, previewOrigin: deps.previewOrigin };
         return sanitizeResponse(outcome.response, ctx);
@@ -221,6 +224,21 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
   }
 
   return { forward, webSocketTarget, links, sandboxStopped, confirmGone };
+}
+
+/**
+ * Daytona's bare 502: the sandbox runs, nothing listens on the port (a dev server still
+ * starting, or stopped). Coded so a program can retry and a browser gets the waiting page that
+ * turns into the app by itself (broker/core/http/pages.ts, sw/page/waiting.ts).
+ */
+export function appNotListening(port: number): GateError {
+  return new GateError(
+    'app_not_listening',
+    `Nothing is listening on port ${port} in the sandbox yet (or the app dropped the request); it may still be starting.`,
+    {
+      'Retry-After': '2',
+    },
+  );
 }
 
 function rejectedError(): GateError {

@@ -11,7 +11,9 @@
  *   proxies: code `SANDBOX_NOT_STARTED`); archived (no runner): 400 "bad request: failed to get
  *   runner info: Sandbox with ID … does not have a runner"; gone, or moving between runners for
  *   a moment: 404 (`SANDBOX_NOT_FOUND`, "not found: sandbox container not found"); runner
- *   down: 502 (`RUNNER_UNREACHABLE`). Facts and sources: docs/daytona.md.
+ *   down: 502 (`RUNNER_UNREACHABLE`); the app port not listening (a dev server not up yet, or
+ *   crashed): a bare 502, no body and no type (Go's reverse proxy default, reproduced by
+ *   demo/emulator/decide.ts). Facts and sources: docs/daytona.md.
  *
  * Daytona's error JSON is `{statusCode, message, code, timestamp, path, method}` (+ `source`
  * `DAYTONA_PROXY` on newer proxies). An app can forge that shape; the consequences are bounded
@@ -24,7 +26,8 @@ export type DaytonaVerdict =
   | { kind: 'rejected'; redirect: boolean } // Daytona refused the token
   | { kind: 'stopped' }
   | { kind: 'gone' }
-  | { kind: 'runner_unreachable' };
+  | { kind: 'runner_unreachable' }
+  | { kind: 'not_listening' }; // the bare 502: nothing listens on the port (yet)
 
 /** Largest error body read to classify it; Daytona's error JSON is a few hundred bytes. */
 export const PEEK_LIMIT = 8 * 1024;
@@ -76,6 +79,9 @@ function parseDaytonaError(text: string, status: number): DaytonaErrorJson | nul
 
 /** Classifies an error body already read (see peekBody) for a response of `status`. */
 export function classifyDaytonaError(status: number, text: string): DaytonaVerdict {
+  // An empty 502 is Daytona's "nothing listens on that port". An app answering an empty 502 of
+  // its own is served nothing either way; the coded answer tells the client to retry.
+  if (status === 502 && text.trim() === '') return { kind: 'not_listening' };
   const error = parseDaytonaError(text, status);
   if (!error) return { kind: 'app' };
   const code = typeof error.code === 'string' ? error.code : '';
@@ -104,8 +110,10 @@ export function mayBeDaytonaError(response: Response): boolean {
   const s = response.status;
   if (s !== 400 && s !== 401 && s !== 403 && s !== 404 && s !== 502) return false;
   const type = response.headers.get('content-type') ?? '';
-  if (!type.toLowerCase().includes('json')) return false;
   const length = response.headers.get('content-length');
+  // The bare 502 (app port not listening): no type, no body.
+  if (s === 502 && type === '') return length === null || Number(length) <= PEEK_LIMIT;
+  if (!type.toLowerCase().includes('json')) return false;
   return length === null || Number(length) <= PEEK_LIMIT;
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientRequest, principal, startApp, startRig, type Rig } from './support.js';
+import type { GateError } from '../../../protocol/index.js';
 
 let rig: Rig;
 let sandboxId: string;
@@ -206,9 +207,14 @@ describe('forward() to a private sandbox through the emulator', () => {
     await expect(res.arrayBuffer()).rejects.toThrow();
   });
 
-  it("maps an app port that is not listening (Daytona's bare 502) to a 502 without secrets", async () => {
-    const res = await rig.upstream.forward(clientRequest(sandboxId, '/', {}, 5999), { sandboxId, port: 5999 }, principal);
-    expect(res.status).toBe(502);
-    expect(await res.text()).not.toContain(rig.emulator.standardToken(sandboxId));
+  it("maps an app port that is not listening (Daytona's bare 502) to a coded 502 app_not_listening without secrets", async () => {
+    const err = await rig.upstream.forward(clientRequest(sandboxId, '/', {}, 5999), { sandboxId, port: 5999 }, principal).then(
+      () => null,
+      (e: unknown) => e as GateError,
+    );
+    expect(err?.code).toBe('app_not_listening');
+    expect(err?.status).toBe(502);
+    expect(err?.message).toContain('port 5999');
+    expect(err?.message).not.toContain(rig.emulator.standardToken(sandboxId));
   });
 });

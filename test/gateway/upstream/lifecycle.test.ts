@@ -211,7 +211,7 @@ describe('the Daytona token never reaches the client', () => {
       307,
       200, // /nope: the inspector answers every path
       200, // /
-      502, // port 5999: nothing listens, Daytona's bare 502
+      'app_not_listening', // port 5999: nothing listens, Daytona's bare 502 (coded)
       'sandbox_stopped',
       200, // after a restart: the signed link survives it
       'daytona_unavailable', // Daytona's API down and no cached link for port 8080
