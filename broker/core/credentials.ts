@@ -3,7 +3,7 @@
  * refresh credential) → rotation on every refresh (with theft detection and a grace window)
  * → revocation. Share links open sessions of kind 'share' through the same machinery.
  */
-import { GateError, type PreviewTarget, type TokenGrant } from '../../protocol/index.js';
+import { GateError, type PreviewTarget, type SiblingToken, type TokenGrant } from '../../protocol/index.js';
 import type { Clock, Logger, Metrics } from './contracts.js';
 import type { ResolvedConfig } from './config.js';
 import type { CookieMode, PreviewSessionRecord, RefreshRecord, ShareRecord, Store } from './store/store.js';
@@ -13,6 +13,7 @@ import { METRIC } from './metrics.js';
 import { scopeOf } from './http/paths.js';
 import type { Limits } from './limits/limits.js';
 import { judgeLaunch, type LaunchContext } from './limits/launch-binding.js';
+import { previewOrigin } from './http/host.js';
 
 export interface CredentialDeps {
   config: ResolvedConfig;
@@ -47,39 +48,66 @@ export const REFRESH_DOMAIN = 'pg-refresh';
 export const CODE_DOMAIN = 'pg-launch';
 export const TICKET_DOMAIN = 'pg-ws';
 
+/** A sibling origin's one-time code, handed to the main origin's bootstrap after its exchange. */
+export interface SiblingLaunch {
+  origin: string;
+  port: number;
+  code: string;
+}
+
 export type Credentials = ReturnType<typeof createCredentials>;
 
 export function createCredentials(d: CredentialDeps) {
   const { config, store, tokens, clock, metrics, logger, limits } = d;
 
-  async function mintAccess(s: PreviewSessionRecord): Promise<{ token: string; expiresAt: number }> {
+  /** The exact origin of one granted port of the session (its own origin for its main port). */
+  const originOfPort = (s: PreviewSessionRecord, port: number): string =>
+    port === s.port ? s.origin : previewOrigin(config, { sandboxId: s.sandboxId, port });
+
+  /** An access token for `port` of the session (default: its main port), scoped to that origin alone. */
+  async function mintAccess(s: PreviewSessionRecord, port: number = s.port): Promise<{ token: string; expiresAt: number }> {
     const ttl = Math.min(config.accessTtlMs, s.expiresAt - clock());
     if (ttl <= 0) throw new GateError('invalid_session', 'The preview session has ended.');
     metrics.inc(METRIC.tokensIssued, { type: 'access' });
     return tokens.signAccess(
       {
-        aud: s.origin,
+        aud: originOfPort(s, port),
         sub: s.userId,
         sid: s.id,
         sbx: s.sandboxId,
-        port: s.port,
+        port,
         knd: s.kind,
         ...(s.shareId ? { shr: s.shareId } : {}),
         ...(s.pathScope ? { pth: s.pathScope } : {}),
+        ...(s.ports ? { grp: s.ports } : {}),
       },
       ttl,
     );
   }
 
-  async function grantFor(s: PreviewSessionRecord, refreshToken: string): Promise<TokenGrant> {
-    const access = await mintAccess(s);
-    return { accessToken: access.token, expiresAt: access.expiresAt, refreshToken, refreshExpiresAt: s.expiresAt };
+  /** One token per other granted port, minted with the main one (docs/interface.md, "Apps on several ports"). */
+  async function siblingTokens(s: PreviewSessionRecord): Promise<SiblingToken[]> {
+    const out: SiblingToken[] = [];
+    for (const port of s.ports ?? []) {
+      if (port === s.port) continue;
+      const t = await mintAccess(s, port);
+      out.push({ origin: originOfPort(s, port), port, accessToken: t.token, expiresAt: t.expiresAt });
+    }
+    return out;
   }
 
-  /** Starts a refresh chain (generation 0) for the session; returns its first credential. */
-  async function newChain(s: PreviewSessionRecord): Promise<string> {
+  /** The grant of a chain: for its own port; a main-origin chain also carries the siblings' tokens. */
+  async function grantFor(s: PreviewSessionRecord, refreshToken: string, port: number = s.port): Promise<TokenGrant> {
+    const access = await mintAccess(s, port);
+    const siblings = port === s.port && s.ports ? await siblingTokens(s) : null;
+    return { accessToken: access.token, expiresAt: access.expiresAt, refreshToken, refreshExpiresAt: s.expiresAt, ...(siblings ? { siblings } : {}) };
+  }
+
+  /** Starts a refresh chain (generation 0) for the session (on one sibling origin when `port` is given); returns its first credential. */
+  async function newChain(s: PreviewSessionRecord, port?: number): Promise<string> {
     const refreshToken = randomToken();
-    await store.putRefresh({ hash: await hashSecret(refreshToken, REFRESH_DOMAIN), sessionId: s.id, generation: 0, expiresAt: s.expiresAt });
+    const bound = port !== undefined && port !== s.port ? { origin: originOfPort(s, port), port } : {};
+    await store.putRefresh({ hash: await hashSecret(refreshToken, REFRESH_DOMAIN), sessionId: s.id, generation: 0, expiresAt: s.expiresAt, ...bound });
     return refreshToken;
   }
 
@@ -104,7 +132,8 @@ export function createCredentials(d: CredentialDeps) {
     if (!rec) throw new GateError('invalid_session', 'The refresh credential is unknown or has expired; open the preview again.');
     const session = await store.getSession(rec.sessionId);
     if (!session) throw new GateError('invalid_session', 'The preview session has ended.');
-    if (session.origin !== origin) throw new GateError('wrong_scope', 'This refresh credential belongs to another preview origin.');
+    // A chain is bound to one origin: the session's own, or one sibling origin's cookie jar.
+    if ((rec.origin ?? session.origin) !== origin) throw new GateError('wrong_scope', 'This refresh credential belongs to another preview origin.');
     await checkSessionLive(session);
     return { rec, session, hash };
   }
@@ -130,6 +159,26 @@ export function createCredentials(d: CredentialDeps) {
     throw new GateError('refresh_reused', 'This refresh credential was already used; the preview session was ended for safety.');
   }
 
+  /** One-time codes for the other granted ports' cookie exchanges (60 s, bound to the main origin). */
+  async function siblingCodes(s: PreviewSessionRecord): Promise<SiblingLaunch[]> {
+    const out: SiblingLaunch[] = [];
+    for (const port of s.ports ?? []) {
+      if (port === s.port) continue;
+      const code = randomToken();
+      const siblingOrigin = originOfPort(s, port);
+      await store.putLaunchCode({
+        hash: await hashSecret(code, CODE_DOMAIN),
+        sessionId: s.id,
+        path: '/',
+        expiresAt: clock() + config.launchCodeTtlMs,
+        siblingOrigin,
+        openerOrigin: s.origin,
+      });
+      out.push({ origin: siblingOrigin, port, code });
+    }
+    return out;
+  }
+
   /** Revokes a session and frees its slot in the user's cap and the sandbox's index. */
   async function revokeSession(sessionId: string, until: number, known?: PreviewSessionRecord): Promise<void> {
     await store.revoke(`sid:${sessionId}`, until);
@@ -148,8 +197,11 @@ export function createCredentials(d: CredentialDeps) {
       origin: string,
       path: string,
       hostOrigin?: string,
+      /** Every port the launch grants (the main one included), already authorised one by one. */
+      ports?: readonly number[],
     ): Promise<{ code: string; session: PreviewSessionRecord; codeExpiresAt: number }> {
       const now = clock();
+      const granted = ports ? [...new Set([target.port, ...ports])].sort((a, b) => a - b) : [];
       const session: PreviewSessionRecord = {
         id: randomId(),
         userId,
@@ -160,6 +212,7 @@ export function createCredentials(d: CredentialDeps) {
         cookieMode: 'lax',
         createdAt: now,
         expiresAt: now + config.refreshTtlMs,
+        ...(granted.length > 1 ? { ports: granted } : {}),
       };
       const codeExpiresAt = now + config.launchCodeTtlMs;
       // A launch holds a slot only as long as its code lives until the exchange extends it to the
@@ -178,12 +231,18 @@ export function createCredentials(d: CredentialDeps) {
     },
 
     /** POST /__gate/session: one use, on the origin it was made for, within its lifetime. */
-    async exchangeCode(code: string, origin: string, mode: CookieMode, context?: LaunchContext): Promise<SessionGrants & { grant: TokenGrant; path: string }> {
+    async exchangeCode(
+      code: string,
+      origin: string,
+      mode: CookieMode,
+      context?: LaunchContext,
+    ): Promise<SessionGrants & { grant: TokenGrant; path: string; siblingLaunches: SiblingLaunch[] }> {
       const rec = await store.consumeLaunchCode(await hashSecret(code, CODE_DOMAIN), clock());
       if (!rec) throw new GateError('invalid_code', 'This launch code is unknown, already used or expired (codes work once, for 60 seconds).');
       const session = await store.getSession(rec.sessionId);
       if (!session) throw new GateError('invalid_code', 'The preview session of this launch code has ended.');
-      if (session.origin !== origin) throw new GateError('invalid_code', 'This launch code was made for another preview origin.');
+      if (session.origin !== origin || rec.siblingOrigin !== undefined)
+        throw new GateError('invalid_code', 'This launch code was made for another preview origin.');
       await checkSessionLive(session);
       // Login CSRF (limits/launch-binding.ts): only where the launch's maker can be seen, or confirmed.
       const verdict = judgeLaunch(rec.hostOrigin, context);
@@ -207,11 +266,35 @@ export function createCredentials(d: CredentialDeps) {
       }
       const access = await mintAccess(session);
       const at = { accessToken: access.token, expiresAt: access.expiresAt, refreshExpiresAt: session.expiresAt };
+      const siblings = session.ports ? await siblingTokens(session) : null;
       return {
         session,
         path: rec.path,
-        grant: { ...at, refreshToken: await newChain(session) },
+        grant: { ...at, refreshToken: await newChain(session), ...(siblings ? { siblings } : {}) },
         cookieGrant: { ...at, refreshToken: await newChain(session) },
+        siblingLaunches: await siblingCodes(session),
+      };
+    },
+
+    /**
+     * POST /__gate/session on a SIBLING origin, sent cross-origin by the main origin's bootstrap
+     * right after its own exchange: the sibling's cookies are host-only (`__Host-`), so only an
+     * answer from the sibling's own host can set them. The code works once, for 60 s, on that
+     * origin only, and only from a page of the session's main origin (`requestOrigin`, the
+     * request's Origin header). The login-CSRF judgment was made on the main exchange.
+     */
+    async exchangeSiblingCode(code: string, origin: string, requestOrigin: string | null): Promise<{ session: PreviewSessionRecord; cookieGrant: TokenGrant }> {
+      const rec = await store.consumeLaunchCode(await hashSecret(code, CODE_DOMAIN), clock());
+      if (!rec || rec.siblingOrigin !== origin) throw new GateError('invalid_code', 'This sibling code is unknown, already used, expired or for another origin.');
+      if (requestOrigin !== rec.openerOrigin) throw new GateError('origin_forbidden', 'A sibling code is exchanged only by the page that opened the preview.');
+      const session = await store.getSession(rec.sessionId);
+      const port = session?.ports?.find((p) => originOfPort(session, p) === origin);
+      if (!session || port === undefined) throw new GateError('invalid_code', 'The preview session of this code has ended.');
+      await checkSessionLive(session);
+      const access = await mintAccess(session, port);
+      return {
+        session,
+        cookieGrant: { accessToken: access.token, expiresAt: access.expiresAt, refreshExpiresAt: session.expiresAt, refreshToken: await newChain(session, port) },
       };
     },
 
@@ -226,7 +309,7 @@ export function createCredentials(d: CredentialDeps) {
       await limits.take('refresh', { address: clientAddress });
       const { rec, session, hash } = await lookupRefresh(refreshToken, origin);
       if (rec.rotatedAt !== undefined) {
-        return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session)), session };
+        return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session), rec.port), session };
       }
       // Refused before rotating; counted once the rotation won (its concurrent losers are free).
       await limits.check('refresh', { user: session.userId });
@@ -236,16 +319,17 @@ export function createCredentials(d: CredentialDeps) {
         sessionId: session.id,
         generation: rec.generation + 1,
         expiresAt: session.expiresAt,
+        ...(rec.origin !== undefined && rec.port !== undefined ? { origin: rec.origin, port: rec.port } : {}),
       };
       const result = await store.rotateRefresh(hash, next, await seal(refreshToken, successor), clock());
       if (result.status === 'unknown') throw new GateError('invalid_session', 'The refresh credential has expired; open the preview again.');
       if (result.status === 'already_rotated') {
         // Lost the race against a concurrent refresh with the same credential.
-        return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session)), session };
+        return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session), rec.port), session };
       }
       metrics.inc(METRIC.refreshes, { result: 'rotated' });
       await limits.spend('refresh', { user: session.userId });
-      return { grant: await grantFor(session, successor), session };
+      return { grant: await grantFor(session, successor, rec.port), session };
     },
 
     /**
@@ -291,6 +375,8 @@ export function createCredentials(d: CredentialDeps) {
       target: PreviewTarget;
       pathScope?: string;
       shareId?: string;
+      /** The holder's granted ports (several-port grant): which sibling origins may open the socket. */
+      ports?: number[];
     }): Promise<{ ticket: string; expiresAt: number }> {
       const ticket = randomToken();
       const expiresAt = clock() + config.wsTicketTtlMs;
@@ -303,6 +389,7 @@ export function createCredentials(d: CredentialDeps) {
         port: p.target.port,
         ...(p.pathScope ? { pathScope: p.pathScope } : {}),
         ...(p.shareId ? { shareId: p.shareId } : {}),
+        ...(p.ports ? { ports: p.ports } : {}),
         expiresAt,
       });
       return { ticket, expiresAt };

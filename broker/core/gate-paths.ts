@@ -55,6 +55,8 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
 
   app.post(`${PV}${GATE_PATHS.session}`, async (c) => {
     const host = previewHost(c);
+    // A sibling origin's cookie exchange, sent cross-origin by the main origin's bootstrap (several-port grant).
+    if (c.req.header('origin') !== undefined && c.req.header('origin') !== host.origin) return siblingExchange(c, host);
     sameOrigin(c, host);
     await limits.take('exchange', { address: clientAddressOf(c.env) });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
@@ -66,8 +68,31 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     const r = await credentials.exchangeCode(body.code, host.origin, mode, launchContextOf(c.req.raw, body));
     c.set('user', r.session.userId);
     withCookies(c, grantCookies(r.cookieGrant, mode, clock()));
-    return c.json({ ...r.grant, sessionId: r.session.id, path: r.path, cookieMode: mode }, 200, NO_STORE);
+    const siblings = r.siblingLaunches.length ? { siblingLaunches: r.siblingLaunches } : {};
+    return c.json({ ...r.grant, sessionId: r.session.id, path: r.path, cookieMode: mode, ...siblings }, 200, NO_STORE);
   });
+
+  /**
+   * The sibling's cookies (host-only) from its own host; the answer is CORS-readable by the
+   * main origin only (credentials: the browser must keep the cookies). Body: `{code, cookieMode}`
+   * sent as text/plain so no preflight is needed (preflights never reach /__gate/).
+   */
+  async function siblingExchange(c: Context<GateEnv>, host: PreviewHost): Promise<Response> {
+    await limits.take('exchange', { address: clientAddressOf(c.env) });
+    const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
+    if (typeof body.code !== 'string' || body.code.length > 200) throw new GateError('bad_request', 'code (string) is required.');
+    const requestOrigin = c.req.header('origin') ?? null;
+    const mode: CookieMode = body.cookieMode === 'partitioned' ? 'partitioned' : 'lax';
+    const r = await credentials.exchangeSiblingCode(body.code, host.origin, requestOrigin);
+    c.set('user', r.session.userId);
+    withCookies(c, grantCookies(r.cookieGrant, mode, clock()));
+    return c.json({ origin: host.origin, cookieMode: mode }, 200, {
+      ...NO_STORE,
+      'access-control-allow-origin': requestOrigin!,
+      'access-control-allow-credentials': 'true',
+      vary: 'Origin',
+    });
+  }
 
   app.post(`${PV}${GATE_PATHS.refresh}`, async (c) => {
     const host = previewHost(c);
@@ -115,11 +140,17 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     c.set('user', a.principal.userId);
     if (a.principal.kind !== 'public') await limits.take('wsTicket', { user: a.principal.userId });
     if (a.principal.kind === 'public') throw new GateError('bad_request', 'This sandbox is public: its WebSockets need no ticket.');
+    // `?port=`: a ticket for another port of a several-port grant (the page's WebSocket to a sibling origin).
+    const wanted = c.req.query('port');
+    const port = wanted === undefined ? host.target.port : Number(wanted);
+    if (port !== host.target.port && !(a.grantPorts ?? []).includes(port))
+      throw new GateError('wrong_scope', `This preview's grant does not include port ${String(wanted).slice(0, 10)}.`);
     const t = await credentials.issueTicket({
       sessionId: a.principal.sessionId,
       userId: a.principal.userId,
       kind: a.principal.kind,
-      target: host.target,
+      target: { sandboxId: host.target.sandboxId, port },
+      ...(a.grantPorts ? { ports: a.grantPorts } : {}),
       ...(a.pathScope ? { pathScope: a.pathScope } : {}),
       ...(a.shareId ? { shareId: a.shareId } : {}),
     });

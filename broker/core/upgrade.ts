@@ -15,6 +15,7 @@ import { gateHeaderNames, stripGateQuery } from './forward-request.js';
 import { stripGateCookies } from './http/cookies.js';
 import { isReservedPath } from './http/paths.js';
 import { IDENTITY_HEADER } from '../../protocol/index.js';
+import { grantIncludes, siblingPortOf } from './tokens/sibling-origins.js';
 
 export type UpgradeDecision =
   | {
@@ -63,9 +64,11 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
       const url = new URL(request.url);
       if (isReservedPath(url.pathname)) throw new GateError('not_found', '/__gate/ is reserved by the preview gateway.');
       const origin = request.headers.get('origin');
-      if (origin !== null && origin !== host.origin) {
-        throw new GateError('origin_forbidden', `WebSocket from a foreign page (${origin.slice(0, 100)}) refused: only ${host.origin} may open it.`);
-      }
+      // A page of another port of this sandbox is judged once the credential is known: only a
+      // several-port grant that includes its port lets it open the socket (tokens/sibling-origins.ts).
+      const siblingPort = siblingPortOf(x.config, origin, host);
+      const foreign = () => new GateError('origin_forbidden', `WebSocket from a foreign page (${(origin ?? '').slice(0, 100)}) refused: only ${host.origin} may open it.`);
+      if (origin !== null && origin !== host.origin && siblingPort === null) throw foreign();
       // Same credential rules as HTTP, including `cookiesAccepted` (http/fetch-metadata.ts): the
       // gateway's cookies count only on a `same-origin` (or Fetch-Metadata-less) handshake, so
       // a sibling preview cannot ride them even where its Origin check passed.
@@ -74,6 +77,7 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
         ticket: true,
         ...(context.clientAddress ? { clientAddress: context.clientAddress } : {}),
       });
+      if (siblingPort !== null && !grantIncludes(auth.grantPorts, siblingPort)) throw foreign();
       const identity = await x.identity(auth.principal, host.origin);
       const forwardHeaders: Record<string, string> = {};
       const cookie = stripGateCookies(request.headers.get('cookie'));
