@@ -16,6 +16,7 @@
 import { GATE_PATHS, LAUNCH_CODE_FRAGMENT, LAUNCH_PATH_FRAGMENT, isErrorCode } from '../../protocol/index.js';
 import { TOKENS_CHANGED } from '../worker/messages.js';
 import { createTokenStore, isTokenGrant } from '../worker/token-store.js';
+import { exchangeSiblingCodes } from '../worker/sibling-origins.js';
 import { actionButtons, showFailure } from './failure-view.js';
 import { postToParent, type CredentialPath, type PageErrorCode } from './messages.js';
 import { readGateError } from './read-error.js';
@@ -121,8 +122,11 @@ async function launch(): Promise<void> {
     const error = await readGateError(response, 'invalid_code');
     return fail(error.code, error.message);
   }
-  const grant: unknown = await response.json().catch(() => null);
-  if (!isTokenGrant(grant)) return fail('internal', 'The gateway answered the launch with something unexpected.');
+  const answer: unknown = await response.json().catch(() => null);
+  if (!isTokenGrant(answer)) return fail('internal', 'The gateway answered the launch with something unexpected.');
+  // Apps on several ports: each sibling origin sets its own cookies from a single-use code (spent here, never stored).
+  const { siblingLaunches, ...grant } = answer as typeof answer & { siblingLaunches?: unknown; cookieMode?: unknown };
+  await exchangeSiblingCodes(siblingLaunches, grant.cookieMode);
 
   let credentialPath: CredentialPath = 'cookie';
   const store = createTokenStore();

@@ -19,6 +19,7 @@ import { withShim } from './inject-shim.js';
 import { SESSION_DEAD, TOKENS_CLEAR, isWorkerMessage, type SessionDeadMessage } from './messages.js';
 import { createRenewer } from './renew.js';
 import { createTokenStore } from './token-store.js';
+import { createSiblingHandler, siblingRoute } from './sibling-origins.js';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const origin = sw.location.origin;
@@ -109,3 +110,14 @@ registerRoute(
     'GET',
   ),
 );
+// Apps on several ports: CORS requests to a sibling origin of the grant get that origin's token (sibling-origins.ts).
+const handleSibling = createSiblingHandler({
+  fetch: fetchFn,
+  store,
+  renewer,
+  clock,
+  onDead: (code) => void sw.clients.matchAll({ type: 'window' }).then((list) => list.forEach((c) => c.postMessage({ type: SESSION_DEAD, code }))),
+});
+const isSibling = siblingRoute(sw.location);
+for (const method of METHODS) registerRoute(new Route(({ request }) => isSibling(request), ({ request }) => handleSibling(request), method));
+
