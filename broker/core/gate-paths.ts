@@ -50,7 +50,10 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     previewHost(c);
     const nonce = newNonce();
     // pageHeaders: no-store, and Referrer-Policy no-referrer (the URL's fragment holds the code).
-    return c.body(launchPage(cookieModeOf(c.req.raw), nonce), 200, pageHeaders(nonce, config.allowedOrigins));
+    // connect-src also names the preview domain: a several-port grant's bootstrap posts each
+    // sibling origin's cookie code there (tokens/sibling-origins.ts; CSP cannot say "this sandbox only").
+    const previews = `${config.publicScheme}://*.${config.previewDomain}${config.publicPort == null ? '' : `:${config.publicPort}`}`;
+    return c.body(launchPage(cookieModeOf(c.req.raw), nonce), 200, pageHeaders(nonce, config.allowedOrigins, previews));
   });
 
   app.post(`${PV}${GATE_PATHS.session}`, async (c) => {

@@ -14,16 +14,17 @@ export const STARTING_RELOAD_SECONDS = 2;
 
 /**
  * Headers of a gateway page. `frameAncestors`: the host-app origins allowed to frame it
- * (empty or `*`: any, since host apps embed previews in iframes).
+ * (empty or `*`: any, since host apps embed previews in iframes). `connectSrc`: more sources the
+ * page may fetch (the launch page: the other preview origins, for a several-port grant's cookie exchanges).
  */
-export function pageHeaders(nonce: string, frameAncestors: readonly string[]): Record<string, string> {
+export function pageHeaders(nonce: string, frameAncestors: readonly string[], connectSrc = ''): Record<string, string> {
   const fa = frameAncestors.length && !frameAncestors.includes('*') ? `; frame-ancestors 'self' ${frameAncestors.join(' ')}` : '';
   return {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
-    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'${fa}`,
+    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'nonce-${nonce}'; connect-src 'self'${connectSrc ? ` ${connectSrc}` : ''}; img-src 'self' data:; base-uri 'none'; form-action 'none'${fa}`,
   };
 }
 
