@@ -10,8 +10,8 @@
  * (status >= 400 on either origin, `token_expired` excepted: the worker renews and retries it).
  * The one expected refusal is named: on the cookie path (no worker), a request to the API made
  * WITHOUT credentials carries nothing at all, so it cannot be authenticated (401
- * `missing_credential`, and the browser reports a CORS failure because a gateway error carries no
- * CORS header). That is the documented limit of the cookie path (docs/interface.md, "Apps on
+ * `missing_credential`, readable by the page: the gateway's own errors carry CORS headers for
+ * the sandbox's other ports, broker/core/tokens/sibling-origins.ts#siblingErrorCors). That is the documented limit of the cookie path (docs/interface.md, "Apps on
  * several ports"); the worker path carries it.
  */
 import type { Browser as PwBrowser, Frame as PwFrame, Page as PwPage } from 'playwright-core';
@@ -34,8 +34,8 @@ const ALL_OK: Results = {
   preflighted: { status: 200, body: { ...API_OK, path: '/api/echo', echo: '{"n":42}', appHeader: 'two-port' } },
   websocket: { status: 101, body: 'ping' },
 };
-/** The cookie path: everything but the request sent without credentials (see the header). */
-const COOKIE_OK = (r: Results) => ({ ...ALL_OK, plain: { status: 0, body: r.plain?.body } });
+/** The cookie path: everything but the request sent without credentials (see the header), refused with a readable code. */
+const COOKIE_OK = (r: Results) => ({ ...ALL_OK, plain: { status: 401, body: { error: { code: 'missing_credential', message: (r.plain?.body as { error?: { message?: string } })?.error?.message } } } });
 
 /** One engine's way to open a page, embed a frame, run a probe in the app's document. */
 interface Driver {

@@ -34,3 +34,22 @@ export function siblingPortOf(config: ResolvedConfig, origin: string | null, hos
 export function grantIncludes(ports: readonly number[] | undefined, port: number): boolean {
   return ports !== undefined && ports.includes(port);
 }
+
+/**
+ * CORS headers for the gateway's OWN coded answer (an error: `token_expired`, `missing_credential`)
+ * to a request from a page of another port of the same sandbox, so that page's Service Worker
+ * (or the app) can read the code and renew, instead of a bare network error. Only for such
+ * candidate siblings (the code says nothing a same-sandbox page could not learn by asking), and
+ * never on the app's answers: those keep the app's own CORS headers, untouched.
+ */
+export function siblingErrorCors(config: ResolvedConfig, req: Request, host: { target: PreviewTarget; origin: string } | null): Record<string, string> {
+  if (!host) return {};
+  const origin = req.headers.get('origin');
+  if (siblingPortOf(config, origin, host) === null) return {};
+  return {
+    'access-control-allow-origin': origin!,
+    'access-control-allow-credentials': 'true',
+    'access-control-expose-headers': 'WWW-Authenticate, Retry-After',
+    vary: 'Origin',
+  };
+}
