@@ -159,7 +159,13 @@ export function createAuthenticator(d: AuthenticatorDeps) {
    * cookie counts only when its grant includes that port, and it is judged BEFORE any rotation
    * (a cookie ignored after rotating would lose the rotated credential and look stolen later).
    */
-  async function fromCookies(req: Request, host: PreviewHost, pathname: string, opts: AuthenticateOptions, siblingPort?: number): Promise<Authenticated | null> {
+  async function fromCookies(
+    req: Request,
+    host: PreviewHost,
+    pathname: string,
+    opts: AuthenticateOptions,
+    siblingPort?: number,
+  ): Promise<Authenticated | null> {
     const cookies = parseCookies(req.headers.get('cookie'));
     const accessCookie = cookies.get(ACCESS_COOKIE);
     const refreshCookie = parseRefreshCookie(cookies.get(REFRESH_COOKIE));
@@ -208,7 +214,11 @@ export function createAuthenticator(d: AuthenticatorDeps) {
     // except from a page of another port the cookie's own grant includes (tokens/sibling-origins.ts).
     const cookiesOk = cookiesAccepted(req);
     const siblingPort = cookiesOk || req.headers.get('sec-fetch-site') !== 'same-site' ? null : siblingPortOf(config, req.headers.get('origin'), host);
-    const fromCookie = cookiesOk ? await fromCookies(req, host, pathname, opts) : siblingPort !== null ? await fromCookies(req, host, pathname, opts, siblingPort) : null;
+    const fromCookie = cookiesOk
+      ? await fromCookies(req, host, pathname, opts)
+      : siblingPort !== null
+        ? await fromCookies(req, host, pathname, opts, siblingPort)
+        : null;
     if (fromCookie) return fromCookie;
     if (config.allowPublicSandboxes && (await lookups.sandboxIsPublic(host.target.sandboxId, opts.clientAddress))) {
       return granted({ userId: 'anonymous', sessionId: '', kind: 'public' });

@@ -112,7 +112,12 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path, hostOrigin, ports);
     const url = `${origin}${GATE_PATHS.launch}#${LAUNCH_CODE_FRAGMENT}=${code}&${LAUNCH_PATH_FRAGMENT}=${encodeURIComponent(path)}`;
     metrics.inc(METRIC.tokensIssued, { type: 'launch_code' });
-    const grantedOrigins = session.ports ? { ports: session.ports, origins: Object.fromEntries(session.ports.map((p) => [String(p), previewOrigin(config, { sandboxId: target.sandboxId, port: p })])) } : {};
+    const grantedOrigins = session.ports
+      ? {
+          ports: session.ports,
+          origins: Object.fromEntries(session.ports.map((p) => [String(p), previewOrigin(config, { sandboxId: target.sandboxId, port: p })])),
+        }
+      : {};
     return c.json({ url, sessionId: session.id, expiresAt: codeExpiresAt, origin, sessionExpiresAt: session.expiresAt, ...grantedOrigins }, 201, {
       'cache-control': 'no-store',
     });
@@ -128,7 +133,15 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     if (session.userId !== user.id) throw new GateError('forbidden', 'Only the user who opened a preview session can see it.');
     const state = session.expiresAt <= clock() ? 'expired' : (await store.isRevoked(`sid:${session.id}`)) ? 'revoked' : 'active';
     return c.json(
-      { sessionId: session.id, sandboxId: session.sandboxId, port: session.port, origin: session.origin, state, expiresAt: session.expiresAt, ...(session.ports ? { ports: session.ports } : {}) },
+      {
+        sessionId: session.id,
+        sandboxId: session.sandboxId,
+        port: session.port,
+        origin: session.origin,
+        state,
+        expiresAt: session.expiresAt,
+        ...(session.ports ? { ports: session.ports } : {}),
+      },
       200,
       { 'cache-control': 'no-store' },
     );

@@ -285,7 +285,8 @@ export function createCredentials(d: CredentialDeps) {
      */
     async exchangeSiblingCode(code: string, origin: string, requestOrigin: string | null): Promise<{ session: PreviewSessionRecord; cookieGrant: TokenGrant }> {
       const rec = await store.consumeLaunchCode(await hashSecret(code, CODE_DOMAIN), clock());
-      if (!rec || rec.siblingOrigin !== origin) throw new GateError('invalid_code', 'This sibling code is unknown, already used, expired or for another origin.');
+      if (!rec || rec.siblingOrigin !== origin)
+        throw new GateError('invalid_code', 'This sibling code is unknown, already used, expired or for another origin.');
       if (requestOrigin !== rec.openerOrigin) throw new GateError('origin_forbidden', 'A sibling code is exchanged only by the page that opened the preview.');
       const session = await store.getSession(rec.sessionId);
       const port = session?.ports?.find((p) => originOfPort(session, p) === origin);
@@ -294,7 +295,12 @@ export function createCredentials(d: CredentialDeps) {
       const access = await mintAccess(session, port);
       return {
         session,
-        cookieGrant: { accessToken: access.token, expiresAt: access.expiresAt, refreshExpiresAt: session.expiresAt, refreshToken: await newChain(session, port) },
+        cookieGrant: {
+          accessToken: access.token,
+          expiresAt: access.expiresAt,
+          refreshExpiresAt: session.expiresAt,
+          refreshToken: await newChain(session, port),
+        },
       };
     },
 

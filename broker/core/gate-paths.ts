@@ -17,6 +17,7 @@ import { hostOf } from './request-host.js';
 import { clientAddressOf } from './http/client-address.js';
 import type { AuthenticateOptions } from './authenticate.js';
 import { launchContextOf } from './limits/launch-binding.js';
+import { siblingErrorCors } from './tokens/sibling-origins.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -162,11 +163,14 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
 
   app.get(`${PV}${GATE_PATHS.status}`, async (c) => {
     const host = previewHost(c);
+    // Readable by a page of another port of this sandbox: the bootstrap of a several-port grant
+    // asks whether the sibling's cookie comes back (tokens/sibling-origins.ts).
+    const headers = { ...NO_STORE, ...siblingErrorCors(config, c.req.raw, host) };
     try {
       const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, false));
-      return c.json({ authenticated: true, kind: a.principal.kind, userId: a.principal.userId }, 200, NO_STORE);
+      return c.json({ authenticated: true, kind: a.principal.kind, userId: a.principal.userId }, 200, headers);
     } catch (err) {
-      return c.json({ authenticated: false, code: err instanceof GateError ? err.code : 'internal' }, 200, NO_STORE);
+      return c.json({ authenticated: false, code: err instanceof GateError ? err.code : 'internal' }, 200, headers);
     }
   });
 

@@ -67,7 +67,8 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
       // A page of another port of this sandbox is judged once the credential is known: only a
       // several-port grant that includes its port lets it open the socket (tokens/sibling-origins.ts).
       const siblingPort = siblingPortOf(x.config, origin, host);
-      const foreign = () => new GateError('origin_forbidden', `WebSocket from a foreign page (${(origin ?? '').slice(0, 100)}) refused: only ${host.origin} may open it.`);
+      const foreign = () =>
+        new GateError('origin_forbidden', `WebSocket from a foreign page (${(origin ?? '').slice(0, 100)}) refused: only ${host.origin} may open it.`);
       if (origin !== null && origin !== host.origin && siblingPort === null) throw foreign();
       // Same credential rules as HTTP, including `cookiesAccepted` (http/fetch-metadata.ts): the
       // gateway's cookies count only on a `same-origin` (or Fetch-Metadata-less) handshake, so

@@ -126,7 +126,8 @@ async function launch(): Promise<void> {
   if (!isTokenGrant(answer)) return fail('internal', 'The gateway answered the launch with something unexpected.');
   // Apps on several ports: each sibling origin sets its own cookies from a single-use code (spent here, never stored).
   const { siblingLaunches, ...grant } = answer as typeof answer & { siblingLaunches?: unknown; cookieMode?: unknown };
-  await exchangeSiblingCodes(siblingLaunches, grant.cookieMode);
+  const siblingCookies = await exchangeSiblingCodes(siblingLaunches, grant.cookieMode);
+  const siblingsCookieless = Array.isArray(siblingLaunches) && siblingCookies.length < siblingLaunches.length;
 
   let credentialPath: CredentialPath = 'cookie';
   const store = createTokenStore();
@@ -134,7 +135,9 @@ async function launch(): Promise<void> {
   // (and Secure ones over plain http): then the worker must carry everything (`worker-only`).
   const cookie = await cookieWorks();
   if (workerAllowed) {
-    const stored = await store.write({ ...grant, receivedAt: Date.now(), ...(cookie ? {} : { cookieless: true }) }).then(
+    // A sibling origin whose cookie is refused makes the grant cookie-less too: the worker then
+    // carries its EventSource and WebSocket tickets (sw/worker/sibling-origins.ts).
+    const stored = await store.write({ ...grant, receivedAt: Date.now(), ...(cookie && !siblingsCookieless ? {} : { cookieless: true }) }).then(
       () => true,
       () => false,
     );

@@ -144,7 +144,8 @@ export function createSiblingHandler(deps: SiblingHandlerDeps): (request: Reques
  * The bootstrap's cookie exchanges for the sibling origins (the answer of the main exchange
  * lists one single-use code per sibling). Each sibling's cookies are host-only (`__Host-`), so
  * only an answer from its own host can set them: a credentialed CORS POST there, `text/plain`
- * so no preflight is needed. Returns the origins whose cookie was set; never throws (the worker's
+ * so no preflight is needed. Returns the origins whose cookie was set AND comes back
+ * (GET /__gate/status there, readable by this page); never throws (the worker's
  * tokens still carry the siblings where the cookie is refused).
  */
 export async function exchangeSiblingCodes(launches: unknown, cookieMode: unknown, fetchFn: typeof fetch = fetch): Promise<string[]> {
@@ -161,7 +162,12 @@ export async function exchangeSiblingCodes(launches: unknown, cookieMode: unknow
           headers: { 'content-type': 'text/plain;charset=UTF-8' },
           body: JSON.stringify({ code: l.code, cookieMode }),
         });
-        return res.ok ? l.origin : null;
+        if (!res.ok) return null;
+        // Does the cookie come back? WebKitGTK, for one, refuses a cookie set by a same-site
+        // fetch at top level: the sibling is then cookie-less (tickets, tokens) like a frame.
+        const status = await fetchFn(l.origin + GATE_PATHS.status, { mode: 'cors', credentials: 'include', cache: 'no-store' });
+        const body = (await status.json().catch(() => null)) as { authenticated?: unknown } | null;
+        return body?.authenticated === true ? l.origin : null;
       } catch {
         return null;
       }

@@ -119,5 +119,11 @@ const handleSibling = createSiblingHandler({
   onDead: (code) => void sw.clients.matchAll({ type: 'window' }).then((list) => list.forEach((c) => c.postMessage({ type: SESSION_DEAD, code }))),
 });
 const isSibling = siblingRoute(sw.location);
-for (const method of METHODS) registerRoute(new Route(({ request }) => isSibling(request), ({ request }) => handleSibling(request), method));
-
+for (const method of METHODS)
+  registerRoute(
+    new Route(
+      ({ request }) => isSibling(request),
+      ({ request }) => handleSibling(request),
+      method,
+    ),
+  );

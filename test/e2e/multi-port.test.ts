@@ -35,7 +35,10 @@ const ALL_OK: Results = {
   websocket: { status: 101, body: 'ping' },
 };
 /** The cookie path: everything but the request sent without credentials (see the header), refused with a readable code. */
-const COOKIE_OK = (r: Results) => ({ ...ALL_OK, plain: { status: 401, body: { error: { code: 'missing_credential', message: (r.plain?.body as { error?: { message?: string } })?.error?.message } } } });
+const COOKIE_OK = (r: Results) => ({
+  ...ALL_OK,
+  plain: { status: 401, body: { error: { code: 'missing_credential', message: (r.plain?.body as { error?: { message?: string } })?.error?.message } } },
+});
 
 /** One engine's way to open a page, embed a frame, run a probe in the app's document. */
 interface Driver {
@@ -118,7 +121,10 @@ function pageDriver(page: AnyPage, previewOrigin: string, closeAll: () => Promis
     async openFramed(url, hostUrl) {
       await (page as PwPage).goto(`${new URL(hostUrl).origin}/no-such-page`);
       await (page as PwPage).evaluate(embed, url);
-      target = await until('the preview frame', async () => (page as PwPage).frames().find((f) => f.url().startsWith(`${previewOrigin}/`)) as AnyFrame | false | undefined) as AnyFrame;
+      target = (await until(
+        'the preview frame',
+        async () => (page as PwPage).frames().find((f) => f.url().startsWith(`${previewOrigin}/`)) as AnyFrame | false | undefined,
+      )) as AnyFrame;
     },
     run: (fn) => evaluate(target, fn),
     close: closeAll,
@@ -217,7 +223,10 @@ async function runCell(cell: Cell, makeDriver: (stack: BrowserStack) => Promise<
     return timing;
   } catch (err) {
     // What the gateway saw, for the diagnosis of a failed cell.
-    console.log('[multi-port] gateway log of the failed cell:', JSON.stringify(lines.filter((l) => l.event === 'upgrade' || Number(l.status) >= 400 || String(l.host).startsWith('8000-'))));
+    console.log(
+      '[multi-port] gateway log of the failed cell:',
+      JSON.stringify(lines.filter((l) => l.event === 'upgrade' || Number(l.status) >= 400 || String(l.host).startsWith('8000-'))),
+    );
     throw err;
   } finally {
     await driver?.close().catch(() => undefined);
@@ -289,18 +298,23 @@ describe.skipIf(!FIREFOX)(FIREFOX ? 'apps on several ports: Firefox ESR' : 'apps
 });
 
 const WEBKIT_MISSING = webkitUnavailable();
-describe.skipIf(Boolean(WEBKIT_MISSING))(WEBKIT_MISSING ? `apps on several ports: WebKit (skipped: ${WEBKIT_MISSING})` : 'apps on several ports: WebKit (WebKitGTK MiniBrowser)', () => {
-  let webkit: WebKit;
-  beforeAll(async () => {
-    webkit = await launchWebKit();
-  }, 120_000);
-  afterAll(() => webkit?.close());
+describe.skipIf(Boolean(WEBKIT_MISSING))(
+  WEBKIT_MISSING ? `apps on several ports: WebKit (skipped: ${WEBKIT_MISSING})` : 'apps on several ports: WebKit (WebKitGTK MiniBrowser)',
+  () => {
+    let webkit: WebKit;
+    beforeAll(async () => {
+      webkit = await launchWebKit();
+    }, 120_000);
+    afterAll(() => webkit?.close());
 
-  it('cross-site iframe → worker-only (every cookie refused): sibling tokens, the sibling WebSocket by a ticket; zero failed requests', async () => {
-    timings['webkit/iframe/worker-only'] = await runCell({ embedding: 'iframe', worker: true, expected: 'worker-only' }, async () => webkitDriver(webkit));
-  }, 180_000);
+    it('cross-site iframe → worker-only (every cookie refused): sibling tokens, the sibling WebSocket by a ticket; zero failed requests', async () => {
+      timings['webkit/iframe/worker-only'] = await runCell({ embedding: 'iframe', worker: true, expected: 'worker-only' }, async () => webkitDriver(webkit));
+    }, 180_000);
 
-  it('top level over HTTPS → worker (the sibling cookie set too); zero failed requests', async () => {
-    timings['webkit/top-https/worker'] = await runCell({ embedding: 'top', worker: true, expected: 'worker', https: true }, async () => webkitDriver(webkit));
-  }, 180_000);
-});
+    it('top level over HTTPS → the main cookie works but WebKitGTK refuses the sibling cookie (set by a same-site fetch): the grant goes cookie-less (worker tokens, tickets); zero failed requests', async () => {
+      timings['webkit/top-https/worker-only'] = await runCell({ embedding: 'top', worker: true, expected: 'worker-only', https: true }, async () =>
+        webkitDriver(webkit),
+      );
+    }, 180_000);
+  },
+);

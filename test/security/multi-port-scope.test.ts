@@ -168,7 +168,10 @@ describe('tokens stay scoped to one origin', () => {
     expect(res.status).toBe(200);
     const renewed = res.json<TokenGrant>();
     expect(renewed.siblings?.map((s) => [s.port, decodeJwt(s.accessToken).aud])).toEqual([[API, stack.previewOrigin(stack.sandboxes.open, API)]]);
-    expect((await stack.requestPreview(stack.sandboxes.open, API, '/api/echo', { headers: { 'x-daytona-preview-token': sibling(renewed, API).accessToken } })).status).toBe(200);
+    expect(
+      (await stack.requestPreview(stack.sandboxes.open, API, '/api/echo', { headers: { 'x-daytona-preview-token': sibling(renewed, API).accessToken } }))
+        .status,
+    ).toBe(200);
   });
 });
 
@@ -249,7 +252,8 @@ describe('cookies and WebSockets from sibling pages', () => {
   it('a WebSocket from the granted main page to the sibling opens with its cookie; from a port outside the grant the cookie is ignored and a ticket refused', async () => {
     const { apiCookie, mainCookie, main, sandboxId } = await siblingCookie();
     const outsidePage = stack.previewOrigin(sandboxId, OUTSIDE);
-    const ws = (origin: string) => tryWebSocket(stack.gateway.port, stack.previewHost(sandboxId, API), '/ws', { cookie: apiCookie, origin, 'sec-fetch-site': 'same-site' });
+    const ws = (origin: string) =>
+      tryWebSocket(stack.gateway.port, stack.previewHost(sandboxId, API), '/ws', { cookie: apiCookie, origin, 'sec-fetch-site': 'same-site' });
     expect(await ws(main)).toEqual({ opened: true, echo: 'ping' });
     const out = await ws(outsidePage);
     expect(out).toMatchObject({ opened: false, status: 401 });
@@ -264,7 +268,8 @@ describe('cookies and WebSockets from sibling pages', () => {
 
   it("a ticket for a granted sibling port (asked on the main origin) opens the sibling's WebSocket from the main page; a port outside the grant gets none", async () => {
     const { mainCookie, main, sandboxId } = await siblingCookie();
-    const ask = (port: number) => stack.requestPreview(sandboxId, MAIN, `/__gate/ws-ticket?port=${port}`, { method: 'POST', headers: { cookie: mainCookie, origin: main } });
+    const ask = (port: number) =>
+      stack.requestPreview(sandboxId, MAIN, `/__gate/ws-ticket?port=${port}`, { method: 'POST', headers: { cookie: mainCookie, origin: main } });
     const t = await ask(API);
     expect(t.status).toBe(200);
     const ticket = t.json<{ ticket: string }>().ticket;
@@ -282,10 +287,15 @@ describe('cookies and WebSockets from sibling pages', () => {
   it("the sibling's refresh chain is bound to its origin: refused on the main origin (wrong_scope)", async () => {
     const { apiCookie, main, sandboxId } = await siblingCookie();
     const refreshCookie = apiCookie.split('; ').find((c) => c.startsWith('__Host-pg-refresh='))!;
-    const onApi = await stack.requestPreview(sandboxId, API, '/__gate/refresh', { method: 'POST', headers: { cookie: refreshCookie, origin: stack.previewOrigin(sandboxId, API) } });
+    const onApi = await stack.requestPreview(sandboxId, API, '/__gate/refresh', {
+      method: 'POST',
+      headers: { cookie: refreshCookie, origin: stack.previewOrigin(sandboxId, API) },
+    });
     expect(onApi.status).toBe(200);
     expect(decodeJwt(onApi.json<TokenGrant>().accessToken).port).toBe(API);
-    const renewed = cookieHeaderOf(onApi.setCookies).split('; ').find((c) => c.startsWith('__Host-pg-refresh='))!;
+    const renewed = cookieHeaderOf(onApi.setCookies)
+      .split('; ')
+      .find((c) => c.startsWith('__Host-pg-refresh='))!;
     const onMain = await stack.requestPreview(sandboxId, MAIN, '/__gate/refresh', { method: 'POST', headers: { cookie: renewed, origin: main } });
     expect(onMain.status).toBe(403);
     expect(code(onMain)).toBe('wrong_scope');
