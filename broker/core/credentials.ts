@@ -285,9 +285,13 @@ export function createCredentials(d: CredentialDeps) {
      */
     async exchangeSiblingCode(code: string, origin: string, requestOrigin: string | null): Promise<{ session: PreviewSessionRecord; cookieGrant: TokenGrant }> {
       const rec = await store.consumeLaunchCode(await hashSecret(code, CODE_DOMAIN), clock());
-      if (!rec || rec.siblingOrigin !== origin)
-        throw new GateError('invalid_code', 'This sibling code is unknown, already used, expired or for another origin.');
-      if (requestOrigin !== rec.openerOrigin) throw new GateError('origin_forbidden', 'A sibling code is exchanged only by the page that opened the preview.');
+      // Whatever goes wrong, a POST from another page is refused as any foreign page's POST to
+      // /__gate/ is (403, gate-paths.ts#sameOrigin): an unknown, spent or expired code too.
+      if (!rec || rec.siblingOrigin !== origin || requestOrigin !== rec.openerOrigin) {
+        // A live code posted by the wrong page (a main launch code included) is put back for its real holder (same expiry).
+        if (rec) await store.putLaunchCode(rec);
+        throw new GateError('origin_forbidden', 'This endpoint only answers pages of the preview origin itself (or, for a sibling code, the page that opened the preview).');
+      }
       const session = await store.getSession(rec.sessionId);
       const port = session?.ports?.find((p) => originOfPort(session, p) === origin);
       if (!session || port === undefined) throw new GateError('invalid_code', 'The preview session of this code has ended.');

@@ -17,7 +17,7 @@ import { hostOf } from './request-host.js';
 import { clientAddressOf } from './http/client-address.js';
 import type { AuthenticateOptions } from './authenticate.js';
 import { launchContextOf } from './limits/launch-binding.js';
-import { siblingErrorCors } from './tokens/sibling-origins.js';
+import { siblingErrorCors, siblingPortOf } from './tokens/sibling-origins.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -60,7 +60,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
   app.post(`${PV}${GATE_PATHS.session}`, async (c) => {
     const host = previewHost(c);
     // A sibling origin's cookie exchange, sent cross-origin by the main origin's bootstrap (several-port grant).
-    if (c.req.header('origin') !== undefined && c.req.header('origin') !== host.origin) return siblingExchange(c, host);
+    if (siblingPortOf(config, c.req.header('origin') ?? null, host) !== null) return siblingExchange(c, host);
     sameOrigin(c, host);
     await limits.take('exchange', { address: clientAddressOf(c.env) });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);

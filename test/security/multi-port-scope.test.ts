@@ -188,26 +188,37 @@ describe('sibling cookie exchange', () => {
     expect(ok.text).not.toMatch(/accessToken|refreshToken/); // the credential stays in the HttpOnly cookies
     const cookie = cookieHeaderOf(ok.setCookies);
     expect((await stack.requestPreview(sandboxId, API, '/api/echo', { headers: { cookie } })).status).toBe(200);
-    // Replayed: one use only.
-    expect(code(await siblingExchange(sandboxId, API, launch.code, main))).toBe('invalid_code');
+    // Replayed: one use only (refused 403 like any other page's POST to /__gate/session).
+    const replay = await siblingExchange(sandboxId, API, launch.code, main);
+    expect(replay.status).toBe(403);
+    expect(replay.setCookies).toEqual([]);
   });
 
-  it('a sibling code posted from any other page (another sandbox, a port outside the grant, no Origin) is refused', async () => {
+  it('a sibling code posted from any other page (a port outside the grant, another sandbox, no Origin) is refused; a code posted by the wrong page stays usable', async () => {
     const { grant, sandboxId } = await launchPorts([API]);
     const launch = grant.siblingLaunches![0]!;
     const foreign = await siblingExchange(sandboxId, API, launch.code, stack.previewOrigin(sandboxId, OUTSIDE));
     expect(foreign.status).toBe(403);
     expect(code(foreign)).toBe('origin_forbidden');
-    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
-    const again = await launchPorts([API]);
-    const other = await siblingExchange(sandboxId, API, again.grant.siblingLaunches![0]!.code, stack.previewOrigin(stack.sandboxes.other, MAIN));
+    expect(foreign.setCookies).toEqual([]);
+    const other = await siblingExchange(sandboxId, API, launch.code, stack.previewOrigin(stack.sandboxes.other, MAIN));
     expect(code(other)).toBe('origin_forbidden');
-    const third = await launchPorts([API]);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
     // Without Origin it is an ordinary exchange, which never takes a sibling code.
-    expect(code(await siblingExchange(sandboxId, API, third.grant.siblingLaunches![0]!.code, undefined))).toBe('invalid_code');
+    expect(code(await siblingExchange(sandboxId, API, launch.code, undefined))).toBe('invalid_code');
+    // A main launch code posted by a sibling page is refused the same way, and stays usable.
+    const created = await createLaunch('bob', sandboxId, { ports: [API] });
+    const mainCode = new URLSearchParams(new URL(created.json<{ url: string }>().url).hash.slice(1)).get('code')!;
+    expect(code(await siblingExchange(sandboxId, MAIN, mainCode, stack.previewOrigin(sandboxId, API)))).toBe('origin_forbidden');
+    const ok = await stack.requestPreview(sandboxId, MAIN, '/__gate/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: stack.previewOrigin(sandboxId, MAIN) },
+      body: JSON.stringify({ code: mainCode }),
+    });
+    expect(ok.status).toBe(200);
   });
 
-  it('a sibling code is refused on the main origin and on a port outside the grant (invalid_code)', async () => {
+  it('a sibling code is refused on the main origin (invalid_code) and on a port outside the grant (origin_forbidden)', async () => {
     const { grant, main, sandboxId } = await launchPorts([API]);
     const onMain = await stack.requestPreview(sandboxId, MAIN, '/__gate/session', {
       method: 'POST',
@@ -216,7 +227,7 @@ describe('sibling cookie exchange', () => {
     });
     expect(code(onMain)).toBe('invalid_code');
     const other = await launchPorts([API]);
-    expect(code(await siblingExchange(sandboxId, OUTSIDE, other.grant.siblingLaunches![0]!.code, main))).toBe('invalid_code');
+    expect(code(await siblingExchange(sandboxId, OUTSIDE, other.grant.siblingLaunches![0]!.code, main))).toBe('origin_forbidden');
   });
 });
 
