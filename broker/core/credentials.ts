@@ -290,7 +290,10 @@ export function createCredentials(d: CredentialDeps) {
       if (!rec || rec.siblingOrigin !== origin || requestOrigin !== rec.openerOrigin) {
         // A live code posted by the wrong page (a main launch code included) is put back for its real holder (same expiry).
         if (rec) await store.putLaunchCode(rec);
-        throw new GateError('origin_forbidden', 'This endpoint only answers pages of the preview origin itself (or, for a sibling code, the page that opened the preview).');
+        throw new GateError(
+          'origin_forbidden',
+          'This endpoint only answers pages of the preview origin itself (or, for a sibling code, the page that opened the preview).',
+        );
       }
       const session = await store.getSession(rec.sessionId);
       const port = session?.ports?.find((p) => originOfPort(session, p) === origin);
