@@ -3,7 +3,7 @@
  * refresh credential) → rotation on every refresh (with theft detection and a grace window)
  * → revocation. Share links open sessions of kind 'share' through the same machinery.
  */
-import { GateError, type PreviewTarget, type SiblingToken, type TokenGrant } from '../../protocol/index.js';
+import { GateError, type PreviewTarget, type TokenGrant } from '../../protocol/index.js';
 import type { Clock, Logger, Metrics } from './contracts.js';
 import type { ResolvedConfig } from './config.js';
 import type { CookieMode, PreviewSessionRecord, RefreshRecord, ShareRecord, Store } from './store/store.js';
@@ -14,6 +14,7 @@ import { scopeOf } from './http/paths.js';
 import type { Limits } from './limits/limits.js';
 import { judgeLaunch, type LaunchContext } from './limits/launch-binding.js';
 import { previewOrigin } from './http/host.js';
+import { createSiblingGrants, type SiblingLaunch } from './tokens/sibling-grants.js';
 
 export interface CredentialDeps {
   config: ResolvedConfig;
@@ -48,12 +49,7 @@ export const REFRESH_DOMAIN = 'pg-refresh';
 export const CODE_DOMAIN = 'pg-launch';
 export const TICKET_DOMAIN = 'pg-ws';
 
-/** A sibling origin's one-time code, handed to the main origin's bootstrap after its exchange. */
-export interface SiblingLaunch {
-  origin: string;
-  port: number;
-  code: string;
-}
+export type { SiblingLaunch } from './tokens/sibling-grants.js';
 
 export type Credentials = ReturnType<typeof createCredentials>;
 
@@ -85,22 +81,11 @@ export function createCredentials(d: CredentialDeps) {
     );
   }
 
-  /** One token per other granted port, minted with the main one (docs/interface.md, "Apps on several ports"). */
-  async function siblingTokens(s: PreviewSessionRecord): Promise<SiblingToken[]> {
-    const out: SiblingToken[] = [];
-    for (const port of s.ports ?? []) {
-      if (port === s.port) continue;
-      const t = await mintAccess(s, port);
-      out.push({ origin: originOfPort(s, port), port, accessToken: t.token, expiresAt: t.expiresAt });
-    }
-    return out;
-  }
-
   /** The grant of a chain: for its own port; a main-origin chain also carries the siblings' tokens. */
   async function grantFor(s: PreviewSessionRecord, refreshToken: string, port: number = s.port): Promise<TokenGrant> {
     const access = await mintAccess(s, port);
-    const siblings = port === s.port && s.ports ? await siblingTokens(s) : null;
-    return { accessToken: access.token, expiresAt: access.expiresAt, refreshToken, refreshExpiresAt: s.expiresAt, ...(siblings ? { siblings } : {}) };
+    const others = port === s.port && s.ports ? await siblings.tokens(s) : null;
+    return { accessToken: access.token, expiresAt: access.expiresAt, refreshToken, refreshExpiresAt: s.expiresAt, ...(others ? { siblings: others } : {}) };
   }
 
   /** Starts a refresh chain (generation 0) for the session (on one sibling origin when `port` is given); returns its first credential. */
@@ -159,25 +144,7 @@ export function createCredentials(d: CredentialDeps) {
     throw new GateError('refresh_reused', 'This refresh credential was already used; the preview session was ended for safety.');
   }
 
-  /** One-time codes for the other granted ports' cookie exchanges (60 s, bound to the main origin). */
-  async function siblingCodes(s: PreviewSessionRecord): Promise<SiblingLaunch[]> {
-    const out: SiblingLaunch[] = [];
-    for (const port of s.ports ?? []) {
-      if (port === s.port) continue;
-      const code = randomToken();
-      const siblingOrigin = originOfPort(s, port);
-      await store.putLaunchCode({
-        hash: await hashSecret(code, CODE_DOMAIN),
-        sessionId: s.id,
-        path: '/',
-        expiresAt: clock() + config.launchCodeTtlMs,
-        siblingOrigin,
-        openerOrigin: s.origin,
-      });
-      out.push({ origin: siblingOrigin, port, code });
-    }
-    return out;
-  }
+  const siblings = createSiblingGrants({ config, store, clock, codeDomain: CODE_DOMAIN, originOfPort, mintAccess, newChain, checkSessionLive });
 
   /** Revokes a session and frees its slot in the user's cap and the sandbox's index. */
   async function revokeSession(sessionId: string, until: number, known?: PreviewSessionRecord): Promise<void> {
@@ -266,50 +233,18 @@ export function createCredentials(d: CredentialDeps) {
       }
       const access = await mintAccess(session);
       const at = { accessToken: access.token, expiresAt: access.expiresAt, refreshExpiresAt: session.expiresAt };
-      const siblings = session.ports ? await siblingTokens(session) : null;
+      const siblingTokens = session.ports ? await siblings.tokens(session) : null;
       return {
         session,
         path: rec.path,
-        grant: { ...at, refreshToken: await newChain(session), ...(siblings ? { siblings } : {}) },
+        grant: { ...at, refreshToken: await newChain(session), ...(siblingTokens ? { siblings: siblingTokens } : {}) },
         cookieGrant: { ...at, refreshToken: await newChain(session) },
-        siblingLaunches: await siblingCodes(session),
+        siblingLaunches: await siblings.codes(session),
       };
     },
 
-    /**
-     * POST /__gate/session on a SIBLING origin, sent cross-origin by the main origin's bootstrap
-     * right after its own exchange: the sibling's cookies are host-only (`__Host-`), so only an
-     * answer from the sibling's own host can set them. The code works once, for 60 s, on that
-     * origin only, and only from a page of the session's main origin (`requestOrigin`, the
-     * request's Origin header). The login-CSRF judgment was made on the main exchange.
-     */
-    async exchangeSiblingCode(code: string, origin: string, requestOrigin: string | null): Promise<{ session: PreviewSessionRecord; cookieGrant: TokenGrant }> {
-      const rec = await store.consumeLaunchCode(await hashSecret(code, CODE_DOMAIN), clock());
-      // Whatever goes wrong, a POST from another page is refused as any foreign page's POST to
-      // /__gate/ is (403, gate-paths.ts#sameOrigin): an unknown, spent or expired code too.
-      if (!rec || rec.siblingOrigin !== origin || requestOrigin !== rec.openerOrigin) {
-        // A live code posted by the wrong page (a main launch code included) is put back for its real holder (same expiry).
-        if (rec) await store.putLaunchCode(rec);
-        throw new GateError(
-          'origin_forbidden',
-          'This endpoint only answers pages of the preview origin itself (or, for a sibling code, the page that opened the preview).',
-        );
-      }
-      const session = await store.getSession(rec.sessionId);
-      const port = session?.ports?.find((p) => originOfPort(session, p) === origin);
-      if (!session || port === undefined) throw new GateError('invalid_code', 'The preview session of this code has ended.');
-      await checkSessionLive(session);
-      const access = await mintAccess(session, port);
-      return {
-        session,
-        cookieGrant: {
-          accessToken: access.token,
-          expiresAt: access.expiresAt,
-          refreshExpiresAt: session.expiresAt,
-          refreshToken: await newChain(session, port),
-        },
-      };
-    },
+    /** POST /__gate/session on a sibling origin (tokens/sibling-grants.ts). */
+    exchangeSiblingCode: (code: string, origin: string, requestOrigin: string | null) => siblings.exchange(code, origin, requestOrigin),
 
     /**
      * POST /__gate/refresh and server-side renewal: rotate the refresh credential. Re-presenting
