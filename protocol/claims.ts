@@ -28,6 +28,21 @@ export interface TokenGrant {
   refreshToken: string;
   /** Milliseconds since the epoch; the refresh credential's absolute end. */
   refreshExpiresAt: number;
+  /**
+   * Apps on several ports (a launch with `ports`): one access token per OTHER granted port of
+   * the same sandbox, each scoped to its own origin (`aud`) and port like the main one, minted
+   * and renewed with it (same `expiresAt`). Absent for a one-port launch.
+   */
+  siblings?: SiblingToken[];
+}
+
+/** An access token for a sibling origin of the same grant (docs/interface.md, "Apps on several ports"). */
+export interface SiblingToken {
+  /** The sibling's exact preview origin, e.g. `http://8000-<id>.preview.localhost:8787`. */
+  origin: string;
+  port: number;
+  accessToken: string;
+  expiresAt: number;
 }
 
 /** Preview origin host label: `{port}-{sandboxId}`. */

@@ -33,6 +33,7 @@ import { SessionEndedError } from './http/respond.js';
 import { stripGateQuery } from './forward-request.js';
 import { createPublicLookups } from './public-lookups.js';
 import { createSecretRecogniser } from './gate-secrets.js';
+import { grantIncludes, siblingPortOf } from './tokens/sibling-origins.js';
 
 // Kept importable from here: the rules moved to http/fetch-metadata.ts and public-lookups.ts.
 export { cookiesAccepted, isNavigation } from './http/fetch-metadata.js';
@@ -53,6 +54,8 @@ export interface Authenticated {
   authorizationWasOurs: boolean;
   /** A browser followed a share link: 303 here (the same URL without the token). */
   redirectTo?: string;
+  /** Every port of a several-port grant (tokens/sibling-origins.ts); absent for one port. */
+  grantPorts?: number[];
 }
 
 export interface AuthenticateOptions {
@@ -84,6 +87,7 @@ interface Holder {
   kind: Principal['kind'];
   pathScope?: string | undefined;
   shareId?: string | undefined;
+  ports?: number[] | undefined;
 }
 
 function granted(h: Holder, extra: Partial<Authenticated> = {}): Authenticated {
@@ -91,6 +95,7 @@ function granted(h: Holder, extra: Partial<Authenticated> = {}): Authenticated {
     principal: { userId: h.userId, sessionId: h.sessionId, kind: h.kind },
     ...(h.pathScope ? { pathScope: h.pathScope } : {}),
     ...(h.shareId ? { shareId: h.shareId } : {}),
+    ...(h.ports ? { grantPorts: h.ports } : {}),
     setCookies: [],
     authorizationWasOurs: false,
     ...extra,
@@ -119,7 +124,7 @@ export function createAuthenticator(d: AuthenticatorDeps) {
     if (await store.isRevoked(`sid:${c.sid}`)) throw new GateError('session_revoked', 'This preview session was ended.');
     if (c.shr && (await store.isRevoked(`shr:${c.shr}`))) throw new GateError('share_revoked', 'This share link was revoked by the person who shared it.');
     checkPath(pathname, c.pth);
-    return granted({ userId: c.sub, sessionId: c.sid, kind: c.knd === 'share' ? 'share' : 'session', pathScope: c.pth, shareId: c.shr });
+    return granted({ userId: c.sub, sessionId: c.sid, kind: c.knd === 'share' ? 'share' : 'session', pathScope: c.pth, shareId: c.shr, ports: c.grp });
   }
 
   async function fromShare(token: string, req: Request, url: URL, host: PreviewHost): Promise<Authenticated> {
@@ -149,14 +154,27 @@ export function createAuthenticator(d: AuthenticatorDeps) {
     return granted(t);
   }
 
-  /** Steps 4 (cookies) of the chain; null when no cookie credential came. */
-  async function fromCookies(req: Request, host: PreviewHost, pathname: string, opts: AuthenticateOptions): Promise<Authenticated | null> {
+  /**
+   * Steps 4 (cookies) of the chain; null when no cookie credential came. `siblingPort`: the
+   * request came from a page of another port of this sandbox (tokens/sibling-origins.ts): the
+   * cookie counts only when its grant includes that port, and it is judged BEFORE any rotation
+   * (a cookie ignored after rotating would lose the rotated credential and look stolen later).
+   */
+  async function fromCookies(
+    req: Request,
+    host: PreviewHost,
+    pathname: string,
+    opts: AuthenticateOptions,
+    siblingPort?: number,
+  ): Promise<Authenticated | null> {
     const cookies = parseCookies(req.headers.get('cookie'));
     const accessCookie = cookies.get(ACCESS_COOKIE);
     const refreshCookie = parseRefreshCookie(cookies.get(REFRESH_COOKIE));
+    const forSibling = (a: Authenticated) => siblingPort === undefined || grantIncludes(a.grantPorts, siblingPort);
     if (accessCookie) {
       try {
-        return await fromAccessToken(accessCookie, host, pathname);
+        const a = await fromAccessToken(accessCookie, host, pathname);
+        return forSibling(a) ? a : null;
       } catch (err) {
         // Only an expired or unreadable token is renewable; revoked or out of scope is final.
         const code = err instanceof GateError ? err.code : 'internal';
@@ -164,6 +182,7 @@ export function createAuthenticator(d: AuthenticatorDeps) {
       }
     }
     if (!refreshCookie) return null;
+    if (siblingPort !== undefined && !grantIncludes((await credentials.peekRefresh(refreshCookie.token, host.origin)).ports, siblingPort)) return null;
     if (!opts.renew) {
       const s = await credentials.peekRefresh(refreshCookie.token, host.origin);
       checkPath(pathname, s.pathScope);
@@ -196,9 +215,15 @@ export function createAuthenticator(d: AuthenticatorDeps) {
     if (share !== null) return fromShare(share, req, url, host);
     const ticket = opts.ticket ? url.searchParams.get(WS_TICKET_QUERY) : null;
     if (ticket !== null) return fromTicket(ticket, host, pathname);
-    // Sibling-preview CSRF: cookies from a cross-origin, non-navigation request are ignored.
+    // Sibling-preview CSRF: cookies from a cross-origin, non-navigation request are ignored,
+    // except from a page of another port the cookie's own grant includes (tokens/sibling-origins.ts).
     const cookiesOk = cookiesAccepted(req);
-    const fromCookie = cookiesOk ? await fromCookies(req, host, pathname, opts) : null;
+    const siblingPort = cookiesOk || req.headers.get('sec-fetch-site') !== 'same-site' ? null : siblingPortOf(config, req.headers.get('origin'), host);
+    const fromCookie = cookiesOk
+      ? await fromCookies(req, host, pathname, opts)
+      : siblingPort !== null
+        ? await fromCookies(req, host, pathname, opts, siblingPort)
+        : null;
     if (fromCookie) return fromCookie;
     if (config.allowPublicSandboxes && (await lookups.sandboxIsPublic(host.target.sandboxId, opts.clientAddress))) {
       return granted({ userId: 'anonymous', sessionId: '', kind: 'public' });

@@ -18,6 +18,20 @@ import { clientAddressOf } from './http/client-address.js';
 
 export { validPath } from './http/paths.js';
 import { METRIC } from './metrics.js';
+import { MAX_GRANT_PORTS } from './tokens/sibling-origins.js';
+
+/**
+ * `ports` of a launch (apps on several ports of one sandbox): the other ports the preview may
+ * reach besides `port`, each a port number like `port`; duplicates and `port` itself are folded.
+ */
+function validPorts(body: Record<string, unknown>, main: number): number[] | undefined {
+  const raw = body.ports;
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw) || raw.length > MAX_GRANT_PORTS || raw.some((p) => typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535))
+    throw new GateError('bad_request', `ports must be an array of at most ${MAX_GRANT_PORTS} port numbers (integers from 1 to 65535).`);
+  const ports = [...new Set([main, ...(raw as number[])])].sort((a, b) => a - b);
+  return ports.length > 1 ? ports : undefined;
+}
 
 function validTarget(body: Record<string, unknown>): PreviewTarget {
   if (!isSandboxId(body.sandboxId)) throw new GateError('bad_request', 'sandboxId must be a sandbox id (letters, digits, - and _, at most 63 characters).');
@@ -86,15 +100,27 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     await limits.take('launch', { user: user.id });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     const target = validTarget(body);
+    const ports = validPorts(body, target.port);
     const path = validPath(body.path) ?? '/';
     // Login CSRF: bind the launch to the page that asked (a browser's CORS call says so in Origin).
     const hostOrigin = validHostOrigin(body.hostOrigin) ?? originOf(c.req.header('origin')) ?? undefined;
     await authorize(user, target);
+    // Every other port is decided on its own, exactly as a launch of that port would be (port
+    // rules, then the policy): one refused port refuses the whole launch, with that port's code.
+    for (const port of ports ?? []) if (port !== target.port) await authorize(user, { sandboxId: target.sandboxId, port });
     const origin = previewOrigin(config, target);
-    const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path, hostOrigin);
+    const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path, hostOrigin, ports);
     const url = `${origin}${GATE_PATHS.launch}#${LAUNCH_CODE_FRAGMENT}=${code}&${LAUNCH_PATH_FRAGMENT}=${encodeURIComponent(path)}`;
     metrics.inc(METRIC.tokensIssued, { type: 'launch_code' });
-    return c.json({ url, sessionId: session.id, expiresAt: codeExpiresAt, origin, sessionExpiresAt: session.expiresAt }, 201, { 'cache-control': 'no-store' });
+    const grantedOrigins = session.ports
+      ? {
+          ports: session.ports,
+          origins: Object.fromEntries(session.ports.map((p) => [String(p), previewOrigin(config, { sandboxId: target.sandboxId, port: p })])),
+        }
+      : {};
+    return c.json({ url, sessionId: session.id, expiresAt: codeExpiresAt, origin, sessionExpiresAt: session.expiresAt, ...grantedOrigins }, 201, {
+      'cache-control': 'no-store',
+    });
   });
 
   // The embed polls this to learn promptly that its preview session ended (flow 6). A session
@@ -107,7 +133,15 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     if (session.userId !== user.id) throw new GateError('forbidden', 'Only the user who opened a preview session can see it.');
     const state = session.expiresAt <= clock() ? 'expired' : (await store.isRevoked(`sid:${session.id}`)) ? 'revoked' : 'active';
     return c.json(
-      { sessionId: session.id, sandboxId: session.sandboxId, port: session.port, origin: session.origin, state, expiresAt: session.expiresAt },
+      {
+        sessionId: session.id,
+        sandboxId: session.sandboxId,
+        port: session.port,
+        origin: session.origin,
+        state,
+        expiresAt: session.expiresAt,
+        ...(session.ports ? { ports: session.ports } : {}),
+      },
       200,
       { 'cache-control': 'no-store' },
     );

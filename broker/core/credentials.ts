@@ -13,6 +13,8 @@ import { METRIC } from './metrics.js';
 import { scopeOf } from './http/paths.js';
 import type { Limits } from './limits/limits.js';
 import { judgeLaunch, type LaunchContext } from './limits/launch-binding.js';
+import { previewOrigin } from './http/host.js';
+import { createSiblingGrants, type SiblingLaunch } from './tokens/sibling-grants.js';
 
 export interface CredentialDeps {
   config: ResolvedConfig;
@@ -47,39 +49,50 @@ export const REFRESH_DOMAIN = 'pg-refresh';
 export const CODE_DOMAIN = 'pg-launch';
 export const TICKET_DOMAIN = 'pg-ws';
 
+export type { SiblingLaunch } from './tokens/sibling-grants.js';
+
 export type Credentials = ReturnType<typeof createCredentials>;
 
 export function createCredentials(d: CredentialDeps) {
   const { config, store, tokens, clock, metrics, logger, limits } = d;
 
-  async function mintAccess(s: PreviewSessionRecord): Promise<{ token: string; expiresAt: number }> {
+  /** The exact origin of one granted port of the session (its own origin for its main port). */
+  const originOfPort = (s: PreviewSessionRecord, port: number): string =>
+    port === s.port ? s.origin : previewOrigin(config, { sandboxId: s.sandboxId, port });
+
+  /** An access token for `port` of the session (default: its main port), scoped to that origin alone. */
+  async function mintAccess(s: PreviewSessionRecord, port: number = s.port): Promise<{ token: string; expiresAt: number }> {
     const ttl = Math.min(config.accessTtlMs, s.expiresAt - clock());
     if (ttl <= 0) throw new GateError('invalid_session', 'The preview session has ended.');
     metrics.inc(METRIC.tokensIssued, { type: 'access' });
     return tokens.signAccess(
       {
-        aud: s.origin,
+        aud: originOfPort(s, port),
         sub: s.userId,
         sid: s.id,
         sbx: s.sandboxId,
-        port: s.port,
+        port,
         knd: s.kind,
         ...(s.shareId ? { shr: s.shareId } : {}),
         ...(s.pathScope ? { pth: s.pathScope } : {}),
+        ...(s.ports ? { grp: s.ports } : {}),
       },
       ttl,
     );
   }
 
-  async function grantFor(s: PreviewSessionRecord, refreshToken: string): Promise<TokenGrant> {
-    const access = await mintAccess(s);
-    return { accessToken: access.token, expiresAt: access.expiresAt, refreshToken, refreshExpiresAt: s.expiresAt };
+  /** The grant of a chain: for its own port; a main-origin chain also carries the siblings' tokens. */
+  async function grantFor(s: PreviewSessionRecord, refreshToken: string, port: number = s.port): Promise<TokenGrant> {
+    const access = await mintAccess(s, port);
+    const others = port === s.port && s.ports ? await siblings.tokens(s) : null;
+    return { accessToken: access.token, expiresAt: access.expiresAt, refreshToken, refreshExpiresAt: s.expiresAt, ...(others ? { siblings: others } : {}) };
   }
 
-  /** Starts a refresh chain (generation 0) for the session; returns its first credential. */
-  async function newChain(s: PreviewSessionRecord): Promise<string> {
+  /** Starts a refresh chain (generation 0) for the session (on one sibling origin when `port` is given); returns its first credential. */
+  async function newChain(s: PreviewSessionRecord, port?: number): Promise<string> {
     const refreshToken = randomToken();
-    await store.putRefresh({ hash: await hashSecret(refreshToken, REFRESH_DOMAIN), sessionId: s.id, generation: 0, expiresAt: s.expiresAt });
+    const bound = port !== undefined && port !== s.port ? { origin: originOfPort(s, port), port } : {};
+    await store.putRefresh({ hash: await hashSecret(refreshToken, REFRESH_DOMAIN), sessionId: s.id, generation: 0, expiresAt: s.expiresAt, ...bound });
     return refreshToken;
   }
 
@@ -104,7 +117,8 @@ export function createCredentials(d: CredentialDeps) {
     if (!rec) throw new GateError('invalid_session', 'The refresh credential is unknown or has expired; open the preview again.');
     const session = await store.getSession(rec.sessionId);
     if (!session) throw new GateError('invalid_session', 'The preview session has ended.');
-    if (session.origin !== origin) throw new GateError('wrong_scope', 'This refresh credential belongs to another preview origin.');
+    // A chain is bound to one origin: the session's own, or one sibling origin's cookie jar.
+    if ((rec.origin ?? session.origin) !== origin) throw new GateError('wrong_scope', 'This refresh credential belongs to another preview origin.');
     await checkSessionLive(session);
     return { rec, session, hash };
   }
@@ -130,6 +144,8 @@ export function createCredentials(d: CredentialDeps) {
     throw new GateError('refresh_reused', 'This refresh credential was already used; the preview session was ended for safety.');
   }
 
+  const siblings = createSiblingGrants({ config, store, clock, codeDomain: CODE_DOMAIN, originOfPort, mintAccess, newChain, checkSessionLive });
+
   /** Revokes a session and frees its slot in the user's cap and the sandbox's index. */
   async function revokeSession(sessionId: string, until: number, known?: PreviewSessionRecord): Promise<void> {
     await store.revoke(`sid:${sessionId}`, until);
@@ -148,8 +164,11 @@ export function createCredentials(d: CredentialDeps) {
       origin: string,
       path: string,
       hostOrigin?: string,
+      /** Every port the launch grants (the main one included), already authorised one by one. */
+      ports?: readonly number[],
     ): Promise<{ code: string; session: PreviewSessionRecord; codeExpiresAt: number }> {
       const now = clock();
+      const granted = ports ? [...new Set([target.port, ...ports])].sort((a, b) => a - b) : [];
       const session: PreviewSessionRecord = {
         id: randomId(),
         userId,
@@ -160,6 +179,7 @@ export function createCredentials(d: CredentialDeps) {
         cookieMode: 'lax',
         createdAt: now,
         expiresAt: now + config.refreshTtlMs,
+        ...(granted.length > 1 ? { ports: granted } : {}),
       };
       const codeExpiresAt = now + config.launchCodeTtlMs;
       // A launch holds a slot only as long as its code lives until the exchange extends it to the
@@ -178,12 +198,18 @@ export function createCredentials(d: CredentialDeps) {
     },
 
     /** POST /__gate/session: one use, on the origin it was made for, within its lifetime. */
-    async exchangeCode(code: string, origin: string, mode: CookieMode, context?: LaunchContext): Promise<SessionGrants & { grant: TokenGrant; path: string }> {
+    async exchangeCode(
+      code: string,
+      origin: string,
+      mode: CookieMode,
+      context?: LaunchContext,
+    ): Promise<SessionGrants & { grant: TokenGrant; path: string; siblingLaunches: SiblingLaunch[] }> {
       const rec = await store.consumeLaunchCode(await hashSecret(code, CODE_DOMAIN), clock());
       if (!rec) throw new GateError('invalid_code', 'This launch code is unknown, already used or expired (codes work once, for 60 seconds).');
       const session = await store.getSession(rec.sessionId);
       if (!session) throw new GateError('invalid_code', 'The preview session of this launch code has ended.');
-      if (session.origin !== origin) throw new GateError('invalid_code', 'This launch code was made for another preview origin.');
+      if (session.origin !== origin || rec.siblingOrigin !== undefined)
+        throw new GateError('invalid_code', 'This launch code was made for another preview origin.');
       await checkSessionLive(session);
       // Login CSRF (limits/launch-binding.ts): only where the launch's maker can be seen, or confirmed.
       const verdict = judgeLaunch(rec.hostOrigin, context);
@@ -207,13 +233,18 @@ export function createCredentials(d: CredentialDeps) {
       }
       const access = await mintAccess(session);
       const at = { accessToken: access.token, expiresAt: access.expiresAt, refreshExpiresAt: session.expiresAt };
+      const siblingTokens = session.ports ? await siblings.tokens(session) : null;
       return {
         session,
         path: rec.path,
-        grant: { ...at, refreshToken: await newChain(session) },
+        grant: { ...at, refreshToken: await newChain(session), ...(siblingTokens ? { siblings: siblingTokens } : {}) },
         cookieGrant: { ...at, refreshToken: await newChain(session) },
+        siblingLaunches: await siblings.codes(session),
       };
     },
+
+    /** POST /__gate/session on a sibling origin (tokens/sibling-grants.ts). */
+    exchangeSiblingCode: (code: string, origin: string, requestOrigin: string | null) => siblings.exchange(code, origin, requestOrigin),
 
     /**
      * POST /__gate/refresh and server-side renewal: rotate the refresh credential. Re-presenting
@@ -226,7 +257,7 @@ export function createCredentials(d: CredentialDeps) {
       await limits.take('refresh', { address: clientAddress });
       const { rec, session, hash } = await lookupRefresh(refreshToken, origin);
       if (rec.rotatedAt !== undefined) {
-        return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session)), session };
+        return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session), rec.port), session };
       }
       // Refused before rotating; counted once the rotation won (its concurrent losers are free).
       await limits.check('refresh', { user: session.userId });
@@ -236,16 +267,17 @@ export function createCredentials(d: CredentialDeps) {
         sessionId: session.id,
         generation: rec.generation + 1,
         expiresAt: session.expiresAt,
+        ...(rec.origin !== undefined && rec.port !== undefined ? { origin: rec.origin, port: rec.port } : {}),
       };
       const result = await store.rotateRefresh(hash, next, await seal(refreshToken, successor), clock());
       if (result.status === 'unknown') throw new GateError('invalid_session', 'The refresh credential has expired; open the preview again.');
       if (result.status === 'already_rotated') {
         // Lost the race against a concurrent refresh with the same credential.
-        return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session)), session };
+        return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session), rec.port), session };
       }
       metrics.inc(METRIC.refreshes, { result: 'rotated' });
       await limits.spend('refresh', { user: session.userId });
-      return { grant: await grantFor(session, successor), session };
+      return { grant: await grantFor(session, successor, rec.port), session };
     },
 
     /**
@@ -291,6 +323,8 @@ export function createCredentials(d: CredentialDeps) {
       target: PreviewTarget;
       pathScope?: string;
       shareId?: string;
+      /** The holder's granted ports (several-port grant): which sibling origins may open the socket. */
+      ports?: number[];
     }): Promise<{ ticket: string; expiresAt: number }> {
       const ticket = randomToken();
       const expiresAt = clock() + config.wsTicketTtlMs;
@@ -303,6 +337,7 @@ export function createCredentials(d: CredentialDeps) {
         port: p.target.port,
         ...(p.pathScope ? { pathScope: p.pathScope } : {}),
         ...(p.shareId ? { shareId: p.shareId } : {}),
+        ...(p.ports ? { ports: p.ports } : {}),
         expiresAt,
       });
       return { ticket, expiresAt };

@@ -17,6 +17,7 @@ import { hostOf } from './request-host.js';
 import { clientAddressOf } from './http/client-address.js';
 import type { AuthenticateOptions } from './authenticate.js';
 import { launchContextOf } from './limits/launch-binding.js';
+import { siblingErrorCors, siblingPortOf } from './tokens/sibling-origins.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -50,11 +51,16 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     previewHost(c);
     const nonce = newNonce();
     // pageHeaders: no-store, and Referrer-Policy no-referrer (the URL's fragment holds the code).
-    return c.body(launchPage(cookieModeOf(c.req.raw), nonce, config.pages), 200, pageHeaders(nonce, config.allowedOrigins, config.pages));
+    // connect-src also names the preview domain: a several-port grant's bootstrap posts each
+    // sibling origin's cookie code there (tokens/sibling-origins.ts; CSP cannot say "this sandbox only").
+    const previews = `${config.publicScheme}://*.${config.previewDomain}${config.publicPort == null ? '' : `:${config.publicPort}`}`;
+    return c.body(launchPage(cookieModeOf(c.req.raw), nonce, config.pages), 200, pageHeaders(nonce, config.allowedOrigins, config.pages, previews));
   });
 
   app.post(`${PV}${GATE_PATHS.session}`, async (c) => {
     const host = previewHost(c);
+    // A sibling origin's cookie exchange, sent cross-origin by the main origin's bootstrap (several-port grant).
+    if (siblingPortOf(config, c.req.header('origin') ?? null, host) !== null) return siblingExchange(c, host);
     sameOrigin(c, host);
     await limits.take('exchange', { address: clientAddressOf(c.env) });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
@@ -66,8 +72,31 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     const r = await credentials.exchangeCode(body.code, host.origin, mode, launchContextOf(c.req.raw, body));
     c.set('user', r.session.userId);
     withCookies(c, grantCookies(r.cookieGrant, mode, clock()));
-    return c.json({ ...r.grant, sessionId: r.session.id, path: r.path, cookieMode: mode }, 200, NO_STORE);
+    const siblings = r.siblingLaunches.length ? { siblingLaunches: r.siblingLaunches } : {};
+    return c.json({ ...r.grant, sessionId: r.session.id, path: r.path, cookieMode: mode, ...siblings }, 200, NO_STORE);
   });
+
+  /**
+   * The sibling's cookies (host-only) from its own host; the answer is CORS-readable by the
+   * main origin only (credentials: the browser must keep the cookies). Body: `{code, cookieMode}`
+   * sent as text/plain so no preflight is needed (preflights never reach /__gate/).
+   */
+  async function siblingExchange(c: Context<GateEnv>, host: PreviewHost): Promise<Response> {
+    await limits.take('exchange', { address: clientAddressOf(c.env) });
+    const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
+    if (typeof body.code !== 'string' || body.code.length > 200) throw new GateError('bad_request', 'code (string) is required.');
+    const requestOrigin = c.req.header('origin') ?? null;
+    const mode: CookieMode = body.cookieMode === 'partitioned' ? 'partitioned' : 'lax';
+    const r = await credentials.exchangeSiblingCode(body.code, host.origin, requestOrigin);
+    c.set('user', r.session.userId);
+    withCookies(c, grantCookies(r.cookieGrant, mode, clock()));
+    return c.json({ origin: host.origin, cookieMode: mode }, 200, {
+      ...NO_STORE,
+      'access-control-allow-origin': requestOrigin!,
+      'access-control-allow-credentials': 'true',
+      vary: 'Origin',
+    });
+  }
 
   app.post(`${PV}${GATE_PATHS.refresh}`, async (c) => {
     const host = previewHost(c);
@@ -115,11 +144,17 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     c.set('user', a.principal.userId);
     if (a.principal.kind !== 'public') await limits.take('wsTicket', { user: a.principal.userId });
     if (a.principal.kind === 'public') throw new GateError('bad_request', 'This sandbox is public: its WebSockets need no ticket.');
+    // `?port=`: a ticket for another port of a several-port grant (the page's WebSocket to a sibling origin).
+    const wanted = c.req.query('port');
+    const port = wanted === undefined ? host.target.port : Number(wanted);
+    if (port !== host.target.port && !(a.grantPorts ?? []).includes(port))
+      throw new GateError('wrong_scope', `This preview's grant does not include port ${String(wanted).slice(0, 10)}.`);
     const t = await credentials.issueTicket({
       sessionId: a.principal.sessionId,
       userId: a.principal.userId,
       kind: a.principal.kind,
-      target: host.target,
+      target: { sandboxId: host.target.sandboxId, port },
+      ...(a.grantPorts ? { ports: a.grantPorts } : {}),
       ...(a.pathScope ? { pathScope: a.pathScope } : {}),
       ...(a.shareId ? { shareId: a.shareId } : {}),
     });
@@ -128,11 +163,14 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
 
   app.get(`${PV}${GATE_PATHS.status}`, async (c) => {
     const host = previewHost(c);
+    // Readable by a page of another port of this sandbox: the bootstrap of a several-port grant
+    // asks whether the sibling's cookie comes back (tokens/sibling-origins.ts).
+    const headers = { ...NO_STORE, ...siblingErrorCors(config, c.req.raw, host) };
     try {
       const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, false));
-      return c.json({ authenticated: true, kind: a.principal.kind, userId: a.principal.userId }, 200, NO_STORE);
+      return c.json({ authenticated: true, kind: a.principal.kind, userId: a.principal.userId }, 200, headers);
     } catch (err) {
-      return c.json({ authenticated: false, code: err instanceof GateError ? err.code : 'internal' }, 200, NO_STORE);
+      return c.json({ authenticated: false, code: err instanceof GateError ? err.code : 'internal' }, 200, headers);
     }
   });
 

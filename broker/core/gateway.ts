@@ -29,7 +29,8 @@ import { createMetrics, METRIC, type MetricsRegistry } from './metrics.js';
 import { createJsonLogger, silentLogger } from './logger.js';
 import { classifyHost, previewOrigin } from './http/host.js';
 import { errorResponse } from './http/respond.js';
-import { rememberHost } from './request-host.js';
+import { hostOf, rememberHost } from './request-host.js';
+import { siblingErrorCors } from './tokens/sibling-origins.js';
 import { registerBrokerRoutes } from './broker-api.js';
 import { registerGatePaths } from './gate-paths.js';
 import { registerPreviewGuards, registerProxy } from './proxy.js';
@@ -229,7 +230,17 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     c.set('code', code);
     if (err instanceof GateError) c.set('reason', err.message);
     if (!(err instanceof GateError)) logger.error('unhandled', { error: err?.name, message: redact(String(err?.message ?? '')) });
-    return errorResponse(err, c.req.raw, config.allowedOrigins, config.pages);
+    const res = errorResponse(err, c.req.raw, config.allowedOrigins, config.pages);
+    // A page of another port of this sandbox reads the code (several-port grants, tokens/sibling-origins.ts).
+    const h = (() => {
+      try {
+        return hostOf(c.req.raw);
+      } catch {
+        return null;
+      }
+    })();
+    for (const [k, v] of Object.entries(siblingErrorCors(config, c.req.raw, h?.kind === 'preview' ? h : null))) res.headers.set(k, v);
+    return res;
   });
   app.notFound((c) => errorResponse(new GateError('not_found', 'Not found.'), c.req.raw, config.allowedOrigins, config.pages));
 

@@ -16,6 +16,7 @@ import { stripGateCookies } from './http/cookies.js';
 import { isReservedPath } from './http/paths.js';
 import { IDENTITY_HEADER } from '../../protocol/index.js';
 import { presentedOrigin, refusalHinterOf } from './upstream/dev-origin.js';
+import { grantIncludes, siblingPortOf } from './tokens/sibling-origins.js';
 
 export type UpgradeDecision =
   | {
@@ -66,9 +67,12 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
       const url = new URL(request.url);
       if (isReservedPath(url.pathname)) throw new GateError('not_found', '/__gate/ is reserved by the preview gateway.');
       const origin = request.headers.get('origin');
-      if (origin !== null && origin !== host.origin) {
-        throw new GateError('origin_forbidden', `WebSocket from a foreign page (${origin.slice(0, 100)}) refused: only ${host.origin} may open it.`);
-      }
+      // A page of another port of this sandbox is judged once the credential is known: only a
+      // several-port grant that includes its port lets it open the socket (tokens/sibling-origins.ts).
+      const siblingPort = siblingPortOf(x.config, origin, host);
+      const foreign = () =>
+        new GateError('origin_forbidden', `WebSocket from a foreign page (${(origin ?? '').slice(0, 100)}) refused: only ${host.origin} may open it.`);
+      if (origin !== null && origin !== host.origin && siblingPort === null) throw foreign();
       // Rate limit (limits/config.ts `upgrade`): per client address before the credential is
       // looked at (a flood of handshakes costs no authentication), per user once it is known.
       await x.limits.take('upgrade', { address: context.clientAddress });
@@ -80,6 +84,7 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
         ticket: true,
         ...(context.clientAddress ? { clientAddress: context.clientAddress } : {}),
       });
+      if (siblingPort !== null && !grantIncludes(auth.grantPorts, siblingPort)) throw foreign();
       if (auth.principal.kind !== 'public') await x.limits.take('upgrade', { user: auth.principal.userId });
       const identity = await x.identity(auth.principal, host.origin);
       const forwardHeaders: Record<string, string> = {};

@@ -22,6 +22,7 @@
 import { GATE_PATHS, LAUNCH_CODE_FRAGMENT, LAUNCH_PATH_FRAGMENT, isErrorCode } from '../../protocol/index.js';
 import { TOKENS_CHANGED } from '../worker/messages.js';
 import { createTokenStore, isTokenGrant } from '../worker/token-store.js';
+import { exchangeSiblingCodes } from '../worker/sibling-origins.js';
 import { actionButtons, showFailure, showMalformedCode } from './failure-view.js';
 import { isWaitingCode } from './failures.js';
 import { resumeWait, saveWait, waitForApp } from './waiting.js';
@@ -173,8 +174,12 @@ async function launch(): Promise<void> {
     if (error.code === 'invalid_code' && window.parent === window && (await liveSessionHere())) return location.replace(path);
     return fail(error.code, error.message);
   }
-  const grant: unknown = await response.json().catch(() => null);
-  if (!isTokenGrant(grant)) return fail('internal', 'The gateway answered the launch with something unexpected.');
+  const answer: unknown = await response.json().catch(() => null);
+  if (!isTokenGrant(answer)) return fail('internal', 'The gateway answered the launch with something unexpected.');
+  // Apps on several ports: each sibling origin sets its own cookies from a single-use code (spent here, never stored).
+  const { siblingLaunches, ...grant } = answer as typeof answer & { siblingLaunches?: unknown; cookieMode?: unknown };
+  const siblingCookies = await exchangeSiblingCodes(siblingLaunches, grant.cookieMode);
+  const siblingsCookieless = Array.isArray(siblingLaunches) && siblingCookies.length < siblingLaunches.length;
 
   let credentialPath: CredentialPath = 'cookie';
   const store = createTokenStore();
@@ -182,7 +187,9 @@ async function launch(): Promise<void> {
   // (and Secure ones over plain http): then the worker must carry everything (`worker-only`).
   const cookie = await cookieWorks();
   if (workerAllowed) {
-    const stored = await store.write({ ...grant, receivedAt: Date.now(), ...(cookie ? {} : { cookieless: true }) }).then(
+    // A sibling origin whose cookie is refused makes the grant cookie-less too: the worker then
+    // carries its EventSource and WebSocket tickets (sw/worker/sibling-origins.ts).
+    const stored = await store.write({ ...grant, receivedAt: Date.now(), ...(cookie && !siblingsCookieless ? {} : { cookieless: true }) }).then(
       () => true,
       () => false,
     );

@@ -5,6 +5,7 @@
  */
 import { GATE_PATHS } from '../../protocol/index.js';
 import { createGateWebSocket } from './ws-shim.js';
+import { siblingPortOf } from '../worker/sibling-origins.js';
 
 const MARK = Symbol.for('preview-gate.ws-shim');
 const w = window as unknown as Record<symbol, unknown> & { WebSocket: typeof WebSocket };
@@ -14,9 +15,12 @@ if (!w[MARK] && typeof w.WebSocket === 'function') {
   const GateWebSocket = createGateWebSocket({
     Native: w.WebSocket,
     location: window.location,
-    async fetchTicket() {
-      // Same-origin POST: the worker attaches the access token (sw/worker/attach-token.ts).
-      const res = await nativeFetch(GATE_PATHS.wsTicket, { method: 'POST', credentials: 'same-origin', cache: 'no-store' });
+    siblingPort: (u) => siblingPortOf(u, window.location),
+    async fetchTicket(port?: number) {
+      // Same-origin POST: the worker attaches the access token (sw/worker/attach-token.ts); a
+      // sibling's ticket is asked here too (`?port=`), for a port of this preview's grant only.
+      const path = port === undefined ? GATE_PATHS.wsTicket : `${GATE_PATHS.wsTicket}?port=${port}`;
+      const res = await nativeFetch(path, { method: 'POST', credentials: 'same-origin', cache: 'no-store' });
       if (!res.ok) return null;
       const body = (await res.json().catch(() => null)) as { ticket?: unknown } | null;
       return typeof body?.ticket === 'string' ? body.ticket : null;

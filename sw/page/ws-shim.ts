@@ -28,8 +28,10 @@ export interface ShimDeps {
   /** The browser's WebSocket, captured before it is replaced. */
   Native: typeof WebSocket;
   location: ShimLocation;
-  /** `POST /__gate/ws-ticket`; the ticket, or null (then the socket opens without one). */
-  fetchTicket(): Promise<string | null>;
+  /** `POST /__gate/ws-ticket` (`port`: a sibling origin's, several-port grant); the ticket, or null (then the socket opens without one). */
+  fetchTicket(port?: number): Promise<string | null>;
+  /** The port of a socket URL on a sibling origin of the same sandbox (sw/worker/sibling-origins.ts), else null. */
+  siblingPort?(u: URL): number | null;
   /** Builds the events the wrapper dispatches (tests in Node pass plain ones). */
   events?: {
     message(init: { data: unknown; origin: string; lastEventId: string }): Event;
@@ -111,18 +113,19 @@ export function createGateWebSocket(deps: ShimDeps): typeof WebSocket {
     constructor(url: string | URL, protocols?: string | string[]) {
       const resolved = resolveSocketUrl(url, deps.location.href);
       // Another origin, a URL the browser must judge, or a ticket already there: the browser's own.
-      if (!resolved || !isSameOriginSocket(resolved, deps.location) || resolved.searchParams.has(TICKET_QUERY)) {
+      const sibling = resolved && !isSameOriginSocket(resolved, deps.location) ? (deps.siblingPort?.(resolved) ?? null) : null;
+      if (!resolved || (!isSameOriginSocket(resolved, deps.location) && sibling === null) || resolved.searchParams.has(TICKET_QUERY)) {
         // biome-ignore lint/correctness/noConstructorReturn: a native socket for every other URL, on purpose.
         return new Native(url, protocols) as unknown as GateWebSocket;
       }
       const list = checkProtocols(protocols);
       super();
       this.#url = resolved.href;
-      void this.#connect(resolved, list);
+      void this.#connect(resolved, list, sibling);
     }
 
-    async #connect(url: URL, protocols: string[]): Promise<void> {
-      const ticket = await deps.fetchTicket().catch(() => null);
+    async #connect(url: URL, protocols: string[], siblingPort: number | null): Promise<void> {
+      const ticket = await (siblingPort === null ? deps.fetchTicket() : deps.fetchTicket(siblingPort)).catch(() => null);
       if (this.#state !== CONNECTING) {
         // close() was called while the ticket was on its way: the connection failed by close().
         this.#state = CLOSED;

@@ -26,6 +26,7 @@ import { withShim } from './inject-shim.js';
 import { SESSION_DEAD, TOKENS_CLEAR, isWorkerMessage, type SessionDeadMessage } from './messages.js';
 import { createRenewer } from './renew.js';
 import { createTokenStore } from './token-store.js';
+import { createSiblingHandler, siblingRoute } from './sibling-origins.js';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const origin = sw.location.origin;
@@ -49,6 +50,16 @@ const handle = createRequestHandler({
     void sw.clients.matchAll({ type: 'window' }).then((list) => list.forEach((c) => c.postMessage(message)));
   },
 });
+
+// Apps on several ports: the sibling origins of the grant, each with its own token (sibling-origins.ts).
+const handleSibling = createSiblingHandler({
+  fetch: fetchFn,
+  store,
+  renewer,
+  clock,
+  onDead: (code) => void sw.clients.matchAll({ type: 'window' }).then((list) => list.forEach((c) => c.postMessage({ type: SESSION_DEAD, code }))),
+});
+const isSibling = siblingRoute(sw.location);
 
 // A new version takes over at once; open pages keep working because every version reads the
 // same IndexedDB grant and requests already in flight finish on the worker that took them.
@@ -103,6 +114,7 @@ async function handleAny(request: Request): Promise<Response> {
 function answerFor(request: Request): Promise<Response> | null {
   if (shouldIntercept(request, origin)) return handleAny(request);
   if (isTicketRequest(request, origin)) return handle(request);
+  if (isSibling(request)) return handleSibling(request);
   if (cookieless !== false && isEventStream(request, origin)) {
     return readGrant().then((g) => (g?.cookieless ? handle(request) : fetchFn(request)));
   }
@@ -152,4 +164,14 @@ function registerRoutes(): void {
       'GET',
     ),
   );
+  // Apps on several ports: CORS requests to a sibling origin of the grant get that origin's token (sibling-origins.ts).
+  for (const method of METHODS) {
+    registerRoute(
+      new Route(
+        ({ request }) => isSibling(request),
+        ({ request }) => handleSibling(request),
+        method,
+      ),
+    );
+  }
 }

@@ -16,9 +16,10 @@ import { randomToken } from '../tokens/crypto.js';
 /**
  * Headers of a gateway page. `frameAncestors`: the host-app origins allowed to frame it
  * (empty or `*`: any, since host apps embed previews in iframes). `pages`: the logo's origin
- * joins `img-src`.
+ * joins `img-src`. `connectSrc`: more sources the page may fetch (the launch page: the other
+ * preview origins, for a several-port grant's cookie exchanges).
  */
-export function pageHeaders(nonce: string, frameAncestors: readonly string[], pages?: ResolvedPages | null): Record<string, string> {
+export function pageHeaders(nonce: string, frameAncestors: readonly string[], pages?: ResolvedPages | null, connectSrc = ''): Record<string, string> {
   const fa = frameAncestors.length && !frameAncestors.includes('*') ? `; frame-ancestors 'self' ${frameAncestors.join(' ')}` : '';
   const img = pages?.logoOrigin ? ` ${pages.logoOrigin}` : '';
   return {
@@ -26,7 +27,7 @@ export function pageHeaders(nonce: string, frameAncestors: readonly string[], pa
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
-    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:${img}; base-uri 'none'; form-action 'none'${fa}`,
+    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'nonce-${nonce}'; connect-src 'self'${connectSrc ? ` ${connectSrc}` : ''}; img-src 'self' data:${img}; base-uri 'none'; form-action 'none'${fa}`,
   };
 }
 

@@ -29,6 +29,11 @@ export interface PreviewSessionRecord {
   createdAt: number;
   /** Absolute end: nothing of this session works after it. */
   expiresAt: number;
+  /**
+   * Apps on several ports: every port of the sandbox this launch granted (`port` included,
+   * sorted). Absent for a one-port launch. Each port's tokens stay scoped to its own origin.
+   */
+  ports?: number[];
 }
 
 /** One refresh credential of a session's rotation chain, keyed by the hash of its value. */
@@ -37,6 +42,10 @@ export interface RefreshRecord {
   sessionId: string;
   generation: number;
   expiresAt: number;
+  /** A chain bound to a sibling origin of a several-port grant (its cookie jar); absent = the session's origin. */
+  origin?: string;
+  /** The port of `origin`. */
+  port?: number;
   /** Set when this credential was exchanged for a successor. */
   rotatedAt?: number;
   /**
@@ -56,6 +65,12 @@ export interface LaunchCodeRecord {
   expiresAt: number;
   /** The host page origin the launch is bound to (login CSRF: broker/core/limits/launch-binding.ts). */
   hostOrigin?: string;
+  /**
+   * A sibling code (several-port grant): exchanged only on this sibling origin, only by a page
+   * of `openerOrigin` (the session's main origin) that just exchanged the main code.
+   */
+  siblingOrigin?: string;
+  openerOrigin?: string;
 }
 
 export interface WsTicketRecord {
@@ -68,6 +83,8 @@ export interface WsTicketRecord {
   pathScope?: string;
   shareId?: string;
   expiresAt: number;
+  /** The session's granted ports (several-port grant): which sibling origins may open it. */
+  ports?: number[];
 }
 
 export interface ShareRecord {

@@ -18,6 +18,12 @@ export interface GateAccessClaims extends AccessClaims {
   shr?: string;
   /** Path prefix the token is confined to. */
   pth?: string;
+  /**
+   * Every port of a several-port grant (this one included): the origins whose pages may send
+   * this token's COOKIE (tokens/sibling-origins.ts). It never widens where the token opens:
+   * `aud` and `port` stay this one origin.
+   */
+  grp?: number[];
 }
 
 export interface ShareClaims {
