@@ -96,7 +96,13 @@ function childPids(pid: number): number[] {
   }
 }
 
-function post(port: number, host: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, string> }> {
+function post(
+  port: number,
+  host: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, string> }> {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
     const req = http.request(
@@ -258,12 +264,12 @@ async function main() {
     .setExpirationTime('1h')
     .sign(new TextEncoder().encode(secret));
   const launch = await post(gatePort, `localhost:${gatePort}`, '/api/previews', { sandboxId: SANDBOX_ID, port: 3000 }, { authorization: `Bearer ${session}` });
-  const code = new URLSearchParams(new URL(launch.json.url).hash.slice(1)).get('code');
+  const code = new URLSearchParams(new URL(launch.json.url!).hash.slice(1)).get('code');
   const previewHost = `3000-${SANDBOX_ID}.preview.localhost:${gatePort}`;
   const grant = await post(gatePort, previewHost, '/__gate/session', { code });
 
   const targets: Target[] = [
-    { name: 'gateway', pids: () => [gateway.child.pid!], port: gatePort, host: previewHost, headers: { 'x-daytona-preview-token': grant.json.accessToken } },
+    { name: 'gateway', pids: () => [gateway.child.pid!], port: gatePort, host: previewHost, headers: { 'x-daytona-preview-token': grant.json.accessToken! } },
     { name: 'minimal', pids: () => [minimal.child.pid!], port: minPort, host: `127.0.0.1:${minPort}`, headers: {} },
   ];
   if (nginx) targets.push({ name: 'nginx', pids: nginx.pid, port: nginxPort, host: `127.0.0.1:${nginxPort}`, headers: {} });
