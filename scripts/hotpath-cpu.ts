@@ -10,7 +10,9 @@
  * Env: HOTPATH_REQUESTS (per round, default 20000), HOTPATH_ROUNDS (default 3),
  * HOTPATH_CONCURRENCY (default 16), GATEWAY_ENTRY (default dist/gateway.mjs: run
  * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_PROFILE=1 (the gateway under
- * --cpu-prof, the profile in .tmp/profiles/), HOTPATH_NGINX=0 (skip nginx).
+ * --cpu-prof, the profile in .tmp/profiles/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
+ * (a second gateway bundle, e.g. one built from an earlier commit, measured in the same rounds
+ * as "baseline": a before/after under the same load).
  * Used for the "Hot path: before and after" section of docs/benchmarks.md.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -253,6 +255,15 @@ async function main() {
     },
     ['GATEWAY_URL'],
   );
+  const baselineEntry = process.env.HOTPATH_BASELINE;
+  const basePort = await freePort();
+  const baseline = baselineEntry
+    ? await start(
+        [baselineEntry],
+        { GATE_PORT: String(basePort), DAYTONA_API_URL: DAYTONA_API_URL!, DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key', GATE_USER_JWT_SECRET: secret, GATE_LOG: 'off' },
+        ['GATEWAY_URL'],
+      )
+    : null;
   const daytonaHost = `3000-${SANDBOX_ID}.proxy.localhost:${emuPort}`;
   const minimal = await start(['-e', MINIMAL_PROXY, String(minPort), String(emuPort), daytonaHost, PREVIEW_TOKEN!], {}, ['READY']);
   const nginx = startNginx(nginxPort, emuPort, daytonaHost, PREVIEW_TOKEN!);
@@ -273,6 +284,13 @@ async function main() {
     { name: 'minimal', pids: () => [minimal.child.pid!], port: minPort, host: `127.0.0.1:${minPort}`, headers: {} },
   ];
   if (nginx) targets.push({ name: 'nginx', pids: nginx.pid, port: nginxPort, host: `127.0.0.1:${nginxPort}`, headers: {} });
+  if (baseline) {
+    const launch2 = await post(basePort, `localhost:${basePort}`, '/api/previews', { sandboxId: SANDBOX_ID, port: 3000 }, { authorization: `Bearer ${session}` });
+    const code2 = new URLSearchParams(new URL(launch2.json.url!).hash.slice(1)).get('code');
+    const host2 = `3000-${SANDBOX_ID}.preview.localhost:${basePort}`;
+    const grant2 = await post(basePort, host2, '/__gate/session', { code: code2 });
+    targets.push({ name: 'baseline', pids: () => [baseline.child.pid!], port: basePort, host: host2, headers: { 'x-daytona-preview-token': grant2.json.accessToken! } });
+  }
   const results: Record<string, { rps: number; cpuUs: number }[]> = {};
   try {
     // Warm-up: every system once, unmeasured (the gateway's JIT above all).
@@ -287,6 +305,7 @@ async function main() {
     }
   } finally {
     await gateway.stop();
+    await baseline?.stop();
     await minimal.stop();
     nginx?.stop();
     await emulator.stop();
