@@ -220,12 +220,17 @@ http { access_log off; upstream up { server 127.0.0.1:${upPort}; keepalive 64; }
   return {
     pid: () => [master(), ...childPids(master())],
     stop: () => {
-      try {
-        process.kill(master(), 'SIGTERM');
-      } catch {
-        /* gone */
+      // nginx stops itself; wait (up to 5 s) until its master is gone, then remove its directory.
+      spawnSync('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-s', 'stop'], { stdio: 'ignore' });
+      for (let i = 0; i < 50; i++) {
+        try {
+          process.kill(master(), 0);
+        } catch {
+          break; // gone
+        }
+        spawnSync('sleep', ['0.1']);
       }
-      setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500).unref();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -260,7 +265,13 @@ async function main() {
   const baseline = baselineEntry
     ? await start(
         [baselineEntry],
-        { GATE_PORT: String(basePort), DAYTONA_API_URL: DAYTONA_API_URL!, DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key', GATE_USER_JWT_SECRET: secret, GATE_LOG: 'off' },
+        {
+          GATE_PORT: String(basePort),
+          DAYTONA_API_URL: DAYTONA_API_URL!,
+          DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
+          GATE_USER_JWT_SECRET: secret,
+          GATE_LOG: 'off',
+        },
         ['GATEWAY_URL'],
       )
     : null;
@@ -285,11 +296,23 @@ async function main() {
   ];
   if (nginx) targets.push({ name: 'nginx', pids: nginx.pid, port: nginxPort, host: `127.0.0.1:${nginxPort}`, headers: {} });
   if (baseline) {
-    const launch2 = await post(basePort, `localhost:${basePort}`, '/api/previews', { sandboxId: SANDBOX_ID, port: 3000 }, { authorization: `Bearer ${session}` });
+    const launch2 = await post(
+      basePort,
+      `localhost:${basePort}`,
+      '/api/previews',
+      { sandboxId: SANDBOX_ID, port: 3000 },
+      { authorization: `Bearer ${session}` },
+    );
     const code2 = new URLSearchParams(new URL(launch2.json.url!).hash.slice(1)).get('code');
     const host2 = `3000-${SANDBOX_ID}.preview.localhost:${basePort}`;
     const grant2 = await post(basePort, host2, '/__gate/session', { code: code2 });
-    targets.push({ name: 'baseline', pids: () => [baseline.child.pid!], port: basePort, host: host2, headers: { 'x-daytona-preview-token': grant2.json.accessToken! } });
+    targets.push({
+      name: 'baseline',
+      pids: () => [baseline.child.pid!],
+      port: basePort,
+      host: host2,
+      headers: { 'x-daytona-preview-token': grant2.json.accessToken! },
+    });
   }
   const results: Record<string, { rps: number; cpuUs: number }[]> = {};
   try {
