@@ -37,9 +37,10 @@ export function isAppWorkerScript(req: Request): boolean {
  * must read the script (the upstream client does not decompress).
  */
 export function appWorkerRequest(forwarded: Request): Request {
-  const headers = new Headers(forwarded.headers);
-  headers.set('accept-encoding', 'identity');
-  return new Request(forwarded, { headers });
+  // `forwarded` is forwardRequest's answer: headers of its own (a fresh copy), usually on a
+  // lightweight view that is not a real Request, so it must not be wrapped in `new Request`.
+  forwarded.headers.set('accept-encoding', 'identity');
+  return forwarded;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Context } from 'hono';
 import { GateError } from '../../protocol/index.js';
 import { GW, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import type { Logger } from './contracts.js';
-import { randomId } from './tokens/crypto.js';
+import { base64url } from 'jose';
 import { clientAddressOf } from './http/client-address.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -19,7 +19,23 @@ const REQUEST_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
 /** The client's X-Request-Id when usable, else a fresh one. */
 export function requestIdOf(req: Request): string {
   const v = req.headers.get(REQUEST_ID_HEADER);
-  return v !== null && REQUEST_ID.test(v) ? v : randomId();
+  return v !== null && REQUEST_ID.test(v) ? v : freshRequestId();
+}
+
+/** Random bytes for request ids, drawn 512 ids at a time: one getRandomValues call per id was ~2% of a proxied request. */
+const ID_BYTES = 12;
+let idPool = new Uint8Array(0);
+let idAt = 0;
+
+/** A fresh request id: 12 random bytes as base64url (16 characters), like tokens/crypto.ts randomId. */
+export function freshRequestId(): string {
+  if (idAt + ID_BYTES > idPool.length) {
+    idPool = crypto.getRandomValues(new Uint8Array(ID_BYTES * 512));
+    idAt = 0;
+  }
+  const id = base64url.encode(idPool.subarray(idAt, idAt + ID_BYTES));
+  idAt += ID_BYTES;
+  return id;
 }
 
 /** Sets a header on an answer whose headers may be immutable (a fetch Response): copies once if needed. */

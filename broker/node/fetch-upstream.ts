@@ -22,7 +22,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { FetchLike, UpstreamRequestInit } from '../core/contracts.js';
-import { bodyStream, pipeRequestBody, registerResponse, takeRequestBody } from './handover.js';
+import { nodeResponse, pipeRequestBody, takeRequestBody } from './handover.js';
 
 export interface NodeFetchOptions {
   /** Time allowed to open a TCP (and TLS) connection. Default 10 s. */
@@ -156,10 +156,8 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
           resolve(new Response(null, init));
           return;
         }
-        const body = bodyStream(res, release);
-        const response = new Response(body, init);
-        registerResponse(response, body); // the edge may pipe it (handover.ts)
-        resolve(response);
+        // The body stays Daytona's socket until someone asks for it; the edge may pipe it (handover.ts).
+        resolve(nodeResponse(res, release, init));
       });
 
       pumpBody(request.body, req).catch((err: Error) => req.destroy(err));

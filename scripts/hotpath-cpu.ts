@@ -1,0 +1,353 @@
+/**
+ * `node --import tsx scripts/hotpath-cpu.ts`: CPU time per small proxied request, the gateway
+ * against a minimal Node proxy (node:http server + http.request on a keep-alive Agent, one
+ * header injected) and, when installed, nginx: all in front of the same upstream (the
+ * emulator's preview proxy), loaded by the same generator (its own process, a fixed number of
+ * requests at a fixed concurrency), rounds interleaved (A B C A B C) so a busy shared machine
+ * hits all alike. CPU per request (utime + stime from /proc over a fixed count) is far steadier
+ * than req/s on a loaded machine; req/s is printed too, for what it is worth.
+ *
+ * Env: HOTPATH_REQUESTS (per round, default 20000), HOTPATH_ROUNDS (default 3),
+ * HOTPATH_CONCURRENCY (default 16), GATEWAY_ENTRY (default dist/gateway.mjs: run
+ * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_PROFILE=1 (the gateway under
+ * --cpu-prof, the profile in .tmp/profiles/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
+ * (a second gateway bundle, e.g. one built from an earlier commit, measured in the same rounds
+ * as "baseline": a before/after under the same load).
+ * Used for the "Hot path: before and after" section of docs/benchmarks.md.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+
+const REQUESTS = Number(process.env.HOTPATH_REQUESTS ?? 20_000);
+const ROUNDS = Number(process.env.HOTPATH_ROUNDS ?? 3);
+const CONCURRENCY = Number(process.env.HOTPATH_CONCURRENCY ?? 16);
+const PATH = process.env.HOTPATH_PATH ?? '/api/echo';
+const tsx = ['--import', 'tsx'];
+
+interface Started {
+  child: ChildProcess;
+  values: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+function start(args: string[], env: Record<string, string>, wait: string[]): Promise<Started> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const values: Record<string, string> = {};
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready\n${stderr}`)), 60_000);
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(buf.slice(0, nl).trim());
+        buf = buf.slice(nl + 1);
+        if (m) values[m[1]!] = m[2]!;
+      }
+      if (wait.every((w) => w in values)) {
+        clearTimeout(timer);
+        resolve({ child, values, stop });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(' ')} exited with ${code}\n${stderr}`));
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** utime + stime of a process, in ms (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function post(
+  port: number,
+  host: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, string> }> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** The minimal Node proxy of issue 9: the floor a Node gateway is compared with. */
+const MINIMAL_PROXY = `
+const http = require('node:http');
+const [port, upPort, upHost, token] = process.argv.slice(1);
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' });
+http.createServer((req, res) => {
+  const headers = { ...req.headers, host: upHost, 'x-daytona-preview-token': token, 'x-daytona-skip-preview-warning': 'true' };
+  const up = http.request({ host: '127.0.0.1', port: upPort, path: req.url, method: req.method, headers, agent }, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  up.on('error', () => { res.statusCode = 502; res.end(); });
+  req.pipe(up);
+}).listen(Number(port), '127.0.0.1', () => console.log('READY=1'));
+`;
+
+/** The load: a fixed number of GETs at a fixed concurrency, from its own process. */
+const LOAD = `
+const http = require('node:http');
+const { port, host, headers, path, total, concurrency } = JSON.parse(process.argv[1]);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const get = () => new Promise((resolve, reject) => {
+  const req = http.request({ host: '127.0.0.1', port, path, agent, headers: { ...headers, host } }, (res) => {
+    res.on('data', () => {}); res.on('end', () => resolve(res.statusCode)); res.on('error', reject);
+  });
+  req.on('error', reject); req.end();
+});
+(async () => {
+  await Promise.all(Array.from({ length: concurrency }, get));
+  process.stdout.write('WARM\\n');
+  await new Promise((r) => process.stdin.once('data', r));
+  let left = total, bad = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (left-- > 0) { const s = await get(); if (s !== 200) bad++; }
+  }));
+  const s = (performance.now() - t0) / 1000;
+  process.stdout.write(JSON.stringify({ count: total, bad, rps: total / s }) + '\\n', () => process.exit(0));
+})();
+`;
+
+interface Target {
+  name: string;
+  pids: () => number[];
+  port: number;
+  host: string;
+  headers: Record<string, string>;
+}
+
+function runLoad(t: Target): Promise<{ rps: number; bad: number; cpuUs: number }> {
+  return new Promise((resolve, reject) => {
+    const job = JSON.stringify({ port: t.port, host: t.host, headers: t.headers, path: PATH, total: REQUESTS, concurrency: CONCURRENCY });
+    const child = spawn(process.execPath, ['-e', LOAD, job], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let cpu0 = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.startsWith('WARM\n') && cpu0 === 0) {
+        cpu0 = t.pids().reduce((a, p) => a + cpuMsOf(p), 0) || 1e-9;
+        child.stdin.write('go\n');
+      }
+    });
+    child.on('exit', () => {
+      const cpu1 = t.pids().reduce((a, p) => a + cpuMsOf(p), 0);
+      try {
+        const r = JSON.parse(out.trim().split('\n').pop()!);
+        resolve({ rps: r.rps, bad: r.bad, cpuUs: ((cpu1 - cpu0) * 1000) / REQUESTS });
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+function startNginx(port: number, upPort: number, upHost: string, token: string): { pid: () => number[]; stop(): void } | null {
+  if (process.env.HOTPATH_NGINX === '0' || spawnSync('nginx', ['-v']).error) return null;
+  const dir = join(tmpdir(), `pg-hotpath-nginx-${process.pid}`);
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1; daemon on; pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log crit;
+events { worker_connections 4096; }
+http { access_log off; upstream up { server 127.0.0.1:${upPort}; keepalive 64; }
+  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
+    proxy_set_header Host ${upHost}; proxy_set_header X-Daytona-Preview-Token ${token}; proxy_set_header X-Daytona-Skip-Preview-Warning true; proxy_buffering off; } } }
+`,
+  );
+  const r = spawnSync('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'inherit' });
+  if (r.status !== 0) return null;
+  const master = () => Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
+  return {
+    pid: () => [master(), ...childPids(master())],
+    stop: () => {
+      // nginx stops itself; wait (up to 5 s) until its master is gone, then remove its directory.
+      spawnSync('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-s', 'stop'], { stdio: 'ignore' });
+      for (let i = 0; i < 50; i++) {
+        try {
+          process.kill(master(), 0);
+        } catch {
+          break; // gone
+        }
+        spawnSync('sleep', ['0.1']);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  const [emuPort, gatePort, minPort, nginxPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const secret = 'bench-secret-bench-secret-bench-secret';
+  const emulator = await start([...tsx, 'demo/emulator/main.ts'], { EMULATOR_PORT: String(emuPort) }, ['DAYTONA_API_URL', 'SANDBOX_ID', 'PREVIEW_TOKEN']);
+  const { DAYTONA_API_URL, DAYTONA_API_KEY, SANDBOX_ID, PREVIEW_TOKEN } = emulator.values as Record<string, string>;
+  const entry = process.env.GATEWAY_ENTRY ?? 'dist/gateway.mjs';
+  const profDir = join(import.meta.dirname, '..', '.tmp', 'profiles');
+  const prof = process.env.HOTPATH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  if (prof.length) {
+    rmSync(profDir, { recursive: true, force: true });
+    mkdirSync(profDir, { recursive: true });
+  }
+  const gateway = await start(
+    [...prof, ...(entry.endsWith('.ts') ? [...tsx, entry] : [entry])],
+    {
+      GATE_PORT: String(gatePort),
+      DAYTONA_API_URL: DAYTONA_API_URL!,
+      DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
+      GATE_USER_JWT_SECRET: secret,
+      GATE_LOG: 'off',
+    },
+    ['GATEWAY_URL'],
+  );
+  const baselineEntry = process.env.HOTPATH_BASELINE;
+  const basePort = await freePort();
+  const baseline = baselineEntry
+    ? await start(
+        [baselineEntry],
+        {
+          GATE_PORT: String(basePort),
+          DAYTONA_API_URL: DAYTONA_API_URL!,
+          DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
+          GATE_USER_JWT_SECRET: secret,
+          GATE_LOG: 'off',
+        },
+        ['GATEWAY_URL'],
+      )
+    : null;
+  const daytonaHost = `3000-${SANDBOX_ID}.proxy.localhost:${emuPort}`;
+  const minimal = await start(['-e', MINIMAL_PROXY, String(minPort), String(emuPort), daytonaHost, PREVIEW_TOKEN!], {}, ['READY']);
+  const nginx = startNginx(nginxPort, emuPort, daytonaHost, PREVIEW_TOKEN!);
+
+  const session = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench-user')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret));
+  const launch = await post(gatePort, `localhost:${gatePort}`, '/api/previews', { sandboxId: SANDBOX_ID, port: 3000 }, { authorization: `Bearer ${session}` });
+  const code = new URLSearchParams(new URL(launch.json.url!).hash.slice(1)).get('code');
+  const previewHost = `3000-${SANDBOX_ID}.preview.localhost:${gatePort}`;
+  const grant = await post(gatePort, previewHost, '/__gate/session', { code });
+
+  const targets: Target[] = [
+    { name: 'gateway', pids: () => [gateway.child.pid!], port: gatePort, host: previewHost, headers: { 'x-daytona-preview-token': grant.json.accessToken! } },
+    { name: 'minimal', pids: () => [minimal.child.pid!], port: minPort, host: `127.0.0.1:${minPort}`, headers: {} },
+  ];
+  if (nginx) targets.push({ name: 'nginx', pids: nginx.pid, port: nginxPort, host: `127.0.0.1:${nginxPort}`, headers: {} });
+  if (baseline) {
+    const launch2 = await post(
+      basePort,
+      `localhost:${basePort}`,
+      '/api/previews',
+      { sandboxId: SANDBOX_ID, port: 3000 },
+      { authorization: `Bearer ${session}` },
+    );
+    const code2 = new URLSearchParams(new URL(launch2.json.url!).hash.slice(1)).get('code');
+    const host2 = `3000-${SANDBOX_ID}.preview.localhost:${basePort}`;
+    const grant2 = await post(basePort, host2, '/__gate/session', { code: code2 });
+    targets.push({
+      name: 'baseline',
+      pids: () => [baseline.child.pid!],
+      port: basePort,
+      host: host2,
+      headers: { 'x-daytona-preview-token': grant2.json.accessToken! },
+    });
+  }
+  const results: Record<string, { rps: number; cpuUs: number }[]> = {};
+  try {
+    // Warm-up: every system once, unmeasured (the gateway's JIT above all).
+    for (const t of targets) await runLoad(t);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of targets) {
+        const r = await runLoad(t);
+        if (r.bad) throw new Error(`${t.name}: ${r.bad} answers were not 200`);
+        (results[t.name] ??= []).push(r);
+        console.error(`round ${round + 1} ${t.name}: ${r.cpuUs.toFixed(0)} µs CPU/request, ${r.rps.toFixed(0)} req/s`);
+      }
+    }
+  } finally {
+    await gateway.stop();
+    await baseline?.stop();
+    await minimal.stop();
+    nginx?.stop();
+    await emulator.stop();
+  }
+  const med = (name: string, k: 'rps' | 'cpuUs') => median(results[name]!.map((r) => r[k]));
+  console.log(`\n${REQUESTS} requests x ${ROUNDS} rounds, ${CONCURRENCY} concurrent, GET ${PATH}; medians (spread min-max)`);
+  console.log('| system | CPU µs/request | req/s | CPU vs minimal | req/s vs nginx |');
+  console.log('|---|---|---|---|---|');
+  for (const t of targets) {
+    const xs = results[t.name]!;
+    const spread = (k: 'rps' | 'cpuUs') => `${Math.min(...xs.map((r) => r[k])).toFixed(0)}-${Math.max(...xs.map((r) => r[k])).toFixed(0)}`;
+    const vsNginx = nginx ? (med(t.name, 'rps') / med('nginx', 'rps')).toFixed(2) : 'n/a';
+    console.log(
+      `| ${t.name} | ${med(t.name, 'cpuUs').toFixed(0)} (${spread('cpuUs')}) | ${med(t.name, 'rps').toFixed(0)} (${spread('rps')}) | ${(med(t.name, 'cpuUs') / med('minimal', 'cpuUs')).toFixed(2)} | ${vsNginx} |`,
+    );
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
