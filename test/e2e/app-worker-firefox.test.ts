@@ -87,6 +87,8 @@ describe.skipIf(!FIREFOX)(SUITE, { timeout: 150_000 }, () => {
       expect(new URL((await probe.run(controllerScript))!).pathname).toBe('/sw.js');
       expect(await probe.run(workerVersion)).toBe('v1');
       expect(await probe.run(apiCalls)).toEqual({ statuses: Array(6).fill(200), identity: Array(6).fill(true) });
+      // The host page learns the path from the embed's `ready`, which follows the frame's load.
+      await page.waitForFunction(() => document.body.dataset.credentialPath !== undefined, { timeout: 15_000 });
       expect(await page.evaluate(() => document.body.dataset.credentialPath)).toBe('worker');
       // Its update, inside the frame.
       env.pwa.setVersion('v2');
@@ -96,6 +98,8 @@ describe.skipIf(!FIREFOX)(SUITE, { timeout: 150_000 }, () => {
       await page.reload();
       probe = await frameOf();
       await until(probe, 'the sample page after the relaunch', pwaDone);
+      // The host page learns the path from the embed's `ready`, which follows the frame's load.
+      await page.waitForFunction(() => document.body.dataset.credentialPath !== undefined, { timeout: 15_000 });
       expect(await page.evaluate(() => document.body.dataset.credentialPath)).toBe('worker');
       expect(await probe.run(appWorkerControls)).toBe(true);
       expect(await probe.run(workerVersion)).toBe('v2');

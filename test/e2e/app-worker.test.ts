@@ -222,6 +222,8 @@ describe("the app's own Service Worker in Chromium (flow 15)", { timeout: 120_00
       expect(new URL((await frame.evaluate(controllerScript))!).pathname).toBe('/__gate/sw.js');
       expect(await frame.evaluate(workerVersion)).toBe('none');
       expect(await frame.evaluate(apiCalls)).toEqual({ statuses: [200, 200, 200, 200, 200, 200], identity: Array(6).fill(true) });
+      // The host page learns the path from the embed's `ready`, which follows the frame's load.
+      await page.waitForFunction(() => document.body.dataset.credentialPath !== undefined, null, { timeout: 15_000 });
       expect(await page.evaluate(() => document.body.dataset.credentialPath)).toBe('worker');
       expect(env.pwa.requests.some((r) => r.serviceWorker)).toBe(false);
       expect(env.failures()).toEqual(['401 /sw.js missing_credential']);
@@ -251,6 +253,8 @@ describe("the app's own Service Worker in Chromium (flow 15)", { timeout: 120_00
       expect(state.api).toEqual({ identity: true, method: 'GET' });
       expect(await frame.evaluate(controllerScript)).toBeNull();
       expect(await frame.evaluate(apiCalls)).toEqual({ statuses: [200, 200, 200, 200, 200, 200], identity: Array(6).fill(true) });
+      // The host page learns the path from the embed's `ready`, which follows the frame's load.
+      await page.waitForFunction(() => document.body.dataset.credentialPath !== undefined, null, { timeout: 15_000 });
       expect(await page.evaluate(() => document.body.dataset.credentialPath)).toBe('cookie');
       expect(env.failures()).toEqual([]);
       expect(failed).toEqual([]);

@@ -175,6 +175,8 @@ describe('failure pages in a tab: one sentence of what happened, one of what to 
       expect(garbage).toContain('Reload');
       await shot(page, 'launch-invalid');
       const spent = 'A'.repeat(43);
+      // Another page first: from the same URL, a new fragment alone would not reload the page.
+      await page.goto('about:blank');
       await page.goto(`${stack.previewOrigin}/__gate/launch#code=${spent}&path=%2F`, { referer: stack.host.url });
       await page.waitForSelector('body[data-gate-code="invalid_code"]');
       expect(await text(page)).toContain('This preview link has expired or was already used.');

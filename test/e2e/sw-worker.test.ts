@@ -12,6 +12,11 @@ import { renderErrorPage } from '../../sw/page/error-page.js';
 import { renderLaunchPage } from '../../sw/page/launch-page.js';
 import { launchChromium } from '../support/chromium.js';
 
+// Launch codes as the gateway issues them (32 random bytes, base64url: 43 characters); the
+// bootstrap refuses anything else as "not valid" before asking the gateway (sw/page/bootstrap.ts).
+const GOOD_CODE = 'g'.repeat(43);
+const SPENT_CODE = 's'.repeat(43);
+
 interface Seen {
   path: string;
   method: string;
@@ -69,7 +74,7 @@ function fakeGateway() {
         return void res.end(dist(url.pathname.slice('/__gate/'.length)) + (url.pathname.endsWith('sw.js') ? `\n// v${state.swVersion}` : ''));
       case '/__gate/session': {
         const { code } = JSON.parse(body) as { code: string };
-        if (code !== 'good') return json(res, 401, { error: { code: 'invalid_code', message: 'Launch code unknown or used.' } });
+        if (code !== GOOD_CODE) return json(res, 401, { error: { code: 'invalid_code', message: 'Launch code unknown or used.' } });
         state.sessions++;
         return json(res, 200, grant(), { 'set-cookie': 'pg=1; Path=/; HttpOnly' });
       }
@@ -151,7 +156,7 @@ describe('Service Worker in Chromium (fake gateway)', () => {
   });
 
   it('launch: takes the code out of the address bar, installs the worker and lands on the path', async () => {
-    await page.goto(`${origin}/__gate/launch#code=good&path=%2Flanding`);
+    await page.goto(`${origin}/__gate/launch#code=${GOOD_CODE}&path=%2Flanding`);
     await page.waitForURL(`${origin}/landing`);
     expect(await page.textContent('#where')).toBe('/landing');
     expect(page.url()).not.toContain('code=');
@@ -280,7 +285,7 @@ describe('Service Worker in Chromium (fake gateway)', () => {
     const ctx = await browser.newContext({ serviceWorkers: 'block' });
     try {
       const p = await ctx.newPage();
-      await p.setContent(`<iframe src="${origin}/__gate/launch#code=good&path=%2F"></iframe>`);
+      await p.setContent(`<iframe src="${origin}/__gate/launch#code=${GOOD_CODE}&path=%2F"></iframe>`);
       const frame = await (await p.waitForSelector('iframe')).contentFrame();
       await frame!.waitForSelector('body[data-gate-code="storage_refused"]');
       expect(await frame!.textContent('h1')).toContain('blocked');
@@ -293,7 +298,7 @@ describe('Service Worker in Chromium (fake gateway)', () => {
 
   it('an invalid launch code shows a failure page with a way out', async () => {
     const p = await context.newPage();
-    await p.goto(`${origin}/__gate/launch#code=bad&path=%2F`);
+    await p.goto(`${origin}/__gate/launch#code=${SPENT_CODE}&path=%2F`);
     await p.waitForSelector('h1');
     expect(await p.textContent('h1')).toContain('expired');
     expect(await p.getAttribute('body', 'data-gate-code')).toBe('invalid_code');
