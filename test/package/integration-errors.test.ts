@@ -70,10 +70,10 @@ describe('an unreachable identity provider', () => {
     const good = await makeGateway({ userJwtSecret: undefined, userJwksUrl: jwks.url });
     const post = (t: typeof good, token: string) =>
       t.api('/api/previews', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ sandboxId: SBX, port: 3000 }) });
-    expect((await post(good, await idpToken('bob', good.clock.now))).status).toBe(201);
+    expect((await post(good, await idpToken('bob', good.clock.now()))).status).toBe(201);
 
     const down = await makeGateway({ userJwtSecret: undefined, userJwksUrl: await deadUrl() });
-    const res = await post(down, await idpToken('bob', down.clock.now));
+    const res = await post(down, await idpToken('bob', down.clock.now()));
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
     const body = await res.json();
@@ -82,7 +82,7 @@ describe('an unreachable identity provider', () => {
 
     const broken = await localServer(() => ({ status: 500, body: 'oops' }));
     const failing = await makeGateway({ userJwtSecret: undefined, userJwksUrl: broken.url });
-    expect((await (await post(failing, await idpToken('bob', failing.clock.now))).json()).error.code).toBe('identity_provider_unavailable');
+    expect((await (await post(failing, await idpToken('bob', failing.clock.now()))).json()).error.code).toBe('identity_provider_unavailable');
     await broken.close();
   });
 
@@ -92,7 +92,7 @@ describe('an unreachable identity provider', () => {
     const forged = await new SignJWT({})
       .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
       .setSubject('bob')
-      .setExpirationTime(Math.floor(t.clock.now / 1000) + 600)
+      .setExpirationTime(Math.floor(t.clock.now() / 1000) + 600)
       .sign(other.privateKey);
     const res = await t.api('/api/previews', {
       method: 'POST',

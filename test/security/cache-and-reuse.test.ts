@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/stack.js';
 import { rawSocket, startRecorder, type Recorder } from './attack-support.js';
-import { movableClock } from './helpers.js';
+import { movableClock } from '../support/clock.js';
 
 let stack: Stack;
 let app: Recorder;

@@ -1,16 +1,5 @@
-/** Shared bits of the security tests: a movable clock for the stack, and a WebSocket client speaking to a preview host. */
+/** A WebSocket client for the security tests that asks a preview host for an upgrade and reports the echo or the refusal (the clock is test/support/clock.ts). */
 import WebSocket from 'ws';
-
-export function movableClock() {
-  const c = {
-    offset: 0,
-    now: () => Date.now() + c.offset,
-    advance(ms: number) {
-      c.offset += ms;
-    },
-  };
-  return c;
-}
 
 export type WsOutcome = { opened: true; echo: string } | { opened: false; status: number; body: string };
 
