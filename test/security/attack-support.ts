@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStack, type Stack, type StackOptions } from '../support/stack.js';
 
 export interface Seen {
   method: string;
@@ -136,8 +136,8 @@ export function rawSocket(port: number, request: string | Buffer, ms = 3000): Pr
  * The common rig of the attack tests: the full stack (emulator, real SDK, gateway) and a
  * recording app on port 3000 of a sandbox every signed-in user may preview.
  */
-export async function startAttackRig(): Promise<{ stack: Stack; app: Recorder; sbx: string }> {
-  const stack = await startStack();
+export async function startAttackRig(opts: StackOptions = {}): Promise<{ stack: Stack; app: Recorder; sbx: string }> {
+  const stack = await startStack(opts);
   const app = await startRecorder();
   const sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
   return { stack, app, sbx };

@@ -212,3 +212,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   return stack;
 }
+
+/** Closes what a test file started, in order, skipping what never started (for `afterAll`). */
+export async function closeAll(...parts: ({ close(): Promise<void> } | undefined)[]): Promise<void> {
+  for (const p of parts) await p?.close();
+}
