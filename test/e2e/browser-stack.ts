@@ -1,4 +1,6 @@
 /**
+ * For browser tests only (test/support/stack.ts is the socket-level fixture without a browser or
+ * host page; this one adds demo mode, the host page and optional TLS or cookie-refusing fronts).
  * The stack the browser tests drive: the Daytona emulator with one inspector sandbox, the
  * gateway (demo mode, a movable clock) and the demo host page, all on ephemeral loopback
  * ports, plus helpers to mint sessions, launch links and share links.

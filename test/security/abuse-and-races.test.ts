@@ -7,8 +7,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LaunchResult, type Stack, closeAll } from '../support/stack.js';
-import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
-import { tryWebSocket } from './helpers.js';
+import { rawSocket, startAttackRig, tryWebSocket, type Recorder } from './attack-support.js';
 
 let stack: Stack;
 let app: Recorder;

@@ -1,5 +1,6 @@
 /**
- * Shared bits of the edge tests (upgrades, framing, timeouts): a sandbox app that speaks raw
+ * For security tests whose app must switch protocols or stream (use attack-support.ts when the
+ * question is only what reached the app). Shared bits of the edge tests (upgrades, framing, timeouts): a sandbox app that speaks raw
  * HTTP and records every request and upgrade that reached it, including any bytes sent after
  * a protocol switch (an h2c tunnel), and a share link helper.
  */
