@@ -23,6 +23,7 @@ import { launchChromium, launchPersistentChromium, type PersistentChromium } fro
 import { firefoxPath, launchFirefox } from '../support/firefox.js';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
+import { controlled, grantCookieless } from './inspector.js';
 
 type Results = Record<string, { status: number; body: unknown }>;
 type Path = 'worker' | 'worker-only' | 'cookie';
@@ -61,21 +62,6 @@ function results(): Results {
 async function rerun(): Promise<Results> {
   await (window as unknown as { __twoPortRun: () => Promise<void> }).__twoPortRun();
   return (window as unknown as { __twoPort: Results }).__twoPort;
-}
-function controlled(): boolean {
-  return Boolean(navigator.serviceWorker?.controller);
-}
-function grantCookieless(): Promise<boolean | null> {
-  return new Promise<boolean | null>((resolve) => {
-    const open = indexedDB.open('keyval-store');
-    open.onerror = () => resolve(null);
-    open.onupgradeneeded = () => open.result.createObjectStore('keyval');
-    open.onsuccess = () => {
-      const get = open.result.transaction('keyval', 'readonly').objectStore('keyval').get('preview-gate:tokens');
-      get.onsuccess = () => resolve(get.result ? (get.result as { cookieless?: boolean }).cookieless === true : null);
-      get.onerror = () => resolve(null);
-    };
-  });
 }
 /** The launch URL in a cross-site iframe of this (host-site) page. */
 function embed(url: string): boolean {

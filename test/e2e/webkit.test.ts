@@ -31,7 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../broker/core/contracts.js';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
-import { ALL_OK, fetchBurst, gatewayCredentialsIn, readWorkerToken } from './inspector.js';
+import { ALL_OK, fetchBurst, gatewayCredentialsIn, readWorkerToken, controlled, grantCookieless } from './inspector.js';
 
 const MISSING = webkitUnavailable();
 const SUITE = MISSING ? `WebKit (skipped: ${MISSING})` : 'WebKit (WebKitGTK MiniBrowser, WebDriver, Xvfb)';
@@ -78,22 +78,6 @@ async function appSawRaw(): Promise<[unknown, unknown]> {
   const d = (window as unknown as { __inspector: { request: unknown } }).__inspector.request;
   const f: unknown = await (await fetch('/api/echo', { headers: { accept: 'application/json' } })).json();
   return [d, f];
-}
-function controlled(): boolean {
-  return Boolean(navigator.serviceWorker?.controller);
-}
-/** The `cookieless` mark the bootstrap put on the worker's grant (IndexedDB), or null without a grant. */
-function grantCookieless(): Promise<boolean | null> {
-  return new Promise<boolean | null>((resolve) => {
-    const open = indexedDB.open('keyval-store');
-    open.onerror = () => resolve(null);
-    open.onupgradeneeded = () => open.result.createObjectStore('keyval');
-    open.onsuccess = () => {
-      const get = open.result.transaction('keyval', 'readonly').objectStore('keyval').get('preview-gate:tokens');
-      get.onsuccess = () => resolve(get.result ? (get.result as { cookieless?: boolean }).cookieless === true : null);
-      get.onerror = () => resolve(null);
-    };
-  });
 }
 
 /**
