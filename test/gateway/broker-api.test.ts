@@ -157,11 +157,7 @@ describe('broker API', () => {
 
   it('CORS for configured host-app origins only', async () => {
     const t = await makeGateway({ allowedOrigins: ['https://ide.example'] });
-    const pre = (origin: string) =>
-      t.api('/api/previews', {
-        method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
-      });
+    const pre = (origin: string) => t.preflight(origin);
     const ok = await pre('https://ide.example');
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://ide.example');

@@ -75,6 +75,8 @@ export interface TestGateway {
   user(id: string, opts?: { ttlSeconds?: number; secret?: string }): Promise<string>;
   api(path: string, init?: RequestInit & { user?: string }): Promise<Response>;
   preview(path: string, init?: RequestInit, id?: string, port?: number): Promise<Response>;
+  /** The CORS preflight a host app's page sends before POST /api/previews from `origin`. */
+  preflight(origin: string): Promise<Response>;
   /** Launch + code exchange; returns the JSON grant and the cookie header. */
   launch(
     userId?: string,
@@ -130,6 +132,12 @@ export async function makeGateway(config: Partial<GatewayConfig> = {}, deps: Par
     },
     preview(path, init = {}, id = SBX, port = 3000) {
       return gw.fetch(new Request(origin(id, port) + path, init));
+    },
+    preflight(requestOrigin) {
+      return t.api('/api/previews', {
+        method: 'OPTIONS',
+        headers: { origin: requestOrigin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      });
     },
     async launch(userId = 'bob', id = SBX, port = 3000, sessionHeaders = {}, body = {}) {
       const res = await t.api('/api/previews', { method: 'POST', user: userId, body: JSON.stringify({ sandboxId: id, port }) });

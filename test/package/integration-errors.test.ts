@@ -113,11 +113,7 @@ describe('a sandbox the label does not open', () => {
 describe('a host page origin missing from GATE_ALLOWED_ORIGINS', () => {
   it('is logged once per origin with the fix, and /api/cors-check tells the page (an allowed origin is not)', async () => {
     const t = await makeGateway({ allowedOrigins: ['https://ide.example'] });
-    const preflight = (origin: string) =>
-      t.api('/api/previews', {
-        method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
-      });
+    const preflight = (origin: string) => t.preflight(origin);
     const refused = await preflight('https://new-app.example');
     expect(refused.headers.get('access-control-allow-origin')).toBeNull(); // CORS itself stays closed
     await preflight('https://new-app.example');
