@@ -24,6 +24,7 @@ import { firefoxPath, launchFirefox } from '../support/firefox.js';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
 import { controlled, grantCookieless } from './inspector.js';
+import { pollUntil } from '../support/poll.js';
 
 type Results = Record<string, { status: number; body: unknown }>;
 type Path = 'worker' | 'worker-only' | 'cookie';
@@ -76,18 +77,7 @@ function embed(url: string): boolean {
 }
 
 async function until<T>(what: string, probe: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return pollUntil(what, probe, { timeoutMs });
 }
 
 /** playwright (Chromium) and puppeteer (Firefox) pages look alike for what is needed here. */

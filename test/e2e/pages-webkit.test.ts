@@ -10,23 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
 import { APP_PORT, type BrowserStack } from './browser-stack.js';
 import { folded, saveScreenshot, startPagesRig, type Site } from './pages-support.js';
+import { pollUntil } from '../support/poll.js';
 
 const MISSING = webkitUnavailable();
 const SUITE = MISSING ? `pages in WebKit (skipped: ${MISSING})` : 'pages in WebKit (WebKitGTK MiniBrowser)';
 
 /** Polls a self-contained page-side function until truthy (survives navigations). */
 async function until<T>(driver: WebDriverClient, what: string, fn: () => T, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await driver.call(fn);
-      if (value) return value as T;
-    } catch {
-      /* the document is being replaced: not yet */
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return pollUntil(what, () => driver.call(fn) as Promise<T>, { timeoutMs });
 }
 
 function mainText(): string {

@@ -32,6 +32,7 @@ import type { Logger } from '../../broker/core/contracts.js';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
 import { ALL_OK, fetchBurst, gatewayCredentialsIn, readWorkerToken, controlled, grantCookieless } from './inspector.js';
+import { pollUntil } from '../support/poll.js';
 
 const MISSING = webkitUnavailable();
 const SUITE = MISSING ? `WebKit (skipped: ${MISSING})` : 'WebKit (WebKitGTK MiniBrowser, WebDriver, Xvfb)';
@@ -53,18 +54,7 @@ function recordingLogger(): { logger: Logger; lines: Record<string, unknown>[] }
 }
 
 async function until<T>(driver: WebDriverClient, what: string, fn: () => T, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await driver.call(fn);
-      if (value) return value as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return pollUntil(what, () => driver.call(fn) as Promise<T>, { timeoutMs });
 }
 
 /* Page-side probes (sent as source: self-contained). */
