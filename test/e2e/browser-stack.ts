@@ -1,4 +1,6 @@
 /**
+ * For browser tests only (test/support/stack.ts is the socket-level fixture without a browser or
+ * host page; this one adds demo mode, the host page and optional TLS or cookie-refusing fronts).
  * The stack the browser tests drive: the Daytona emulator with one inspector sandbox, the
  * gateway (demo mode, a movable clock) and the demo host page, all on ephemeral loopback
  * ports, plus helpers to mint sessions, launch links and share links.
@@ -14,6 +16,7 @@ import { startGateway, type RunningGateway } from '../../broker/node/server.js';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
 import { startHostPage, type HostPage } from '../../demo/host/server.js';
 import { startCookieRefusingFront } from '../support/cookie-refusing-front.js';
+import { movableClock } from '../support/clock.js';
 import { generateTestCertificate, startTlsFront, type TlsFront } from '../support/tls-front.js';
 import type { Page } from 'playwright-core';
 
@@ -73,7 +76,7 @@ export async function startBrowserStack(
   const emulator = await startEmulator({ port: 0 });
   const { id: sandboxId } = await emulator.createSandbox({ labels: { 'preview-gate.users': '*' } });
   const host = await startHostPage({ port: 0, gatewayUrl: '', sandboxId, previewPort: APP_PORT });
-  let offset = 0;
+  const clock = movableClock();
   const accessTtlSeconds = opts.accessTtlSeconds ?? 30;
   const gateway = await startGateway({
     config: {
@@ -85,7 +88,7 @@ export async function startBrowserStack(
     },
     daytonaApi: { apiUrl: emulator.apiUrl, apiKey: emulator.apiKey },
     port: 0,
-    clock: () => Date.now() + offset,
+    clock: clock.now,
     logger: opts.logger ?? { info() {}, warn() {}, error() {} },
   });
   front?.forwardTo(gateway.port);
@@ -122,7 +125,7 @@ export async function startBrowserStack(
     gatewayUrl,
     previewOrigin,
     accessTtlMs: accessTtlSeconds * 1000,
-    advance: (ms) => void (offset += ms),
+    advance: clock.advance,
     sessionToken,
     api,
     async launchUrl(path = '/', userId) {

@@ -15,7 +15,7 @@ import type { Browser, Frame, Page, Request as PwRequest, Response } from 'playw
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, launchPersistentChromium, type PersistentChromium } from '../support/chromium.js';
 import { openLaunch, startBrowserStack, type BrowserStack } from './browser-stack.js';
-import { ALL_OK, appSaw, fetchBurst, frameOn, inspectorResults, readWorkerToken } from './inspector.js';
+import { ALL_OK, appSaw, fetchBurst, frameOn, inspectorResults, readWorkerToken, grantCookieless } from './inspector.js';
 
 let stack: BrowserStack;
 beforeAll(async () => {
@@ -24,20 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-/** The `cookieless` mark on the worker's grant (IndexedDB), or null without a grant. */
-function grantCookieless(): Promise<boolean | null> {
-  return new Promise<boolean | null>((resolve) => {
-    const open = indexedDB.open('keyval-store');
-    open.onerror = () => resolve(null);
-    open.onupgradeneeded = () => open.result.createObjectStore('keyval');
-    open.onsuccess = () => {
-      const get = open.result.transaction('keyval', 'readonly').objectStore('keyval').get('preview-gate:tokens');
-      get.onsuccess = () => resolve(get.result ? (get.result as { cookieless?: boolean }).cookieless === true : null);
-      get.onerror = () => resolve(null);
-    };
-  });
-}
 
 /** Failed answers of the preview origin, and the WebSocket tickets the page asked for. */
 function watch(page: Page): { failures: string[]; tickets: string[]; sockets: string[] } {

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { stopProcessGroup } from '../support/process-group.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -63,20 +64,7 @@ export async function startDemoProcess(script: string, env: Record<string, strin
     exited,
     async stop() {
       if (code !== undefined || !child.pid) return;
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        return;
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, 15_000);
-      await exited;
-      clearTimeout(timer);
+      await stopProcessGroup(child.pid, exited, 15_000);
     },
   };
 }

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firefoxPath, launchFirefox } from '../support/firefox.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
 import { ALL_OK, fetchBurst, gatewayCredentialsIn, readWorkerToken } from './inspector.js';
+import { pollUntil } from '../support/poll.js';
 
 type Target = Page | Frame;
 interface Cell {
@@ -41,18 +42,7 @@ if (!FIREFOX) console.warn(`[firefox] ${SUITE}`);
  * evaluation that races a navigation just counts as "not yet".
  */
 async function until<T>(target: Target, what: string, fn: () => T | Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await target.evaluate(fn);
-      if (value) return value as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return pollUntil(what, () => target.evaluate(fn) as Promise<T>, { timeoutMs, everyMs: 50 });
 }
 
 /** Waits until the inspector finished its checks; returns name → result ('ok' or 'fail:...'). */

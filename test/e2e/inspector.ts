@@ -1,4 +1,8 @@
-/** Reading the inspector sample app (demo/emulator/inspector) from a Playwright frame or page. */
+/**
+ * Reading the inspector sample app (demo/emulator/inspector) from a Playwright frame or page, and
+ * page-side probes sent as source (`page.evaluate(fn)`, `driver.call(fn)`; keep them
+ * self-contained: no imports, no outer variables).
+ */
 import type { Frame, Page } from 'playwright-core';
 
 export const CHECK_NAMES = ['script', 'style', 'image', 'fetch', 'post', 'ws', 'sse', 'download'] as const;
@@ -64,6 +68,25 @@ export function readWorkerToken(): Promise<string | null> {
       const tx = open.result.transaction('keyval', 'readonly');
       const get = tx.objectStore('keyval').get('preview-gate:tokens');
       get.onsuccess = () => resolve((get.result as { accessToken?: string } | undefined)?.accessToken ?? null);
+      get.onerror = () => resolve(null);
+    };
+  });
+}
+
+/** Whether a Service Worker controls the page. */
+export function controlled(): boolean {
+  return Boolean(navigator.serviceWorker?.controller);
+}
+
+/** The `cookieless` mark the bootstrap put on the worker's grant (IndexedDB), or null without a grant. */
+export function grantCookieless(): Promise<boolean | null> {
+  return new Promise<boolean | null>((resolve) => {
+    const open = indexedDB.open('keyval-store');
+    open.onerror = () => resolve(null);
+    open.onupgradeneeded = () => open.result.createObjectStore('keyval');
+    open.onsuccess = () => {
+      const get = open.result.transaction('keyval', 'readonly').objectStore('keyval').get('preview-gate:tokens');
+      get.onsuccess = () => resolve(get.result ? (get.result as { cookieless?: boolean }).cookieless === true : null);
       get.onerror = () => resolve(null);
     };
   });

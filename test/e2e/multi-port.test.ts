@@ -23,6 +23,8 @@ import { launchChromium, launchPersistentChromium, type PersistentChromium } fro
 import { firefoxPath, launchFirefox } from '../support/firefox.js';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
+import { controlled, grantCookieless } from './inspector.js';
+import { pollUntil } from '../support/poll.js';
 
 type Results = Record<string, { status: number; body: unknown }>;
 type Path = 'worker' | 'worker-only' | 'cookie';
@@ -62,21 +64,6 @@ async function rerun(): Promise<Results> {
   await (window as unknown as { __twoPortRun: () => Promise<void> }).__twoPortRun();
   return (window as unknown as { __twoPort: Results }).__twoPort;
 }
-function controlled(): boolean {
-  return Boolean(navigator.serviceWorker?.controller);
-}
-function grantCookieless(): Promise<boolean | null> {
-  return new Promise<boolean | null>((resolve) => {
-    const open = indexedDB.open('keyval-store');
-    open.onerror = () => resolve(null);
-    open.onupgradeneeded = () => open.result.createObjectStore('keyval');
-    open.onsuccess = () => {
-      const get = open.result.transaction('keyval', 'readonly').objectStore('keyval').get('preview-gate:tokens');
-      get.onsuccess = () => resolve(get.result ? (get.result as { cookieless?: boolean }).cookieless === true : null);
-      get.onerror = () => resolve(null);
-    };
-  });
-}
 /** The launch URL in a cross-site iframe of this (host-site) page. */
 function embed(url: string): boolean {
   const f = document.createElement('iframe');
@@ -90,18 +77,7 @@ function embed(url: string): boolean {
 }
 
 async function until<T>(what: string, probe: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return pollUntil(what, probe, { timeoutMs });
 }
 
 /** playwright (Chromium) and puppeteer (Firefox) pages look alike for what is needed here. */

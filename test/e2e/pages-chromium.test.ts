@@ -8,21 +8,15 @@
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
-import { APP_PORT, openLaunch, startBrowserStack, type BrowserStack } from './browser-stack.js';
-import { embedPage, folded, saveScreenshot, startSite } from './pages-support.js';
+import { APP_PORT, openLaunch, type BrowserStack } from './browser-stack.js';
+import { folded, saveScreenshot, startPagesRig, type Site } from './pages-support.js';
 
 let stack: BrowserStack;
 let browser: Browser;
-let site: Awaited<ReturnType<typeof startSite>>;
+let site: Site;
 
 beforeAll(async () => {
-  site = await startSite();
-  [stack, browser] = await Promise.all([
-    startBrowserStack({ extraOrigins: [site.origin], gateway: { appUrl: `${site.origin}/app`, productName: 'Acme IDE' } }),
-    launchChromium(),
-  ]);
-  site.setPage('/app', '<!doctype html><title>Acme IDE</title><h1>Acme IDE home</h1>');
-  site.setPage('/embed', embedPage({ gatewayUrl: stack.gatewayUrl, sandboxId: stack.sandboxId, port: APP_PORT }));
+  ({ site, stack, browser } = await startPagesRig(launchChromium));
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

@@ -8,40 +8,25 @@
 import type { Browser, Frame, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firefoxPath, launchFirefox } from '../support/firefox.js';
-import { APP_PORT, startBrowserStack, type BrowserStack } from './browser-stack.js';
-import { embedPage, folded, saveScreenshot, startSite } from './pages-support.js';
+import { APP_PORT, type BrowserStack } from './browser-stack.js';
+import { folded, saveScreenshot, startPagesRig, type Site } from './pages-support.js';
+import { pollUntil } from '../support/poll.js';
 
 const FIREFOX = firefoxPath();
 const SUITE = FIREFOX ? 'pages in Firefox ESR' : 'pages in Firefox (skipped: no Firefox found; apt-get install firefox-esr or set FIREFOX_PATH)';
 
 /** Polls `fn` in the page until truthy; survives the document being replaced (a reload, a launch). */
 async function until<T>(target: Page | Frame, what: string, fn: () => T | Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await target.evaluate(fn);
-      if (value) return value as T;
-    } catch {
-      /* the document is being replaced: not yet */
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return pollUntil(what, () => target.evaluate(fn) as Promise<T>, { timeoutMs });
 }
 
 describe.skipIf(!FIREFOX)(SUITE, () => {
   let stack: BrowserStack;
   let browser: Browser;
-  let site: Awaited<ReturnType<typeof startSite>>;
+  let site: Site;
 
   beforeAll(async () => {
-    site = await startSite();
-    [stack, browser] = await Promise.all([
-      startBrowserStack({ extraOrigins: [site.origin], gateway: { appUrl: `${site.origin}/app`, productName: 'Acme IDE' } }),
-      launchFirefox(),
-    ]);
-    site.setPage('/app', '<!doctype html><title>Acme IDE</title><h1>Acme IDE home</h1>');
-    site.setPage('/embed', embedPage({ gatewayUrl: stack.gatewayUrl, sandboxId: stack.sandboxId, port: APP_PORT }));
+    ({ site, stack, browser } = await startPagesRig(launchFirefox));
   }, 90_000);
   afterAll(async () => {
     await browser?.close();

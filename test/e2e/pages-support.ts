@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { APP_PORT, startBrowserStack, type BrowserStack } from './browser-stack.js';
 
 export const SCREENSHOT_DIR = join(process.cwd(), 'test-results', 'screenshots');
 
@@ -61,3 +62,26 @@ export function embedPage(o: { gatewayUrl: string; sandboxId: string; port: numb
 
 /** Visible text with whitespace folded, for assertions. */
 export const folded = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+export type Site = Awaited<ReturnType<typeof startSite>>;
+
+/**
+ * The pages tests' rig for one engine: the site (its `/app` page, and `/embed` embedding the
+ * preview unless `embed: false`), the browser stack told that site is the host app ("Acme IDE"),
+ * and the browser `launch` starts, the last two started together.
+ */
+export async function startPagesRig<B>(launch: () => Promise<B>, o: { embed?: boolean } = {}): Promise<{ site: Site; stack: BrowserStack; browser: B }> {
+  const site = await startSite();
+  try {
+    const [stack, browser] = await Promise.all([
+      startBrowserStack({ extraOrigins: [site.origin], gateway: { appUrl: `${site.origin}/app`, productName: 'Acme IDE' } }),
+      launch(),
+    ]);
+    site.setPage('/app', '<!doctype html><title>Acme IDE</title><h1>Acme IDE home</h1>');
+    if (o.embed ?? true) site.setPage('/embed', embedPage({ gatewayUrl: stack.gatewayUrl, sandboxId: stack.sandboxId, port: APP_PORT }));
+    return { site, stack, browser };
+  } catch (err) {
+    await site.close();
+    throw err;
+  }
+}

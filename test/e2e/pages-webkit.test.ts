@@ -8,25 +8,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
-import { APP_PORT, startBrowserStack, type BrowserStack } from './browser-stack.js';
-import { folded, saveScreenshot, startSite } from './pages-support.js';
+import { APP_PORT, type BrowserStack } from './browser-stack.js';
+import { folded, saveScreenshot, startPagesRig, type Site } from './pages-support.js';
+import { pollUntil } from '../support/poll.js';
 
 const MISSING = webkitUnavailable();
 const SUITE = MISSING ? `pages in WebKit (skipped: ${MISSING})` : 'pages in WebKit (WebKitGTK MiniBrowser)';
 
 /** Polls a self-contained page-side function until truthy (survives navigations). */
 async function until<T>(driver: WebDriverClient, what: string, fn: () => T, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await driver.call(fn);
-      if (value) return value as T;
-    } catch {
-      /* the document is being replaced: not yet */
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return pollUntil(what, () => driver.call(fn) as Promise<T>, { timeoutMs });
 }
 
 function mainText(): string {
@@ -37,15 +28,10 @@ function mainText(): string {
 describe.skipIf(Boolean(MISSING))(SUITE, () => {
   let webkit: WebKit;
   let stack: BrowserStack;
-  let site: Awaited<ReturnType<typeof startSite>>;
+  let site: Site;
 
   beforeAll(async () => {
-    site = await startSite();
-    [stack, webkit] = await Promise.all([
-      startBrowserStack({ extraOrigins: [site.origin], gateway: { appUrl: `${site.origin}/app`, productName: 'Acme IDE' } }),
-      launchWebKit(),
-    ]);
-    site.setPage('/app', '<!doctype html><title>Acme IDE</title><h1>Acme IDE home</h1>');
+    ({ site, stack, browser: webkit } = await startPagesRig(launchWebKit, { embed: false }));
   }, 120_000);
   afterAll(async () => {
     await webkit?.close();

@@ -31,7 +31,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../broker/core/contracts.js';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
 import { startBrowserStack, type BrowserStack } from './browser-stack.js';
-import { ALL_OK, fetchBurst, gatewayCredentialsIn, readWorkerToken } from './inspector.js';
+import { ALL_OK, fetchBurst, gatewayCredentialsIn, readWorkerToken, controlled, grantCookieless } from './inspector.js';
+import { pollUntil } from '../support/poll.js';
 
 const MISSING = webkitUnavailable();
 const SUITE = MISSING ? `WebKit (skipped: ${MISSING})` : 'WebKit (WebKitGTK MiniBrowser, WebDriver, Xvfb)';
@@ -53,18 +54,7 @@ function recordingLogger(): { logger: Logger; lines: Record<string, unknown>[] }
 }
 
 async function until<T>(driver: WebDriverClient, what: string, fn: () => T, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await driver.call(fn);
-      if (value) return value as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return pollUntil(what, () => driver.call(fn) as Promise<T>, { timeoutMs });
 }
 
 /* Page-side probes (sent as source: self-contained). */
@@ -78,22 +68,6 @@ async function appSawRaw(): Promise<[unknown, unknown]> {
   const d = (window as unknown as { __inspector: { request: unknown } }).__inspector.request;
   const f: unknown = await (await fetch('/api/echo', { headers: { accept: 'application/json' } })).json();
   return [d, f];
-}
-function controlled(): boolean {
-  return Boolean(navigator.serviceWorker?.controller);
-}
-/** The `cookieless` mark the bootstrap put on the worker's grant (IndexedDB), or null without a grant. */
-function grantCookieless(): Promise<boolean | null> {
-  return new Promise<boolean | null>((resolve) => {
-    const open = indexedDB.open('keyval-store');
-    open.onerror = () => resolve(null);
-    open.onupgradeneeded = () => open.result.createObjectStore('keyval');
-    open.onsuccess = () => {
-      const get = open.result.transaction('keyval', 'readonly').objectStore('keyval').get('preview-gate:tokens');
-      get.onsuccess = () => resolve(get.result ? (get.result as { cookieless?: boolean }).cookieless === true : null);
-      get.onerror = () => resolve(null);
-    };
-  });
 }
 
 /**

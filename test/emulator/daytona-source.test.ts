@@ -9,19 +9,17 @@ import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
+import { startEmulatorWithSdk, type EmulatorWithSdk } from '../support/emulator-sdk.js';
 import { TokenCheckCache } from '../../demo/emulator/token-cache.js';
 import { hostOf, proxyRequest } from './proxy-request.js';
 
 let emu: Emulator;
 let daytona: Daytona;
+let rig: EmulatorWithSdk;
 beforeAll(async () => {
-  emu = await startEmulator({ port: 0, activityIntervalMs: 100 });
-  daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us' });
+  ({ emu, daytona } = rig = await startEmulatorWithSdk({ port: 0, activityIntervalMs: 100 }));
 });
-afterAll(async () => {
-  await daytona[Symbol.asyncDispose]();
-  await emu.close();
-});
+afterAll(() => rig?.close());
 afterEach(() => {
   vi.useRealTimers();
 });

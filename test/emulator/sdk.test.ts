@@ -5,7 +5,8 @@
  */
 import { Daytona, DaytonaAuthenticationError, DaytonaNotFoundError, type Sandbox } from '@daytonaio/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startEmulator, type Emulator } from '../../demo/emulator/index.js';
+import type { Emulator } from '../../demo/emulator/index.js';
+import { startEmulatorWithSdk, type EmulatorWithSdk } from '../support/emulator-sdk.js';
 import { proxyRequest } from './proxy-request.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -13,15 +14,12 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 let emu: Emulator;
 let daytona: Daytona;
 
+let rig: EmulatorWithSdk;
 beforeAll(async () => {
-  emu = await startEmulator({ port: 0, startingMs: 150 });
   // The SDK's default mode: a Socket.IO connection to the emulator's events endpoint (events.ts).
-  daytona = new Daytona({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, target: 'us' });
+  ({ emu, daytona } = rig = await startEmulatorWithSdk({ port: 0, startingMs: 150 }));
 });
-afterAll(async () => {
-  await daytona[Symbol.asyncDispose]();
-  await emu.close();
-});
+afterAll(() => rig?.close());
 afterEach(() => {
   vi.useRealTimers();
 });

@@ -15,7 +15,7 @@ import { createDaytonaPort } from '../../broker/node/daytona-sdk.js';
 import { createMemoryStore, DEFAULT_RETAIN_REVOKED_MS } from '../../broker/core/store/memory.js';
 import type { PreviewSessionRecord, Store } from '../../broker/core/store/store.js';
 import { startStack } from '../support/stack.js';
-import { movableClock } from '../security/helpers.js';
+import { movableClock } from '../support/clock.js';
 import { GATE_PATHS } from '../../protocol/index.js';
 
 const END = 12 * 3600_000;

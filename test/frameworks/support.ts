@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import type { Page, Response } from 'playwright-core';
+import { stopProcessGroup } from '../support/process-group.js';
 // @ts-expect-error: a plain .mjs script without types
 import { frameworksDir } from '../../scripts/ensure-frameworks.mjs';
 
@@ -79,20 +80,7 @@ export async function startDevServer(opts: {
   const close = async () => {
     if (exited || child.pid === undefined) return;
     const gone = new Promise<void>((r) => child.once('exit', () => r()));
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }, 5_000);
-    await gone;
-    clearTimeout(timer);
+    await stopProcessGroup(child.pid, gone, 5_000);
   };
   const url = `http://127.0.0.1:${opts.port}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);

@@ -16,7 +16,7 @@ describe('broker API', () => {
     expect(frag.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(frag.get('path')).toBe('/app?x=1');
     expect(body.sessionId).toEqual(expect.any(String));
-    expect(body.expiresAt).toBe(t.clock.now + 60_000);
+    expect(body.expiresAt).toBe(t.clock.now() + 60_000);
   });
 
   it('applies the label policy: * for everyone, a list for its users, no label for nobody, unknown sandbox 404', async () => {
@@ -77,7 +77,7 @@ describe('broker API', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = await res.json();
-    expect(body).toEqual({ sessionId, sandboxId: SBX, port: 3000, origin: t.origin(), state: 'active', expiresAt: t.clock.now + 43_200_000 });
+    expect(body).toEqual({ sessionId, sandboxId: SBX, port: 3000, origin: t.origin(), state: 'active', expiresAt: t.clock.now() + 43_200_000 });
     expect(JSON.stringify(body)).not.toMatch(/token|code|refresh|secret/i);
     const other = await get('eve');
     expect(other.status).toBe(403);
@@ -95,13 +95,13 @@ describe('broker API', () => {
     // A store that still returns the record past its end (a lagging clock, as a sweep or TTL may lag).
     const lagging = { now: 0 };
     const t = await makeGateway({}, { store: createMemoryStore({ clock: () => lagging.now, sweepIntervalMs: 0 }) });
-    lagging.now = t.clock.now;
+    lagging.now = t.clock.now();
     const { sessionId } = await t.launch('bob');
     t.clock.advance(43_200_000);
     const res = await t.api(`/api/previews/${sessionId}`, { user: 'bob' });
     expect(res.status).toBe(200);
     expect((await res.json()).state).toBe('expired');
-    lagging.now = t.clock.now;
+    lagging.now = t.clock.now();
     expect((await t.api(`/api/previews/${sessionId}`, { user: 'bob' })).status).toBe(404);
   });
 
@@ -131,10 +131,10 @@ describe('broker API', () => {
     expect(res.status).toBe(201);
     const share = await res.json();
     expect(share.url).toMatch(new RegExp(`^${t.origin()}/docs\\?__gate_share=`));
-    expect(share.expiresAt).toBe(t.clock.now + 3600_000);
+    expect(share.expiresAt).toBe(t.clock.now() + 3600_000);
     await t.preview(new URL(share.url).pathname + new URL(share.url).search);
     const list = await (await t.api(`/api/shares?sandboxId=${SBX}`, { user: 'bob' })).json();
-    expect(list.shares).toEqual([expect.objectContaining({ id: share.id, useCount: 1, lastUsedAt: t.clock.now, path: '/docs', revokedAt: null })]);
+    expect(list.shares).toEqual([expect.objectContaining({ id: share.id, useCount: 1, lastUsedAt: t.clock.now(), path: '/docs', revokedAt: null })]);
     expect((await (await t.api('/api/shares', { user: 'eve' })).json()).shares).toEqual([]);
     expect((await t.api(`/api/shares/${share.id}`, { method: 'DELETE', user: 'eve' })).status).toBe(403);
     expect((await t.api(`/api/shares/${share.id}`, { method: 'DELETE', user: 'bob' })).status).toBe(204);
@@ -157,11 +157,7 @@ describe('broker API', () => {
 
   it('CORS for configured host-app origins only', async () => {
     const t = await makeGateway({ allowedOrigins: ['https://ide.example'] });
-    const pre = (origin: string) =>
-      t.api('/api/previews', {
-        method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
-      });
+    const pre = (origin: string) => t.preflight(origin);
     const ok = await pre('https://ide.example');
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://ide.example');

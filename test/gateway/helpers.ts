@@ -1,9 +1,14 @@
-/** In-process gateway with small fakes (no sockets): Daytona, the upstream side and a movable clock. */
+/**
+ * In-process gateway with small fakes (no sockets: Daytona, the upstream side) and a clock that
+ * stands still until told (test/support/clock.ts). Use it for the core's logic; use
+ * test/support/stack.ts when real sockets, the emulator and the real SDK matter.
+ */
 import { SignJWT } from 'jose';
 import { createGateway, type Gateway, type GatewayDeps } from '../../broker/core/gateway.js';
 import type { GatewayConfig } from '../../broker/core/config.js';
 import type { DaytonaPort, Logger, Principal, SandboxInfo, Upstream } from '../../broker/core/contracts.js';
 import type { PreviewTarget } from '../../protocol/index.js';
+import { movableClock, type MovableClock } from '../support/clock.js';
 
 export const SECRET = 'test-secret-test-secret-test-secret-0123';
 export const SBX = 'sbx-open';
@@ -63,13 +68,15 @@ export interface TestGateway {
   gw: Gateway;
   upstream: FakeUpstream;
   daytona: ReturnType<typeof fakeDaytona>;
-  clock: { now: number; advance(ms: number): void };
+  clock: MovableClock;
   logs: { event: string; fields: Record<string, unknown> | undefined }[];
   /** `http://{port}-{id}.preview.localhost:8787` */
   origin(id?: string, port?: number): string;
   user(id: string, opts?: { ttlSeconds?: number; secret?: string }): Promise<string>;
   api(path: string, init?: RequestInit & { user?: string }): Promise<Response>;
   preview(path: string, init?: RequestInit, id?: string, port?: number): Promise<Response>;
+  /** The CORS preflight a host app's page sends before POST /api/previews from `origin`. */
+  preflight(origin: string): Promise<Response>;
   /** Launch + code exchange; returns the JSON grant and the cookie header. */
   launch(
     userId?: string,
@@ -87,12 +94,7 @@ export const cookiePairs = (setCookies: string[]) =>
     .join('; ');
 
 export async function makeGateway(config: Partial<GatewayConfig> = {}, deps: Partial<GatewayDeps> = {}): Promise<TestGateway> {
-  const clock = {
-    now: Date.UTC(2026, 0, 1),
-    advance(ms: number) {
-      clock.now += ms;
-    },
-  };
+  const clock = movableClock(Date.UTC(2026, 0, 1));
   const logs: TestGateway['logs'] = [];
   const logger: Logger = {
     info: (event, fields) => logs.push({ event, fields }),
@@ -103,7 +105,7 @@ export async function makeGateway(config: Partial<GatewayConfig> = {}, deps: Par
   const daytona = fakeDaytona();
   const gw = await createGateway(
     { userJwtSecret: SECRET, publicPort: 8787, ...config },
-    { upstream, daytona, clock: () => clock.now, logger, assets: { serviceWorker: '/*sw*/', bootstrap: '/*boot*/', embed: '/*embed*/' }, ...deps },
+    { upstream, daytona, clock: clock.now, logger, assets: { serviceWorker: '/*sw*/', bootstrap: '/*boot*/', embed: '/*embed*/' }, ...deps },
   );
   const origin = (id = SBX, port = 3000) => `http://${port}-${id}.preview.localhost:8787`;
   const t: TestGateway = {
@@ -114,7 +116,7 @@ export async function makeGateway(config: Partial<GatewayConfig> = {}, deps: Par
     logs,
     origin,
     async user(id, o = {}) {
-      const now = Math.floor(clock.now / 1000);
+      const now = Math.floor(clock.now() / 1000);
       return new SignJWT({})
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(id)
@@ -130,6 +132,12 @@ export async function makeGateway(config: Partial<GatewayConfig> = {}, deps: Par
     },
     preview(path, init = {}, id = SBX, port = 3000) {
       return gw.fetch(new Request(origin(id, port) + path, init));
+    },
+    preflight(requestOrigin) {
+      return t.api('/api/previews', {
+        method: 'OPTIONS',
+        headers: { origin: requestOrigin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      });
     },
     async launch(userId = 'bob', id = SBX, port = 3000, sessionHeaders = {}, body = {}) {
       const res = await t.api('/api/previews', { method: 'POST', user: userId, body: JSON.stringify({ sandboxId: id, port }) });

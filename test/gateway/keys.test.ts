@@ -12,7 +12,7 @@ describe('signing keys: JWKS and rotation with overlap', () => {
     expect(jwks.keys[0].d).toBeUndefined();
     const { grant } = await t.launch();
     const { protectedHeader, payload } = await jwtVerify(grant.accessToken, createLocalJWKSet(jwks), {
-      currentDate: new Date(t.clock.now),
+      currentDate: new Date(t.clock.now()),
       typ: TOKEN_TYPES.access,
     });
     expect(protectedHeader.kid).toBe(jwks.keys[0].kid);

@@ -35,7 +35,7 @@ describe('an expired share link, reloaded in the same browser', () => {
     const t = await makeGateway();
     const res = await t.api('/api/shares', { method: 'POST', user: 'bob', body: JSON.stringify({ sandboxId: SBX, port: 3000, ttlSeconds: 120 }) });
     const share = (await res.json()) as { url: string };
-    const browser = jar(() => t.clock.now);
+    const browser = jar(() => t.clock.now());
     const url = new URL(share.url);
     const first = await t.preview(url.pathname + url.search, { headers: NAV });
     expect(first.status).toBe(303);
@@ -58,7 +58,7 @@ describe('an expired share link, reloaded in the same browser', () => {
 
   it('a marker naming a time still to come changes nothing (the share has not ended): "private"', async () => {
     const t = await makeGateway();
-    const res = await t.preview('/', { headers: { ...NAV, cookie: `__Host-pg-share-end=${t.clock.now + 60_000}` } });
+    const res = await t.preview('/', { headers: { ...NAV, cookie: `__Host-pg-share-end=${t.clock.now() + 60_000}` } });
     expect(await res.text()).toContain('data-gate-code="missing_credential"');
   });
 });

@@ -11,8 +11,8 @@ describe('preview origin: credentials and cookies', () => {
     expect(grant).toMatchObject({
       accessToken: expect.any(String),
       refreshToken: expect.any(String),
-      expiresAt: t.clock.now + 300_000,
-      refreshExpiresAt: t.clock.now + 43_200_000,
+      expiresAt: t.clock.now() + 300_000,
+      refreshExpiresAt: t.clock.now() + 43_200_000,
     });
     expect(cookies).toHaveLength(2);
     for (const c of cookies) {

@@ -1,7 +1,7 @@
 /** The gateway over real sockets against the emulator through the real SDK: stopped sandboxes and opt-in auto-start. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/stack.js';
-import { tryWebSocket } from '../security/helpers.js';
+import { tryWebSocket } from '../security/attack-support.js';
 
 describe('stopped sandboxes', () => {
   let stack: Stack;

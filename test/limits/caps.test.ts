@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack, type StackResponse } from '../support/stack.js';
 import { GATE_PATHS } from '../../protocol/index.js';
 import { sandboxSessionsKey, userSessionsKey, userSharesKey } from '../../broker/core/limits/limits.js';
-import { movableClock } from '../security/helpers.js';
+import { movableClock } from '../support/clock.js';
 
 const json = { 'content-type': 'application/json' };
 const code = (r: StackResponse) => r.json<{ error: { code: string; message: string } }>().error;

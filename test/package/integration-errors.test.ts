@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { SignJWT, generateKeyPair } from 'jose';
+import { startIdp, type Idp } from '../support/idp.js';
 import { makeGateway, SBX, SBX_ALICE, SBX_NOLABEL } from '../gateway/helpers.js';
 
 interface Local {
@@ -46,34 +47,23 @@ async function deadUrl(): Promise<string> {
   return `http://127.0.0.1:${port}/jwks.json`;
 }
 
-let idpKey: CryptoKey;
-let jwks: Local;
-
+let idp: Idp;
 beforeAll(async () => {
-  const pair = await generateKeyPair('ES256', { extractable: true });
-  idpKey = pair.privateKey;
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'idp-1', alg: 'ES256' };
-  jwks = await localServer(() => ({ status: 200, body: JSON.stringify({ keys: [jwk] }) }));
+  idp = await startIdp();
 });
-afterAll(async () => jwks.close());
+afterAll(() => idp?.close());
 
-const idpToken = (sub: string, now: number) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
-    .setSubject(sub)
-    .setIssuedAt(Math.floor(now / 1000))
-    .setExpirationTime(Math.floor(now / 1000) + 600)
-    .sign(idpKey);
+const idpToken = (sub: string, now: number) => idp.token({ sub }, now);
 
 describe('an unreachable identity provider', () => {
   it('is a coded 503 identity_provider_unavailable, not an invalid session (a reachable one verifies)', async () => {
-    const good = await makeGateway({ userJwtSecret: undefined, userJwksUrl: jwks.url });
+    const good = await makeGateway({ userJwtSecret: undefined, userJwksUrl: idp.jwksUrl });
     const post = (t: typeof good, token: string) =>
       t.api('/api/previews', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ sandboxId: SBX, port: 3000 }) });
-    expect((await post(good, await idpToken('bob', good.clock.now))).status).toBe(201);
+    expect((await post(good, await idpToken('bob', good.clock.now()))).status).toBe(201);
 
     const down = await makeGateway({ userJwtSecret: undefined, userJwksUrl: await deadUrl() });
-    const res = await post(down, await idpToken('bob', down.clock.now));
+    const res = await post(down, await idpToken('bob', down.clock.now()));
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
     const body = await res.json();
@@ -82,17 +72,17 @@ describe('an unreachable identity provider', () => {
 
     const broken = await localServer(() => ({ status: 500, body: 'oops' }));
     const failing = await makeGateway({ userJwtSecret: undefined, userJwksUrl: broken.url });
-    expect((await (await post(failing, await idpToken('bob', failing.clock.now))).json()).error.code).toBe('identity_provider_unavailable');
+    expect((await (await post(failing, await idpToken('bob', failing.clock.now()))).json()).error.code).toBe('identity_provider_unavailable');
     await broken.close();
   });
 
   it('a session the reachable provider did not sign stays invalid_token (401)', async () => {
-    const t = await makeGateway({ userJwtSecret: undefined, userJwksUrl: jwks.url });
+    const t = await makeGateway({ userJwtSecret: undefined, userJwksUrl: idp.jwksUrl });
     const other = await generateKeyPair('ES256');
     const forged = await new SignJWT({})
       .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
       .setSubject('bob')
-      .setExpirationTime(Math.floor(t.clock.now / 1000) + 600)
+      .setExpirationTime(Math.floor(t.clock.now() / 1000) + 600)
       .sign(other.privateKey);
     const res = await t.api('/api/previews', {
       method: 'POST',
@@ -123,11 +113,7 @@ describe('a sandbox the label does not open', () => {
 describe('a host page origin missing from GATE_ALLOWED_ORIGINS', () => {
   it('is logged once per origin with the fix, and /api/cors-check tells the page (an allowed origin is not)', async () => {
     const t = await makeGateway({ allowedOrigins: ['https://ide.example'] });
-    const preflight = (origin: string) =>
-      t.api('/api/previews', {
-        method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
-      });
+    const preflight = (origin: string) => t.preflight(origin);
     const refused = await preflight('https://new-app.example');
     expect(refused.headers.get('access-control-allow-origin')).toBeNull(); // CORS itself stays closed
     await preflight('https://new-app.example');

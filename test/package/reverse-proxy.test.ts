@@ -7,7 +7,7 @@
  * without a credential is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startStack, cookieHeaderOf, type Stack } from '../support/stack.js';
+import { generateTestCertificate } from '../support/tls-front.js';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 const root = join(import.meta.dirname, '..', '..');
@@ -64,30 +65,10 @@ function https(host: string, path: string, init: { method?: string; headers?: Re
 describe.skipIf(!NGINX)('nginx in front of the gateway (docs/nginx-preview-gate.conf)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pg-nginx-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-subj',
-        '/CN=gate.example.com',
-        '-addext',
-        'subjectAltName=DNS:gate.example.com,DNS:*.preview.example.com',
-      ],
-      { stdio: 'ignore' },
-    );
-    ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    const certificate = await generateTestCertificate(['gate.example.com', '*.preview.example.com']);
+    writeFileSync(join(dir, 'key.pem'), certificate.key);
+    writeFileSync(join(dir, 'cert.pem'), certificate.cert);
+    ca = certificate.cert;
     port = await freePort();
     stack = await startStack({ gateway: { previewDomain: 'preview.example.com', publicScheme: 'https', publicPort: port } });
     const block = readFileSync(join(root, 'docs', 'nginx-preview-gate.conf'), 'utf8')

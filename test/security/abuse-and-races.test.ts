@@ -6,9 +6,8 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchResult, Stack } from '../support/stack.js';
-import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
-import { tryWebSocket } from './helpers.js';
+import { type LaunchResult, type Stack, closeAll } from '../support/stack.js';
+import { rawSocket, startAttackRig, tryWebSocket, type Recorder } from './attack-support.js';
 
 let stack: Stack;
 let app: Recorder;
@@ -17,10 +16,7 @@ let sbx: string;
 beforeAll(async () => {
   ({ stack, app, sbx } = await startAttackRig());
 });
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 async function ticket(l: LaunchResult, port = 3000) {
   const r = await stack.requestPreview(sbx, port, '/__gate/ws-ticket', {

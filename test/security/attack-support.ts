@@ -1,16 +1,19 @@
 /**
- * Shared bits of the attack tests (host confusion, smuggling, reserved-path bypass, ...):
+ * For security tests that ask "what reached the app?" (use edge-support.ts instead when the app
+ * must switch protocols or stream: upgrades, tunnels, slow bodies). Holds:
  *  - a recording "sandbox app" bound to a sandbox port through the emulator, which remembers the
  *    raw request line and headers of everything that reached it (so a test can say "this never
- *    reached the app", or "the app saw exactly this");
+ *    reached the app", or "the app saw exactly this"), and `startAttackRig` (stack + that app);
  *  - a raw-socket HTTP client for requests Node's http client refuses to send (duplicate Host,
- *    absolute-form targets, malformed lines).
+ *    absolute-form targets, malformed lines), and `tryWebSocket`, a WebSocket client that
+ *    reports the echo or the refusal.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { startStack, type Stack } from '../support/stack.js';
+import WebSocket from 'ws';
+import { startStack, type Stack, type StackOptions } from '../support/stack.js';
 
 export interface Seen {
   method: string;
@@ -132,12 +135,43 @@ export function rawSocket(port: number, request: string | Buffer, ms = 3000): Pr
   });
 }
 
+export type WsOutcome = { opened: true; echo: string } | { opened: false; status: number; body: string };
+
+/** Opens ws://127.0.0.1:{port}{path} with the preview Host, sends "ping", waits for the echo or the refusal. */
+export function tryWebSocket(port: number, host: string, path: string, headers: Record<string, string> = {}): Promise<WsOutcome> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { host, ...headers } });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error('websocket: no answer in 5 s'));
+    }, 5000);
+    ws.on('open', () => ws.send('ping'));
+    ws.on('message', (data) => {
+      clearTimeout(timer);
+      ws.close();
+      resolve({ opened: true, echo: data.toString() });
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ opened: false, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
+      });
+    });
+    ws.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
 /**
  * The common rig of the attack tests: the full stack (emulator, real SDK, gateway) and a
  * recording app on port 3000 of a sandbox every signed-in user may preview.
  */
-export async function startAttackRig(): Promise<{ stack: Stack; app: Recorder; sbx: string }> {
-  const stack = await startStack();
+export async function startAttackRig(opts: StackOptions = {}): Promise<{ stack: Stack; app: Recorder; sbx: string }> {
+  const stack = await startStack(opts);
   const app = await startRecorder();
   const sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
   return { stack, app, sbx };

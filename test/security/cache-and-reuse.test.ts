@@ -6,9 +6,9 @@
  * "peeked": reuse must still be detected and end the session, as on HTTP (RFC 9700 §4.14.2).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../support/stack.js';
-import { rawSocket, startRecorder, type Recorder } from './attack-support.js';
-import { movableClock } from './helpers.js';
+import { closeAll, type Stack } from '../support/stack.js';
+import { startAttackRig, rawSocket, type Recorder } from './attack-support.js';
+import { movableClock } from '../support/clock.js';
 
 let stack: Stack;
 let app: Recorder;
@@ -16,14 +16,9 @@ let sbx: string;
 const clock = movableClock();
 
 beforeAll(async () => {
-  stack = await startStack({ clock: clock.now });
-  app = await startRecorder();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startAttackRig({ clock: clock.now }));
 });
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 const refreshOf = (cookieHeader: string) => cookieHeader.split('; ').find((c) => c.startsWith('__Host-pg-refresh='))!;
 

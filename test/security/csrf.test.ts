@@ -6,7 +6,7 @@
  * preflighted, credentialed requests into a victim's preview.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchResult, Stack } from '../support/stack.js';
+import { type LaunchResult, type Stack, closeAll } from '../support/stack.js';
 import { startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
@@ -18,10 +18,7 @@ beforeAll(async () => {
   ({ stack, app, sbx } = await startAttackRig());
   l = await stack.launch('bob', sbx, 3000);
 });
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 describe('CSRF on /__gate/ endpoints', () => {
   it('every POST /__gate/* refuses foreign, null, look-alike and sibling-port Origins', async () => {

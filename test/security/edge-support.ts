@@ -1,12 +1,13 @@
 /**
- * Shared bits of the edge tests (upgrades, framing, timeouts): a sandbox app that speaks raw
+ * For security tests whose app must switch protocols or stream (use attack-support.ts when the
+ * question is only what reached the app). Shared bits of the edge tests (upgrades, framing, timeouts): a sandbox app that speaks raw
  * HTTP and records every request and upgrade that reached it, including any bytes sent after
  * a protocol switch (an h2c tunnel), and a share link helper.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Stack } from '../support/stack.js';
+import { startStack, type Stack, type StackOptions } from '../support/stack.js';
 
 export interface TunnelApp {
   url: string;
@@ -112,4 +113,12 @@ export function codeOf(body: string): string {
   } catch {
     return '';
   }
+}
+
+/** The stack and a tunnel app serving sandbox port 3000 (a sandbox every signed-in user may preview). */
+export async function startEdgeRig(opts: StackOptions = {}): Promise<{ stack: Stack; app: TunnelApp; sbx: string }> {
+  const stack = await startStack(opts);
+  const app = await startTunnelApp();
+  const sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  return { stack, app, sbx };
 }

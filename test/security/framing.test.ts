@@ -5,10 +5,9 @@
  * Raw sockets: Node's client refuses to send most of these.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchResult, Stack } from '../support/stack.js';
-import { startStack } from '../support/stack.js';
+import { type LaunchResult, type Stack, closeAll } from '../support/stack.js';
 import { rawSocket } from './attack-support.js';
-import { codeOf, startTunnelApp, type TunnelApp } from './edge-support.js';
+import { startEdgeRig, codeOf, type TunnelApp } from './edge-support.js';
 
 let stack: Stack;
 let app: TunnelApp;
@@ -16,15 +15,10 @@ let sbx: string;
 let l: LaunchResult;
 
 beforeAll(async () => {
-  stack = await startStack();
-  app = await startTunnelApp();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startEdgeRig());
   l = await stack.launch('bob', sbx, 3000);
 }, 60_000);
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 const host = () => stack.previewHost(sbx, 3000);
 const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]));

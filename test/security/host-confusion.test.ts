@@ -6,7 +6,7 @@
  * once and consistently, and a token's scope must follow the classified host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type LaunchResult, type Stack } from '../support/stack.js';
+import { closeAll, startStack, type LaunchResult, type Stack } from '../support/stack.js';
 import { rawSocket, startRecorder, type Recorder } from './attack-support.js';
 
 let stack: Stack;
@@ -23,10 +23,7 @@ beforeAll(async () => {
   b = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports })).id;
   l = await stack.launch('bob', a, 3000);
 });
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 const dom = () => stack.gateway.app.config.previewDomain;
 const gp = () => stack.gateway.port;

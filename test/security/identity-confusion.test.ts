@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import { cookieHeaderOf, type Stack } from '../support/stack.js';
+import { closeAll, cookieHeaderOf, type Stack } from '../support/stack.js';
 import { startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
@@ -15,10 +15,7 @@ let sbx: string;
 beforeAll(async () => {
   ({ stack, app, sbx } = await startAttackRig());
 });
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 describe('principal namespaces', () => {
   it('a host-app user whose id is `share:<id>` is refused (it would collide with share-link principals)', async () => {

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import type { SiblingToken, TokenGrant } from '../../protocol/index.js';
 import { cookieHeaderOf, startStack, type Stack } from '../support/stack.js';
-import { tryWebSocket } from './helpers.js';
+import { tryWebSocket } from './attack-support.js';
 
 const MAIN = 3000;
 const API = 8080; // the emulator's inspector runs on 3000 and 8080 of every sample sandbox

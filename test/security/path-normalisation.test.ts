@@ -5,7 +5,7 @@
  * the reserved prefix. One normalisation (broker/core/http/paths.ts) decides all three.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchResult, Stack } from '../support/stack.js';
+import { type LaunchResult, type Stack, closeAll } from '../support/stack.js';
 import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
 import { codeOf, shareToken } from './edge-support.js';
 
@@ -20,10 +20,7 @@ beforeAll(async () => {
   l = await stack.launch('bob', sbx, 3000);
   docs = await shareToken(stack, 'bob', sbx, 3000, '/docs');
 }, 60_000);
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 const get = (path: string, credential = `Cookie: ${l.cookieHeader}\r\n`) =>
   rawSocket(

@@ -6,7 +6,7 @@
  * The app here is a recorder bound to a sandbox port: it sees exactly what Daytona forwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchResult, Stack } from '../support/stack.js';
+import { type LaunchResult, type Stack, closeAll } from '../support/stack.js';
 import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
@@ -28,10 +28,7 @@ beforeAll(async () => {
   const cookieValues = l.setCookies.map((c) => c.split(';')[0]!.split('=').slice(1).join('='));
   secrets = [l.grant.accessToken, l.grant.refreshToken, ...cookieValues, ...cookieValues.map((v) => v.slice(2)), shareToken];
 });
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 const host = () => stack.previewHost(sbx, 3000);
 function expectNoSecretReachedApp() {

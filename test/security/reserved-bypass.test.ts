@@ -5,7 +5,7 @@
  * encoding).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cookieHeaderOf, type LaunchResult, type Stack } from '../support/stack.js';
+import { closeAll, cookieHeaderOf, type LaunchResult, type Stack } from '../support/stack.js';
 import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
@@ -17,10 +17,7 @@ beforeAll(async () => {
   ({ stack, app, sbx } = await startAttackRig());
   l = await stack.launch('bob', sbx, 3000);
 });
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 /** What a lenient upstream (decode once, collapse slashes, `\` as `/`) makes of a path. */
 function normalisedByUpstream(target: string): string {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, cookieHeaderOf, type Stack } from '../support/stack.js';
-import { movableClock } from './helpers.js';
+import { movableClock } from '../support/clock.js';
 
 let stack: Stack;
 const clock = movableClock();

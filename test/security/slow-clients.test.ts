@@ -8,9 +8,8 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchResult, Stack } from '../support/stack.js';
-import { startStack } from '../support/stack.js';
-import { codeOf, startTunnelApp, type TunnelApp } from './edge-support.js';
+import { type LaunchResult, type Stack, closeAll } from '../support/stack.js';
+import { startEdgeRig, codeOf, type TunnelApp } from './edge-support.js';
 
 let stack: Stack;
 let app: TunnelApp;
@@ -18,15 +17,10 @@ let sbx: string;
 let l: LaunchResult;
 
 beforeAll(async () => {
-  stack = await startStack({ gateway: { headersTimeoutSeconds: 2, bodyIdleTimeoutSeconds: 2, keepAliveTimeoutSeconds: 1 } });
-  app = await startTunnelApp();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startEdgeRig({ gateway: { headersTimeoutSeconds: 2, bodyIdleTimeoutSeconds: 2, keepAliveTimeoutSeconds: 1 } }));
   l = await stack.launch('bob', sbx, 3000);
 }, 60_000);
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 const host = () => stack.previewHost(sbx, 3000);
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, generateKeyPair, base64url, decodeProtectedHeader, decodeJwt } from 'jose';
 import { TOKEN_TYPES } from '../../protocol/index.js';
 import { startStack, type Stack } from '../support/stack.js';
-import { movableClock } from './helpers.js';
+import { movableClock } from '../support/clock.js';
 
 let stack: Stack;
 const clock = movableClock();

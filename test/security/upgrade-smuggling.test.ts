@@ -5,10 +5,9 @@
  * The app here accepts every switch and records what travels through it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchResult, Stack } from '../support/stack.js';
-import { startStack } from '../support/stack.js';
+import { type LaunchResult, type Stack, closeAll } from '../support/stack.js';
 import { rawSocket } from './attack-support.js';
-import { codeOf, shareToken, startTunnelApp, type TunnelApp } from './edge-support.js';
+import { startEdgeRig, codeOf, shareToken, type TunnelApp } from './edge-support.js';
 
 let stack: Stack;
 let app: TunnelApp;
@@ -17,16 +16,11 @@ let l: LaunchResult;
 let docsShare: string;
 
 beforeAll(async () => {
-  stack = await startStack();
-  app = await startTunnelApp();
-  sbx = (await stack.emulator.createSandbox({ labels: { 'preview-gate.users': '*' }, ports: { 3000: { target: app.url } } })).id;
+  ({ stack, app, sbx } = await startEdgeRig());
   l = await stack.launch('bob', sbx, 3000);
   docsShare = await shareToken(stack, 'bob', sbx, 3000, '/docs');
 }, 60_000);
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 const host = () => stack.previewHost(sbx, 3000);
 /** An h2c upgrade (RFC 7540 §3.2) followed at once by a request meant for the tunnel. */

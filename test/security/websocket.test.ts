@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startStack, type Stack } from '../support/stack.js';
-import { tryWebSocket } from './helpers.js';
+import { tryWebSocket } from './attack-support.js';
 
 let stack: Stack;
 let cookie: string;

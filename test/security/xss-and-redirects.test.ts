@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { safePath } from '../../sw/page/safe-path.js';
 import { validPath } from '../../broker/core/broker-api.js';
-import type { Stack } from '../support/stack.js';
+import { type Stack, closeAll } from '../support/stack.js';
 import { rawSocket, startAttackRig, type Recorder } from './attack-support.js';
 
 let stack: Stack;
@@ -17,10 +17,7 @@ let sbx: string;
 beforeAll(async () => {
   ({ stack, app, sbx } = await startAttackRig());
 });
-afterAll(async () => {
-  await stack?.close();
-  await app?.close();
-});
+afterAll(() => closeAll(stack, app));
 
 const PAYLOAD = '"><script>alert(1)</script><img src=x onerror=alert(1)>';
 const NAV = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', accept: 'text/html' };

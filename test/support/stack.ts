@@ -1,4 +1,7 @@
 /**
+ * The default fixture for integration and security tests: one real gateway over sockets (use
+ * test/gateway/helpers.ts for the core's logic without sockets, test/e2e/browser-stack.ts when a
+ * browser and the demo host page take part, test/redis/instances.ts for several gateways on one Redis).
  * `startStack()`: the Daytona emulator and the gateway (real @daytonaio/sdk port, real node:http
  * fetch, real sockets) on ephemeral loopback ports, with sample sandboxes, for integration,
  * security and browser end-to-end tests.
@@ -211,4 +214,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
   };
   return stack;
+}
+
+/** Closes what a test file started, in order, skipping what never started (for `afterAll`). */
+export async function closeAll(...parts: ({ close(): Promise<void> } | undefined)[]): Promise<void> {
+  for (const p of parts) await p?.close();
 }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
+import { endTogether, startFront, type LoopbackFront } from './loopback-front.js';
 
 export interface TestCertificate {
   key: string;
@@ -54,51 +55,22 @@ export async function generateTestCertificate(names: string[] = ['localhost', '*
   }
 }
 
-export interface TlsFront {
-  /** The loopback port browsers connect to (https://…:port). */
-  port: number;
-  /** Where the decrypted bytes go (set once the gateway listens). */
-  forwardTo(port: number): void;
-  close(): Promise<void>;
-}
+/** `port`: the loopback port browsers connect to (https://…:port). */
+export type TlsFront = LoopbackFront;
 
 /** A TLS terminator on 127.0.0.1:0; connections before `forwardTo` are refused. */
-export async function startTlsFront(cert: TestCertificate): Promise<TlsFront> {
-  let target: number | undefined;
-  const sockets = new Set<net.Socket>();
-  const track = (s: net.Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  };
-  const server = tls.createServer({ key: cert.key, cert: cert.cert, ALPNProtocols: ['http/1.1'] }, (clear) => {
-    track(clear);
-    if (target === undefined) return void clear.destroy();
-    const plain = net.connect(target, '127.0.0.1');
-    track(plain);
-    clear.pipe(plain).pipe(clear);
-    const end = () => {
-      clear.destroy();
-      plain.destroy();
-    };
-    clear.once('error', end);
-    plain.once('error', end);
-    clear.once('close', end);
-    plain.once('close', end);
+export function startTlsFront(cert: TestCertificate): Promise<TlsFront> {
+  return startFront(({ target, track }) => {
+    const server = tls.createServer({ key: cert.key, cert: cert.cert, ALPNProtocols: ['http/1.1'] }, (clear) => {
+      track(clear);
+      const port = target();
+      if (port === undefined) return void clear.destroy();
+      const plain = net.connect(port, '127.0.0.1');
+      track(plain);
+      clear.pipe(plain).pipe(clear);
+      endTogether(clear, plain);
+    });
+    server.on('tlsClientError', () => undefined); // a browser probing an untrusted certificate
+    return server;
   });
-  server.on('tlsClientError', () => undefined); // a browser probing an untrusted certificate
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    forwardTo(port) {
-      target = port;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -124,9 +124,9 @@ describe('through the gateway, with the cache on', () => {
     const { grant } = await t.launch('bob');
     const headers = { 'x-daytona-preview-token': grant.accessToken, accept: 'application/json' };
     expect((await t.preview('/a', { headers })).status).toBe(200);
-    t.clock.now = grant.expiresAt - 1000;
+    t.clock.set(grant.expiresAt - 1000);
     expect((await t.preview('/b', { headers })).status).toBe(200);
-    t.clock.now = grant.expiresAt;
+    t.clock.set(grant.expiresAt);
     const res = await t.preview('/c', { headers });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('token_expired');

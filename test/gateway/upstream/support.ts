@@ -1,5 +1,7 @@
 /**
- * Shared setup of the upstream tests: the Daytona emulator (real sockets), the real SDK through
+ * For tests of the upstream side alone (createUpstream, the SDK port, the node:http fetch) with
+ * no gateway in front; use test/support/stack.ts for the whole gateway over sockets, and
+ * test/gateway/helpers.ts for the gateway's logic with fakes. Shared setup of the upstream tests: the Daytona emulator (real sockets), the real SDK through
  * createDaytonaPort, the node:http fetch, and createUpstream. Each test file starts its own.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
