@@ -7,7 +7,7 @@
  * and control headers; set the X-Forwarded-* headers; keep method, path, query and body.
  */
 import { PREVIEW_TOKEN_HEADER, SKIP_WARNING_HEADER } from '../../../protocol/index.js';
-import type { ForwardMeta, PreviewLink, UpstreamRequestInit } from '../contracts.js';
+import type { AbortLike, ForwardMeta, PreviewLink, UpstreamRequestInit } from '../contracts.js';
 import { stripHopByHop } from './hop-by-hop.js';
 import type { PreparedBody } from './retry.js';
 
@@ -116,7 +116,7 @@ export function buildUpstreamInit(
   publicUrl: URL,
   link: PreviewLink,
   body: PreparedBody,
-  signal: AbortSignal,
+  signal: AbortSignal | AbortLike,
   meta?: ForwardMeta,
   skipActivity = false,
 ): UpstreamRequestInit {
