@@ -65,7 +65,8 @@ export type FetchLike = ((request: Request) => Promise<Response>) & { send?(requ
 export interface UpstreamRequestInit {
   url: string;
   method: string;
-  headers: Headers;
+  /** A plain record is what the core builds (upstream/forward.ts upstreamHeaderRecord): lower-case names, one value each. */
+  headers: Headers | Record<string, string>;
   /** Bytes (replayable) or a stream; null without a body. */
   body: Uint8Array | ReadableStream<Uint8Array> | null;
   /** The client's AbortSignal, or the edge's cheaper stand-in (ForwardMeta.clientAbort). */

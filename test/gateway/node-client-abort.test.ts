@@ -1,7 +1,7 @@
 /**
  * The Node edge's "client went away" hook (broker/node/client-abort.ts): a small proxied request
  * listens to it instead of the client request's AbortSignal (clientAbortStats proves that fast
- * path is taken), and a client that hangs up before the answer still ends the upstream request.
+ * path is taken; upstreamHeaderStats that its upstream headers were one plain record), and a client that hangs up before the answer still ends the upstream request.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/stack.js';
 import { startGateway, type RunningGateway } from '../../broker/node/server.js';
 import { clientAbortStats } from '../../broker/node/client-abort.js';
+import { upstreamHeaderStats } from '../../broker/core/upstream/forward.js';
 import type { DaytonaPort } from '../../broker/core/contracts.js';
 
 const secret = 'client-abort-secret-client-abort-secret-01';
@@ -66,11 +67,14 @@ afterAll(async () => {
 describe("the edge's client-abort hook", () => {
   it('a small proxied GET listens to the hook, not to an AbortSignal, and is answered', async () => {
     const before = { ...clientAbortStats };
+    const records = upstreamHeaderStats.records;
     const res = await rawRequest(gw.port, host, '/fast', { headers: { 'x-daytona-preview-token': access } });
     expect(res.status).toBe(200);
     expect(res.text).toBe('fast');
     expect(clientAbortStats.listened - before.listened).toBe(1);
     expect(clientAbortStats.aborted - before.aborted).toBe(0); // a finished answer is no abort
+    // Its upstream headers were built as one record (upstream/forward.ts upstreamHeaderRecord).
+    expect(upstreamHeaderStats.records - records).toBe(1);
   });
 
   it('a client that hangs up before the answer ends the upstream request', async () => {
