@@ -91,7 +91,7 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     });
     // The app's own Service Worker script is answered wrapped around ours (app-worker.ts).
     const appWorker = isAppWorkerScript(req);
-    const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity, { publicScheme: x.config.publicScheme, origin });
+    const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity, { publicScheme: x.config.publicScheme, origin, requestId: c.get('requestId') });
     // The edge's "client went away" hook, when it has one (contracts.ts ForwardMeta.clientAbort).
     const clientAbort = (c.env as { clientAbort?: AbortLike } | undefined)?.clientAbort;
     const meta: ForwardMeta | undefined = clientAddress || clientAbort ? { ...(clientAddress ? { clientAddress } : {}), ...(clientAbort ? { clientAbort } : {}) } : undefined;
