@@ -94,7 +94,8 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity, { publicScheme: x.config.publicScheme, origin, requestId: c.get('requestId') });
     // The edge's "client went away" hook, when it has one (contracts.ts ForwardMeta.clientAbort).
     const clientAbort = (c.env as { clientAbort?: AbortLike } | undefined)?.clientAbort;
-    const meta: ForwardMeta | undefined = clientAddress || clientAbort ? { ...(clientAddress ? { clientAddress } : {}), ...(clientAbort ? { clientAbort } : {}) } : undefined;
+    const meta: ForwardMeta | undefined =
+      clientAddress || clientAbort ? { ...(clientAddress ? { clientAddress } : {}), ...(clientAbort ? { clientAbort } : {}) } : undefined;
     let res = await x.upstream.forward(appWorker ? appWorkerRequest(forwarded) : forwarded, host.target, auth.principal, meta);
     if (res.status >= 400) refusalHinterOf(x.config, x.logger)(pathname, 'request', res.status, host.origin);
     if (appWorker) res = await wrapAppWorkerAnswer(res, new URL(req.url), x.logger);

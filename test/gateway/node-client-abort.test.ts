@@ -43,7 +43,12 @@ beforeAll(async () => {
     port: 0,
     logger: { info() {}, warn() {}, error() {} },
   });
-  const session = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+  const session = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('u1')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret));
   const launch = await rawRequest(gw.port, `127.0.0.1:${gw.port}`, '/api/previews', {
     method: 'POST',
     headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },

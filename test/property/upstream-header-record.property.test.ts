@@ -56,7 +56,14 @@ const meta = fc.option(fc.record({ clientAddress: fc.constantFrom('192.0.2.1', '
 const length = fc.constantFrom<string | null | undefined>(undefined, null, '0', '42');
 
 /** The Headers way, as buildUpstreamInit did it before the record. */
-function viaHeaders(h: Headers, url: URL, l: { url: string; token: string }, m: { clientAddress: string } | undefined, skip: boolean, len: string | null | undefined) {
+function viaHeaders(
+  h: Headers,
+  url: URL,
+  l: { url: string; token: string },
+  m: { clientAddress: string } | undefined,
+  skip: boolean,
+  len: string | null | undefined,
+) {
   const out = upstreamHeaders(h, url, l, m, skip);
   if (len === null) out.delete('content-length');
   else if (len !== undefined) out.set('content-length', len);
