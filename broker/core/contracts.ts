@@ -65,10 +65,25 @@ export type FetchLike = ((request: Request) => Promise<Response>) & { send?(requ
 export interface UpstreamRequestInit {
   url: string;
   method: string;
-  headers: Headers;
+  /** A plain record is what the core builds (upstream/forward.ts upstreamHeaderRecord): lower-case names, one value each. */
+  headers: Headers | Record<string, string>;
   /** Bytes (replayable) or a stream; null without a body. */
   body: Uint8Array | ReadableStream<Uint8Array> | null;
-  signal: AbortSignal;
+  /** The client's AbortSignal, or the edge's cheaper stand-in (ForwardMeta.clientAbort). */
+  signal: AbortSignal | AbortLike;
+}
+
+/**
+ * The part of an AbortSignal the upstream side uses. An AbortSignal is one; a runtime edge may
+ * pass a cheaper object (ForwardMeta.clientAbort): on Node 20 the client request's AbortSignal
+ * (made on first read by @hono/node-server: createAbortSignal, makeTransferable) costs ~3% of a
+ * small request (docs/benchmarks.md, "Hot path: before and after").
+ */
+export interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 /** Who is looking, once a preview-origin request has authenticated. */
@@ -101,6 +116,12 @@ export interface Upstream {
 export interface ForwardMeta {
   /** The client's IP address (socket peer); appended to X-Forwarded-For. */
   clientAddress?: string;
+  /**
+   * Aborts when the client goes away, exactly when the client request's `signal` would
+   * (the edge's own hook, broker/node/client-abort.ts); used instead of that signal for a
+   * replayable body. Absent: the request's signal.
+   */
+  clientAbort?: AbortLike;
 }
 
 export interface WebSocketTargetOptions {

@@ -103,6 +103,8 @@ export function gateHeaderNames(incoming: Headers, authorizationWasOurs: boolean
 export interface ForwardView {
   publicScheme?: 'http' | 'https';
   origin?: string | null;
+  /** The request id (ops.ts registerRequestId), set as X-Request-Id: the upstream app gets it. */
+  requestId?: string;
 }
 
 /**
@@ -183,6 +185,7 @@ export function forwardRequest(req: Request, authorizationWasOurs: boolean, iden
   const headers = sanitizeHeaders(req.headers, authorizationWasOurs);
   if (identity) headers.set(IDENTITY_HEADER, identity);
   if (view?.origin) headers.set('origin', view.origin);
+  if (view?.requestId) headers.set('x-request-id', view.requestId);
   // The URL's scheme is what upstream/forward.ts sends as X-Forwarded-Proto.
   const scheme = view?.publicScheme ? `${view.publicScheme}:` : url.protocol;
   const target = `${scheme}//${url.host}${stripGateQuery(url.pathname + url.search)}`;

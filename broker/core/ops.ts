@@ -49,16 +49,16 @@ function setHeader(c: Context<GateEnv>, name: string, value: string): void {
   }
 }
 
-/** First middleware: the request id, on the request (so the upstream app gets it) and on the answer. */
+/**
+ * First middleware: the request id, in the context (`requestId`) and on the answer. The upstream
+ * app gets it from forwardRequest (forward-request.ts ForwardView.requestId), which sets it on its
+ * own copy of the headers: setting it here on the client's request made @hono/node-server copy
+ * every one of its lazily read headers into a Headers, on every request.
+ */
 export function registerRequestId(app: GateApp): void {
   app.use('*', async (c, next) => {
     const id = requestIdOf(c.req.raw);
     c.set('requestId', id);
-    try {
-      c.req.raw.headers.set(REQUEST_ID_HEADER, id);
-    } catch {
-      /* immutable request headers: the upstream app does not get a generated id */
-    }
     await next();
     setHeader(c, REQUEST_ID_HEADER, id);
   });

@@ -10,6 +10,7 @@ import { checkPort } from './http/host.js';
 import { hostOf } from './request-host.js';
 import { forwardRequest, hasGateSetCookie, privateCacheControl, stripAppSetCookies } from './forward-request.js';
 import type { PreviewHost } from './authenticate.js';
+import type { AbortLike, ForwardMeta } from './contracts.js';
 import { clientAddressOf } from './http/client-address.js';
 import { isReservedPath } from './http/paths.js';
 import { appWorkerRequest, isAppWorkerScript, wrapAppWorkerAnswer } from './app-worker.js';
@@ -90,13 +91,12 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     });
     // The app's own Service Worker script is answered wrapped around ours (app-worker.ts).
     const appWorker = isAppWorkerScript(req);
-    const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity, { publicScheme: x.config.publicScheme, origin });
-    let res = await x.upstream.forward(
-      appWorker ? appWorkerRequest(forwarded) : forwarded,
-      host.target,
-      auth.principal,
-      clientAddress ? { clientAddress } : undefined,
-    );
+    const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity, { publicScheme: x.config.publicScheme, origin, requestId: c.get('requestId') });
+    // The edge's "client went away" hook, when it has one (contracts.ts ForwardMeta.clientAbort).
+    const clientAbort = (c.env as { clientAbort?: AbortLike } | undefined)?.clientAbort;
+    const meta: ForwardMeta | undefined =
+      clientAddress || clientAbort ? { ...(clientAddress ? { clientAddress } : {}), ...(clientAbort ? { clientAbort } : {}) } : undefined;
+    let res = await x.upstream.forward(appWorker ? appWorkerRequest(forwarded) : forwarded, host.target, auth.principal, meta);
     if (res.status >= 400) refusalHinterOf(x.config, x.logger)(pathname, 'request', res.status, host.origin);
     if (appWorker) res = await wrapAppWorkerAnswer(res, new URL(req.url), x.logger);
     const appSetsOurCookie = hasGateSetCookie(res.headers);

@@ -72,10 +72,16 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
   function send(request: UpstreamRequestInit, url: URL, allowStaleRetry: boolean): Promise<Response> {
     const secure = url.protocol === 'https:';
     const signal = request.signal;
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
+    let headers: Record<string, string>;
+    if (request.headers instanceof Headers) {
+      headers = {};
+      request.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+    } else {
+      // The core's own record (upstream/forward.ts upstreamHeaderRecord), made for this request alone.
+      headers = request.headers;
+    }
     headers.host = url.host;
     const loopback = resolveLocalhost && isLocalhostName(url.hostname);
     const options: https.RequestOptions = {

@@ -5,7 +5,7 @@
  * dist/, and wires the real Daytona SDK port and the node:http fetch into the upstream side.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
@@ -25,6 +25,7 @@ import type { PreviewPolicy } from '../core/auth/policy.js';
 import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch } from './fetch-upstream.js';
+import { ClientAbort } from './client-abort.js';
 import { sendDirect, withDirectBody } from './handover.js';
 import { relayWebSocketWithRetry } from './ws/relay.js';
 import { writeRawResponse } from './raw-answer.js';
@@ -146,6 +147,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       // The bindings object is this request's own: the resolved address rides on it (read by
       // broker/core/http/client-address.ts) instead of a copy per request.
       (env as { clientAddress?: string }).clientAddress = clientAddress(node?.socket?.remoteAddress, node?.headers['x-forwarded-for']);
+      // The client's leaving, as a hook cheaper than the request's AbortSignal (client-abort.ts).
+      if (node && outgoing) (env as { clientAbort?: ClientAbort }).clientAbort = new ClientAbort(node, outgoing as ServerResponse);
       const res = await gateway.app.fetch(withDirectBody(request, node, base.upstreamReplayLimitBytes), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },

@@ -3,7 +3,7 @@
  * Daytona's preview proxy and back. See index.ts for the flow and the options.
  */
 import { GateError, type PreviewTarget } from '../../../protocol/index.js';
-import type { Clock, DaytonaPort, FetchLike, ForwardMeta, Logger, Metrics, PreviewLink, Principal, Upstream, WebSocketTargetOptions } from '../contracts.js';
+import type { Clock, AbortLike, DaytonaPort, FetchLike, ForwardMeta, Logger, Metrics, PreviewLink, Principal, Upstream, WebSocketTargetOptions } from '../contracts.js';
 import { METRIC } from '../metrics.js';
 import { createSandboxStarter, type SandboxStarter } from './auto-start.js';
 import { classifyDaytonaError, isIdentityProviderRedirect, mayBeDaytonaError, peekBody, PEEK_LIMIT, type DaytonaVerdict } from './daytona-answers.js';
@@ -130,7 +130,9 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     const started = clock();
     // The client's abort ends the exchange; so does our own when we drop Daytona's answer while
     // a streamed request body may still be flowing into it (a kept body is small: let it finish).
-    let signal = request.signal;
+    // A replayable body on the fetch.send path listens to the edge's cheaper hook when it has
+    // one (ForwardMeta.clientAbort), never reading the request's AbortSignal.
+    let signal: AbortSignal | AbortLike = body.replayable && deps.fetch.send && meta?.clientAbort ? meta.clientAbort : request.signal;
     let abort = () => {};
     if (!body.replayable) {
       const own = new AbortController();
@@ -142,7 +144,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
     try {
       response = deps.fetch.send
         ? await deps.fetch.send(buildUpstreamInit(request, publicUrl, link, body, signal, meta, skip))
-        : await deps.fetch(buildUpstreamRequest(request, publicUrl, link, body, signal, meta, skip));
+        : await deps.fetch(buildUpstreamRequest(request, publicUrl, link, body, signal as AbortSignal, meta, skip));
     } catch (err) {
       throw fetchFailure(err, request.signal);
     }
