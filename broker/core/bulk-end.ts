@@ -11,6 +11,7 @@
 import { GateError } from '../../protocol/index.js';
 import { GW, type GateApp, type GatewayContext } from './context.js';
 import { isSandboxId } from './http/host.js';
+import { requestLog } from './ops.js';
 import { sandboxSessionsKey, userSessionsKey } from './limits/limits.js';
 
 function sameSecret(a: string, b: string): boolean {
@@ -65,7 +66,7 @@ export function registerBulkEnd(app: GateApp, x: GatewayContext): void {
       await store.releaseSlot(userSessionsKey(session.userId), id);
       await store.releaseSlot(sandboxSessionsKey(session.sandboxId), id);
     }
-    logger.info('sessions_ended', {
+    requestLog(logger, c).info('sessions_ended', {
       by: service ? 'service' : 'user',
       ...(byUser ? { user: byUser } : {}),
       ...(sandboxId ? { sandbox: sandboxId } : {}),

@@ -124,7 +124,7 @@ export function createCredentials(d: CredentialDeps) {
   }
 
   /** Inside the grace window, the successor a rotated credential already got; else theft. */
-  async function successorOrTheft(rec: RefreshRecord, presented: string, session: PreviewSessionRecord): Promise<string> {
+  async function successorOrTheft(rec: RefreshRecord, presented: string, session: PreviewSessionRecord, log: Logger): Promise<string> {
     const now = clock();
     if (rec.rotatedAt !== undefined && now - rec.rotatedAt <= config.refreshGraceMs && rec.successorSealed) {
       const successor = await unseal(presented, rec.successorSealed);
@@ -133,14 +133,14 @@ export function createCredentials(d: CredentialDeps) {
         return successor;
       }
     }
-    return theft(session);
+    return theft(session, log);
   }
 
   /** RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant. */
-  async function theft(session: PreviewSessionRecord): Promise<never> {
+  async function theft(session: PreviewSessionRecord, log: Logger): Promise<never> {
     await revokeSession(session.id, session.expiresAt, session);
     metrics.inc(METRIC.refreshes, { result: 'reused' });
-    logger.warn('refresh_reused', { sid: session.id, user: session.userId });
+    log.warn('refresh_reused', { sid: session.id, user: session.userId });
     throw new GateError('refresh_reused', 'This refresh credential was already used; the preview session was ended for safety.');
   }
 
@@ -251,16 +251,16 @@ export function createCredentials(d: CredentialDeps) {
      * an already-rotated one within `refreshGraceMs` returns the same successor (concurrent
      * subresource loads); later, it is theft: the whole session is revoked.
      */
-    async refresh(refreshToken: string, origin: string, clientAddress?: string): Promise<GrantResult> {
+    async refresh(refreshToken: string, origin: string, clientAddress?: string, log: Logger = logger): Promise<GrantResult> {
       // Every attempt counts per address (bad credentials included); per user only a real
       // rotation does, so a burst of renewals sharing the grace window costs one point.
-      await limits.take('refresh', { address: clientAddress });
+      await limits.take('refresh', { address: clientAddress, log });
       const { rec, session, hash } = await lookupRefresh(refreshToken, origin);
       if (rec.rotatedAt !== undefined) {
-        return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session), rec.port), session };
+        return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session, log), rec.port), session };
       }
       // Refused before rotating; counted once the rotation won (its concurrent losers are free).
-      await limits.check('refresh', { user: session.userId });
+      await limits.check('refresh', { user: session.userId, log });
       const successor = randomToken();
       const next: RefreshRecord = {
         hash: await hashSecret(successor, REFRESH_DOMAIN),
@@ -273,7 +273,7 @@ export function createCredentials(d: CredentialDeps) {
       if (result.status === 'unknown') throw new GateError('invalid_session', 'The refresh credential has expired; open the preview again.');
       if (result.status === 'already_rotated') {
         // Lost the race against a concurrent refresh with the same credential.
-        return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session), rec.port), session };
+        return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session, log), rec.port), session };
       }
       metrics.inc(METRIC.refreshes, { result: 'rotated' });
       await limits.spend('refresh', { user: session.userId });
@@ -286,9 +286,9 @@ export function createCredentials(d: CredentialDeps) {
      * cookie jar may lag its last renewal by a moment); after it, reuse is theft exactly as in
      * `refresh` (RFC 9700 §4.14.2): the whole session is revoked, `refresh_reused`.
      */
-    async peekRefresh(refreshToken: string, origin: string): Promise<PreviewSessionRecord> {
+    async peekRefresh(refreshToken: string, origin: string, log: Logger = logger): Promise<PreviewSessionRecord> {
       const { rec, session } = await lookupRefresh(refreshToken, origin);
-      if (rec.rotatedAt !== undefined && clock() - rec.rotatedAt > config.refreshGraceMs) return theft(session);
+      if (rec.rotatedAt !== undefined && clock() - rec.rotatedAt > config.refreshGraceMs) return theft(session, log);
       return session;
     },
 
