@@ -7,6 +7,10 @@
  *  - a user session: only the caller's own sessions (`userId` absent or the caller's id;
  *    `sandboxId` narrows to the caller's sessions of that sandbox).
  * Sessions are found through the Store's slot-set indexes (limits/limits.ts: a launch claims them, a revocation frees them), so nothing scans.
+ * A sandbox's index holds the sessions opened through its share links too (credentials.ts
+ * `openShareSession` claims it), so ending a sandbox ends them; ending a user does not end the
+ * sessions of the user's share links (a share is its own grant, ended by DELETE /api/shares/{id}):
+ * test/limits/share-bulk-end.test.ts.
  */
 import { GateError } from '../../protocol/index.js';
 import { GW, type GateApp, type GatewayContext } from './context.js';
