@@ -21,7 +21,7 @@ import {
   WS_TICKET_QUERY,
   type PreviewTarget,
 } from '../../protocol/index.js';
-import type { Clock, DaytonaPort, Principal } from './contracts.js';
+import type { Clock, DaytonaPort, Logger, Principal } from './contracts.js';
 import type { ResolvedConfig } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { Store } from './store/store.js';
@@ -69,6 +69,8 @@ export interface AuthenticateOptions {
    * (proxy.ts, gate-paths.ts, upgrade.ts).
    */
   clientAddress?: string;
+  /** The request's logger (ops.ts `requestLog`): a refresh-reuse line carries the request's `rid`. */
+  log?: Logger;
 }
 
 export interface AuthenticatorDeps {
@@ -182,14 +184,15 @@ export function createAuthenticator(d: AuthenticatorDeps) {
       }
     }
     if (!refreshCookie) return null;
-    if (siblingPort !== undefined && !grantIncludes((await credentials.peekRefresh(refreshCookie.token, host.origin)).ports, siblingPort)) return null;
+    if (siblingPort !== undefined && !grantIncludes((await credentials.peekRefresh(refreshCookie.token, host.origin, opts.log)).ports, siblingPort))
+      return null;
     if (!opts.renew) {
-      const s = await credentials.peekRefresh(refreshCookie.token, host.origin);
+      const s = await credentials.peekRefresh(refreshCookie.token, host.origin, opts.log);
       checkPath(pathname, s.pathScope);
       return granted({ ...s, sessionId: s.id });
     }
     try {
-      const { grant, session } = await credentials.refresh(refreshCookie.token, host.origin, opts.clientAddress);
+      const { grant, session } = await credentials.refresh(refreshCookie.token, host.origin, opts.clientAddress, opts.log);
       checkPath(pathname, session.pathScope);
       return granted({ ...session, sessionId: session.id }, { setCookies: grantCookies(grant, refreshCookie.mode, clock()) });
     } catch (err) {

@@ -15,6 +15,8 @@ import { randomId } from './tokens/crypto.js';
 import { scopeOf, validPath } from './http/paths.js';
 import { originOf, validHostOrigin } from './limits/launch-binding.js';
 import { clientAddressOf } from './http/client-address.js';
+import { requestLog } from './ops.js';
+import type { Logger } from './contracts.js';
 
 export { validPath } from './http/paths.js';
 import { METRIC } from './metrics.js';
@@ -66,11 +68,11 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
   };
 
   /** Checks existence and the policy; the sandbox must exist in Daytona. */
-  const authorize = async (user: User, target: PreviewTarget): Promise<void> => {
+  const authorize = async (user: User, target: PreviewTarget, log: Logger): Promise<void> => {
     checkPort(config, target.port);
     const sandbox = await daytona.getSandbox(target.sandboxId);
     if (!sandbox) throw new GateError('sandbox_not_found', `Sandbox ${target.sandboxId} does not exist.`);
-    if (!(await policy(user, sandbox, target.port))) throw new GateError('forbidden', denialMessage(policy, user, target.sandboxId, target.port));
+    if (!(await policy(user, sandbox, target.port, { log }))) throw new GateError('forbidden', denialMessage(policy, user, target.sandboxId, target.port));
   };
 
   // /healthz and /metrics: ops.ts (registered before these routes).
@@ -95,19 +97,20 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
   }
 
   app.post(`${GW}/api/previews`, async (c) => {
-    await limits.take('launch', { address: clientAddressOf(c.env) });
+    const log = requestLog(x.logger, c);
+    await limits.take('launch', { address: clientAddressOf(c.env), log });
     const user = await authUser(c.req.raw, (u) => c.set('user', u));
-    await limits.take('launch', { user: user.id });
+    await limits.take('launch', { user: user.id, log });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     const target = validTarget(body);
     const ports = validPorts(body, target.port);
     const path = validPath(body.path) ?? '/';
     // Login CSRF: bind the launch to the page that asked (a browser's CORS call says so in Origin).
     const hostOrigin = validHostOrigin(body.hostOrigin) ?? originOf(c.req.header('origin')) ?? undefined;
-    await authorize(user, target);
+    await authorize(user, target, log);
     // Every other port is decided on its own, exactly as a launch of that port would be (port
     // rules, then the policy): one refused port refuses the whole launch, with that port's code.
-    for (const port of ports ?? []) if (port !== target.port) await authorize(user, { sandboxId: target.sandboxId, port });
+    for (const port of ports ?? []) if (port !== target.port) await authorize(user, { sandboxId: target.sandboxId, port }, log);
     const origin = previewOrigin(config, target);
     const { code, session, codeExpiresAt } = await credentials.createLaunch(user.id, target, origin, path, hostOrigin, ports);
     const url = `${origin}${GATE_PATHS.launch}#${LAUNCH_CODE_FRAGMENT}=${code}&${LAUNCH_PATH_FRAGMENT}=${encodeURIComponent(path)}`;
@@ -153,14 +156,15 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     if (!session) throw new GateError('not_found', 'No such preview session (it may have ended already).');
     if (session.userId !== user.id) throw new GateError('forbidden', 'Only the user who opened a preview session can end it.');
     await credentials.revokeSession(session.id, session.expiresAt);
-    x.logger.info('session_revoked', { sid: session.id, user: user.id });
+    requestLog(x.logger, c).info('session_revoked', { sid: session.id, user: user.id });
     return c.body(null, 204);
   });
 
   app.post(`${GW}/api/shares`, async (c) => {
-    await limits.take('share', { address: clientAddressOf(c.env) });
+    const log = requestLog(x.logger, c);
+    await limits.take('share', { address: clientAddressOf(c.env), log });
     const user = await authUser(c.req.raw, (u) => c.set('user', u));
-    await limits.take('share', { user: user.id });
+    await limits.take('share', { user: user.id, log });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     const target = validTarget(body);
     const path = validPath(body.path);
@@ -168,7 +172,7 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < config.shareTtlMinSeconds || ttl > config.shareTtlMaxSeconds) {
       throw new GateError('bad_request', `ttlSeconds must be an integer from ${config.shareTtlMinSeconds} to ${config.shareTtlMaxSeconds}.`);
     }
-    await authorize(user, target);
+    await authorize(user, target, log);
     const now = clock();
     const origin = previewOrigin(config, target);
     const share: ShareRecord = {
@@ -219,7 +223,7 @@ export function registerBrokerRoutes(app: GateApp, x: GatewayContext): void {
     await store.revokeShare(share.id, clock());
     await store.revoke(`shr:${share.id}`, share.expiresAt);
     await limits.releaseShare(share);
-    x.logger.info('share_revoked', { share: share.id, user: user.id });
+    requestLog(x.logger, c).info('share_revoked', { share: share.id, user: user.id });
     return c.body(null, 204);
   });
 }

@@ -7,10 +7,15 @@
  *  - a user session: only the caller's own sessions (`userId` absent or the caller's id;
  *    `sandboxId` narrows to the caller's sessions of that sandbox).
  * Sessions are found through the Store's slot-set indexes (limits/limits.ts: a launch claims them, a revocation frees them), so nothing scans.
+ * A sandbox's index holds the sessions opened through its share links too (credentials.ts
+ * `openShareSession` claims it), so ending a sandbox ends them; ending a user does not end the
+ * sessions of the user's share links (a share is its own grant, ended by DELETE /api/shares/{id}):
+ * test/limits/share-bulk-end.test.ts.
  */
 import { GateError } from '../../protocol/index.js';
 import { GW, type GateApp, type GatewayContext } from './context.js';
 import { isSandboxId } from './http/host.js';
+import { requestLog } from './ops.js';
 import { sandboxSessionsKey, userSessionsKey } from './limits/limits.js';
 
 function sameSecret(a: string, b: string): boolean {
@@ -65,7 +70,7 @@ export function registerBulkEnd(app: GateApp, x: GatewayContext): void {
       await store.releaseSlot(userSessionsKey(session.userId), id);
       await store.releaseSlot(sandboxSessionsKey(session.sandboxId), id);
     }
-    logger.info('sessions_ended', {
+    requestLog(logger, c).info('sessions_ended', {
       by: service ? 'service' : 'user',
       ...(byUser ? { user: byUser } : {}),
       ...(sandboxId ? { sandbox: sandboxId } : {}),

@@ -21,6 +21,8 @@ export interface GateVariables {
   reason?: string;
   /** X-Request-Id of this request (accepted or generated, broker/core/ops.ts). */
   requestId?: string;
+  /** This request's logger (its lines carry `rid` and `client`), made on first use: ops.ts `requestLog`. */
+  log?: Logger;
   /** Set-Cookie values to add to whatever answer goes out (renewals must never be lost). */
   setCookies?: string[];
 }

@@ -159,4 +159,9 @@ export interface Logger {
   debug?(event: string, fields?: Record<string, unknown>): void;
   /** Whether lines of `level` are written (lets callers skip building them). Absent: all are. */
   enabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
+  /**
+   * A logger adding `fields` to every line (a request's `rid` and `client`: broker/core/ops.ts
+   * `requestLog`). Optional: `childLogger` (logger.ts) wraps loggers without it.
+   */
+  with?(fields: Record<string, unknown>): Logger;
 }

@@ -1,20 +1,22 @@
 /**
  * The credential life cycle of a preview session: launch code → grant (access token +
  * refresh credential) → rotation on every refresh (with theft detection and a grace window)
- * → revocation. Share links open sessions of kind 'share' through the same machinery.
+ * → revocation. Share links open sessions of kind 'share' through the same machinery
+ * (share-sessions.ts); WebSocket tickets are tokens/ws-tickets.ts, several-port grants tokens/sibling-grants.ts.
  */
 import { GateError, type PreviewTarget, type TokenGrant } from '../../protocol/index.js';
 import type { Clock, Logger, Metrics } from './contracts.js';
 import type { ResolvedConfig } from './config.js';
-import type { CookieMode, PreviewSessionRecord, RefreshRecord, ShareRecord, Store } from './store/store.js';
+import type { CookieMode, PreviewSessionRecord, RefreshRecord, Store } from './store/store.js';
 import type { Tokens } from './tokens/tokens.js';
 import { hashSecret, randomId, randomToken, seal, unseal } from './tokens/crypto.js';
 import { METRIC } from './metrics.js';
-import { scopeOf } from './http/paths.js';
 import type { Limits } from './limits/limits.js';
 import { judgeLaunch, type LaunchContext } from './limits/launch-binding.js';
 import { previewOrigin } from './http/host.js';
 import { createSiblingGrants, type SiblingLaunch } from './tokens/sibling-grants.js';
+import { createWsTickets } from './tokens/ws-tickets.js';
+import { createShareSessions } from './share-sessions.js';
 
 export interface CredentialDeps {
   config: ResolvedConfig;
@@ -47,7 +49,7 @@ export interface SessionGrants {
 
 export const REFRESH_DOMAIN = 'pg-refresh';
 export const CODE_DOMAIN = 'pg-launch';
-export const TICKET_DOMAIN = 'pg-ws';
+export { TICKET_DOMAIN } from './tokens/ws-tickets.js';
 
 export type { SiblingLaunch } from './tokens/sibling-grants.js';
 
@@ -99,15 +101,7 @@ export function createCredentials(d: CredentialDeps) {
   /** Throws when the session (or the share link behind it) no longer works. */
   async function checkSessionLive(s: PreviewSessionRecord): Promise<void> {
     if (await store.isRevoked(`sid:${s.id}`)) throw new GateError('session_revoked', 'This preview session was ended.');
-    if (s.shareId) await checkShareLive(s.shareId);
-  }
-
-  async function checkShareLive(shareId: string): Promise<ShareRecord> {
-    if (await store.isRevoked(`shr:${shareId}`)) throw new GateError('share_revoked', 'This share link was revoked by the person who shared it.');
-    const share = await store.getShare(shareId);
-    if (!share || share.expiresAt <= clock()) throw new GateError('share_expired', 'This share link has expired.');
-    if (share.revokedAt !== undefined) throw new GateError('share_revoked', 'This share link was revoked by the person who shared it.');
-    return share;
+    if (s.shareId) await shares.checkShareLive(s.shareId);
   }
 
   /** Looks up a refresh credential and its session; throws the coded reason when unusable. */
@@ -124,7 +118,7 @@ export function createCredentials(d: CredentialDeps) {
   }
 
   /** Inside the grace window, the successor a rotated credential already got; else theft. */
-  async function successorOrTheft(rec: RefreshRecord, presented: string, session: PreviewSessionRecord): Promise<string> {
+  async function successorOrTheft(rec: RefreshRecord, presented: string, session: PreviewSessionRecord, log: Logger): Promise<string> {
     const now = clock();
     if (rec.rotatedAt !== undefined && now - rec.rotatedAt <= config.refreshGraceMs && rec.successorSealed) {
       const successor = await unseal(presented, rec.successorSealed);
@@ -133,17 +127,19 @@ export function createCredentials(d: CredentialDeps) {
         return successor;
       }
     }
-    return theft(session);
+    return theft(session, log);
   }
 
   /** RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole grant. */
-  async function theft(session: PreviewSessionRecord): Promise<never> {
+  async function theft(session: PreviewSessionRecord, log: Logger): Promise<never> {
     await revokeSession(session.id, session.expiresAt, session);
     metrics.inc(METRIC.refreshes, { result: 'reused' });
-    logger.warn('refresh_reused', { sid: session.id, user: session.userId });
+    log.warn('refresh_reused', { sid: session.id, user: session.userId });
     throw new GateError('refresh_reused', 'This refresh credential was already used; the preview session was ended for safety.');
   }
 
+  const shares = createShareSessions({ config, store, clock, limits, grantFor, newChain });
+  const tickets = createWsTickets({ config, store, clock });
   const siblings = createSiblingGrants({ config, store, clock, codeDomain: CODE_DOMAIN, originOfPort, mintAccess, newChain, checkSessionLive });
 
   /** Revokes a session and frees its slot in the user's cap and the sandbox's index. */
@@ -154,7 +150,7 @@ export function createCredentials(d: CredentialDeps) {
   }
 
   return {
-    checkShareLive,
+    checkShareLive: shares.checkShareLive,
     checkSessionLive,
 
     /** POST /api/previews: a pending session and its one-time launch code. */
@@ -251,16 +247,16 @@ export function createCredentials(d: CredentialDeps) {
      * an already-rotated one within `refreshGraceMs` returns the same successor (concurrent
      * subresource loads); later, it is theft: the whole session is revoked.
      */
-    async refresh(refreshToken: string, origin: string, clientAddress?: string): Promise<GrantResult> {
+    async refresh(refreshToken: string, origin: string, clientAddress?: string, log: Logger = logger): Promise<GrantResult> {
       // Every attempt counts per address (bad credentials included); per user only a real
       // rotation does, so a burst of renewals sharing the grace window costs one point.
-      await limits.take('refresh', { address: clientAddress });
+      await limits.take('refresh', { address: clientAddress, log });
       const { rec, session, hash } = await lookupRefresh(refreshToken, origin);
       if (rec.rotatedAt !== undefined) {
-        return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session), rec.port), session };
+        return { grant: await grantFor(session, await successorOrTheft(rec, refreshToken, session, log), rec.port), session };
       }
       // Refused before rotating; counted once the rotation won (its concurrent losers are free).
-      await limits.check('refresh', { user: session.userId });
+      await limits.check('refresh', { user: session.userId, log });
       const successor = randomToken();
       const next: RefreshRecord = {
         hash: await hashSecret(successor, REFRESH_DOMAIN),
@@ -273,7 +269,7 @@ export function createCredentials(d: CredentialDeps) {
       if (result.status === 'unknown') throw new GateError('invalid_session', 'The refresh credential has expired; open the preview again.');
       if (result.status === 'already_rotated') {
         // Lost the race against a concurrent refresh with the same credential.
-        return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session), rec.port), session };
+        return { grant: await grantFor(session, await successorOrTheft(result.record, refreshToken, session, log), rec.port), session };
       }
       metrics.inc(METRIC.refreshes, { result: 'rotated' });
       await limits.spend('refresh', { user: session.userId });
@@ -286,66 +282,17 @@ export function createCredentials(d: CredentialDeps) {
      * cookie jar may lag its last renewal by a moment); after it, reuse is theft exactly as in
      * `refresh` (RFC 9700 §4.14.2): the whole session is revoked, `refresh_reused`.
      */
-    async peekRefresh(refreshToken: string, origin: string): Promise<PreviewSessionRecord> {
+    async peekRefresh(refreshToken: string, origin: string, log: Logger = logger): Promise<PreviewSessionRecord> {
       const { rec, session } = await lookupRefresh(refreshToken, origin);
-      if (rec.rotatedAt !== undefined && clock() - rec.rotatedAt > config.refreshGraceMs) return theft(session);
+      if (rec.rotatedAt !== undefined && clock() - rec.rotatedAt > config.refreshGraceMs) return theft(session, log);
       return session;
     },
 
     revokeSession,
 
-    /** A browser that followed a share link gets a session of kind 'share'. */
-    async openShareSession(share: ShareRecord, origin: string, mode: CookieMode): Promise<SessionGrants> {
-      const now = clock();
-      const session: PreviewSessionRecord = {
-        id: randomId(),
-        userId: `share:${share.id}`,
-        kind: 'share',
-        sandboxId: share.sandboxId,
-        port: share.port,
-        origin,
-        shareId: share.id,
-        ...(share.path ? { pathScope: scopeOf(share.path) } : {}),
-        cookieMode: mode,
-        createdAt: now,
-        expiresAt: Math.min(share.expiresAt, now + config.refreshTtlMs),
-      };
-      await limits.claimSession(session, session.expiresAt); // index only: share visitors have no cap
-      await store.putSession(session);
-      return { session, grant: null, cookieGrant: await grantFor(session, await newChain(session)) };
-    },
+    openShareSession: shares.openShareSession,
 
-    /** POST /__gate/ws-ticket: a single-use ticket for one upgrade. */
-    async issueTicket(p: {
-      sessionId: string;
-      userId: string;
-      kind: 'session' | 'share';
-      target: PreviewTarget;
-      pathScope?: string;
-      shareId?: string;
-      /** The holder's granted ports (several-port grant): which sibling origins may open the socket. */
-      ports?: number[];
-    }): Promise<{ ticket: string; expiresAt: number }> {
-      const ticket = randomToken();
-      const expiresAt = clock() + config.wsTicketTtlMs;
-      await store.putWsTicket({
-        hash: await hashSecret(ticket, TICKET_DOMAIN),
-        sessionId: p.sessionId,
-        userId: p.userId,
-        kind: p.kind,
-        sandboxId: p.target.sandboxId,
-        port: p.target.port,
-        ...(p.pathScope ? { pathScope: p.pathScope } : {}),
-        ...(p.shareId ? { shareId: p.shareId } : {}),
-        ...(p.ports ? { ports: p.ports } : {}),
-        expiresAt,
-      });
-      return { ticket, expiresAt };
-    },
-
-    async consumeTicket(ticket: string) {
-      return store.consumeWsTicket(await hashSecret(ticket, TICKET_DOMAIN), clock());
-    },
+    ...tickets,
   };
 }
 

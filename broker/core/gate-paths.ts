@@ -4,6 +4,8 @@
  * same-origin requests (Origin absent or equal to the preview origin): a foreign page can
  * neither plant its own session in a victim's browser (login CSRF) nor mint a WebSocket ticket.
  */
+import { requestLog } from './ops.js';
+import type { Logger } from './contracts.js';
 import type { Context } from 'hono';
 import { GATE_PATHS, GateError, REFRESH_COOKIE } from '../../protocol/index.js';
 import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.js';
@@ -35,9 +37,9 @@ function sameOrigin(c: Context<GateEnv>, host: PreviewHost): void {
 }
 
 /** Options of a credential check on /__gate/*, with the client's address (its own public-lookup budget). */
-function authOptions(c: Context<GateEnv>, renew: boolean): AuthenticateOptions {
+function authOptions(c: Context<GateEnv>, renew: boolean, logger: Logger): AuthenticateOptions {
   const clientAddress = clientAddressOf(c.env);
-  return { renew, ticket: false, ...(clientAddress ? { clientAddress } : {}) };
+  return { renew, ticket: false, ...(clientAddress ? { clientAddress } : {}), log: requestLog(logger, c) };
 }
 
 function withCookies(c: Context<GateEnv>, cookies: string[]): void {
@@ -62,7 +64,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     // A sibling origin's cookie exchange, sent cross-origin by the main origin's bootstrap (several-port grant).
     if (siblingPortOf(config, c.req.header('origin') ?? null, host) !== null) return siblingExchange(c, host);
     sameOrigin(c, host);
-    await limits.take('exchange', { address: clientAddressOf(c.env) });
+    await limits.take('exchange', { address: clientAddressOf(c.env), log: requestLog(x.logger, c) });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     if (typeof body.code !== 'string' || body.code.length > 200) throw new GateError('bad_request', 'code (string) is required.');
     // The bootstrap page's own fetch is same-origin, so Fetch Metadata cannot tell an iframe
@@ -82,7 +84,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
    * sent as text/plain so no preflight is needed (preflights never reach /__gate/).
    */
   async function siblingExchange(c: Context<GateEnv>, host: PreviewHost): Promise<Response> {
-    await limits.take('exchange', { address: clientAddressOf(c.env) });
+    await limits.take('exchange', { address: clientAddressOf(c.env), log: requestLog(x.logger, c) });
     const body = await readJsonObject(c.req.raw, config.maxApiBodyBytes);
     if (typeof body.code !== 'string' || body.code.length > 200) throw new GateError('bad_request', 'code (string) is required.');
     const requestOrigin = c.req.header('origin') ?? null;
@@ -103,14 +105,14 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     sameOrigin(c, host);
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
     if (bearer) {
-      const r = await credentials.refresh(bearer[1]!, host.origin, clientAddressOf(c.env));
+      const r = await credentials.refresh(bearer[1]!, host.origin, clientAddressOf(c.env), requestLog(x.logger, c));
       c.set('user', r.session.userId);
       return c.json(r.grant, 200, NO_STORE);
     }
     const cookie = parseRefreshCookie(parseCookies(c.req.header('cookie') ?? null).get(REFRESH_COOKIE));
     if (!cookie) throw new GateError('missing_credential', 'Send the refresh credential as Authorization: Bearer, or with the refresh cookie.');
     try {
-      const r = await credentials.refresh(cookie.token, host.origin, clientAddressOf(c.env));
+      const r = await credentials.refresh(cookie.token, host.origin, clientAddressOf(c.env), requestLog(x.logger, c));
       c.set('user', r.session.userId);
       withCookies(c, grantCookies(r.grant, cookie.mode, clock()));
       // The cookie's credential stays HttpOnly: it is not repeated in the body.
@@ -125,7 +127,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     const host = previewHost(c);
     sameOrigin(c, host);
     try {
-      const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, false));
+      const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, false, x.logger));
       if (a.principal.kind !== 'public') await credentials.revokeSession(a.principal.sessionId, clock() + config.refreshTtlMs);
     } catch {
       /* nothing live to end: still clear the cookies */
@@ -138,11 +140,11 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
   app.post(`${PV}${GATE_PATHS.wsTicket}`, async (c) => {
     const host = previewHost(c);
     sameOrigin(c, host);
-    await limits.take('wsTicket', { address: clientAddressOf(c.env) });
-    const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, true));
+    await limits.take('wsTicket', { address: clientAddressOf(c.env), log: requestLog(x.logger, c) });
+    const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, true, x.logger));
     withCookies(c, a.setCookies);
     c.set('user', a.principal.userId);
-    if (a.principal.kind !== 'public') await limits.take('wsTicket', { user: a.principal.userId });
+    if (a.principal.kind !== 'public') await limits.take('wsTicket', { user: a.principal.userId, log: requestLog(x.logger, c) });
     if (a.principal.kind === 'public') throw new GateError('bad_request', 'This sandbox is public: its WebSockets need no ticket.');
     // `?port=`: a ticket for another port of a several-port grant (the page's WebSocket to a sibling origin).
     const wanted = c.req.query('port');
@@ -167,7 +169,7 @@ export function registerGatePaths(app: GateApp, x: GatewayContext): void {
     // asks whether the sibling's cookie comes back (tokens/sibling-origins.ts).
     const headers = { ...NO_STORE, ...siblingErrorCors(config, c.req.raw, host) };
     try {
-      const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, false));
+      const a = await authenticator.authenticate(c.req.raw, host, authOptions(c, false, x.logger));
       return c.json({ authenticated: true, kind: a.principal.kind, userId: a.principal.userId }, 200, headers);
     } catch (err) {
       return c.json({ authenticated: false, code: err instanceof GateError ? err.code : 'internal' }, 200, headers);

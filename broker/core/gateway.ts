@@ -40,7 +40,7 @@ import { createLimits } from './limits/limits.js';
 import type { RateLimiterFactory } from './limits/limiter.js';
 import { createHttpPolicy } from './auth/policy-url.js';
 import { registerBulkEnd } from './bulk-end.js';
-import { logRequest, registerOpsRoutes, registerOriginDiagnosis, registerRequestId } from './ops.js';
+import { logRequest, requestLog, registerOpsRoutes, registerOriginDiagnosis, registerRequestId } from './ops.js';
 
 export interface GatewayDeps {
   /** The upstream side (broker/core/upstream): forwards to Daytona's preview proxy. */
@@ -229,7 +229,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     const code = err instanceof GateError ? err.code : 'internal';
     c.set('code', code);
     if (err instanceof GateError) c.set('reason', err.message);
-    if (!(err instanceof GateError)) logger.error('unhandled', { error: err?.name, message: redact(String(err?.message ?? '')) });
+    if (!(err instanceof GateError)) requestLog(logger, c).error('unhandled', { error: err?.name, message: redact(String(err?.message ?? '')) });
     const res = errorResponse(err, c.req.raw, config.allowedOrigins, config.pages);
     // A page of another port of this sandbox reads the code (several-port grants, tokens/sibling-origins.ts).
     const h = (() => {

@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { GateError } from '../../protocol/index.js';
 import { GW, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import type { Logger } from './contracts.js';
+import { childLogger } from './logger.js';
 import { base64url } from 'jose';
 import { clientAddressOf } from './http/client-address.js';
 
@@ -62,6 +63,20 @@ export function registerRequestId(app: GateApp): void {
     await next();
     setHeader(c, REQUEST_ID_HEADER, id);
   });
+}
+
+/**
+ * The logger for lines emitted on behalf of this request: each carries the request's `rid` (and
+ * the client's address when known), like its `request` line. Made on first use, so a request that
+ * logs nothing but its `request` line costs nothing more.
+ */
+export function requestLog(logger: Logger, c: Context<GateEnv>): Logger {
+  let log = c.get('log');
+  if (log) return log;
+  const client = clientAddressOf(c.env);
+  log = childLogger(logger, { rid: c.get('requestId'), ...(client ? { client } : {}) });
+  c.set('log', log);
+  return log;
 }
 
 /** The request's log line (info; 5xx as warn): refusals carry their code and reason. */
@@ -132,14 +147,14 @@ export function originAllowed(allowed: readonly string[], origin: string): boole
  */
 export function registerOriginDiagnosis(app: GateApp, x: GatewayContext): void {
   const seen = new Set<string>();
-  const note = (origin: string) => {
+  const note = (origin: string, log: Logger) => {
     if (seen.has(origin) || seen.size >= 1000) return;
     seen.add(origin);
-    x.logger.warn('origin_not_allowed', { origin, fix: `add it to GATE_ALLOWED_ORIGINS` });
+    log.warn('origin_not_allowed', { origin, fix: `add it to GATE_ALLOWED_ORIGINS` });
   };
   app.use(`${GW}/api/*`, async (c, next) => {
     const origin = c.req.header('origin');
-    if (origin && origin !== 'null' && !originAllowed(x.config.allowedOrigins, origin) && !sameOrigin(c.req.url, origin)) note(origin);
+    if (origin && origin !== 'null' && !originAllowed(x.config.allowedOrigins, origin) && !sameOrigin(c.req.url, origin)) note(origin, requestLog(x.logger, c));
     await next();
   });
   app.get(`${GW}/api/cors-check`, (c) => {

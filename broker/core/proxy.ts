@@ -3,6 +3,7 @@
  * authenticate, strip gateway credentials, add the identity assertion, hand the request to
  * the upstream side, and pass its answer back (minus any attempt by the app to set our cookies).
  */
+import { requestLog } from './ops.js';
 import type { Context } from 'hono';
 import { GateError } from '../../protocol/index.js';
 import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.js';
@@ -71,7 +72,8 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     }
     // The client's address, for X-Forwarded-For and the per-client budget of public-sandbox lookups.
     const clientAddress = clientAddressOf(c.env);
-    const auth = await x.authenticator.authenticate(req, host, { renew: true, ticket: false, ...(clientAddress ? { clientAddress } : {}) });
+    const log = requestLog(x.logger, c);
+    const auth = await x.authenticator.authenticate(req, host, { renew: true, ticket: false, ...(clientAddress ? { clientAddress } : {}), log });
     c.set('user', auth.principal.userId);
     if (auth.setCookies.length) c.set('setCookies', [...(c.get('setCookies') ?? []), ...auth.setCookies]);
     if (auth.redirectTo) {
@@ -97,8 +99,8 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     const meta: ForwardMeta | undefined =
       clientAddress || clientAbort ? { ...(clientAddress ? { clientAddress } : {}), ...(clientAbort ? { clientAbort } : {}) } : undefined;
     let res = await x.upstream.forward(appWorker ? appWorkerRequest(forwarded) : forwarded, host.target, auth.principal, meta);
-    if (res.status >= 400) refusalHinterOf(x.config, x.logger)(pathname, 'request', res.status, host.origin);
-    if (appWorker) res = await wrapAppWorkerAnswer(res, new URL(req.url), x.logger);
+    if (res.status >= 400) refusalHinterOf(x.config, x.logger)(pathname, 'request', res.status, host.origin, log);
+    if (appWorker) res = await wrapAppWorkerAnswer(res, new URL(req.url), log);
     const appSetsOurCookie = hasGateSetCookie(res.headers);
     // Answers to authenticated requests stay out of shared caches (public sandboxes excepted).
     const cacheControl = auth.principal.kind === 'public' ? null : privateCacheControl(res.headers.get('cache-control'));

@@ -17,6 +17,9 @@ import { isReservedPath } from './http/paths.js';
 import { IDENTITY_HEADER } from '../../protocol/index.js';
 import { presentedOrigin, refusalHinterOf } from './upstream/dev-origin.js';
 import { grantIncludes, siblingPortOf } from './tokens/sibling-origins.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './ops.js';
+import { childLogger } from './logger.js';
+import type { Logger } from './contracts.js';
 
 export type UpgradeDecision =
   | {
@@ -33,8 +36,12 @@ export type UpgradeDecision =
       stripRequestHeaders: string[];
       /** The edge reports the upstream's answer (its status): a dev server's origin refusal gets its hint logged once (upstream/dev-origin.ts). */
       upstreamAnswered(status: number): void;
+      /** The handshake's request id (its X-Request-Id when usable, else fresh): the edge's `upgrade` lines carry it. */
+      requestId: string;
+      /** The logger of this handshake: its lines carry `rid` (and `client`). */
+      log: Logger;
     }
-  | { ok: false; response: Response };
+  | { ok: false; response: Response; requestId: string };
 
 /** What the edge knows about the connection beyond the handshake. */
 export interface UpgradeContext {
@@ -58,6 +65,10 @@ export function checkWebSocketUpgrade(upgrade: string | null): void {
 
 export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, context?: UpgradeContext) => Promise<UpgradeDecision> {
   return async (request, context = {}) => {
+    // Like an HTTP request (ops.ts): the client's X-Request-Id when usable, passed to the app
+    // and answered back; every line about this handshake carries it.
+    const requestId = requestIdOf(request);
+    const log = childLogger(x.logger, { rid: requestId, ...(context.clientAddress ? { client: context.clientAddress } : {}) });
     try {
       checkWebSocketUpgrade(request.headers.get('upgrade'));
       const host = classifyHost(x.config, new URL(request.url).host);
@@ -75,7 +86,7 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
       if (origin !== null && origin !== host.origin && siblingPort === null) throw foreign();
       // Rate limit (limits/config.ts `upgrade`): per client address before the credential is
       // looked at (a flood of handshakes costs no authentication), per user once it is known.
-      await x.limits.take('upgrade', { address: context.clientAddress });
+      await x.limits.take('upgrade', { address: context.clientAddress, log });
       // Same credential rules as HTTP, including `cookiesAccepted` (http/fetch-metadata.ts): the
       // gateway's cookies count only on a `same-origin` (or Fetch-Metadata-less) handshake, so
       // a sibling preview cannot ride them even where its Origin check passed.
@@ -83,11 +94,12 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
         renew: false,
         ticket: true,
         ...(context.clientAddress ? { clientAddress: context.clientAddress } : {}),
+        log,
       });
       if (siblingPort !== null && !grantIncludes(auth.grantPorts, siblingPort)) throw foreign();
-      if (auth.principal.kind !== 'public') await x.limits.take('upgrade', { user: auth.principal.userId });
+      if (auth.principal.kind !== 'public') await x.limits.take('upgrade', { user: auth.principal.userId, log });
       const identity = await x.identity(auth.principal, host.origin);
-      const forwardHeaders: Record<string, string> = {};
+      const forwardHeaders: Record<string, string> = { [REQUEST_ID_HEADER]: requestId };
       const cookie = stripGateCookies(request.headers.get('cookie'));
       if (cookie) forwardHeaders.cookie = cookie;
       if (identity) forwardHeaders[IDENTITY_HEADER] = identity;
@@ -112,14 +124,17 @@ export function createUpgradeAuthorizer(x: GatewayContext): (request: Request, c
         path: stripGateQuery(url.pathname + url.search),
         forwardHeaders,
         stripRequestHeaders: gateHeaderNames(request.headers, auth.authorizationWasOurs),
-        upstreamAnswered: (status) => hint(url.pathname, 'upgrade', status, host.origin),
+        upstreamAnswered: (status) => hint(url.pathname, 'upgrade', status, host.origin, log),
+        requestId,
+        log,
       };
     } catch (err) {
       const response = errorResponse(err, request, x.config.allowedOrigins);
       const code = err instanceof GateError ? err.code : 'internal';
       x.metrics.inc(METRIC.wsRefused, { code });
-      x.logger.info('upgrade', { host: new URL(request.url).host, path: new URL(request.url).pathname, status: response.status, code });
-      return { ok: false, response };
+      response.headers.set(REQUEST_ID_HEADER, requestId);
+      log.info('upgrade', { host: new URL(request.url).host, path: new URL(request.url).pathname, status: response.status, code });
+      return { ok: false, response, requestId };
     }
   };
 }

@@ -250,7 +250,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           onGone: () => upstream.confirmGone(decision.target.sandboxId),
           // The relay logs the upstream's real answer and the close (ws/relay.ts), not the core.
           onAnswer: decision.upstreamAnswered,
-          log: { logger, fields: { host: req.headers.host, path: decision.path.split('?', 1)[0], user: decision.principal.userId } },
+          // decision.log: the handshake's logger, so the relay's lines carry its rid (ops.ts requestLog).
+          log: { logger: decision.log, fields: { host: req.headers.host, path: decision.path.split('?', 1)[0], user: decision.principal.userId } },
         },
       );
     })().catch((err: unknown) => {

@@ -25,7 +25,13 @@ export async function sharedStateFromConfig(config: ResolvedConfig, o: { clock?:
   const port = await connectRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, ...(o.logger ? { logger: o.logger } : {}) });
   let store: Store | null = null;
   try {
-    store = await createRedisStore({ port, prefix: config.redis.prefix, ...(o.clock ? { clock: o.clock } : {}), ...(o.logger ? { logger: o.logger } : {}) });
+    store = await createRedisStore({
+      port,
+      prefix: config.redis.prefix,
+      accessTtlMs: config.accessTtlMs,
+      ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
     const keys = config.signingKeys
       ? undefined
       : await createFleetKeyRing({

@@ -99,7 +99,9 @@ describe('signing keys and secrets at rest in Redis', () => {
             ? await p.command(['GET', k])
             : type === 'hash'
               ? await p.command(['HGETALL', k])
-              : await p.command(['ZRANGE', k, '0', '-1', 'WITHSCORES']);
+              : type === 'set'
+                ? await p.command(['SMEMBERS', k]) // the per-session refresh-hash index (store.ts `sr:`)
+                : await p.command(['ZRANGE', k, '0', '-1', 'WITHSCORES']);
         dump += `\n${JSON.stringify(v)}`;
       }
       expect(keys.length).toBeGreaterThan(3); // positive control: there is something to look at

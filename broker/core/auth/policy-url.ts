@@ -40,15 +40,16 @@ const MAX_TTL_SECONDS = 300;
 export function createHttpPolicy(o: HttpPolicyOptions): PreviewPolicy {
   const cache = new Map<string, { allow: boolean; until: number }>();
   const doFetch = o.fetch ?? ((r: Request) => fetch(r));
-  const unavailable = (why: string): never => {
-    o.logger.warn('policy_unavailable', { url: o.url, why });
+  const unavailable = (why: string, log: Logger = o.logger): never => {
+    log.warn('policy_unavailable', { url: o.url, why });
     throw new GateError(
       'policy_unavailable',
       "The host application's access policy (GATE_POLICY_URL) did not answer usably, so access is refused; try again shortly.",
       { 'retry-after': '5' },
     );
   };
-  return async (user, sandbox, port) => {
+  return async (user, sandbox, port, context) => {
+    const log = context?.log ?? o.logger;
     const key = `${user.id}\n${sandbox.id}\n${port}`;
     const now = o.clock();
     const hit = cache.get(key);
@@ -67,19 +68,19 @@ export function createHttpPolicy(o: HttpPolicyOptions): PreviewPolicy {
         }),
       );
     } catch (err) {
-      return unavailable(err instanceof Error && err.name === 'TimeoutError' ? 'timeout' : 'unreachable');
+      return unavailable(err instanceof Error && err.name === 'TimeoutError' ? 'timeout' : 'unreachable', log);
     }
     if (res.status !== 200) {
       await res.body?.cancel();
-      return unavailable(`HTTP ${res.status}`);
+      return unavailable(`HTTP ${res.status}`, log);
     }
     let body: { allow?: unknown; ttlSeconds?: unknown };
     try {
       body = (await res.json()) as typeof body;
     } catch {
-      return unavailable('not JSON');
+      return unavailable('not JSON', log);
     }
-    if (typeof body?.allow !== 'boolean') return unavailable('no boolean "allow"');
+    if (typeof body?.allow !== 'boolean') return unavailable('no boolean "allow"', log);
     const ttl =
       typeof body.ttlSeconds === 'number' && Number.isFinite(body.ttlSeconds) ? Math.min(Math.max(0, body.ttlSeconds), MAX_TTL_SECONDS) : o.cacheSeconds;
     if (ttl > 0) {

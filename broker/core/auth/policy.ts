@@ -1,9 +1,14 @@
 /** Who may preview which sandbox port. */
-import type { SandboxInfo } from '../contracts.js';
+import type { Logger, SandboxInfo } from '../contracts.js';
 import type { User } from './user-session.js';
 
+/** What the gateway passes a policy about the request it decides: its logger (lines carry the request's `rid`). */
+export interface PolicyContext {
+  log?: Logger;
+}
+
 /** The authorisation hook: return true to allow `user` to preview `port` of `sandbox`. */
-export type PreviewPolicy = (user: User, sandbox: SandboxInfo, port: number) => boolean | Promise<boolean>;
+export type PreviewPolicy = (user: User, sandbox: SandboxInfo, port: number, context?: PolicyContext) => boolean | Promise<boolean>;
 
 /** The Daytona label naming who may preview a sandbox: comma-separated user ids, or `*`. */
 export const USERS_LABEL = 'preview-gate.users';

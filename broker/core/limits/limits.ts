@@ -28,6 +28,8 @@ const WHAT: Record<RateAction, string> = {
 export interface Who {
   user?: string | undefined;
   address?: string | undefined;
+  /** The request's logger (broker/core/ops.ts `requestLog`): a refusal's line carries its `rid`. */
+  log?: Logger | undefined;
 }
 
 export type Limits = ReturnType<typeof createLimits>;
@@ -44,13 +46,13 @@ export function createLimits(d: { limits: ResolvedLimits; factory: RateLimiterFa
     }
   }
 
-  async function take(action: RateAction, dim: 'user' | 'address', key: string | undefined, spend = true): Promise<void> {
+  async function take(action: RateAction, dim: 'user' | 'address', key: string | undefined, spend: boolean, log: Logger | undefined): Promise<void> {
     const limiter = key ? limiters.get(`${action}:${dim}`) : undefined;
     if (!limiter || !key) return;
     const r = spend ? await limiter.consume(key) : await limiter.peek(key);
     if (r.allowed) return;
     const seconds = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
-    logger.warn('rate_limited', { action, by: dim });
+    (log ?? logger).warn('rate_limited', { action, by: dim });
     throw new GateError(
       'rate_limited',
       `Too many ${WHAT[action]} ${dim === 'user' ? 'by this user' : 'from this address'}: at most ${limits.rates[action][dim]} per ${limits.windowSeconds} s. Retry in ${seconds} s.`,
@@ -64,8 +66,8 @@ export function createLimits(d: { limits: ResolvedLimits; factory: RateLimiterFa
 
     /** Spends one point of `action` for each known dimension; throws `rate_limited` when one is spent out. */
     async take(action: RateAction, who: Who): Promise<void> {
-      await take(action, 'user', who.user);
-      await take(action, 'address', who.address);
+      await take(action, 'user', who.user, true, who.log);
+      await take(action, 'address', who.address, true, who.log);
     },
 
     /**
@@ -73,8 +75,8 @@ export function createLimits(d: { limits: ResolvedLimits; factory: RateLimiterFa
      * once it has happened (a refresh rotation; concurrent renewals of one credential share it).
      */
     async check(action: RateAction, who: Who): Promise<void> {
-      await take(action, 'user', who.user, false);
-      await take(action, 'address', who.address, false);
+      await take(action, 'user', who.user, false, who.log);
+      await take(action, 'address', who.address, false, who.log);
     },
 
     /** Spends one point after the fact; never refuses (the check came first). */

@@ -114,13 +114,19 @@ export function settingFor(framework: DevFramework, previewDomain: string, previ
 export function createRefusalHinter(
   logger: { warn(event: string, fields?: Record<string, unknown>): void },
   config: { previewDomain: string; devServerOrigin: boolean },
-): (pathname: string, kind: 'upgrade' | 'request', status: number, previewOrigin: string) => void {
+): (
+  pathname: string,
+  kind: 'upgrade' | 'request',
+  status: number,
+  previewOrigin: string,
+  log?: { warn(event: string, fields?: Record<string, unknown>): void },
+) => void {
   const told = new Set<DevFramework>();
-  return (pathname, kind, status, previewOrigin) => {
+  return (pathname, kind, status, previewOrigin, log = logger) => {
     const framework = devServerRefusal(pathname, kind, status);
     if (framework === null || told.has(framework)) return;
     told.add(framework);
-    logger.warn('dev_server_refused', {
+    log.warn('dev_server_refused', {
       framework,
       path: pathname,
       status,

@@ -5,7 +5,8 @@
  *   rejection (`isRejection`): the relay retries it once with a fresh link.
  * - A non-101 answer is written back sanitized (no Daytona cookie or token, Location mapped to
  *   the public origin), then the socket is closed; Daytona's own errors become coded answers
- *   of the one error model (raw-answer.ts → broker/core/http/respond.ts).
+ *   of the one error model (raw-answer.ts → broker/core/http/respond.ts), Daytona's bare 502
+ *   (nothing listening on the port) included: `app_not_listening`, as for HTTP.
  * - Any `Set-Cookie` for a gateway cookie name (`__Host-pg-*`) is dropped (`isGateSetCookie`,
  *   also used on the 101 by splice.ts): the sandbox app must not overwrite (fixate) the
  *   gateway's HttpOnly session cookies, as on plain HTTP answers (broker/core/forward-request.ts).
@@ -15,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import { GATE_COOKIE_PREFIX, GateError, PREVIEW_TOKEN_HEADER } from '../../../protocol/index.js';
 import { classifyDaytonaError, isIdentityProviderRedirect } from '../../core/upstream/daytona-answers.js';
 import { sanitizeResponseHeaders, type HygieneContext } from '../../core/upstream/sanitize-response.js';
+import { appNotListening } from '../../core/upstream/create-upstream.js';
 import { writeGateError } from '../raw-answer.js';
 import type { UpstreamAnswer } from './open-upstream.js';
 import type { RelayOptions, WebSocketTarget } from './relay-options.js';
@@ -63,6 +65,12 @@ export async function writeAnswer(
   if (verdict.kind === 'stopped') {
     return coded(client, opts.onStopped?.() ?? new GateError('sandbox_stopped', 'The sandbox is stopped.'));
   }
+  // Daytona's bare 502 (nothing listens on the port yet) and its runner-down 502: coded like the
+  // same answers to HTTP (broker/core/upstream/create-upstream.ts), so a client can retry.
+  if (verdict.kind === 'not_listening') return coded(client, appNotListening(opts.preview?.target.port ?? portOf(target.url)));
+  if (verdict.kind === 'runner_unreachable') {
+    return coded(client, new GateError('upstream_unavailable', 'Daytona cannot reach the machine that runs this sandbox.'));
+  }
   if (verdict.kind === 'gone') {
     const fallback = new GateError('sandbox_not_found', 'The sandbox does not exist (any more).');
     return coded(client, await (opts.onGone ? opts.onGone().catch(() => fallback) : Promise.resolve(fallback)));
@@ -92,6 +100,12 @@ function headersOf(res: IncomingMessage): Headers {
     }
   }
   return headers;
+}
+
+/** The port of a preview host `{port}-{sandboxId}.{domain}` (a relay used without `opts.preview`), else 0. */
+function portOf(wsUrl: string): number {
+  const m = /^(\d{1,5})-/.exec(new URL(httpUrl(wsUrl)).hostname);
+  return m ? Number(m[1]) : 0;
 }
 
 function httpUrl(wsUrl: string): string {

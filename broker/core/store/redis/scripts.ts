@@ -77,3 +77,25 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', KEYS[1], top[2])
 return 1`);
+
+/**
+ * Adds a member to an index set that lives as long as its longest member. KEYS[1] = the set;
+ * ARGV: member, its end (epoch ms), now. PTTL rather than PEXPIREAT GT: Redis 6 has no GT.
+ */
+export const indexAdd = luaScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+local t = redis.call('PTTL', KEYS[1])
+if t < 0 or tonumber(ARGV[3]) + t < tonumber(ARGV[2]) then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return 1`);
+
+/**
+ * Shortens, never lengthens, the life of every key in KEYS to end at ARGV[1] (epoch ms; ARGV[2]
+ * = now): a revoked session's records (store.ts). PTTL rather than PEXPIREAT LT: Redis 6 has no LT.
+ */
+export const retireKeys = luaScript(`
+local at = tonumber(ARGV[1]) - tonumber(ARGV[2])
+for _, k in ipairs(KEYS) do
+  local t = redis.call('PTTL', k)
+  if t == -1 or t > at then redis.call('PEXPIREAT', k, ARGV[1]) end
+end
+return 1`);

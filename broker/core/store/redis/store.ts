@@ -11,6 +11,12 @@
  *   P shu:{user}    sorted set of a creator's share ids, score = share end
  *   P slot:{key}    slot set (claimSlot), score = member end
  *   P rev           revocations, sorted set, score = end; channel P rev carries each new one
+ *   P sr:{id}       set of the refresh-credential hashes of session id (to retire them with it)
+ *   P shs:{id}      set of the session ids opened through share link id (retired with the link)
+ * A revoked session's records (`s:`, its `r:` chain) leave `retainRevokedMs` after the
+ * revocation, like the memory store's (store/memory.ts): retireKeys (scripts.ts) only ever shortens.
+ * Its `sid:` marker stays one access-token lifetime longer (`accessTtlMs`), or until its end. A
+ * revoked share link's record and the sessions opened through it leave after the same delay.
  * Atomic steps are Lua scripts (scripts.ts). A Redis outage becomes GateError
  * `store_unavailable` (503 + Retry-After) at once: the port has no offline queue and a bounded
  * command timeout. `isRevoked` never leaves the process (revocations.ts).
@@ -22,6 +28,7 @@ import type { LaunchCodeRecord, PreviewSessionRecord, RefreshRecord, RotateResul
 import { RedisUnavailableError, type RedisPort } from './port.js';
 import * as lua from './scripts.js';
 import { createRevocationView, feedRevocationView, type RevocationView } from './revocations.js';
+import { DEFAULT_RETAIN_REVOKED_MS } from '../memory.js';
 
 export interface RedisStoreOptions {
   port: RedisPort;
@@ -33,6 +40,10 @@ export interface RedisStoreOptions {
   maxLocalRevocations?: number;
   /** Retry-After (seconds) of the 503 while Redis is unreachable. Default 2. */
   retryAfterSeconds?: number;
+  /** How long a revoked session's (or share link's) records are kept, ms; as store/memory.ts. Default 60000. */
+  retainRevokedMs?: number;
+  /** The longest an access token lives, ms (the gateway's access TTL): bounds a `sid:` marker as in store/memory.ts. Default: the session's end. */
+  accessTtlMs?: number;
 }
 
 export interface RedisStore extends Store {
@@ -126,11 +137,27 @@ export async function createRedisStore(o: RedisStoreOptions): Promise<RedisStore
   };
   const liveOrNull = <T extends { expiresAt: number }>(r: T | null): T | null => (r && r.expiresAt > clock() ? r : null);
   const ms = (n: number) => String(Math.max(1, Math.floor(n)));
+  // At least a second: revoking reads the session once more to free its slots (credentials.ts#revokeSession).
+  const retainRevokedMs = Math.max(1000, o.retainRevokedMs ?? DEFAULT_RETAIN_REVOKED_MS);
+  /** Adds `member` to the index set `key`, which lives as long as its longest member. */
+  const index = (key: string, member: string, until: number) => script(lua.indexAdd, [key], [member, ms(until), String(clock())]);
+  /** Shortens (never lengthens) the life of a session's records (its refresh chain included) to `at`. */
+  const retireSession = async (id: string, at: number) => {
+    const hashes = (await run(['SMEMBERS', `${P}sr:${id}`])) as string[];
+    await script(lua.retireKeys, [`${P}s:${id}`, `${P}sr:${id}`, ...hashes.map((h) => `${P}r:${h}`)], [ms(at), String(clock())]);
+  };
+  /** The same for a share link's record and every session opened through it. */
+  const retireShare = async (id: string, at: number) => {
+    const sessions = (await run(['SMEMBERS', `${P}shs:${id}`])) as string[];
+    for (const sid of sessions) await retireSession(sid, at);
+    await script(lua.retireKeys, [`${P}sh:${id}`, `${P}shs:${id}`], [ms(at), String(clock())]);
+  };
 
   const store: RedisStore = {
     revocations: view,
     async putSession(r) {
       await putJson(`${P}s:${r.id}`, r);
+      if (r.shareId) await index(`${P}shs:${r.shareId}`, r.id, r.expiresAt);
     },
     async getSession(id) {
       return liveOrNull(await getJson<PreviewSessionRecord>(`${P}s:${id}`));
@@ -142,6 +169,7 @@ export async function createRedisStore(o: RedisStoreOptions): Promise<RedisStore
       if (successorSealed !== undefined) extra.push('successorSealed', successorSealed);
       if (successorHash !== undefined) extra.push('successorHash', successorHash);
       await script(lua.hashPut, [`${P}r:${r.hash}`], [ms(r.expiresAt), 'rec', JSON.stringify(rec), ...extra]);
+      await index(`${P}sr:${r.sessionId}`, r.hash, r.expiresAt);
     },
     async getRefresh(hash) {
       return liveOrNull(refreshOf(fields(await run(['HGETALL', `${P}r:${hash}`]))));
@@ -153,7 +181,10 @@ export async function createRedisStore(o: RedisStoreOptions): Promise<RedisStore
         [`${P}r:${oldHash}`, `${P}r:${successor.hash}`],
         [String(now), successorSealed, successor.hash, JSON.stringify(rec), ms(successor.expiresAt)],
       )) as string[];
-      if (reply[0] === 'rotated') return { status: 'rotated' };
+      if (reply[0] === 'rotated') {
+        await index(`${P}sr:${successor.sessionId}`, successor.hash, successor.expiresAt);
+        return { status: 'rotated' };
+      }
       if (reply[0] === 'already') {
         const record = refreshOf(fields(reply.slice(1)));
         if (record) return { status: 'already_rotated', record };
@@ -161,8 +192,13 @@ export async function createRedisStore(o: RedisStoreOptions): Promise<RedisStore
       return { status: 'unknown' };
     },
     async revoke(key, expiresAt) {
-      view.note(key, expiresAt);
-      await script(lua.revoke, [revKey], [key, ms(expiresAt), String(clock()), revKey]);
+      const now = clock();
+      // A `sid:` marker outlives the session's records by one access-token lifetime (as store/memory.ts).
+      const until = key.startsWith('sid:') && o.accessTtlMs !== undefined ? Math.min(expiresAt, now + retainRevokedMs + o.accessTtlMs + 1000) : expiresAt;
+      view.note(key, until);
+      await script(lua.revoke, [revKey], [key, ms(until), String(now), revKey]);
+      if (key.startsWith('sid:')) await retireSession(key.slice(4), now + retainRevokedMs);
+      else if (key.startsWith('shr:')) await retireShare(key.slice(4), now + retainRevokedMs);
     },
     async isRevoked(key) {
       const local = view.lookup(key);
