@@ -3,7 +3,19 @@
  * Daytona's preview proxy and back. See index.ts for the flow and the options.
  */
 import { GateError, type PreviewTarget } from '../../../protocol/index.js';
-import type { Clock, AbortLike, DaytonaPort, FetchLike, ForwardMeta, Logger, Metrics, PreviewLink, Principal, Upstream, WebSocketTargetOptions } from '../contracts.js';
+import type {
+  Clock,
+  AbortLike,
+  DaytonaPort,
+  FetchLike,
+  ForwardMeta,
+  Logger,
+  Metrics,
+  PreviewLink,
+  Principal,
+  Upstream,
+  WebSocketTargetOptions,
+} from '../contracts.js';
 import { METRIC } from '../metrics.js';
 import { createSandboxStarter, type SandboxStarter } from './auto-start.js';
 import { classifyDaytonaError, isIdentityProviderRedirect, mayBeDaytonaError, peekBody, PEEK_LIMIT, type DaytonaVerdict } from './daytona-answers.js';
