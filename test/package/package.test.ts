@@ -40,7 +40,7 @@ describe('the packed tarball', () => {
       'dist/bootstrap.js',
       'dist/embed.js',
       'dist/types/broker/core/index.d.ts',
-      'dist/types/package/jsx/react.d.ts',
+      'dist/types/sw/embed/package/jsx/react.d.ts',
       'package.json',
     ]) {
       expect(pkg.files, f).toContain(f);
