@@ -39,6 +39,11 @@ export interface PreviewFrameAttributes {
   sandbox: string;
   /** The sandbox port to preview. */
   port: number | string;
+  /**
+   * Every port the app uses (a frontend calling its API on another port): `"3000 8000"` or
+   * `"3000,8000"` in HTML, an array in JSX. The launch grants them all. Default: `port` only.
+   */
+  ports?: string | readonly number[];
   /** Path to open. Default `/`. */
   path?: string;
   /** The gateway's origin. Default: where embed.js came from, or `configure({ gatewayUrl })`. */
