@@ -97,7 +97,7 @@ describe('an app that forbids framing is refused in the embed with a way out', (
         await frame.getByRole('button', { name: 'Open in a new tab' }).click();
         const tab = await opened;
         await tab.waitForURL(`${stack.previewOrigin}${path}`, { timeout: 30_000 });
-        expect(await tab.locator('#app').innerText()).toBe(`framing app ${path}`);
+        expect(await tab.locator('#app').textContent()).toBe(`framing app ${path}`);
       } finally {
         await context.close();
       }
@@ -110,7 +110,7 @@ describe('an app that forbids framing is refused in the embed with a way out', (
       const page = await context.newPage();
       await page.goto(`${site.origin}/?path=%2Fopen`);
       expect(await firstEvent(page)).toEqual({ type: 'ready', code: 'ok' });
-      expect(await previewFrame(page).locator('#app').innerText()).toBe('framing app /open');
+      expect(await previewFrame(page).locator('#app').textContent()).toBe('framing app /open');
     } finally {
       await context.close();
     }
