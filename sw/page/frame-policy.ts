@@ -66,16 +66,20 @@ export function parentOrigin(): string | null {
 export const FRAME_CHECK_TIMEOUT_MS = 5_000;
 
 /**
- * Asks the app path (GET, with the credential: the worker's token or the cookie) and reads only
- * its headers. A network error or a slow app says nothing: the navigation goes on as before.
+ * Asks the app path with GET (with the credential: the worker's token or the cookie) and reads
+ * its headers. GET, as the navigation will: servers answer HEAD unevenly (405, or an answer
+ * rewritten differently). The body is read to its end, not cancelled: a cut-short fetch shows as
+ * a failed request in the browser. A network error or a slow app (FRAME_CHECK_TIMEOUT_MS) says
+ * nothing: the navigation goes on as before.
  */
 export async function appRefusesFraming(path: string): Promise<boolean> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), FRAME_CHECK_TIMEOUT_MS);
   try {
     const response = await fetch(path, { credentials: 'same-origin', cache: 'no-store', signal: abort.signal });
-    void response.body?.cancel().catch(() => undefined);
-    return framingRefused(response.headers, parentOrigin());
+    const refused = framingRefused(response.headers, parentOrigin());
+    await response.arrayBuffer().catch(() => undefined);
+    return refused;
   } catch {
     return false;
   } finally {
