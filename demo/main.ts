@@ -4,7 +4,8 @@
  *    inspector app on port 3000 and, on port 5173, a real Vite dev server of
  *    demo/sandbox-apps/vite-hmr (edit its files: the preview hot-reloads through the gateway),
  *    and, on port 4173, the PWA sample app (demo/sandbox-apps/pwa: its own Service Worker,
- *    served wrapped around the gateway's), previewable by every signed-in user; its port 8000 is a "late" dev server that the host
+ *    served wrapped around the gateway's), and, on ports 3100 + 8100, the two-port sample
+ *    (a frontend and its API, one launch for both), previewable by every signed-in user; its port 8000 is a "late" dev server that the host
  *    page starts on request (until then the gateway shows its waiting page); EMULATOR_BIND
  *    binds more ports (or these) to the person's own local servers (demo/emulator/bind.ts);
  *  - the gateway (GATE_PORT, default 8787) in demo mode (POST /api/demo/session issues user
@@ -31,6 +32,11 @@ const VITE_PORT = 5173;
 const LATE_PORT = 8000;
 /** The sandbox port bound to the PWA sample app (its own Service Worker: ARCHITECTURE.md flow 15). */
 const PWA_PORT = 4173;
+/**
+ * The two-port sample app (demo/sandbox-apps/two-port: a frontend calling its API on another
+ * port, ARCHITECTURE.md flow 16): 3000-frontend/8000-API style, on ports the other samples leave free.
+ */
+const TWO_PORT = { frontend: 3100, api: 8100 };
 /** Share-link TTL bounds, given to the gateway and to the host page's form alike. */
 const SHARE_TTL = { min: 60, max: 30 * 86_400 };
 
@@ -130,16 +136,24 @@ async function main(): Promise<void> {
     import('./sandbox-apps/vite-hmr/dev-server.js'),
     import('./sandbox-apps/pwa/server.js'),
   ]);
+  const { startTwoPortApp } = await import('./sandbox-apps/two-port/server.js');
   surviveSandboxAppCrashes();
   // The Vite dev server listens on an ephemeral loopback port; the sandbox's port 5173 leads to it.
-  const [emulator, vite, pwa] = await Promise.all([
+  const [emulator, vite, pwa, twoPort] = await Promise.all([
     listenOn(emulatorPort, () => startEmulator({ port: emulatorPort.port, apiKey: process.env.EMULATOR_API_KEY || 'emulator-key' })),
     startViteHmrApp(),
     startPwaApp(),
+    startTwoPortApp(TWO_PORT),
   ]);
   const { id: sandboxId } = await emulator.createSandbox({
     labels: { 'preview-gate.users': '*', 'preview-gate.sample': 'inspector' },
-    ports: { [VITE_PORT]: { target: vite.url }, [PWA_PORT]: { target: pwa.url }, ...bound },
+    ports: {
+      [VITE_PORT]: { target: vite.url },
+      [PWA_PORT]: { target: pwa.url },
+      [TWO_PORT.frontend]: { target: twoPort.frontendUrl },
+      [TWO_PORT.api]: { target: twoPort.apiUrl },
+      ...bound,
+    },
   });
   const latePort = bound[LATE_PORT] ? null : LATE_PORT;
   const yours = (p: number) => `Port ${p}: ${bound[p]!.target}`;
@@ -148,6 +162,10 @@ async function main(): Promise<void> {
     { port: VITE_PORT, label: bound[VITE_PORT] ? yours(VITE_PORT) : 'Vite app (HMR)' },
     { port: PWA_PORT, label: bound[PWA_PORT] ? yours(PWA_PORT) : 'PWA (own Service Worker)' },
     ...(latePort === null ? [] : [{ port: latePort, label: 'Late dev server' }]),
+    // One launch for both ports (the embed's `ports`); a port bound by EMULATOR_BIND is the person's own.
+    ...(bound[TWO_PORT.frontend] || bound[TWO_PORT.api]
+      ? []
+      : [{ port: TWO_PORT.frontend, label: `Two ports (${TWO_PORT.frontend} + API ${TWO_PORT.api})`, ports: [TWO_PORT.frontend, TWO_PORT.api] }]),
     ...Object.keys(bound)
       .map(Number)
       .filter((p) => p !== APP_PORT && p !== VITE_PORT && p !== PWA_PORT && p !== LATE_PORT)
@@ -231,7 +249,7 @@ async function main(): Promise<void> {
   // The gateway drains first (its requests in flight still need the emulator), then the rest.
   handleShutdownSignals(async () => {
     await gateway.drain({ timeoutMs: drainMs });
-    await Promise.allSettled([host.close(), emulator.close(), vite.close(), pwa.close()]);
+    await Promise.allSettled([host.close(), emulator.close(), vite.close(), pwa.close(), twoPort.close()]);
   }, drainMs);
 }
 

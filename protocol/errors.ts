@@ -26,6 +26,12 @@ export const ERROR_STATUS = {
   /** A launch link opened in a frame that is not the page it was made for (login CSRF). */
   launch_context_mismatch: 403,
   reserved_port: 403,
+  /**
+   * The app's own answer forbids being framed by the host page (CSP `frame-ancestors`, or
+   * `X-Frame-Options`): said by the launch page in the embed's frame (sw/page/frame-policy.ts),
+   * never by the gateway; the way out is the preview in a tab of its own.
+   */
+  frame_refused: 403,
   port_not_allowed: 403,
   // 404
   not_found: 404,

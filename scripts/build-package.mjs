@@ -6,7 +6,7 @@
  *                     index.js (core), node.js, client.js, embed.js, cli.js (+ shared chunks;
  *                     the CLI's gateway and emulator commands load broker/node/main.ts and
  *                     demo/emulator/main.ts, compiled here too)
- *   dist/types/**     declarations by tsc (tsconfig.package.json) + package/jsx/*.d.ts
+ *   dist/types/**     declarations by tsc (tsconfig.package.json) + sw/embed/package/jsx/*.d.ts
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ await build({
     index: 'broker/core/index.ts',
     node: 'broker/node/index.ts',
     client: 'broker/client/index.ts',
-    embed: 'package/embed.ts',
+    embed: 'sw/embed/package/embed.ts',
     cli: 'broker/cli/main.ts',
   },
   outdir: 'dist/lib',
@@ -56,5 +56,5 @@ await build({
 writeFileSync('dist/lib/types-only.js', 'export {};\n');
 
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.package.json']);
-mkdirSync('dist/types/package/jsx', { recursive: true });
-for (const f of readdirSync('package/jsx')) copyFileSync(`package/jsx/${f}`, `dist/types/package/jsx/${f}`);
+mkdirSync('dist/types/sw/embed/package/jsx', { recursive: true });
+for (const f of readdirSync('sw/embed/package/jsx')) copyFileSync(`sw/embed/package/jsx/${f}`, `dist/types/sw/embed/package/jsx/${f}`);

@@ -116,6 +116,8 @@
   if (params.get('worker') === 'off') frame.setAttribute('worker', 'off');
   frame.setAttribute('sandbox', cfg.sandboxId);
   frame.setAttribute('port', String(cfg.port));
+  // An app on several ports (the two-port sample): one launch grants them all.
+  if (chosen.ports && chosen.ports.length) frame.setAttribute('ports', chosen.ports.join(' '));
   frame.setAttribute('path', '/');
 
   const reload = () => {
@@ -145,13 +147,10 @@
     frame.addEventListener('expired', keepDown, { once: true });
     try {
       await frame.handle.revoke();
+      // The embed now covers the frame with its own ended panel (sw/embed/ended-panel.ts, Start
+      // again): the page only reflects the state, no overlay of its own on top of it. Its Start
+      // again relaunches, and the next `ready` turns the badge green again.
       state('ended', 'session ended', 'off');
-      overlay({
-        title: 'Preview session ended',
-        text: 'The preview no longer accepts this session. Start a new one to see the app again.',
-        action: 'Start a new session',
-        onAction: reload,
-      });
       log('session ended (revoked)');
     } catch (err) {
       log(`revoke failed: ${err.message}`);

@@ -28,7 +28,7 @@ export interface HostPageOptions {
    * The sandbox's apps the page offers as tabs (`?port=N` picks one; default `previewPort`).
    * Default: only `previewPort`, no tabs.
    */
-  apps?: Array<{ port: number; label: string }>;
+  apps?: Array<{ port: number; label: string /** Every port the app uses (the embed's `ports`). */; ports?: number[] }>;
   /** Demo user id the page asks a session for. Default `demo-user`. */
   userId?: string;
   /** The gateway's share-link TTL bounds in seconds (its shareTtlMin/MaxSeconds). Default 60 .. 30 days. */

@@ -56,6 +56,12 @@ export { DEFAULT_STATUS_INTERVAL_MS, MIN_STATUS_INTERVAL_MS, endedCode, statusIn
 export interface MountOptions {
   sandboxId: string;
   port: number;
+  /**
+   * Every port of the sandbox the app uses, for an app on several ports (a frontend on 3000
+   * calling its API on 8000): the launch grants them all (POST /api/previews `ports`; `port` is
+   * always included; at most 8). Default: `port` only. docs/interface.md "Apps on several ports".
+   */
+  ports?: readonly number[];
   /** Path to open in the sandbox app. Default `/`. */
   path?: string;
   /** Resolves to the host app's user-session JWT (sent as `Authorization: Bearer`). */
@@ -227,7 +233,7 @@ export function mount(element: HTMLElement, options: MountOptions, defaultGatewa
 
   /** The launch URL as the frame gets it: `&sw=0` in the fragment keeps the worker out. */
   const launchTarget = (url: string): string => (options.worker === false ? `${url}&sw=0` : url);
-  const mint = (path: string | undefined) => client.mint({ sandboxId: options.sandboxId, port: options.port, path });
+  const mint = (path: string | undefined) => client.mint({ sandboxId: options.sandboxId, port: options.port, ports: options.ports, path });
 
   async function launch(): Promise<void> {
     const mine = ++generation;

@@ -33,7 +33,7 @@ export class PreviewGateError extends Error {
 
 export interface GatewayClient {
   /** Mints a preview session and its launch URL (POST /api/previews). Throws a PreviewGateError. */
-  mint(target: { sandboxId: string; port: number; path?: string | undefined }): Promise<Minted>;
+  mint(target: { sandboxId: string; port: number; ports?: readonly number[] | undefined; path?: string | undefined }): Promise<Minted>;
   /** The session's state; throws on a network error. */
   sessionState(sessionId: string): Promise<SessionState>;
   /** Ends the session (DELETE /api/previews/{id}); an unknown session is already ended. Throws a PreviewGateError. */
@@ -73,10 +73,12 @@ export function createGatewayClient(gateway: string, getSession: () => Promise<s
   };
 
   return {
-    async mint({ sandboxId, port, path }) {
+    async mint({ sandboxId, port, ports, path }) {
       let response: Response;
       try {
-        response = await call('POST', '/api/previews', { sandboxId, port, ...(path ? { path } : {}) });
+        // `ports` is sent as given: the gateway checks it (400 `bad_request` for a bad list).
+        const several = ports && ports.length > 0 ? { ports: [...ports] } : {};
+        response = await call('POST', '/api/previews', { sandboxId, port, ...several, ...(path ? { path } : {}) });
       } catch (err) {
         // The browser says only "Failed to fetch"; the usual cause is this page's origin missing
         // from GATE_ALLOWED_ORIGINS, which the gateway's /api/cors-check can say (broker/core/ops.ts).

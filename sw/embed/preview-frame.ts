@@ -3,8 +3,9 @@
  * PreviewGate.mount. The user session comes from `element.getSession = () => Promise<string>`
  * or from `PreviewGate.configure({ getSession })`; the element waits for one before it mints.
  * Attributes: `sandbox`, `port`, `path` (default `/`), `gateway` (default: embed.js's origin),
- * `worker="off"` (cookie path only), `status-interval` (ms, mount()'s `statusIntervalMs`).
- * Changing sandbox/port/path relaunches. Fires the same
+ * `worker="off"` (cookie path only), `status-interval` (ms, mount()'s `statusIntervalMs`),
+ * `ports="3000 8000"` (every port the app uses, mount()'s `ports`; commas or spaces).
+ * Changing sandbox/port/ports/path relaunches. Fires the same
  * `ready` / `waiting` / `expired` / `error` events as mount(). Sized to fill its container, at
  * least DEFAULT_MIN_HEIGHT_PX tall.
  */
@@ -20,11 +21,22 @@ export interface EmbedDefaults {
   getSession?: () => Promise<string>;
 }
 
+/**
+ * The `ports` attribute: port numbers separated by commas and/or spaces (`"3000 8000"`,
+ * `"3000,8000"`: what JSX makes of an array). Absent or blank: undefined (one port). A word
+ * that is not a number is passed on as NaN so the gateway refuses the launch with a coded
+ * 400 `bad_request` (an `error` event) instead of the embed quietly dropping a port.
+ */
+export function parsePorts(value: string | null): number[] | undefined {
+  const words = (value ?? '').split(/[\s,]+/).filter(Boolean);
+  return words.length ? words.map(Number) : undefined;
+}
+
 export function definePreviewFrame(defaults: EmbedDefaults): void {
   if (customElements.get('preview-frame')) return;
 
   class PreviewFrame extends HTMLElement {
-    static observedAttributes = ['sandbox', 'port', 'path', 'gateway', 'worker', 'status-interval'];
+    static observedAttributes = ['sandbox', 'port', 'ports', 'path', 'gateway', 'worker', 'status-interval'];
     getSession?: () => Promise<string>;
     #handle: PreviewHandle | null = null;
     #scheduled = false;
@@ -85,11 +97,13 @@ export function definePreviewFrame(defaults: EmbedDefaults): void {
       const getSession = this.getSession ?? defaults.getSession;
       if (!this.isConnected || !sandboxId || !Number.isInteger(port) || !getSession) return;
       const statusInterval = this.getAttribute('status-interval');
+      const ports = parsePorts(this.getAttribute('ports'));
       this.#handle = mount(
         this,
         {
           sandboxId,
           port,
+          ...(ports ? { ports } : {}),
           path: this.getAttribute('path') ?? '/',
           getSession,
           gatewayUrl: this.getAttribute('gateway') ?? defaults.gatewayUrl,

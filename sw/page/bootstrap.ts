@@ -30,6 +30,7 @@ import { postToParent, type CredentialPath, type PageErrorCode } from './message
 import { readGateError } from './read-error.js';
 import { safePath } from './safe-path.js';
 import { askToContinue, launchContext } from './launch-confirm.js';
+import { appRefusesFraming } from './frame-policy.js';
 
 /** How long the launch waits for the worker to activate before going on with the cookie. */
 const WORKER_WAIT_MS = 3_000;
@@ -202,6 +203,10 @@ async function launch(): Promise<void> {
   }
   if (credentialPath === 'cookie' && !cookie) {
     return fail('storage_refused', 'Neither a cookie nor a Service Worker is allowed here.');
+  }
+  // In the embed's frame, an app that forbids framing would show a blank frame: say so instead.
+  if (window.parent !== window && (await appRefusesFraming(path))) {
+    return fail('frame_refused', 'The app does not allow being embedded in another page.');
   }
   postToParent({ type: 'launched', credentialPath });
   document.documentElement.dataset.credentialPath = credentialPath;

@@ -76,6 +76,11 @@ const TEXTS: Partial<Record<PageErrorCode, FailureText>> = {
     detail: 'Open the preview in a new tab instead.',
     action: 'new-tab',
   },
+  frame_refused: {
+    title: 'This app does not allow being embedded.',
+    detail: 'It refuses to be shown inside another page (its Content-Security-Policy or X-Frame-Options): open it in a new tab.',
+    action: 'new-tab',
+  },
   network_error: { title: 'The preview gateway could not be reached.', detail: 'Check your connection, then reload.', action: 'reload' },
   not_found: { title: 'There is nothing at this address.', detail: 'Go back to the app and open the preview from there.', action: 'relaunch' },
 };

@@ -258,19 +258,38 @@ describe('the demo host page, state by state (screenshots in test-results/demo)'
     }, '?port=8000');
   });
 
-  it('End session: the frame is covered by what happened and a button that brings the app back', async () => {
+  it("End session: the embed's own ended panel covers the frame (no second overlay from the page) and its Start again brings the app back", async () => {
     await withPage(async (page) => {
       await ready(page);
       await page.click('#end-session');
-      await page.waitForSelector('#overlay:not([hidden])');
-      expect(await visibleText(page, '#overlay-title')).toBe('Preview session ended');
+      await page.waitForSelector('body[data-preview-state="ended"]');
       expect(await visibleText(page, '#preview-state')).toBe('session ended');
+      // One panel only: the embed's (inside <preview-frame>'s shadow root), the page's own overlay stays hidden.
+      const panel = page.locator('preview-frame [data-preview-gate="ended"]');
+      await panel.waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await panel.innerText()).toContain('This preview session was ended.');
+      expect(await page.locator('#overlay').isHidden()).toBe(true);
       await shot(page, '09-session-ended');
-      await page.click('#overlay-action');
+      await panel.getByRole('button', { name: 'Start again' }).click();
       await ready(page);
+      expect(await panel.isHidden()).toBe(true);
       expect(await page.locator('#overlay').isHidden()).toBe(true);
       expect(await inspectorResults(previewFrame(page, 3000))).toEqual(ALL_OK);
     });
+  });
+
+  it('the two-port sample (frontend 3100, API 8100) is a tab: one launch grants both ports, the API answers the frontend', async () => {
+    await withPage(async (page) => {
+      expect(await page.locator('#apps a', { hasText: 'Two ports' }).count()).toBe(1);
+      await ready(page);
+      const frame = previewFrame(page, 3100);
+      await frame.waitForFunction(() => document.body?.dataset.done === 'true', undefined, { timeout: 30_000 });
+      const results = await frame.evaluate(() => (window as unknown as { __twoPort: Record<string, { status: number; body: unknown }> }).__twoPort);
+      const ok = { port: 8100, path: '/api/hello', identity: true, leaked: [] };
+      expect(results.credentialed).toEqual({ status: 200, body: ok });
+      expect(results.websocket).toEqual({ status: 101, body: 'ping' });
+      await shot(page, '12-two-ports');
+    }, '?port=3100');
   });
 
   it('a launch page that cannot open the preview says so, with the way back', async () => {

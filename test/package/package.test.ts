@@ -40,7 +40,7 @@ describe('the packed tarball', () => {
       'dist/bootstrap.js',
       'dist/embed.js',
       'dist/types/broker/core/index.d.ts',
-      'dist/types/package/jsx/react.d.ts',
+      'dist/types/sw/embed/package/jsx/react.d.ts',
       'package.json',
     ]) {
       expect(pkg.files, f).toContain(f);
@@ -236,7 +236,7 @@ el?.addEventListener('expired', (e) => {
   const d: PreviewEventDetail = e.detail;
   if (d.code === 'session_revoked') e.preventDefault();
 });
-export const view = <preview-frame sandbox="sbx" port={3000} path="/" status-interval={5000} onready={(e) => console.log(e.detail.credentialPath)} />;
+export const view = <preview-frame sandbox="sbx" port={3000} ports={[3000, 8000]} path="/" status-interval={5000} onready={(e) => console.log(e.detail.credentialPath)} />;
 `;
     writeFileSync(join(pkg.project, 'app.tsx'), good);
     // Negative control, in the same run: the typings are real, not `any`.

@@ -15,12 +15,15 @@ import {
   statusInterval,
   type PreviewEventDetail,
 } from '../../sw/embed/embed-mount.js';
+import { parsePorts } from '../../sw/embed/preview-frame.js';
 
 const GATEWAY = 'http://localhost:8787';
 const PREVIEW = 'http://3000-sbx.preview.localhost:8787';
 
 interface Fake {
   mints: number;
+  /** The JSON bodies of POST /api/previews. */
+  mintBodies: Record<string, unknown>[];
   opened: string[];
   events: { type: string; detail: PreviewEventDetail }[];
   /** Posts a message "from the frame" (the app's scripts can do exactly this). */
@@ -82,6 +85,7 @@ beforeEach(() => {
   const element = Object.assign(new EventTarget(), { shadowRoot: null, append() {} });
   const f: Fake = {
     mints: 0,
+    mintBodies: [],
     opened: [],
     events: [],
     element,
@@ -128,6 +132,7 @@ beforeEach(() => {
     }
     if (!String(url).endsWith('/api/previews')) return new Response(null, { status: 204 });
     f.mints++;
+    f.mintBodies.push(JSON.parse(String(init?.body)) as Record<string, unknown>);
     return Response.json({ url: `${PREVIEW}/__gate/launch#code=c${f.mints}&path=%2F`, sessionId: `s${f.mints}`, expiresAt: now + 60_000 }, { status: 201 });
   });
   vi.spyOn(Date, 'now').mockImplementation(() => now);
@@ -466,5 +471,31 @@ describe('the embed tells waiting from ready', () => {
     await wait(READY_SETTLE_MS * 2);
     expect(types()).toEqual(['ready:ok']);
     expect(handle.state).toBe('live');
+  });
+});
+
+describe('the embed launches apps on several ports (`ports`)', () => {
+  it('mount({ ports }) asks the gateway for every port; without it the launch is one port as before', async () => {
+    mount(fake.element as HTMLElement, { sandboxId: 'sbx', port: 3000, ports: [3000, 8000], getSession: async () => 'user-jwt' }, GATEWAY);
+    await settle();
+    expect(fake.mintBodies).toEqual([{ sandboxId: 'sbx', port: 3000, ports: [3000, 8000] }]);
+    // Every later mint (a relaunch) keeps the ports.
+    fake.fromFrame(msg({ type: 'error', code: 'session_revoked', message: 'ended' }));
+    await settle();
+    expect(fake.mintBodies[1]).toEqual({ sandboxId: 'sbx', port: 3000, ports: [3000, 8000] });
+    // Positive control: no `ports` (or an empty list) sends no `ports` field at all.
+    mount(fake.element as HTMLElement, { sandboxId: 'sbx', port: 3000, ports: [], getSession: async () => 'user-jwt' }, GATEWAY);
+    await settle();
+    expect(fake.mintBodies.at(-1)).toEqual({ sandboxId: 'sbx', port: 3000 });
+  });
+
+  it('the `ports` attribute takes commas and/or spaces; a word that is not a number reaches the gateway as null (its coded 400), never dropped', () => {
+    expect(parsePorts('3000 8000')).toEqual([3000, 8000]);
+    expect(parsePorts(' 3000,8000 , 8001 ')).toEqual([3000, 8000, 8001]);
+    expect(parsePorts(null)).toBeUndefined();
+    expect(parsePorts('  ')).toBeUndefined();
+    const bad = parsePorts('3000 api');
+    expect(bad?.[1]).toBeNaN();
+    expect(JSON.parse(JSON.stringify({ ports: bad }))).toEqual({ ports: [3000, null] });
   });
 });

@@ -23,6 +23,12 @@ import { WebSocketServer } from 'ws';
 export const TWO_PORT_FRONTEND = 3000;
 export const TWO_PORT_API = 8000;
 
+/** The sandbox ports the app is bound to (its page finds its API by swapping the port label). */
+export interface TwoPortPorts {
+  frontend: number;
+  api: number;
+}
+
 export interface TwoPortApp {
   /** `http://127.0.0.1:{port}` of each server, for the emulator's `{ target }` bindings. */
   frontendUrl: string;
@@ -30,13 +36,13 @@ export interface TwoPortApp {
   close(): Promise<void>;
 }
 
-const PAGE = `<!doctype html>
+const page = (p: TwoPortPorts) => `<!doctype html>
 <html><head><meta charset="utf-8"><title>Two ports</title><script src="/app.js" defer></script></head>
-<body><h1>Frontend on port ${TWO_PORT_FRONTEND}, API on port ${TWO_PORT_API}</h1><pre id="results">running…</pre></body></html>`;
+<body><h1>Frontend on port ${p.frontend}, API on port ${p.api}</h1><pre id="results">running…</pre></body></html>`;
 
 /** The frontend's script (runs in the browser). */
-const SCRIPT = `(() => {
-  const api = location.origin.replace(/\\/\\/${TWO_PORT_FRONTEND}-/, '//${TWO_PORT_API}-');
+const script = (p: TwoPortPorts) => `(() => {
+  const api = location.origin.replace(/\\/\\/${p.frontend}-/, '//${p.api}-');
   const wsApi = api.replace(/^http/, 'ws');
   const results = {};
   const json = async (p) => { const r = await p; const body = await r.json().catch(() => null); return { status: r.status, body }; };
@@ -73,10 +79,10 @@ function leaked(req: http.IncomingMessage): string[] {
   return found;
 }
 
-/** The API's own CORS: its frontend (port 3000 of any preview domain), credentials allowed. */
-function cors(req: http.IncomingMessage, res: http.ServerResponse): void {
+/** The API's own CORS: its frontend (the frontend's port of any preview domain), credentials allowed. */
+function cors(req: http.IncomingMessage, res: http.ServerResponse, frontendPort: number): void {
   const origin = req.headers.origin;
-  if (origin && new RegExp(`^https?://${TWO_PORT_FRONTEND}-`).test(origin)) {
+  if (origin && new RegExp(`^https?://${frontendPort}-`).test(origin)) {
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('access-control-allow-credentials', 'true');
     res.setHeader('vary', 'Origin');
@@ -87,7 +93,10 @@ function listen(server: http.Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
 }
 
-export async function startTwoPortApp(): Promise<TwoPortApp> {
+/** Starts both servers; `ports` are the SANDBOX ports they will be bound to (default 3000 + 8000). */
+export async function startTwoPortApp(ports: TwoPortPorts = { frontend: TWO_PORT_FRONTEND, api: TWO_PORT_API }): Promise<TwoPortApp> {
+  const PAGE = page(ports);
+  const SCRIPT = script(ports);
   const frontend = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/app.js') return void res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).end(SCRIPT);
@@ -95,7 +104,7 @@ export async function startTwoPortApp(): Promise<TwoPortApp> {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   });
   const api = http.createServer((req, res) => {
-    cors(req, res);
+    cors(req, res, ports.frontend);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     // Preflights never get here behind Daytona (its proxy answers them); the app still answers
     // its own, as it would run without the gateway.
@@ -108,7 +117,7 @@ export async function startTwoPortApp(): Promise<TwoPortApp> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = {
-        port: TWO_PORT_API,
+        port: ports.api,
         path,
         identity: typeof req.headers['x-preview-gate-identity'] === 'string',
         leaked: leaked(req),

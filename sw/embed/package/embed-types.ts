@@ -4,13 +4,13 @@
  * the element itself is sw/embed/preview-frame.ts (the embed's public API is re-exported from
  * there and sw/embed/embed-mount.ts).
  */
-import type { PreviewEventDetail, PreviewHandle } from '../sw/embed/embed-mount.js';
-import type { CredentialPath } from '../sw/page/messages.js';
+import type { PreviewEventDetail, PreviewHandle } from '../embed-mount.js';
+import type { CredentialPath } from '../../page/messages.js';
 
-export type { PreviewEventDetail, PreviewHandle, MountOptions } from '../sw/embed/embed-mount.js';
-export type { CredentialPath, PageErrorCode } from '../sw/page/messages.js';
-export type { PreviewState } from '../sw/embed/lifecycle.js';
-import type { PreviewState } from '../sw/embed/lifecycle.js';
+export type { PreviewEventDetail, PreviewHandle, MountOptions } from '../embed-mount.js';
+export type { CredentialPath, PageErrorCode } from '../../page/messages.js';
+export type { PreviewState } from '../lifecycle.js';
+import type { PreviewState } from '../lifecycle.js';
 
 /** The events a `<preview-frame>` (and an element given to `mount`) dispatches. */
 export interface PreviewFrameEvents {
@@ -39,6 +39,11 @@ export interface PreviewFrameAttributes {
   sandbox: string;
   /** The sandbox port to preview. */
   port: number | string;
+  /**
+   * Every port the app uses (a frontend calling its API on another port): `"3000 8000"` or
+   * `"3000,8000"` in HTML, an array in JSX. The launch grants them all. Default: `port` only.
+   */
+  ports?: string | readonly number[];
   /** Path to open. Default `/`. */
   path?: string;
   /** The gateway's origin. Default: where embed.js came from, or `configure({ gatewayUrl })`. */

@@ -8,8 +8,8 @@
  * configure({ gatewayUrl: 'https://gate.example.com', getSession: () => myApp.sessionJwt() });
  * // <preview-frame sandbox="…" port="3000"></preview-frame>
  */
-import { mount as mountIn, PreviewGateError, type MountOptions, type PreviewHandle } from '../sw/embed/embed-mount.js';
-import { definePreviewFrame as define, type EmbedDefaults } from '../sw/embed/preview-frame.js';
+import { mount as mountIn, PreviewGateError, type MountOptions, type PreviewHandle } from '../embed-mount.js';
+import { definePreviewFrame as define, type EmbedDefaults } from '../preview-frame.js';
 import type { PreviewFrameElement } from './embed-types.js';
 
 export type * from './embed-types.js';
