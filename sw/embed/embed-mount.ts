@@ -31,8 +31,9 @@
  *
  * Runs on the host app's page (not on the preview origin, not in a worker). Built from:
  * gateway-client.ts (the broker API calls), status-watcher.ts (the status check),
- * frame-messages.ts (what the frame may say) and lifecycle.ts (the state machine); this file
- * wires them to the iframe and the element's events.
+ * frame-messages.ts (what the frame may say), lifecycle.ts (the state machine), ended-panel.ts
+ * and mount-types.ts (the options, the handle, the events' detail and the iframe's flags); this
+ * file wires them to the iframe and the element's events.
  *
  * @example
  *   const handle = PreviewGate.mount(document.getElementById('preview'), {
@@ -41,98 +42,19 @@
  *   handle.element.addEventListener('ready', (e) => console.log(e.detail.credentialPath));
  */
 import type { ErrorCode } from '../../protocol/index.js';
-import type { CredentialPath, PageErrorCode } from '../page/messages.js';
+import type { CredentialPath } from '../page/messages.js';
 import { createGatewayClient, PreviewGateError } from './gateway-client.js';
 import { readFrameMessage } from './frame-messages.js';
-import { createRelaunchBudget, mayRelaunchOnRequest, type Phase, type PreviewState, READY_SETTLE_MS, stateOf, withRelaunchable } from './lifecycle.js';
+import { createRelaunchBudget, mayRelaunchOnRequest, type Phase, READY_SETTLE_MS, stateOf, withRelaunchable } from './lifecycle.js';
 import { createEndedPanel } from './ended-panel.js';
 import { createStatusWatcher, statusInterval } from './status-watcher.js';
+import { IFRAME_ALLOW, IFRAME_SANDBOX, type MountOptions, type PreviewEventDetail, type PreviewHandle } from './mount-types.js';
 
 export { PreviewGateError } from './gateway-client.js';
 export { MAX_MESSAGE_LENGTH, frameErrorCode, frameMessage } from './frame-messages.js';
 export { MAX_AUTO_RELAUNCH_PER_MINUTE, READY_SETTLE_MS, type PreviewState } from './lifecycle.js';
 export { DEFAULT_STATUS_INTERVAL_MS, MIN_STATUS_INTERVAL_MS, endedCode, statusInterval } from './status-watcher.js';
-
-export interface MountOptions {
-  sandboxId: string;
-  port: number;
-  /**
-   * Every port of the sandbox the app uses, for an app on several ports (a frontend on 3000
-   * calling its API on 8000): the launch grants them all (POST /api/previews `ports`; `port` is
-   * always included; at most 8). Default: `port` only. docs/interface.md "Apps on several ports".
-   */
-  ports?: readonly number[];
-  /** Path to open in the sandbox app. Default `/`. */
-  path?: string;
-  /** Resolves to the host app's user-session JWT (sent as `Authorization: Bearer`). */
-  getSession: () => Promise<string>;
-  /** The gateway's own origin. Default: the origin embed.js was loaded from. */
-  gatewayUrl?: string;
-  /** `false` keeps the Service Worker out (cookie path only). Default true. */
-  worker?: boolean;
-  /** Title of the iframe, for assistive technology. Default `Preview`. */
-  title?: string;
-  /**
-   * How often (ms) the embed asks the gateway whether the preview session still lives
-   * (GET /api/previews/{id} with `getSession()`), from the frame's `launched` report on, paused
-   * while the page is hidden and checked at once when it is shown again. Default 30000; at
-   * least 100; `0` turns the check off (the end is then seen only by the frame's next
-   * navigation).
-   */
-  statusIntervalMs?: number;
-}
-
-export interface PreviewHandle {
-  readonly element: HTMLElement;
-  readonly iframe: HTMLIFrameElement;
-  /** How the preview authenticates: 'worker', 'worker-only', 'cookie', or null before the first launch. */
-  readonly credentialPath: CredentialPath | null;
-  readonly sessionId: string | null;
-  /**
-   * Where the preview stands: `loading` (launching), `waiting` (the sandbox or its app is
-   * starting), `live` (the app is shown), `failed`, `ended` (no session: `reload()` starts one),
-   * `idle` before the first mint, `destroyed`.
-   */
-  readonly state: PreviewState;
-  /** Mints a new preview and loads it (a new launch link each time). */
-  reload(): Promise<void>;
-  /** A new launch URL for the same preview, e.g. to open it in a new tab. */
-  launchUrl(path?: string): Promise<string>;
-  /**
-   * Ends the current preview session (DELETE /api/previews/{id}) for good: dispatches `expired`
-   * (`session_revoked`) at once, empties the frame and shows the ended panel; no new session
-   * starts until `reload()` (or the panel's Start again).
-   */
-  revoke(): Promise<void>;
-  destroy(): void;
-}
-
-export interface PreviewEventDetail {
-  code: PageErrorCode | 'ok';
-  /**
-   * Human-readable text. UNTRUSTED when it comes from the frame (the sandbox app can post it):
-   * at most MAX_MESSAGE_LENGTH characters; render it as text, never as HTML.
-   */
-  message: string;
-  credentialPath: CredentialPath | null;
-  sessionId: string | null;
-}
-
-/**
- * Why these sandbox flags, and why Chromium's console warning about them ("an iframe which has
- * both allow-scripts and allow-same-origin … can escape its sandboxing") does not apply: that
- * escape is a frame of the *host page's own origin* reaching up and removing its sandbox
- * attribute. The preview is always another origin (`{port}-{sandboxId}.{previewDomain}`, never
- * the host app's), so it cannot touch the host's DOM, and the attribute keeps protecting what it
- * is here for: the sandbox app (untrusted code) may not navigate the host app away (no
- * `allow-top-navigation*`, even after a click), nor lock the pointer or start a presentation.
- * `allow-same-origin` keeps the preview's real origin (its Service Worker, IndexedDB and cookies
- * need one); it runs scripts, submits forms, opens popups (OAuth flows, "open in new tab" links)
- * that are not themselves sandboxed, shows dialogs and downloads files. Chromium logs the warning
- * for every frame with both flags whatever its origin; it cannot be silenced from the page.
- */
-export const IFRAME_SANDBOX = 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads';
-export const IFRAME_ALLOW = 'clipboard-read; clipboard-write; fullscreen';
+export { IFRAME_ALLOW, IFRAME_SANDBOX, type MountOptions, type PreviewEventDetail, type PreviewHandle } from './mount-types.js';
 
 export function mount(element: HTMLElement, options: MountOptions, defaultGateway: string): PreviewHandle {
   const gateway = (options.gatewayUrl ?? defaultGateway).replace(/\/+$/, '');

@@ -82,13 +82,22 @@ export function rebuildRequest(request: Request, body: ArrayBuffer | null, token
     headers.delete(VIA_WORKER_HEADER);
   }
   const navigate = request.mode === 'navigate';
+  return copyRequest(request, headers, body, 'same-origin', navigate ? 'manual' : request.redirect);
+}
+
+/**
+ * `request` re-issued with `headers` and `body` in `mode`: everything else a page's request
+ * carries (credentials, cache, referrer, integrity, keepalive, signal) as it was. Shared by the
+ * same-origin copy above and the sibling-origin copy (sibling-origins.ts).
+ */
+export function copyRequest(request: Request, headers: Headers, body: ArrayBuffer | null, mode: RequestMode, redirect: RequestRedirect): Request {
   const init: RequestInit = {
     method: request.method,
     headers,
-    mode: 'same-origin',
+    mode,
     credentials: request.credentials,
     cache: request.cache === 'only-if-cached' ? 'default' : request.cache,
-    redirect: navigate ? 'manual' : request.redirect,
+    redirect,
     referrer: request.referrer,
     referrerPolicy: request.referrerPolicy,
     integrity: request.integrity,

@@ -17,7 +17,7 @@
  * and for the WebSocket wrapper (sw/page/ws-shim-entry.ts): recognising a sibling socket URL.
  */
 import { GATE_PATHS, PREVIEW_TOKEN_HEADER, RESERVED_PREFIX, VIA_WORKER_HEADER, isSessionOver, type SiblingToken } from '../../protocol/index.js';
-import { hasBody } from './attach-token.js';
+import { copyRequest, hasBody } from './attach-token.js';
 import { readErrorCode } from './gate-error.js';
 import { needsRenewal, type Clock, type FetchFn, type Renewer } from './renew.js';
 import type { StoredGrant, TokenStore } from './token-store.js';
@@ -70,21 +70,7 @@ export function rebuildSiblingRequest(request: Request, body: ArrayBuffer | null
     headers.set(PREVIEW_TOKEN_HEADER, token);
     headers.set(VIA_WORKER_HEADER, 'worker');
   }
-  const init: RequestInit = {
-    method: request.method,
-    headers,
-    mode: 'cors',
-    credentials: request.credentials,
-    cache: request.cache === 'only-if-cached' ? 'default' : request.cache,
-    redirect: token ? 'manual' : request.redirect,
-    referrer: request.referrer,
-    referrerPolicy: request.referrerPolicy,
-    integrity: request.integrity,
-    keepalive: request.keepalive,
-    signal: request.signal,
-  };
-  if (body !== null && hasBody(request.method)) init.body = body;
-  return new Request(request.url, init);
+  return copyRequest(request, headers, body, 'cors', token ? 'manual' : request.redirect);
 }
 
 export interface SiblingHandlerDeps {
