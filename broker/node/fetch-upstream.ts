@@ -22,7 +22,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { FetchLike, UpstreamRequestInit } from '../core/contracts.js';
-import { nodeResponse, pipeRequestBody, takeRequestBody } from './handover.js';
+import { pipeRequestBody, takeRequestBody } from './handover.js';
+import { nodeResponse } from './lazy-response.js';
 
 export interface NodeFetchOptions {
   /** Time allowed to open a TCP (and TLS) connection. Default 10 s. */

@@ -1,5 +1,5 @@
 /**
- * The Node edge's lazy answers (broker/node/handover.ts nodeResponse): Daytona's answer is a
+ * The Node edge's lazy answers (broker/node/lazy-response.ts nodeResponse): Daytona's answer is a
  * Response whose body stays Daytona's socket until someone asks for it, so the usual proxied
  * request makes no Web stream at all (handoverStats.lazy counts the answers sent that way).
  * Whoever does ask gets an ordinary Response: same bytes, clone(), a cut-off body an error.
