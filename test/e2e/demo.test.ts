@@ -177,6 +177,8 @@ describe('the demo host page, state by state (screenshots in test-results/demo)'
       expect(url.length).toBeGreaterThan(300);
       expect(await visibleText(page, '#new-share')).toContain('Copy it now: the link is shown only this once.');
       await page.click('#new-share-copy');
+      // The clipboard write is asynchronous: the line appears once it has been done.
+      await page.waitForFunction(() => document.querySelector('#new-share-copied')?.textContent !== '', null, { timeout: 15_000 });
       expect(await visibleText(page, '#new-share-copied')).toBe('Copied to the clipboard.');
       expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(url);
       // The list shows the link (this page made it), its expiry and a Revoke button.

@@ -118,7 +118,10 @@ describe('path normalisation (broker/core/http/paths.ts)', () => {
       fc.property(path, (p) => {
         if (readers(p).length > 0) expect([p, isReservedPath(p)]).toEqual([p, true]);
       }),
-      { numRuns: 3000 },
+      // Kept: a counterexample fast-check once found (seed 1629141794). The URL parser turns the
+      // raw `\` into `/` before the `%5c` is decoded, a mix that only the WHATWG starting text
+      // of paths.ts#decodings covers (whatwgThenDecode reads it as /__gate/..\__GATE/__gate).
+      { numRuns: 3000, examples: [['/%5F_gate\\.%2e%5c__GATE/__gate']] },
     );
   });
 

@@ -7,7 +7,9 @@
  * collapse `//`, and resolve `.`/`..` AFTER decoding (Python's http.server reads
  * `/x/..%2f__gate/sw.js` as `/__gate/sw.js`). So a path is judged by all its READINGS:
  *
- *   for each decoding depth d = 0, 1, 2, 3 (percent-decoding applied d times, leniently: a
+ *   starting from the path as sent AND from the WHATWG URL parser's reading of it (which turns a
+ *   raw `\` into `/` and resolves dot segments before any decoding), for each decoding depth
+ *   d = 0, 1, 2, 3 (percent-decoding applied d times, leniently: a
  *   malformed escape stays as it is; `;params` dropped or not before each pass, as Tomcat drops
  *   them before decoding), the text is NORMALISED:
  *     1. `\` → `/`;
@@ -81,6 +83,16 @@ function decodeOnce(p: string): string {
   });
 }
 
+/** The path as the WHATWG URL parser reads the request target `pathname` (itself when it cannot). */
+function whatwgPath(pathname: string): string {
+  if (!pathname.startsWith('/')) return pathname;
+  try {
+    return new URL(`http://h.invalid${pathname}`).pathname;
+  } catch {
+    return pathname;
+  }
+}
+
 /** Drops `;params` from every `/`-separated segment of the (possibly still encoded) text. */
 function dropParams(p: string): string {
   return p.replace(/;[^/]*/g, '');
@@ -92,8 +104,13 @@ function dropParams(p: string): string {
  * then decodes, so `..;x%2f` is `..` to it).
  */
 export function decodings(pathname: string): string[] {
-  const seen = new Set<string>([pathname]);
-  let frontier = [pathname];
+  // The WHATWG URL parser's reading is a starting text too: it turns a raw `\` into `/` and
+  // resolves dot segments (`%2e` included) BEFORE anything is decoded, while a decoded `%5c`
+  // stays `\` (a mix no single `Reading` below makes). It is what a Request URL built from the
+  // request target holds (@hono/node-server, browsers, Node, Deno).
+  const whatwg = whatwgPath(pathname);
+  const seen = new Set<string>([pathname, whatwg]);
+  let frontier = [...seen];
   for (let i = 0; i < MAX_DECODINGS && frontier.length > 0; i++) {
     const next: string[] = [];
     for (const p of frontier) {
