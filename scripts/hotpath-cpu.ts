@@ -15,10 +15,10 @@
  * as "baseline": a before/after under the same load).
  * Used for the "Hot path: before and after" section of docs/benchmarks.md.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { childPids, cpuMsOf, freePort, startProcess } from '../bench/processes.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -29,74 +29,8 @@ const CONCURRENCY = Number(process.env.HOTPATH_CONCURRENCY ?? 16);
 const PATH = process.env.HOTPATH_PATH ?? '/api/echo';
 const tsx = ['--import', 'tsx'];
 
-interface Started {
-  child: ChildProcess;
-  values: Record<string, string>;
-  stop(): Promise<void>;
-}
-
-function start(args: string[], env: Record<string, string>, wait: string[]): Promise<Started> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const values: Record<string, string> = {};
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready\n${stderr}`)), 60_000);
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(buf.slice(0, nl).trim());
-        buf = buf.slice(nl + 1);
-        if (m) values[m[1]!] = m[2]!;
-      }
-      if (wait.every((w) => w in values)) {
-        clearTimeout(timer);
-        resolve({ child, values, stop });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${args.join(' ')} exited with ${code}\n${stderr}`));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** utime + stime of a process, in ms (clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
+// The node child processes and free ports of the benchmark itself (bench/processes.ts).
+const start = (args: string[], env: Record<string, string>, wait: string[]) => startProcess(process.execPath, args, env, wait);
 
 function post(
   port: number,
