@@ -3,6 +3,8 @@
  * `--cpu-prof` against the emulator, drives one kind of load with bench/load.ts (its own
  * process), then prints the top self-time functions and files of the gateway's profile.
  * The profile itself stays in .tmp/profiles/ for a closer look (Chrome DevTools can open it).
+ * `bench/profile.ts summarize <file.cpuprofile> [dist/gateway.mjs]` summarises a profile made
+ * elsewhere (scripts/hotpath-cpu.ts HOTPATH_PROFILE=1); with the bundle, by source module.
  * Env: PROFILE_SECONDS (default 8), GATEWAY_ENTRY (default broker/node/main.ts via tsx;
  * a .ts runs through tsx, anything else with plain node, e.g. dist/gateway.mjs).
  */
@@ -42,18 +44,70 @@ interface Profile {
   timeDeltas: number[];
 }
 
-/** Self time per function and per file, from the samples of a V8 .cpuprofile. */
-export function summarize(profile: Profile, top = 30): string {
+/**
+ * The source file of each line of an esbuild bundle (dist/gateway.mjs), from the `// path`
+ * comments esbuild puts before each module's code: a profile of the bundle then reads by module.
+ */
+export function bundleSources(bundleText: string): (line: number) => string | null {
+  const marks: [number, string][] = [];
+  bundleText.split('\n').forEach((l, i) => {
+    if (/^\/\/ (broker|node_modules|protocol|sw)\//.test(l)) marks.push([i, l.slice(3)]);
+  });
+  return (line) => {
+    let lo = 0;
+    let hi = marks.length - 1;
+    let found: string | null = null;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (marks[mid]![0] <= line) {
+        found = marks[mid]![1];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  };
+}
+
+/**
+ * Where a file's self time belongs, in the few groups docs/benchmarks.md reports: the kernel
+ * (time inside socket syscalls), V8 (GC and the rest it does itself), Node's HTTP and streams,
+ * the Fetch API objects (undici: Headers, Request, Response), Hono (the router and
+ * @hono/node-server), jose, and the gateway's own code (core and Node edge).
+ */
+export function groupOf(file: string): string {
+  if (/^(writev|writeUtf8String|writeLatin1String|writeBuffer|read|close|shutdown)$/.test(file)) return 'kernel: socket syscalls';
+  if (file === '(garbage collector)') return 'V8: garbage collection';
+  if (file === '[eval]') return "the minimal proxy's own code";
+  if (/^\((program|root)\)$|^runMicrotasks$|^RegExp:|^(parse|btoa|now|getLibuvNow)$/.test(file)) return 'V8 and natives (microtasks, regexps, URL parsing)';
+  if (file.startsWith('node:internal/deps/undici')) return 'Fetch API objects (undici)';
+  if (/^node:/.test(file)) return 'Node: http, net, streams, events';
+  if (/hono/.test(file)) return 'Hono and @hono/node-server';
+  if (/jose/.test(file)) return 'jose';
+  if (file.startsWith('broker/core/') || file.startsWith('protocol/')) return 'gateway: portable core';
+  if (file.startsWith('broker/node/')) return 'gateway: Node edge';
+  return 'other';
+}
+
+/**
+ * Self time per function, per file and per group, from the samples of a V8 .cpuprofile.
+ * `sources` maps a bundle's lines to their module (bundleSources); (idle) is left out.
+ */
+export function summarize(profile: Profile, top = 30, sources?: (line: number) => string | null): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) self.set(profile.samples[i]!, (self.get(profile.samples[i]!) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
+  const group = new Map<string, number>();
+  let total = 0;
   for (const [id, us] of self) {
     const n = byId.get(id)!;
-    const url = n.callFrame.url.replace(/^file:\/\/\/work\/main\//, '').replace(/^.*node_modules\//, 'nm/');
-    const name = `${n.callFrame.functionName || '(anon)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`;
+    if (n.callFrame.functionName === '(idle)') continue;
+    total += us;
+    const raw = n.callFrame.url;
+    const source = sources && /\.mjs$/.test(raw) ? sources(n.callFrame.lineNumber) : null;
+    const url = (source ?? raw).replace(/^file:\/\/\/work\/main\//, '').replace(/^.*node_modules\//, 'nm/');
+    const name = `${n.callFrame.functionName || '(anon)'} ${url ? `${url}${source ? '' : `:${n.callFrame.lineNumber + 1}`}` : ''}`;
     fn.set(name, (fn.get(name) ?? 0) + us);
     const f = url
       ? url.startsWith('nm/')
@@ -61,17 +115,21 @@ export function summarize(profile: Profile, top = 30): string {
             .split('/')
             .slice(0, url.split('/')[1]!.startsWith('@') ? 3 : 2)
             .join('/')
-        : url
+        : url.startsWith('node:')
+          ? url.split('/').slice(0, 3).join('/')
+          : url
       : n.callFrame.functionName;
     file.set(f, (file.get(f) ?? 0) + us);
+    const g = groupOf(f.startsWith('nm/') ? `node_modules/${f.slice(3)}` : f);
+    group.set(g, (group.get(g) ?? 0) + us);
   }
-  const fmt = (m: Map<string, number>) =>
+  const fmt = (m: Map<string, number>, n = top) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
+      .slice(0, n)
       .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`)
       .join('\n');
-  return `total ${(total / 1e6).toFixed(2)} s sampled\n-- self time by function --\n${fmt(fn)}\n-- self time by file/package --\n${fmt(file)}`;
+  return `total ${(total / 1e6).toFixed(2)} s busy (sampled, idle excluded)\n-- self time by group --\n${fmt(group, 20)}\n-- self time by function --\n${fmt(fn)}\n-- self time by file/package --\n${fmt(file)}`;
 }
 
 async function main() {
@@ -119,11 +177,18 @@ async function main() {
   await emulator.stop();
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written');
-  console.log(summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile, Number(process.env.PROFILE_TOP ?? 30)));
+  const sources = script.endsWith('.mjs') ? bundleSources(readFileSync(script, 'utf8')) : undefined;
+  console.log(summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile, Number(process.env.PROFILE_TOP ?? 30), sources));
+}
+
+/** `bench/profile.ts summarize <file.cpuprofile> [bundle.mjs]`: the same summary of a profile made elsewhere (scripts/hotpath-cpu.ts). */
+function summarizeFile(profilePath: string, bundle?: string): void {
+  const sources = bundle ? bundleSources(readFileSync(bundle, 'utf8')) : undefined;
+  console.log(summarize(JSON.parse(readFileSync(profilePath, 'utf8')) as Profile, Number(process.env.PROFILE_TOP ?? 30), sources));
 }
 
 if (process.argv[1]?.endsWith('profile.ts')) {
-  main().catch((e) => {
+  (mode === 'summarize' ? Promise.resolve(summarizeFile(process.argv[3]!, process.argv[4])) : main()).catch((e) => {
     console.error(e);
     process.exit(1);
   });

@@ -10,7 +10,7 @@
  * Env: HOTPATH_REQUESTS (per round, default 20000), HOTPATH_ROUNDS (default 3),
  * HOTPATH_CONCURRENCY (default 16), GATEWAY_ENTRY (default dist/gateway.mjs: run
  * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_PROFILE=1 (the gateway under
- * --cpu-prof, the profile in .tmp/profiles/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
+ * --cpu-prof, the profile in .tmp/profiles/; the minimal proxy's in .tmp/profiles/minimal/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
  * (a second gateway bundle, e.g. one built from an earlier commit, measured in the same rounds
  * as "baseline": a before/after under the same load).
  * Used for the "Hot path: before and after" section of docs/benchmarks.md.
@@ -74,6 +74,7 @@ http.createServer((req, res) => {
   up.on('error', () => { res.statusCode = 502; res.end(); });
   req.pipe(up);
 }).listen(Number(port), '127.0.0.1', () => console.log('READY=1'));
+process.on('SIGTERM', () => process.exit(0)); // exits cleanly, so --cpu-prof writes its profile
 `;
 
 /** The load: a fixed number of GETs at a fixed concurrency, from its own process. */
@@ -191,6 +192,7 @@ async function main() {
       DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
       GATE_USER_JWT_SECRET: secret,
       GATE_LOG: 'off',
+      GATE_ACCESS_TTL: '3600', // one token for the whole run, however slow the machine
     },
     ['GATEWAY_URL'],
   );
@@ -205,12 +207,15 @@ async function main() {
           DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
           GATE_USER_JWT_SECRET: secret,
           GATE_LOG: 'off',
+          GATE_ACCESS_TTL: '3600',
         },
         ['GATEWAY_URL'],
       )
     : null;
   const daytonaHost = `3000-${SANDBOX_ID}.proxy.localhost:${emuPort}`;
-  const minimal = await start(['-e', MINIMAL_PROXY, String(minPort), String(emuPort), daytonaHost, PREVIEW_TOKEN!], {}, ['READY']);
+  // Profiled too under HOTPATH_PROFILE (in .tmp/profiles/minimal/): the same native costs side by side.
+  const minProf = prof.length ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal')] : [];
+  const minimal = await start([...minProf, '-e', MINIMAL_PROXY, String(minPort), String(emuPort), daytonaHost, PREVIEW_TOKEN!], {}, ['READY']);
   const nginx = startNginx(nginxPort, emuPort, daytonaHost, PREVIEW_TOKEN!);
 
   const session = await new SignJWT({})

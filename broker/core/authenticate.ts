@@ -34,6 +34,7 @@ import { stripGateQuery } from './forward-request.js';
 import { createPublicLookups } from './public-lookups.js';
 import { createSecretRecogniser } from './gate-secrets.js';
 import { grantIncludes, siblingPortOf } from './tokens/sibling-origins.js';
+import { urlOf } from './request-host.js';
 
 // Kept importable from here: the rules moved to http/fetch-metadata.ts and public-lookups.ts.
 export { cookiesAccepted, isNavigation } from './http/fetch-metadata.js';
@@ -208,7 +209,7 @@ export function createAuthenticator(d: AuthenticatorDeps) {
 
   /** The chain itself (see the header). */
   async function resolve(req: Request, host: PreviewHost, opts: AuthenticateOptions): Promise<Authenticated> {
-    const url = new URL(req.url);
+    const url = urlOf(req);
     const pathname = url.pathname;
     const headerToken = req.headers.get(PREVIEW_TOKEN_HEADER);
     if (headerToken !== null) return fromAccessToken(headerToken.trim(), host, pathname);

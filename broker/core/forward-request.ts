@@ -7,6 +7,7 @@
 import { decodeProtectedHeader } from 'jose';
 import { GATE_COOKIE_PREFIX, GateError, IDENTITY_HEADER, PREVIEW_TOKEN_HEADER, SHARE_QUERY, TOKEN_TYPES, WS_TICKET_QUERY } from '../../protocol/index.js';
 import { stripGateCookies } from './http/cookies.js';
+import { urlOf } from './request-host.js';
 
 const GATE_HEADER_PREFIX = 'x-preview-gate-';
 const GATE_QUERY = new Set([SHARE_QUERY, WS_TICKET_QUERY]);
@@ -181,7 +182,7 @@ function toRequest(url: string, method: string, headers: Headers, body: Readable
  * Request, whose constructor judges the method.
  */
 export function forwardRequest(req: Request, authorizationWasOurs: boolean, identity: string | null, view?: ForwardView): Request {
-  const url = new URL(req.url);
+  const url = urlOf(req);
   const headers = sanitizeHeaders(req.headers, authorizationWasOurs);
   if (identity) headers.set(IDENTITY_HEADER, identity);
   if (view?.origin) headers.set('origin', view.origin);

@@ -27,9 +27,9 @@ import { createUserSessionVerifier } from './auth/user-session.js';
 import { labelPolicy, type PreviewPolicy } from './auth/policy.js';
 import { createMetrics, METRIC, type MetricsRegistry } from './metrics.js';
 import { createJsonLogger, silentLogger } from './logger.js';
-import { classifyHost, previewOrigin } from './http/host.js';
+import { classifyHost, previewOrigin, type HostKind } from './http/host.js';
 import { errorResponse } from './http/respond.js';
-import { hostOf, rememberHost } from './request-host.js';
+import { hostOf, rememberHost, urlOf } from './request-host.js';
 import { siblingErrorCors } from './tokens/sibling-origins.js';
 import { registerBrokerRoutes } from './broker-api.js';
 import { registerGatePaths } from './gate-paths.js';
@@ -184,10 +184,25 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     identity,
   };
 
+  // A classification depends on the host text alone: the hosts in use are remembered (bounded,
+  // emptied when full so made-up names cannot keep the real ones out; unknown hosts never are).
+  const knownHosts = new Map<string, HostKind>();
+  const classify = (host: string): HostKind => {
+    let kind = knownHosts.get(host);
+    if (kind === undefined) {
+      kind = classifyHost(config, host);
+      if (kind.kind !== 'unknown') {
+        if (knownHosts.size >= 1000) knownHosts.clear();
+        knownHosts.set(host, kind);
+      }
+    }
+    return kind;
+  };
   const app: GateApp = new Hono<GateEnv>({
     getPath: (req) => {
-      const kind = classifyHost(config, new URL(req.url).host);
-      rememberHost(req, kind);
+      const url = new URL(req.url);
+      const kind = classify(url.host);
+      rememberHost(req, kind, url);
       const prefix = kind.kind === 'gateway' ? GW : kind.kind === 'preview' ? PV : XX;
       return prefix + getPath(req);
     },
@@ -251,7 +266,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   // three groups apart.
   // 1. Unknown hosts: a coded refusal, nothing else.
   app.all(`${XX}/*`, (c) => {
-    const h = classifyHost(config, new URL(c.req.url).host);
+    const h = classifyHost(config, urlOf(c.req.raw).host);
     throw h.kind === 'unknown' ? h.error : new GateError('not_found', 'Not found.');
   });
   const readiness = deps.readiness ?? createReadiness({ probes: defaultProbes(store, deps.daytona), clock });

@@ -12,6 +12,7 @@ import type { Logger } from './contracts.js';
 import { childLogger } from './logger.js';
 import { base64url } from 'jose';
 import { clientAddressOf } from './http/client-address.js';
+import { urlOf } from './request-host.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 /** Ids we repeat in logs and headers: printable, short, no spaces or quotes. */
@@ -83,7 +84,7 @@ export function requestLog(logger: Logger, c: Context<GateEnv>): Logger {
 export function logRequest(logger: Logger, c: Context<GateEnv>, status: number, ms: number): void {
   const level = status >= 500 ? 'warn' : 'info';
   if (logger.enabled && !logger.enabled(level)) return;
-  const url = new URL(c.req.url);
+  const url = urlOf(c.req.raw);
   const client = clientAddressOf(c.env);
   logger[level]('request', {
     rid: c.get('requestId'),

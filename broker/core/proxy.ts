@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { GateError } from '../../protocol/index.js';
 import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.js';
 import { checkPort } from './http/host.js';
-import { hostOf } from './request-host.js';
+import { hostOf, urlOf } from './request-host.js';
 import { forwardRequest, hasGateSetCookie, privateCacheControl, stripAppSetCookies } from './forward-request.js';
 import type { PreviewHost } from './authenticate.js';
 import type { AbortLike, ForwardMeta } from './contracts.js';
@@ -52,7 +52,7 @@ export function registerPreviewGuards(app: GateApp, x: GatewayContext): void {
     const h = hostOf(c.req.raw);
     if (h.kind !== 'preview') throw new GateError('not_found', 'Not a preview origin.');
     checkPort(x.config, h.target.port);
-    if (!isReservedPath(new URL(c.req.url).pathname)) {
+    if (!isReservedPath(urlOf(c.req.raw).pathname)) {
       const pre = preflight(c.req.raw);
       if (pre) return pre;
     }
@@ -64,9 +64,11 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
   app.all(`${PV}/*`, async (c: Context<GateEnv>) => {
     const host = hostOf(c.req.raw) as PreviewHost & { kind: 'preview' };
     const req = c.req.raw;
+    const url = urlOf(req);
+    const pathname = url.pathname;
     // Reserved paths that the router did not match literally (encoded, doubled slashes, case)
     // are still ours: never forwarded, whatever the app server would make of them.
-    if (isReservedPath(new URL(req.url).pathname)) throw new GateError('not_found', 'No such gateway path.');
+    if (isReservedPath(pathname)) throw new GateError('not_found', 'No such gateway path.');
     if (REFUSED_METHODS.has(req.method.toUpperCase())) {
       throw new GateError('method_not_allowed', `${req.method} is never forwarded to a preview.`, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
     }
@@ -82,7 +84,6 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     const identity = await x.identity(auth.principal, host.origin);
     // X-Forwarded-Proto is the preview origin's scheme; a known dev server's dev endpoint sees
     // the app's own Origin when the browser's is the preview origin (upstream/dev-origin.ts).
-    const pathname = new URL(req.url).pathname;
     const origin = presentedOrigin({
       enabled: x.config.devServerOrigin,
       kind: 'request',
@@ -100,7 +101,7 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
       clientAddress || clientAbort ? { ...(clientAddress ? { clientAddress } : {}), ...(clientAbort ? { clientAbort } : {}) } : undefined;
     let res = await x.upstream.forward(appWorker ? appWorkerRequest(forwarded) : forwarded, host.target, auth.principal, meta);
     if (res.status >= 400) refusalHinterOf(x.config, x.logger)(pathname, 'request', res.status, host.origin, log);
-    if (appWorker) res = await wrapAppWorkerAnswer(res, new URL(req.url), log);
+    if (appWorker) res = await wrapAppWorkerAnswer(res, url, log);
     const appSetsOurCookie = hasGateSetCookie(res.headers);
     // Answers to authenticated requests stay out of shared caches (public sandboxes excepted).
     const cacheControl = auth.principal.kind === 'public' ? null : privateCacheControl(res.headers.get('cache-control'));

@@ -70,7 +70,7 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
 
-  function send(request: UpstreamRequestInit, url: URL, allowStaleRetry: boolean): Promise<Response> {
+  function send(request: UpstreamRequestInit, url: Target, allowStaleRetry: boolean): Promise<Response> {
     const secure = url.protocol === 'https:';
     const signal = request.signal;
     let headers: Record<string, string>;
@@ -89,7 +89,7 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
       protocol: url.protocol,
       hostname: loopback ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port || (secure ? 443 : 80),
-      path: url.pathname + url.search,
+      path: url.path,
       method: request.method,
       headers,
       agent: secure ? httpsAgent : httpAgent,
@@ -176,7 +176,12 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
       const reason: unknown = request.signal.reason;
       return Promise.reject(reason instanceof Error ? reason : abortError());
     }
-    const url = new URL(request.url);
+    let url: Target;
+    try {
+      url = targetOf(request.url);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       return Promise.reject(new TypeError(`createNodeFetch: unsupported scheme ${url.protocol}`));
     }
@@ -191,6 +196,46 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
     httpsAgent.destroy();
   };
   return fetchUpstream;
+}
+
+/** What `send` reads of the upstream URL: its origin's parts and the path with the query. */
+interface Target {
+  protocol: string;
+  hostname: string;
+  host: string;
+  port: string;
+  path: string;
+}
+
+/** Origins already parsed (a few Daytona hosts serve every request; bounded, emptied when full). */
+const origins = new Map<string, Omit<Target, 'path'>>();
+
+/** How many upstream URLs were split at a remembered origin instead of parsed whole (tests prove the fast path). */
+export const targetStats = { remembered: 0 };
+
+/**
+ * The parts of `href`. Every URL that reaches here is a serialised WHATWG URL (a Request's
+ * `url`, or upstream/forward.ts#upstreamUrl: a parsed origin + a parsed path and query), so the
+ * text after the origin is already the path as the URL parser would give it; only the origin is
+ * parsed, once per origin. Anything that does not look like `scheme://authority/…` is parsed whole.
+ */
+function targetOf(href: string): Target {
+  const authority = href.indexOf('://');
+  const cut = authority < 0 ? -1 : href.indexOf('/', authority + 3);
+  const origin = cut < 0 ? null : href.slice(0, cut);
+  const known = origin === null ? undefined : origins.get(origin);
+  if (known !== undefined && !href.includes('#')) {
+    targetStats.remembered++;
+    return { ...known, path: href.slice(cut) };
+  }
+  const url = new URL(href);
+  const parts = { protocol: url.protocol, hostname: url.hostname, host: url.host, port: url.port };
+  // Remembered only when the text really is `{origin}{path}{query}` as parsed (so splitting it is exact).
+  if (origin !== null && url.origin === origin && href === `${origin}${url.pathname}${url.search}`) {
+    if (origins.size >= 100) origins.clear();
+    origins.set(origin, parts);
+  }
+  return { ...parts, path: url.pathname + url.search };
 }
 
 /** Writes the body into the request (a stream honouring backpressure); ends it when done. */

@@ -2,10 +2,15 @@
  * The hot path's shortcuts are taken, and read exactly like what they replace (issue 9):
  * the forwarded request is a lightweight view (broker/core/forward-request.ts ForwardedRequest)
  * rather than a second fetch Request, for the usual methods; other methods still get the full
- * Request (and its method checks). Counters prove the fast path so it cannot switch off silently.
+ * Request (and its method checks); the request URL is parsed once per request; the upstream URL
+ * is split at a remembered origin. Counters prove the fast path so it cannot switch off silently.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { forwardRequest, forwardStats } from '../../broker/core/forward-request.js';
+import { urlOf, urlStats } from '../../broker/core/request-host.js';
+import { createNodeFetch, targetStats } from '../../broker/node/fetch-upstream.js';
 import { makeGateway } from './helpers.js';
 
 describe('the forwarded request is a lightweight view', () => {
@@ -53,5 +58,78 @@ describe('the forwarded request is a lightweight view', () => {
     expect(forwardStats.views - before).toBe(0);
     expect(() => forwardRequest(new Request('http://3000-x.preview.localhost/', { method: 'POST' }), false, null)).not.toThrow();
     expect(forwardStats.views - before).toBe(1);
+  });
+});
+
+describe('the request URL is parsed once (broker/core/request-host.ts urlOf)', () => {
+  it('every step of a proxied request reads the router’s parse, and the request arrives as sent', async () => {
+    const t = await makeGateway();
+    const { grant } = await t.launch();
+    const before = urlStats.remembered;
+    const res = await t.preview('/a%20b/./c?q=%2F&__gate_share=x#frag', { headers: { 'x-daytona-preview-token': grant.accessToken } });
+    expect(res.status).toBe(200);
+    // The guard, the proxy, authentication and the forwarded request (at least) read the same parse.
+    expect(urlStats.remembered - before).toBeGreaterThanOrEqual(4);
+    expect(t.upstream.seen.at(-1)!.request.url).toBe(`${t.origin()}/a%20b/c?q=%2F`);
+  });
+
+  it('positive control: a request the router never saw is parsed on the spot, not taken from another', () => {
+    const before = urlStats.remembered;
+    const url = urlOf(new Request('http://3000-x.preview.localhost/p?q=1'));
+    expect(url.pathname).toBe('/p');
+    expect(url.search).toBe('?q=1');
+    expect(urlStats.remembered).toBe(before);
+  });
+
+  it('a remembered host classification answers for its own host only: another sandbox and an unknown host stay themselves', async () => {
+    const t = await makeGateway();
+    const { grant } = await t.launch();
+    const ok = await t.preview('/', { headers: { 'x-daytona-preview-token': grant.accessToken } });
+    expect(ok.status).toBe(200);
+    // The same token on another sandbox's host: refused (the classification of that host is its own).
+    const other = await t.gw.fetch(new Request(`${t.origin('other-sandbox-1')}/`, { headers: { 'x-daytona-preview-token': grant.accessToken } }));
+    expect(other.status).toBe(403);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe('wrong_scope');
+    const unknown = await t.gw.fetch(new Request('http://elsewhere.example/'));
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    // Many distinct preview hosts (more than are remembered): each still classified as itself.
+    for (let i = 0; i < 1100; i++) await t.gw.fetch(new Request(`http://${3000 + (i % 50)}-sbx${i}.preview.localhost:8787/`));
+    const again = await t.preview('/', { headers: { 'x-daytona-preview-token': grant.accessToken } });
+    expect(again.status).toBe(200);
+  });
+});
+
+describe('the upstream URL is split at a remembered origin (broker/node/fetch-upstream.ts targetOf)', () => {
+  it('the second request to an origin is not parsed whole, and the upstream sees exactly the parsed path and query', async () => {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const fetchUpstream = createNodeFetch();
+    try {
+      const paths = ['/first', '/a%20b/c?q=%2F&x=%E2%82%AC', '/x?'];
+      for (const p of paths) {
+        const url = new URL(p, base).href;
+        const res = await fetchUpstream(new Request(url));
+        expect(await res.text()).toBe('ok');
+      }
+      const before = targetStats.remembered;
+      const res = await fetchUpstream(new Request(`${base}/again?y=1`));
+      await res.text();
+      expect(targetStats.remembered - before).toBe(1);
+      expect(seen).toEqual(['/first', '/a%20b/c?q=%2F&x=%E2%82%AC', '/x?', '/again?y=1']);
+      // Positive control: a URL with a fragment is parsed whole (the fragment never goes out).
+      const withHash = targetStats.remembered;
+      await (await fetchUpstream(new Request(`${base}/h?z=1#frag`))).text();
+      expect(targetStats.remembered).toBe(withHash);
+      expect(seen.at(-1)).toBe('/h?z=1');
+    } finally {
+      fetchUpstream.close();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

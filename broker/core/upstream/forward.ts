@@ -83,9 +83,17 @@ export function upstreamHeaders(incoming: Headers, publicUrl: URL, link: Preview
   return headers;
 }
 
+/** The origin of each cached link's URL, parsed once per link (links live minutes, requests many). */
+const linkOrigins = new WeakMap<PreviewLink, string>();
+
 /** Daytona's URL for the same path and query: `{link.url origin}{path}{query}`. */
 export function upstreamUrl(publicUrl: URL, link: PreviewLink): string {
-  return new URL(link.url).origin + publicUrl.pathname + publicUrl.search;
+  let origin = linkOrigins.get(link);
+  if (origin === undefined || !link.url.startsWith(origin)) {
+    origin = new URL(link.url).origin;
+    linkOrigins.set(link, origin);
+  }
+  return origin + publicUrl.pathname + publicUrl.search;
 }
 
 /** The complete upstream Request; `redirect: 'manual'` so the app's redirects reach the client. */
