@@ -25,7 +25,7 @@ import { createCredentials } from './credentials.js';
 import { createAuthenticator } from './authenticate.js';
 import { createUserSessionVerifier } from './auth/user-session.js';
 import { labelPolicy, type PreviewPolicy } from './auth/policy.js';
-import { createMetrics, METRIC, type MetricsRegistry } from './metrics.js';
+import { createMetrics, fixedLabels, METRIC, type MetricsRegistry } from './metrics.js';
 import { createJsonLogger, silentLogger } from './logger.js';
 import { classifyHost, previewOrigin, type HostKind } from './http/host.js';
 import { errorResponse } from './http/respond.js';
@@ -208,6 +208,19 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     },
   });
 
+  // The label sets of the per-request metrics: 3 host kinds x 5 status classes, made once.
+  const labelSets = new Map<string, { count: Readonly<Record<string, string>>; duration: Readonly<Record<string, string>> }>();
+  const requestLabels = (kind: string, status: number) => {
+    const cls = `${Math.floor(status / 100)}xx`;
+    const key = `${kind} ${cls}`;
+    let set = labelSets.get(key);
+    if (set === undefined) {
+      set = { count: fixedLabels({ host: kind, class: cls }), duration: fixedLabels({ host: kind }) };
+      if (labelSets.size < 100) labelSets.set(key, set);
+    }
+    return set;
+  };
+
   registerRequestId(app);
   // One log line and the metrics per request; pending Set-Cookies on EVERY answer (a rotated
   // refresh credential must reach the browser even when the upstream then fails).
@@ -234,8 +247,9 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     const ms = performance.now() - start;
     const status = c.res.status;
     const kind = c.req.routePath.startsWith(PV) ? 'preview' : c.req.routePath.startsWith(GW) ? 'gateway' : 'unknown';
-    metrics.inc(METRIC.requests, { host: kind, class: `${Math.floor(status / 100)}xx` });
-    metrics.observe(METRIC.duration, ms / 1000, { host: kind });
+    const labels = requestLabels(kind, status);
+    metrics.inc(METRIC.requests, labels.count);
+    metrics.observe(METRIC.duration, ms / 1000, labels.duration);
     if (!logRequests && status < 500) return; // GATE_LOG=off: not even the line's fields are built
     logRequest(logger, c, status, ms);
   });

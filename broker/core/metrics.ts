@@ -33,8 +33,25 @@ export interface MetricsRegistry extends Metrics {
  */
 const renderedLabels = new Map<string, string>();
 
-function labelKey(labels: Record<string, string> | undefined): string {
+/** Label sets made once and passed on every request (`fixedLabels`), known by identity. */
+const labelObjects = new WeakMap<Readonly<Record<string, string>>, string>();
+
+/**
+ * A label set to pass again and again (the per-request ones, gateway.ts): frozen and rendered
+ * once, so counting under it needs no JSON per request.
+ */
+export function fixedLabels(labels: Record<string, string>): Readonly<Record<string, string>> {
+  const frozen = Object.freeze({ ...labels });
+  labelObjects.set(frozen, renderedKey(frozen));
+  return frozen;
+}
+
+function labelKey(labels: Readonly<Record<string, string>> | undefined): string {
   if (!labels) return '';
+  return labelObjects.get(labels) ?? renderedKey(labels);
+}
+
+function renderedKey(labels: Readonly<Record<string, string>>): string {
   const raw = JSON.stringify(labels); // unambiguous (escaped), whatever the values hold
   let key = renderedLabels.get(raw);
   if (key === undefined) {
@@ -44,7 +61,7 @@ function labelKey(labels: Record<string, string> | undefined): string {
   return key;
 }
 
-function renderLabels(labels: Record<string, string>): string {
+function renderLabels(labels: Readonly<Record<string, string>>): string {
   const parts = Object.keys(labels)
     .sort()
     .map((k) => `${k.replace(/[^a-zA-Z0-9_]/g, '_')}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);

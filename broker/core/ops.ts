@@ -24,19 +24,26 @@ export function requestIdOf(req: Request): string {
   return v !== null && REQUEST_ID.test(v) ? v : freshRequestId();
 }
 
-/** Random bytes for request ids, drawn 512 ids at a time: one getRandomValues call per id was ~2% of a proxied request. */
+/**
+ * Request ids drawn 512 at a time: one getRandomValues call per id was ~2% of a proxied request,
+ * and one base64url encoding per id ~1%. 12 random bytes are exactly 16 base64url characters
+ * (12 is a multiple of 3), so slicing the encoding of 512 × 12 bytes into 16-character pieces
+ * gives each id exactly the encoding of its own 12 bytes.
+ */
 const ID_BYTES = 12;
-let idPool = new Uint8Array(0);
+const ID_CHARS = 16;
+const IDS_PER_DRAW = 512;
+let idPool = '';
 let idAt = 0;
 
 /** A fresh request id: 12 random bytes as base64url (16 characters), like tokens/crypto.ts randomId. */
 export function freshRequestId(): string {
-  if (idAt + ID_BYTES > idPool.length) {
-    idPool = crypto.getRandomValues(new Uint8Array(ID_BYTES * 512));
+  if (idAt + ID_CHARS > idPool.length) {
+    idPool = base64url.encode(crypto.getRandomValues(new Uint8Array(ID_BYTES * IDS_PER_DRAW)));
     idAt = 0;
   }
-  const id = base64url.encode(idPool.subarray(idAt, idAt + ID_BYTES));
-  idAt += ID_BYTES;
+  const id = idPool.slice(idAt, idAt + ID_CHARS);
+  idAt += ID_CHARS;
   return id;
 }
 

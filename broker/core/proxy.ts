@@ -10,7 +10,7 @@ import { PV, type GateApp, type GateEnv, type GatewayContext } from './context.j
 import { checkPort } from './http/host.js';
 import { hostOf, urlOf } from './request-host.js';
 import { forwardRequest, hasGateSetCookie, privateCacheControl, stripAppSetCookies } from './forward-request.js';
-import type { PreviewHost } from './authenticate.js';
+import type { AuthenticateOptions, PreviewHost } from './authenticate.js';
 import type { AbortLike, ForwardMeta } from './contracts.js';
 import { clientAddressOf } from './http/client-address.js';
 import { isReservedPath } from './http/paths.js';
@@ -75,7 +75,9 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     // The client's address, for X-Forwarded-For and the per-client budget of public-sandbox lookups.
     const clientAddress = clientAddressOf(c.env);
     const log = requestLog(x.logger, c);
-    const auth = await x.authenticator.authenticate(req, host, { renew: true, ticket: false, ...(clientAddress ? { clientAddress } : {}), log });
+    const authOptions: AuthenticateOptions = { renew: true, ticket: false, log };
+    if (clientAddress) authOptions.clientAddress = clientAddress;
+    const auth = await x.authenticator.authenticate(req, host, authOptions);
     c.set('user', auth.principal.userId);
     if (auth.setCookies.length) c.set('setCookies', [...(c.get('setCookies') ?? []), ...auth.setCookies]);
     if (auth.redirectTo) {
@@ -97,8 +99,12 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity, { publicScheme: x.config.publicScheme, origin, requestId: c.get('requestId') });
     // The edge's "client went away" hook, when it has one (contracts.ts ForwardMeta.clientAbort).
     const clientAbort = (c.env as { clientAbort?: AbortLike } | undefined)?.clientAbort;
-    const meta: ForwardMeta | undefined =
-      clientAddress || clientAbort ? { ...(clientAddress ? { clientAddress } : {}), ...(clientAbort ? { clientAbort } : {}) } : undefined;
+    let meta: ForwardMeta | undefined;
+    if (clientAddress || clientAbort) {
+      meta = {};
+      if (clientAddress) meta.clientAddress = clientAddress;
+      if (clientAbort) meta.clientAbort = clientAbort;
+    }
     let res = await x.upstream.forward(appWorker ? appWorkerRequest(forwarded) : forwarded, host.target, auth.principal, meta);
     if (res.status >= 400) refusalHinterOf(x.config, x.logger)(pathname, 'request', res.status, host.origin, log);
     if (appWorker) res = await wrapAppWorkerAnswer(res, url, log);
