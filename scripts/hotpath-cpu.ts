@@ -12,7 +12,8 @@
  * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_PROFILE=1 (the gateway under
  * --cpu-prof, the profile in .tmp/profiles/; the minimal proxy's in .tmp/profiles/minimal/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
  * (a second gateway bundle, e.g. one built from an earlier commit, measured in the same rounds
- * as "baseline": a before/after under the same load).
+ * as "baseline": a before/after under the same load), HOTPATH_PAIRED=1 (with a baseline: the gateway
+ * and the baseline loaded at the same time in each round, the fairest before/after on a busy machine).
  * Used for the "Hot path: before and after" section of docs/benchmarks.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -257,12 +258,22 @@ async function main() {
   try {
     // Warm-up: every system once, unmeasured (the gateway's JIT above all).
     for (const t of targets) await runLoad(t);
+    // HOTPATH_PAIRED=1: the gateway and the baseline are loaded at the same time in each round,
+    // so whatever else the machine does hits both alike (on a shared machine CPU per request
+    // drifts by ±20% between consecutive rounds; at the same moment the two stay comparable).
+    const paired = process.env.HOTPATH_PAIRED === '1' && baseline !== null;
+    const groups: Target[][] = paired
+      ? [targets.filter((t) => t.name === 'gateway' || t.name === 'baseline'), ...targets.filter((t) => t.name !== 'gateway' && t.name !== 'baseline').map((t) => [t])]
+      : targets.map((t) => [t]);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const t of targets) {
-        const r = await runLoad(t);
-        if (r.bad) throw new Error(`${t.name}: ${r.bad} answers were not 200`);
-        (results[t.name] ??= []).push(r);
-        console.error(`round ${round + 1} ${t.name}: ${r.cpuUs.toFixed(0)} µs CPU/request, ${r.rps.toFixed(0)} req/s`);
+      for (const group of groups) {
+        const rs = await Promise.all(group.map((t) => runLoad(t)));
+        group.forEach((t, i) => {
+          const r = rs[i]!;
+          if (r.bad) throw new Error(`${t.name}: ${r.bad} answers were not 200`);
+          (results[t.name] ??= []).push(r);
+          console.error(`round ${round + 1} ${t.name}: ${r.cpuUs.toFixed(0)} µs CPU/request, ${r.rps.toFixed(0)} req/s`);
+        });
       }
     }
   } finally {
@@ -283,6 +294,11 @@ async function main() {
     console.log(
       `| ${t.name} | ${med(t.name, 'cpuUs').toFixed(0)} (${spread('cpuUs')}) | ${med(t.name, 'rps').toFixed(0)} (${spread('rps')}) | ${(med(t.name, 'cpuUs') / med('minimal', 'cpuUs')).toFixed(2)} | ${vsNginx} |`,
     );
+  }
+  if (results.baseline) {
+    // Paired by round: the gateway's CPU per request over the baseline's in the same round.
+    const ratios = results.gateway!.map((r, i) => r.cpuUs / results.baseline![i]!.cpuUs);
+    console.log(`\ngateway / baseline CPU per request, by round: ${ratios.map((x) => x.toFixed(2)).join(' ')} (median ${median(ratios).toFixed(2)})`);
   }
 }
 
