@@ -6,6 +6,8 @@
  *   app's worker script is authenticated): the whole story of
  *   test/e2e/app-worker-stack.ts#topLevelStory (installed wrapped, reload, self-update, every
  *   request with the token once the cookies are deleted, expiry, offline page).
+ * - Top level over plain HTTP (`worker-only`: WebKitGTK drops every `Secure` cookie set over
+ *   http://*.localhost): as in the frame below, the app's registration is refused and ours serves.
  * - The host page's cross-site iframe (`worker-only`: WebKit refuses every cookie there): the
  *   browser's fetch of the app's worker script carries no credential (a script fetch never passes
  *   through a worker), so the app's registration is refused (401) and ours keeps the scope and
@@ -61,6 +63,33 @@ describe.skipIf(Boolean(MISSING))(SUITE, { timeout: 180_000 }, () => {
       await d.navigate(`${new URL(env.stack.host.url).origin}/no-such-page`);
       await d.execute('location.assign(arguments[0])', [url]);
       await topLevelStory(env, probeOf(d), expect);
+    } finally {
+      await d.navigate('about:blank').catch(() => undefined);
+      await env.close();
+    }
+  });
+
+  it("top level over plain HTTP (`worker-only`: WebKitGTK drops every `Secure` cookie there): the app's registration is refused, ours carries every request; one refused request", async () => {
+    const env = await startAppWorkerStack();
+    const d = webkit.driver;
+    try {
+      await d.switchToFrame(null);
+      const { url } = await env.stack.launchUrl('/');
+      await d.navigate(`${new URL(env.stack.host.url).origin}/no-such-page`);
+      await d.execute('location.assign(arguments[0])', [url]);
+      const probe = probeOf(d);
+      await until(probe, 'the sample page at top level', pwaDone);
+      // No cookie survived, so the browser's own fetch of the app's worker script (which never
+      // passes through a worker) carries no credential: refused, and our worker keeps the scope.
+      expect(await d.command<unknown[]>('GET', '/cookie')).toEqual([]);
+      const state = await probe.run(pwaState);
+      expect(state.registered).toMatch(/^fail:/);
+      expect(state.api).toEqual({ identity: true, method: 'GET' });
+      expect(new URL((await probe.run(controllerScript))!).pathname).toBe('/__gate/sw.js');
+      expect(await probe.run(workerVersion)).toBe('none');
+      expect(await probe.run(apiCalls)).toEqual({ statuses: Array(6).fill(200), identity: Array(6).fill(true) });
+      expect(env.pwa.requests.some((r) => r.serviceWorker)).toBe(false);
+      expect(env.failures()).toEqual(['401 /sw.js missing_credential']);
     } finally {
       await d.navigate('about:blank').catch(() => undefined);
       await env.close();
