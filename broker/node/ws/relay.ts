@@ -97,11 +97,13 @@ export async function relayWebSocketWithRetry(
 /**
  * What a spliced connection keeps until it closes: the caller's `onClose` (metrics) and, when
  * logging, the logger and the line's fields for `upgrade.closed`. A function of its own, at
- * module level, so its closures hold these alone and not the handshake's scope.
+ * module level, so its closures hold these alone and not the handshake's scope. A logger that
+ * says it writes nothing at `info` (GATE_LOG=off: core/logger.ts silentLogger) gets no
+ * `upgrade.closed` bookkeeping at all.
  */
 function keepAfterSplice(client: Duplex, upstream: Duplex, onClose: (() => void) | undefined, log: RelayOptions['log']): void {
   if (onClose) client.once('close', () => onClose());
-  if (log) logClose(client, upstream, log.logger, log.fields);
+  if (log && log.logger.enabled?.('info') !== false) logClose(client, upstream, log.logger, log.fields);
 }
 
 /** `upgrade.closed` once both sockets of a spliced relay are closed: who closed first, how long, how many bytes. */

@@ -38,9 +38,11 @@ let app: http.Server;
 let wss: WebSocketServer;
 /** Upgrades the app has received; each is answered (101) only when its `answer()` is called. */
 const arrived: { answer(): void }[] = [];
+/** The gateway's `info` lines. */
+const lines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ logger: { info: (event, fields) => lines.push({ event, ...fields }), warn() {}, error() {} } });
   app = http.createServer((_q, r) => r.end());
   wss = new WebSocketServer({ noServer: true });
   app.on('upgrade', (req, socket, head) => {
@@ -57,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('idle relayed WebSockets (issue 9: memory per connection)', () => {
-  it('an idle relayed WebSocket keeps no handshake objects alive: the upgrade request, the decision, the upstream ClientRequest and its 101 are collected; the sockets stay and still relay', async () => {
+  it('an idle relayed WebSocket keeps no handshake objects alive: the upgrade request, the decision, the upstream ClientRequest and its 101 are collected; the sockets stay, still relay, log and count their close, and a drain still closes them with 1001', async () => {
     const { id } = await stack.emulator.createSandbox({
       labels: { 'preview-gate.users': '*' },
       ports: { 3000: { target: `http://127.0.0.1:${(app.address() as AddressInfo).port}` } },
@@ -137,6 +139,24 @@ describe('idle relayed WebSockets (issue 9: memory per connection)', () => {
       expect(await echo('after the GC')).toBe('after the GC');
       ws.close();
       await expect.poll(() => stack.gateway.app.metrics.value('pg_websocket_connections_open'), { timeout: 5_000 }).toBe(0);
+      await expect
+        .poll(() => lines.find((l) => l.event === 'upgrade.closed' && l.path === '/live'), { timeout: 5_000 })
+        .toMatchObject({ user: 'bob', by: expect.stringMatching(/^(client|upstream)$/) });
+
+      // And a graceful stop still closes an idle connection with 1001 (broker/node/drain.ts).
+      const second = new WebSocket(`ws://127.0.0.1:${stack.gateway.port}/second`, {
+        headers: { host, cookie: l.cookieHeader, origin: stack.previewOrigin(id, 3000) },
+      });
+      second.on('error', () => {});
+      const secondOpen = new Promise<void>((r) => second.once('open', () => r()));
+      await expect.poll(() => arrived.length, { timeout: 10_000 }).toBe(2);
+      arrived[1]!.answer();
+      await secondOpen;
+      await aliveAfterGc({});
+      const closed = new Promise<number>((r) => second.once('close', (code) => r(code)));
+      const drained = stack.gateway.drain({ timeoutMs: 5_000 });
+      expect(await closed).toBe(1001);
+      expect((await drained).forced).toBe(0);
     } finally {
       ws?.terminate();
       gw.authorizeUpgrade = authorize;
