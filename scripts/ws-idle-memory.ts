@@ -7,10 +7,12 @@
  * one echo, then left idle), so the figures compare with bench/scenarios/idle-ws.ts.
  *
  * For each system, one after the other (a short warm-up first): RSS before and with the N
- * connections open (/proc), and for each Node process the live heap after a full GC
- * (bench/memory-probe.mjs with --expose-gc; the minimal proxy gets the same probe) before and with them open, and a heap snapshot at
- * both moments (--heapsnapshot-signal; a snapshot collects garbage first) whose difference,
- * grouped by constructor and divided by N, says what each idle connection keeps alive.
+ * connections open (/proc; for our Node processes once more after a full GC), the live heap of
+ * each Node process after a full GC (bench/memory-probe.mjs with --expose-gc; the minimal proxy
+ * gets the same probe) before and with them open, and a heap snapshot at both moments
+ * (--heapsnapshot-signal; a snapshot collects garbage first) whose difference, grouped by
+ * constructor and divided by N, says what each idle connection keeps alive. Writing a snapshot
+ * grows the process's RSS: read RSS from a run with WS_SNAPSHOTS=0.
  *
  * Env: WS_IDLE=2000 (connections), WS_GATEWAY=dist/gateway.mjs (run `npm run build:gateway`
  * first), WS_BASELINE=path (a second gateway bundle, e.g. one built from main, measured in the
@@ -161,6 +163,9 @@ async function measure(s: Measured, endAppWebSockets: () => void) {
     await wait(2000);
     const rss1 = rss();
     const heap1 = (await s.probe?.())?.now.heapUsed;
+    // Once more after the probe's full GC: what the first reading held of handshake garbage
+    // not yet collected (the gateway makes far more of it per handshake than the minimal proxy).
+    const rss2 = s.probe ? rss() : undefined;
     const snap1 = SNAPSHOTS && snap0 ? await s.snapshot?.() : undefined;
     note(`${s.name}: measured`);
     return {
@@ -169,6 +174,7 @@ async function measure(s: Measured, endAppWebSockets: () => void) {
       rssBeforeMb: rss0,
       rssOpenMb: rss1,
       kbRss: ((rss1 - rss0) * 1024) / h.open,
+      kbRssAfterGc: rss2 !== undefined ? ((rss2 - rss0) * 1024) / h.open : undefined,
       kbHeap: heap0 !== undefined && heap1 !== undefined ? (heap1 - heap0) / 1024 / h.open : undefined,
       diff: snap0 && snap1 ? snapshotDiff(snap0, snap1, h.open) : undefined,
     };
@@ -221,11 +227,12 @@ async function main() {
       results.push(r);
     }
     console.log(`\n${N} idle WebSockets per system (one after the other)`);
-    console.log('| system | open | RSS before MB | RSS open MB | KB RSS/conn | KB live heap/conn (after GC) |');
-    console.log('|---|---|---|---|---|---|');
+    console.log('| system | open | RSS before MB | RSS open MB | KB RSS/conn | KB RSS/conn after a full GC | KB live heap/conn (after GC) |');
+    console.log('|---|---|---|---|---|---|---|');
+    const kb = (x: number | undefined) => (x !== undefined ? x.toFixed(1) : '–');
     for (const r of results) {
       console.log(
-        `| ${r.name} | ${r.open} | ${r.rssBeforeMb.toFixed(0)} | ${r.rssOpenMb.toFixed(0)} | ${r.kbRss.toFixed(1)} | ${r.kbHeap !== undefined ? r.kbHeap.toFixed(1) : '–'} |`,
+        `| ${r.name} | ${r.open} | ${r.rssBeforeMb.toFixed(0)} | ${r.rssOpenMb.toFixed(0)} | ${kb(r.kbRss)} | ${kb(r.kbRssAfterGc)} | ${kb(r.kbHeap)} |`,
       );
     }
     for (const r of results) if (r.diff) console.log(`\n#### ${r.name}\n\n${r.diff}`);
