@@ -17,7 +17,8 @@
  * Env: WS_IDLE=2000 (connections), WS_GATEWAY=dist/gateway.mjs (run `npm run build:gateway`
  * first), WS_BASELINE=path (a second gateway bundle, e.g. one built from main, measured in the
  * same run as "baseline"), WS_SNAPSHOTS=0 (skip the heap snapshots), WS_TOP=25 (rows of the
- * snapshot difference), WS_NGINX=0 (nginx, when the stack started one, not measured).
+ * snapshot difference), WS_NGINX=0 (nginx, when the stack started one, not measured),
+ * WS_GATE_LOG=json (the gateways log as by default; the bench runs them with GATE_LOG=off).
  * Used for "Idle WebSockets: before and after" in docs/benchmarks.md.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -191,11 +192,13 @@ async function main() {
   const started: Started[] = [];
   try {
     // The stack's own gateway is not measured: ours start with the snapshot flag.
-    const gw = await startGateway(process.env.WS_GATEWAY ?? 'dist/gateway.mjs', stack.gatewayEnv, 'gateway', stack.sandboxId, work);
+    // WS_GATE_LOG=json: the gateway as deployed by default, writing its log lines (the bench's is off).
+    const env = { ...stack.gatewayEnv, ...(process.env.WS_GATE_LOG ? { GATE_LOG: process.env.WS_GATE_LOG } : {}) };
+    const gw = await startGateway(process.env.WS_GATEWAY ?? 'dist/gateway.mjs', env, 'gateway', stack.sandboxId, work);
     started.push(gw.started);
     const systems: Measured[] = [];
     if (process.env.WS_BASELINE) {
-      const base = await startGateway(process.env.WS_BASELINE, stack.gatewayEnv, 'baseline', stack.sandboxId, work);
+      const base = await startGateway(process.env.WS_BASELINE, env, 'baseline', stack.sandboxId, work);
       started.push(base.started);
       systems.push(base.m);
     }
