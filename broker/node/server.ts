@@ -28,6 +28,7 @@ import { createNodeFetch } from './fetch-upstream.js';
 import { ClientAbort } from './client-abort.js';
 import { sendDirect, withDirectBody } from './handover.js';
 import { relayWebSocketWithRetry } from './ws/relay.js';
+import { destroyOnError } from './ws/open-upstream.js';
 import { writeRawResponse } from './raw-answer.js';
 import { createDrainer, type DrainResult } from './drain.js';
 import { connectLimiterRedis, createRateLimiterFactory, type RedisLikeClient } from './rate-limiter.js';
@@ -216,8 +217,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   }
   const gw = gateway;
 
+  // One function for every relayed WebSocket (not a closure per connection, which would keep
+  // the handshake's scope, its request and the core's decision, as long as the socket lives:
+  // the relay's own listeners let go of them once spliced, ws/relay.ts#keepAfterSplice).
+  const webSocketClosed = () => metrics.inc(METRIC.wsOpen, undefined, -1);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy()); // a reset client never crashes the process
+    socket.on('error', destroyOnError); // a reset client never crashes the process
     void (async () => {
       const badFraming = framingError(req);
       if (badFraming) return void socket.end(codedAnswer(badFraming));
@@ -241,7 +246,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           publicOrigin: decision.origin,
           // What the core decided, passed on: the relay never re-parses Daytona's host.
           preview: { target: decision.target, originOf: gw.previewOrigin },
-          onClose: () => metrics.inc(METRIC.wsOpen, undefined, -1),
+          onClose: webSocketClosed,
           timeoutMs: resolved.upgradeTimeoutMs,
           onSpliced: (link) => drainer.trackWebSocket(socket, link),
           // The handshake was authorised above, so a stopped sandbox may be woken (auto-start)

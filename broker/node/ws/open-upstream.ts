@@ -17,6 +17,15 @@ export type UpstreamAnswer =
 
 const BODY_LIMIT = 8 * 1024;
 
+/**
+ * An upgraded socket's error listener until splice() takes over: one function for every
+ * socket (`this` is the socket), not a closure, which would keep this request's whole scope
+ * (the ClientRequest, the client's request, the options) alive as long as the socket lives.
+ */
+export function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 /** Sends the upgrade request for `req` to `target`; rejects when Daytona cannot be reached. */
 export function openUpstream(req: IncomingMessage, target: WebSocketTarget, opts: RelayOptions, signal: AbortSignal): Promise<UpstreamAnswer> {
   const url = new URL(target.url);
@@ -42,7 +51,7 @@ export function openUpstream(req: IncomingMessage, target: WebSocketTarget, opts
       reject(err);
     });
     upstream.on('upgrade', (res, socket, upstreamHead) => {
-      socket.on('error', () => socket.destroy()); // until splice() takes over
+      socket.on('error', destroyOnError); // until splice() takes over
       done();
       upstream.setTimeout(0);
       resolve({ kind: 'upgraded', res, socket, head: upstreamHead });

@@ -17,6 +17,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GateError } from '../../../protocol/index.js';
+import type { Logger } from '../../core/contracts.js';
 import { writeGateError } from '../raw-answer.js';
 import { isRejection, writeAnswer, type WrittenAnswer } from './answer.js';
 import { openUpstream } from './open-upstream.js';
@@ -41,15 +42,15 @@ export async function relayWebSocketWithRetry(
   opts: RelayOptions & { retry?: boolean } = {},
 ): Promise<void> {
   let closed = false;
-  const finish = once(() => opts.onClose?.());
   const clientGone = new AbortController();
   const onClientError = () => clientGone.abort();
-  clientSocket.on('error', onClientError); // a reset client must never crash the process
-  clientSocket.once('close', () => {
+  const onClientClose = () => {
     closed = true;
     clientGone.abort();
-    finish();
-  });
+    opts.onClose?.();
+  };
+  clientSocket.on('error', onClientError); // a reset client must never crash the process
+  clientSocket.once('close', onClientClose);
 
   const started = Date.now();
   const log = (event: string, fields: Record<string, unknown>) => opts.log?.logger.info(event, { ...opts.log.fields, ...fields });
@@ -69,7 +70,13 @@ export async function relayWebSocketWithRetry(
     }
     if (answer.kind === 'upgraded') {
       log('upgrade', { status: 101, upstreamStatus, ms: Date.now() - started });
-      if (opts.log) logClose(clientSocket, answer.socket, log);
+      // The handshake's listeners go: they close over this function's scope (req, opts and,
+      // through the caller's callbacks, the core's decision), which a connection idle for
+      // hours must not keep (issue 9: ≤ 20 KB per idle connection). What the spliced
+      // connection still needs is handed over alone (`keepAfterSplice`).
+      clientSocket.off('error', onClientError);
+      clientSocket.off('close', onClientClose);
+      keepAfterSplice(clientSocket, answer.socket, opts.onClose, opts.log);
       splice(clientSocket, head, answer, target, opts.onSpliced);
     } else {
       const written: WrittenAnswer = await writeAnswer(clientSocket, answer, target, opts);
@@ -87,8 +94,20 @@ export async function relayWebSocketWithRetry(
   }
 }
 
+/**
+ * What a spliced connection keeps until it closes: the caller's `onClose` (metrics) and, when
+ * logging, the logger and the line's fields for `upgrade.closed`. A function of its own, at
+ * module level, so its closures hold these alone and not the handshake's scope. A logger that
+ * says it writes nothing at `info` (GATE_LOG=off: core/logger.ts silentLogger) gets no
+ * `upgrade.closed` bookkeeping at all.
+ */
+function keepAfterSplice(client: Duplex, upstream: Duplex, onClose: (() => void) | undefined, log: RelayOptions['log']): void {
+  if (onClose) client.once('close', () => onClose());
+  if (log && log.logger.enabled?.('info') !== false) logClose(client, upstream, log.logger, log.fields);
+}
+
 /** `upgrade.closed` once both sockets of a spliced relay are closed: who closed first, how long, how many bytes. */
-function logClose(client: Duplex, upstream: Duplex, log: (event: string, fields: Record<string, unknown>) => void): void {
+function logClose(client: Duplex, upstream: Duplex, logger: Logger, fields: Record<string, unknown>): void {
   const opened = Date.now();
   let by: 'client' | 'upstream' | undefined;
   let open = 2;
@@ -96,17 +115,8 @@ function logClose(client: Duplex, upstream: Duplex, log: (event: string, fields:
     by ??= side;
     if (--open > 0) return;
     const bytes = (s: Duplex, key: 'bytesRead' | 'bytesWritten') => (s as Duplex & Partial<Record<typeof key, number>>)[key];
-    log('upgrade.closed', { by, ms: Date.now() - opened, bytesIn: bytes(client, 'bytesRead'), bytesOut: bytes(client, 'bytesWritten') });
+    logger.info('upgrade.closed', { ...fields, by, ms: Date.now() - opened, bytesIn: bytes(client, 'bytesRead'), bytesOut: bytes(client, 'bytesWritten') });
   };
   client.once('close', closed('client'));
   upstream.once('close', closed('upstream'));
-}
-
-function once(fn: () => void): () => void {
-  let called = false;
-  return () => {
-    if (called) return;
-    called = true;
-    fn();
-  };
 }
