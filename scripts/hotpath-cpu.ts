@@ -263,7 +263,10 @@ async function main() {
     // drifts by ±20% between consecutive rounds; at the same moment the two stay comparable).
     const paired = process.env.HOTPATH_PAIRED === '1' && baseline !== null;
     const groups: Target[][] = paired
-      ? [targets.filter((t) => t.name === 'gateway' || t.name === 'baseline'), ...targets.filter((t) => t.name !== 'gateway' && t.name !== 'baseline').map((t) => [t])]
+      ? [
+          targets.filter((t) => t.name === 'gateway' || t.name === 'baseline'),
+          ...targets.filter((t) => t.name !== 'gateway' && t.name !== 'baseline').map((t) => [t]),
+        ]
       : targets.map((t) => [t]);
     for (let round = 0; round < ROUNDS; round++) {
       for (const group of groups) {
