@@ -13,7 +13,7 @@
  * Failed requests are counted from the gateway's request log (every answer >= 400 on the
  * preview origin, the app worker's own requests included) and from the page's own events.
  */
-import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Frame, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, launchPersistentChromium, type PersistentChromium } from '../support/chromium.js';
 import {
@@ -23,6 +23,7 @@ import {
   cachedShell,
   checkForUpdate,
   controllerScript,
+  makeGrantDue,
   onOfflinePage,
   pwaDone,
   pwaState,
@@ -191,6 +192,69 @@ describe("the app's own Service Worker in Chromium (flow 15)", { timeout: 120_00
       await page.reload();
       await waitFor(page, 'the sample page once the app is back', pwaDone);
       expect(pageFailures).toEqual([]);
+    });
+  });
+
+  // Issue 12: the update above stayed `installed` (waiting) on a loaded machine: Chromium activates
+  // a waiting worker, skipWaiting or not, only once the active one has no fetch event in flight,
+  // and one request of the old worker held on a renewal that never ended holds the update (and
+  // every later request that waits on the same renewal) for good. Every renewal is bounded now
+  // (sw/worker/renew.ts, RENEW_TIMEOUT_MS): this cell makes the network hold the worker's refresh.
+  describe("an update while the old worker's token renewal never gets an answer", () => {
+    let env: AppWorkerStack;
+    let context: BrowserContext;
+    let page: Page;
+    beforeAll(async () => {
+      // Long-lived access tokens: the request below goes on with its still-valid token once the
+      // renewal is given up (no 401 `token_expired`, which would renew, and wait, once more).
+      env = await startAppWorkerStack({ accessTtlSeconds: 300 });
+      context = await browser.newContext();
+      page = await context.newPage();
+    });
+    afterAll(async () => {
+      await context?.close();
+      await env?.close();
+    });
+
+    it("an app-worker update activates while the old worker's token renewal hangs, with zero failed requests", { timeout: 150_000 }, async () => {
+      const failed = watchPage(page);
+      const { url } = await env.stack.launchUrl('/');
+      await openLaunch(page, url, env.stack.host.url);
+      await waitFor(page, 'the sample page', pwaDone);
+      await waitFor(page, "the app's worker to control the page", appWorkerControls);
+      expect(await page.evaluate(workerVersion)).toBe('v1');
+      const from = env.mark();
+      // The network holds every refresh the workers send (Playwright routes a Service Worker's
+      // own requests in Chromium) and the stored grant is due for renewal.
+      const held: Route[] = [];
+      await context.route('**/__gate/refresh', (route) => void held.push(route));
+      expect(await page.evaluate(makeGrantDue)).toBe(true);
+      // A request of the page that the old worker (v1) answers (the app's worker leaves /api/ to
+      // our last listener): it waits for the renewal first.
+      await page.evaluate(() => {
+        (window as unknown as { __held: Promise<unknown> }).__held = fetch('/api/whoami?held', { headers: { accept: 'application/json' } }).then(async (r) => ({
+          status: r.status,
+          identity: ((await r.json()) as { identity?: boolean }).identity === true,
+        }));
+      });
+      // Positive control: the renewal went out and is held, so v1 has a fetch event in flight.
+      const deadline = Date.now() + 15_000;
+      while (held.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(held.length).toBeGreaterThanOrEqual(1);
+
+      env.pwa.setVersion('v2');
+      expect(await page.evaluate(checkForUpdate)).toBe(true);
+      // v2 installs (its precache waits for its own renewal, bounded too) and activates once v1's
+      // held request has gone on with its token. Unbounded, v2 stays `installing`/`installed`.
+      await waitFor(page, 'the v2 worker', async () => (await fetch('/sw-version', { cache: 'no-store' }).then((r) => r.json())).version === 'v2', 90_000);
+      expect(await page.evaluate(() => (window as unknown as { __held: Promise<unknown> }).__held)).toEqual({ status: 200, identity: true });
+      await waitFor(page, "v1's cache to go", async () => (await caches.keys()).every((k) => k !== 'pwa-sample-v1'));
+      expect(await page.evaluate(cachedShell)).toEqual({ names: ['pwa-sample-v2'], paths: { 'pwa-sample-v2': SHELL } });
+      expect(held.length).toBeGreaterThanOrEqual(1); // the network never answered a renewal
+      expect(env.failures(from)).toEqual([]);
+      expect(failed).toEqual([]);
+      await context.unroute('**/__gate/refresh');
+      await Promise.all(held.map((r) => r.abort().catch(() => undefined)));
     });
   });
 

@@ -74,6 +74,20 @@ export async function startPwaApp(opts: { port?: number; version?: string } = {}
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       return void res.end(JSON.stringify({ identity: typeof req.headers['x-preview-gate-identity'] === 'string', method: req.method }));
     }
+    if (url.pathname === '/api/slow') {
+      // A long request (a long poll, a slow report, a download): headers after `headers` ms,
+      // then the body over `body` ms. The app's worker leaves /api/ to the network.
+      const headersAfter = Number(url.searchParams.get('headers') ?? '0');
+      const bodyFor = Number(url.searchParams.get('body') ?? '0');
+      const timer = setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.write('{"slow":');
+        const end = setTimeout(() => res.end('true}'), bodyFor);
+        res.once('close', () => clearTimeout(end));
+      }, headersAfter);
+      res.once('close', () => clearTimeout(timer));
+      return;
+    }
     if (url.pathname === '/sw-version') {
       // Only reached without the app's worker (the worker answers it itself).
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -89,6 +103,13 @@ export async function startPwaApp(opts: { port?: number; version?: string } = {}
     res.writeHead(200, { 'content-type': entry.type, 'cache-control': 'no-cache', 'content-length': String(body.length) });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
+  // Keep idle connections longer than Node's default 5 s: the proxy in front (the emulator, as
+  // Daytona's) keeps its connections to the app alive and retries only a GET/HEAD that a closing
+  // connection lost (demo/emulator/forward.ts). With 5 s, a POST sent on a connection at the
+  // moment the app closes it came back as a bare 502 (`app_not_listening`): seen under load as
+  // `POST /api/whoami` failures in test/e2e/app-worker.test.ts.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000; // above keepAliveTimeout (nodejs/node#27363)
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
