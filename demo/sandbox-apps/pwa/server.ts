@@ -5,6 +5,9 @@
  * (`emulator.bindPort(id, port, { target: app.url })`), as `npm run demo` and
  * test/e2e/app-worker*.test.ts do.
  *
+ * `/?module` makes the page register its worker with `type: 'module'` (`/sw.js?module`, served
+ * as an ES module): the gateway's module wrapper (a static import) in a browser.
+ *
  * What the tests steer: `setVersion` changes the worker script's bytes (the browser's update
  * check installs the new version), `setDown(true)` makes the app unreachable (every connection
  * is cut: the gateway answers 502, and the app's worker shows its offline page). `requests`
@@ -99,7 +102,14 @@ export async function startPwaApp(opts: { port?: number; version?: string } = {}
       return void res.end('not found');
     }
     let body = read(entry.file);
-    if (entry.file === 'sw.js') body = Buffer.from(body.toString('utf8').replace('__VERSION__', version));
+    if (entry.file === 'sw.js') {
+      let source = body.toString('utf8').replace('__VERSION__', version);
+      // `/sw.js?module` (app.js registers it with `type: 'module'` on `/?module`): the same worker
+      // as an ES module. The `export` makes it one, so the gateway wraps it with a static
+      // `import '/__gate/sw.js'` instead of `importScripts` (broker/core/app-worker.ts#looksLikeModule).
+      if (url.searchParams.has('module')) source += '\nexport {};\n';
+      body = Buffer.from(source);
+    }
     res.writeHead(200, { 'content-type': entry.type, 'cache-control': 'no-cache', 'content-length': String(body.length) });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
