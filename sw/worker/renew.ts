@@ -21,7 +21,18 @@ export interface RenewerDeps {
   clock: Clock;
   /** Absolute URL of the refresh endpoint, e.g. `${self.location.origin}/__gate/refresh`. */
   refreshUrl: string;
+  /**
+   * Deadline of one refresh request, answer body included. Default 10 000 ms. Every request
+   * that finds the token stale awaits the one renewal in flight (single-flight), so a refresh
+   * the network never answers would hold every one of them, and with them the fetch events of
+   * this worker: Chromium activates a waiting version (an app worker's update calling
+   * `skipWaiting`, ARCHITECTURE.md flow 15) only once the active one has no event in flight.
+   */
+  timeoutMs?: number;
 }
+
+/** See RenewerDeps.timeoutMs. */
+export const RENEW_TIMEOUT_MS = 10_000;
 
 export interface Renewer {
   /**
@@ -38,35 +49,51 @@ export function needsRenewal(grant: StoredGrant, now: number): boolean {
   return grant.expiresAt - now < margin;
 }
 
+/** `promise`, or a rejection once `signal` aborts (whether or not the work behind it listens). */
+function bounded<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export function createRenewer(deps: RenewerDeps): Renewer {
   let inflight: Promise<RenewResult> | null = null;
 
   async function attempt(): Promise<RenewResult> {
     const current = await deps.store.read();
     if (!current) return { kind: 'dead', code: 'missing_credential' };
+    const signal = AbortSignal.timeout(deps.timeoutMs ?? RENEW_TIMEOUT_MS);
     let response: Response;
     try {
       // credentials: 'omit' keeps the worker's refresh family apart from the cookie's: the
       // gateway renews the cookie on its own, and mixing both would look like token reuse.
-      response = await deps.fetch(
-        new Request(deps.refreshUrl, {
-          method: 'POST',
-          credentials: 'omit',
-          headers: { authorization: `Bearer ${current.refreshToken}` },
-        }),
+      response = await bounded(
+        deps.fetch(
+          new Request(deps.refreshUrl, {
+            method: 'POST',
+            credentials: 'omit',
+            headers: { authorization: `Bearer ${current.refreshToken}` },
+            signal,
+          }),
+        ),
+        signal,
       );
     } catch {
       return { kind: 'unavailable' };
     }
     if (response.ok) {
-      const body: unknown = await response.json().catch(() => null);
+      // The answer's body is read under the same deadline.
+      const body: unknown = await bounded(response.json(), signal).catch(() => null);
       if (!isTokenGrant(body)) return { kind: 'unavailable' };
       // The context's cookie situation does not change with a renewal: keep the mark.
       const grant: StoredGrant = { ...body, receivedAt: deps.clock(), ...(current.cookieless ? { cookieless: true } : {}) };
       await deps.store.write(grant).catch(() => undefined);
       return { kind: 'renewed', grant };
     }
-    const code = await readErrorCode(response);
+    const code = await bounded(readErrorCode(response), signal).catch(() => undefined);
     if (response.status === 401 || response.status === 403 || isSessionOver(code)) {
       await deps.store.clear();
       return { kind: 'dead', code: code ?? 'invalid_session' };

@@ -99,6 +99,43 @@ export async function checkForUpdate(): Promise<boolean> {
   return true;
 }
 
+/**
+ * Makes the worker's grant due for renewal: rewrites the stored grant (idb-keyval's default
+ * database, key `preview-gate:tokens`, sw/worker/token-store.ts) as received 100 s ago with 20 s
+ * left (renewal is due under 30 s left, sw/worker/renew.ts#needsRenewal; the access token itself
+ * is unchanged and still valid at the gateway), then tells the controlling worker to re-read it
+ * (`preview-gate:tokens-changed`, as the bootstrap does) and waits for its answer.
+ */
+export async function makeGrantDue(): Promise<boolean> {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const open = indexedDB.open('keyval-store');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const tx = () => db.transaction('keyval', 'readwrite').objectStore('keyval');
+  const grant = await new Promise<Record<string, unknown> | undefined>((resolve) => {
+    const get = tx().get('preview-gate:tokens');
+    get.onsuccess = () => resolve(get.result as Record<string, unknown> | undefined);
+    get.onerror = () => resolve(undefined);
+  });
+  if (!grant) return false;
+  const now = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const put = tx().put({ ...grant, receivedAt: now - 100_000, expiresAt: now + 20_000 }, 'preview-gate:tokens');
+    put.onsuccess = () => resolve();
+    put.onerror = () => reject(put.error);
+  });
+  db.close();
+  const worker = navigator.serviceWorker.controller;
+  if (!worker) return false;
+  return new Promise<boolean>((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve(true);
+    worker.postMessage({ type: 'preview-gate:tokens-changed' }, [channel.port2]);
+    setTimeout(() => resolve(false), 5_000);
+  });
+}
+
 /** The app's API through the page: GET and POST (statuses and whether the gateway authenticated them). */
 export async function apiCalls(): Promise<{ statuses: number[]; identity: boolean[] }> {
   const rs = await Promise.all(

@@ -13,7 +13,7 @@
  * Failed requests are counted from the gateway's request log (every answer >= 400 on the
  * preview origin, the app worker's own requests included) and from the page's own events.
  */
-import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Frame, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, launchPersistentChromium, type PersistentChromium } from '../support/chromium.js';
 import {
@@ -23,6 +23,7 @@ import {
   cachedShell,
   checkForUpdate,
   controllerScript,
+  makeGrantDue,
   onOfflinePage,
   pwaDone,
   pwaState,
@@ -191,6 +192,123 @@ describe("the app's own Service Worker in Chromium (flow 15)", { timeout: 120_00
       await page.reload();
       await waitFor(page, 'the sample page once the app is back', pwaDone);
       expect(pageFailures).toEqual([]);
+    });
+  });
+
+  // Issue 12: the update above stayed `installed` (waiting) on a loaded machine: Chromium activates
+  // a waiting worker, skipWaiting or not, only once the active one has no fetch event in flight,
+  // and one request of the old worker held on a renewal that never ended holds the update (and
+  // every later request that waits on the same renewal) for good. Every renewal is bounded now
+  // (sw/worker/renew.ts, RENEW_TIMEOUT_MS): this cell makes the network hold the worker's refresh.
+  describe("an update while the old worker's token renewal never gets an answer", () => {
+    let env: AppWorkerStack;
+    let context: BrowserContext;
+    let page: Page;
+    beforeAll(async () => {
+      // Long-lived access tokens: the request below goes on with its still-valid token once the
+      // renewal is given up (no 401 `token_expired`, which would renew, and wait, once more).
+      env = await startAppWorkerStack({ accessTtlSeconds: 300 });
+      context = await browser.newContext();
+      page = await context.newPage();
+    });
+    afterAll(async () => {
+      await context?.close();
+      await env?.close();
+    });
+
+    it("an app-worker update activates while the old worker's token renewal hangs, with zero failed requests", { timeout: 150_000 }, async () => {
+      const failed = watchPage(page);
+      const { url } = await env.stack.launchUrl('/');
+      await openLaunch(page, url, env.stack.host.url);
+      await waitFor(page, 'the sample page', pwaDone);
+      await waitFor(page, "the app's worker to control the page", appWorkerControls);
+      expect(await page.evaluate(workerVersion)).toBe('v1');
+      const from = env.mark();
+      // The network holds every refresh the workers send (Playwright routes a Service Worker's
+      // own requests in Chromium) and the stored grant is due for renewal.
+      const held: Route[] = [];
+      await context.route('**/__gate/refresh', (route) => void held.push(route));
+      expect(await page.evaluate(makeGrantDue)).toBe(true);
+      // A request of the page that the old worker (v1) answers (the app's worker leaves /api/ to
+      // our last listener): it waits for the renewal first.
+      await page.evaluate(() => {
+        (window as unknown as { __held: Promise<unknown> }).__held = fetch('/api/whoami?held', { headers: { accept: 'application/json' } }).then(async (r) => ({
+          status: r.status,
+          identity: ((await r.json()) as { identity?: boolean }).identity === true,
+        }));
+      });
+      // Positive control: the renewal went out and is held, so v1 has a fetch event in flight.
+      const deadline = Date.now() + 15_000;
+      while (held.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(held.length).toBeGreaterThanOrEqual(1);
+
+      env.pwa.setVersion('v2');
+      expect(await page.evaluate(checkForUpdate)).toBe(true);
+      // v2 installs (its precache waits for its own renewal, bounded too) and activates once v1's
+      // held request has gone on with its token. Unbounded, v2 stays `installing`/`installed`.
+      await waitFor(page, 'the v2 worker', async () => (await fetch('/sw-version', { cache: 'no-store' }).then((r) => r.json())).version === 'v2', 90_000);
+      expect(await page.evaluate(() => (window as unknown as { __held: Promise<unknown> }).__held)).toEqual({ status: 200, identity: true });
+      // (Not asserted here: v2's precache. Under load, v2 was seen activating with no
+      // `pwa-sample-v2` cache at all in this cell, unexplained so far; the update cell above checks it.)
+      expect(held.length).toBeGreaterThanOrEqual(1); // the network never answered a renewal
+      expect(env.failures(from)).toEqual([]);
+      expect(failed).toEqual([]);
+      await context.unroute('**/__gate/refresh');
+      await Promise.all(held.map((r) => r.abort().catch(() => undefined)));
+    });
+  });
+
+  // Module workers (`type: 'module'`: vite-plugin-pwa in development, hand-written ES module
+  // workers). Measured: Chromium fetches a module worker's script with credentials `omit` (as the
+  // Service Worker spec's Update algorithm says for `module`), so no cookie comes with it and
+  // nothing can authenticate it, at top level too: the gateway refuses it (401
+  // `missing_credential`) before any wrapping (the module wrapper, a static import,
+  // broker/core/app-worker.ts, is only unit-tested), the app's `register()` rejects and our worker
+  // keeps the scope and carries every request, as in the cross-site frame below.
+  describe("a module app worker (registered with `type: 'module'`)", () => {
+    let env: AppWorkerStack;
+    let context: BrowserContext;
+    let page: Page;
+    beforeAll(async () => {
+      env = await startAppWorkerStack();
+      context = await browser.newContext();
+      page = await context.newPage();
+    });
+    afterAll(async () => {
+      await context?.close();
+      await env?.close();
+    });
+
+    it('its script fetch carries no cookie: refused (401), ours keeps serving every request with the token, one refused request', async () => {
+      const failed = watchPage(page);
+      const { url } = await env.stack.launchUrl('/?module');
+      await openLaunch(page, url, env.stack.host.url);
+      await waitFor(page, 'the sample page', pwaDone);
+      const state = await page.evaluate(pwaState);
+      expect(state.registered).toMatch(/^fail:.*401/);
+      expect(state.api).toEqual({ identity: true, method: 'GET' });
+      expect(new URL((await page.evaluate(controllerScript))!).pathname).toBe('/__gate/sw.js');
+      expect(await page.evaluate(workerVersion)).toBe('none');
+      // The browser did try: the gateway refused the script fetch, the app never saw it.
+      expect(env.pwa.requests.some((r) => r.serviceWorker)).toBe(false);
+      expect(env.failures()).toEqual(['401 /sw.js missing_credential']);
+      // Positive control: the same script fetched with a credential (the page's own request, through
+      // our worker) is served, wrapped as a module: only the missing credential refused it.
+      const script = await page.evaluate(async () => {
+        const res = await fetch('/sw.js?module', { headers: { 'service-worker': 'script' }, cache: 'no-store' });
+        return { status: res.status, kind: res.headers.get('x-preview-gate-app-worker'), text: await res.text() };
+      });
+      expect(script.status).toBe(200);
+      expect(script.kind).toBe('module');
+      expect(script.text).toContain("import '/__gate/sw.js';");
+      // Our worker carries the session: with the gateway's cookies deleted only its token authenticates.
+      await context.clearCookies();
+      const from = env.mark();
+      await page.reload();
+      await waitFor(page, 'the sample page without cookies', pwaDone);
+      expect(await page.evaluate(apiCalls)).toEqual({ statuses: [200, 200, 200, 200, 200, 200], identity: Array(6).fill(true) });
+      expect(env.failures(from).filter((f) => !/^401 \/sw\.js missing_credential$/.test(f))).toEqual([]);
+      expect(failed).toEqual([]);
     });
   });
 

@@ -79,6 +79,38 @@ describe('sw renewal', () => {
     expect(await busy.renewer.renew('a1')).toEqual({ kind: 'unavailable' });
   });
 
+  it('a refresh the network never answers (or whose answer never ends) is given up at its deadline: unavailable, and the next renewal tries again', async () => {
+    // Single-flight: every request that finds the token stale awaits this one renewal, and each
+    // of them holds a fetch event of the worker; an unbounded one would hold them all for good
+    // (and with them a waiting worker version: ARCHITECTURE.md flow 15).
+    let calls = 0;
+    const kv = memoryKeyValue();
+    const store = createTokenStore(kv);
+    const renewer = createRenewer({
+      fetch: (req) => {
+        calls++;
+        // 1: the answer never comes (and the fake ignores the signal); 2: its body never ends.
+        if (calls === 1) return new Promise<Response>(() => {});
+        const endless = new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"acc')) });
+        if (calls === 2) return Promise.resolve(new Response(endless, { status: 200 }));
+        expect(req.signal).toBeInstanceOf(AbortSignal);
+        return Promise.resolve(jsonResponse(200, { accessToken: 'a2', refreshToken: 'r2', expiresAt: 2e6, refreshExpiresAt: 9e6 }));
+      },
+      store,
+      clock: () => 1_000_000,
+      refreshUrl: 'http://3000-a.preview.localhost/__gate/refresh',
+      timeoutMs: 50,
+    });
+    await store.write(grant('a1', 1_000_000));
+    const started = Date.now();
+    expect(await Promise.all([renewer.renew('a1'), renewer.renew('a1')])).toEqual([{ kind: 'unavailable' }, { kind: 'unavailable' }]);
+    expect(await renewer.renew('a1')).toEqual({ kind: 'unavailable' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await store.read())?.accessToken).toBe('a1'); // the old tokens are kept
+    expect((await renewer.renew('a1')).kind).toBe('renewed');
+    expect(calls).toBe(3);
+  });
+
   it("two worker instances of one origin (an old and a new version, or the app's own worker with our layer) never present a rotated refresh credential", async () => {
     // One IndexedDB, two workers, each with its own memory copy of the grant.
     const kv = memoryKeyValue();

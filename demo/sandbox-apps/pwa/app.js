@@ -13,7 +13,10 @@ async function showVersion() {
 
 async function main() {
   try {
-    const reg = await navigator.serviceWorker.register('/sw.js', { scope: '/' });
+    // `?module` in the page's address: the worker is registered as an ES module (`type: 'module'`,
+    // as vite-plugin-pwa does in development); the server then serves it as one (an `export`).
+    const asModule = new URLSearchParams(location.search).has('module');
+    const reg = await navigator.serviceWorker.register(asModule ? '/sw.js?module' : '/sw.js', { scope: '/', ...(asModule ? { type: 'module' } : {}) });
     await navigator.serviceWorker.ready;
     state.registered = 'ok';
     state.scriptURL = (reg.active || reg.waiting || reg.installing)?.scriptURL ?? null;

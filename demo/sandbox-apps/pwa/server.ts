@@ -5,6 +5,9 @@
  * (`emulator.bindPort(id, port, { target: app.url })`), as `npm run demo` and
  * test/e2e/app-worker*.test.ts do.
  *
+ * `/?module` makes the page register its worker with `type: 'module'` (`/sw.js?module`, served
+ * as an ES module): the gateway's module wrapper (a static import) in a browser.
+ *
  * What the tests steer: `setVersion` changes the worker script's bytes (the browser's update
  * check installs the new version), `setDown(true)` makes the app unreachable (every connection
  * is cut: the gateway answers 502, and the app's worker shows its offline page). `requests`
@@ -74,6 +77,20 @@ export async function startPwaApp(opts: { port?: number; version?: string } = {}
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       return void res.end(JSON.stringify({ identity: typeof req.headers['x-preview-gate-identity'] === 'string', method: req.method }));
     }
+    if (url.pathname === '/api/slow') {
+      // A long request (a long poll, a slow report, a download): headers after `headers` ms,
+      // then the body over `body` ms. The app's worker leaves /api/ to the network.
+      const headersAfter = Number(url.searchParams.get('headers') ?? '0');
+      const bodyFor = Number(url.searchParams.get('body') ?? '0');
+      const timer = setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.write('{"slow":');
+        const end = setTimeout(() => res.end('true}'), bodyFor);
+        res.once('close', () => clearTimeout(end));
+      }, headersAfter);
+      res.once('close', () => clearTimeout(timer));
+      return;
+    }
     if (url.pathname === '/sw-version') {
       // Only reached without the app's worker (the worker answers it itself).
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -85,10 +102,24 @@ export async function startPwaApp(opts: { port?: number; version?: string } = {}
       return void res.end('not found');
     }
     let body = read(entry.file);
-    if (entry.file === 'sw.js') body = Buffer.from(body.toString('utf8').replace('__VERSION__', version));
+    if (entry.file === 'sw.js') {
+      let source = body.toString('utf8').replace('__VERSION__', version);
+      // `/sw.js?module` (app.js registers it with `type: 'module'` on `/?module`): the same worker
+      // as an ES module. The `export` makes it one, so the gateway wraps it with a static
+      // `import '/__gate/sw.js'` instead of `importScripts` (broker/core/app-worker.ts#looksLikeModule).
+      if (url.searchParams.has('module')) source += '\nexport {};\n';
+      body = Buffer.from(source);
+    }
     res.writeHead(200, { 'content-type': entry.type, 'cache-control': 'no-cache', 'content-length': String(body.length) });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
+  // Keep idle connections longer than Node's default 5 s: the proxy in front (the emulator, as
+  // Daytona's) keeps its connections to the app alive and retries only a GET/HEAD that a closing
+  // connection lost (demo/emulator/forward.ts). With 5 s, a POST sent on a connection at the
+  // moment the app closes it came back as a bare 502 (`app_not_listening`): seen under load as
+  // `POST /api/whoami` failures in test/e2e/app-worker.test.ts.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000; // above keepAliveTimeout (nodejs/node#27363)
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
