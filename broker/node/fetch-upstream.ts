@@ -67,8 +67,8 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
     maxFreeSockets: opts.maxFreeSockets ?? 256,
     scheduling: 'lifo' as const,
   };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
+  const httpAgent = honourKeepAliveHint(new http.Agent(agentOptions));
+  const httpsAgent = honourKeepAliveHint(new https.Agent(agentOptions));
 
   function send(request: UpstreamRequestInit, url: Target, allowStaleRetry: boolean): Promise<Response> {
     const secure = url.protocol === 'https:';
@@ -197,6 +197,34 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
   };
   return fetchUpstream;
 }
+
+/**
+ * Idle sockets leave before the upstream closes them. A server that says `Keep-Alive:
+ * timeout=N` (Node's own servers, with N = 5 by default) closes an idle connection after N s;
+ * a request sent on it as it closes is reset. Node 20's Agent shortens its idle timer to the
+ * hint less one second only when it has a timeout of its own (`keepSocketAlive` compares the
+ * hint with that timeout, 0 here), so without this the socket was kept forever and reused into
+ * the race. A bodyless request is retried on a fresh socket (`send`, allowStaleRetry); a POST is
+ * not, and came back 502 `upstream_unavailable` (issue 12's intermittent app-worker failures).
+ */
+function honourKeepAliveHint<A extends http.Agent>(agent: A): A {
+  // Typed void in @types/node; Node's own returns whether the socket may be kept.
+  const keep = agent.keepSocketAlive.bind(agent) as unknown as (socket: Socket) => boolean;
+  agent.keepSocketAlive = (socket: Socket & { _httpMessage?: { res?: http.IncomingMessage } }) => {
+    if (!keep(socket)) return false;
+    const hint = /^timeout=(\d+)/.exec(String(socket._httpMessage?.res?.headers['keep-alive'] ?? ''))?.[1];
+    if (hint === undefined) return true;
+    const idleMs = Number(hint) * 1000 - 1000;
+    if (idleMs <= 0) return false; // too short to reuse safely (Node's own rule)
+    if (!socket.timeout || socket.timeout > idleMs) socket.setTimeout(idleMs);
+    keepAliveStats.hinted++;
+    return true;
+  };
+  return agent;
+}
+
+/** How many idle upstream sockets got the server's keep-alive hint as their idle limit (tests prove it). */
+export const keepAliveStats = { hinted: 0 };
 
 /** What `send` reads of the upstream URL: its origin's parts and the path with the query. */
 interface Target {

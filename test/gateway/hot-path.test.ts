@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { forwardRequest, forwardStats } from '../../broker/core/forward-request.js';
 import { urlOf, urlStats } from '../../broker/core/request-host.js';
-import { createNodeFetch, targetStats } from '../../broker/node/fetch-upstream.js';
+import { createNodeFetch, keepAliveStats, targetStats } from '../../broker/node/fetch-upstream.js';
 import { makeGateway } from './helpers.js';
 
 describe('the forwarded request is a lightweight view', () => {
@@ -129,6 +129,39 @@ describe('the upstream URL is split at a remembered origin (broker/node/fetch-up
       expect(seen.at(-1)).toBe('/h?z=1');
     } finally {
       fetchUpstream.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe("an idle upstream socket leaves before the upstream's keep-alive ends (fetch-upstream.ts honourKeepAliveHint)", () => {
+  it('a socket idle past the hint less one second is not reused (a POST sent into the close would be reset); a busy one still is', async () => {
+    const connections: number[] = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end(String(connections.length)));
+    });
+    server.keepAliveTimeout = 2500; // Node answers `Keep-Alive: timeout=2`
+    server.on('connection', () => connections.push(Date.now()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const fetchUpstream = createNodeFetch();
+    const post = async () => (await fetchUpstream(new Request(`${base}/api`, { method: 'POST', body: 'x' }))).text();
+    try {
+      const hinted = keepAliveStats.hinted;
+      await post();
+      // Positive control: right after an answer the socket is reused (one connection so far).
+      await post();
+      expect(connections.length).toBe(1);
+      expect(keepAliveStats.hinted - hinted).toBe(2);
+      // Idle 1.3 s: past the hint less one second (1 s), still inside the server's 2.5 s. Without
+      // the hint honoured, Node 20's Agent keeps the socket and reuses it here.
+      await new Promise((r) => setTimeout(r, 1300));
+      await post();
+      expect(connections.length).toBe(2);
+    } finally {
+      fetchUpstream.close();
+      server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
   });
