@@ -18,7 +18,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchWebKit, webkitUnavailable, type WebDriverClient, type WebKit } from '../support/webkit.js';
-import { apiCalls, controllerScript, pwaDone, pwaState, startAppWorkerStack, topLevelStory, until, workerVersion, type Probe } from './app-worker-stack.js';
+import {
+  apiCalls,
+  controllerScript,
+  pwaDone,
+  pwaState,
+  startAppWorkerStack,
+  topLevelStory,
+  until,
+  workerVersion,
+  type AppWorkerStack,
+  type Probe,
+} from './app-worker-stack.js';
 
 const MISSING = webkitUnavailable();
 const SUITE = MISSING
@@ -43,6 +54,22 @@ function probeOf(d: WebDriverClient): Probe {
       }
     },
   };
+}
+
+/**
+ * Where no cookie comes with the browser's fetch of the app's worker script (`worker-only`):
+ * the app's registration is refused (401, the one failed request), our worker keeps the scope
+ * and every request of the page carries the token.
+ */
+async function expectAppWorkerRefusedOursServing(probe: Probe, env: AppWorkerStack): Promise<void> {
+  const state = await probe.run(pwaState);
+  expect(state.registered).toMatch(/^fail:/);
+  expect(state.api).toEqual({ identity: true, method: 'GET' });
+  expect(new URL((await probe.run(controllerScript))!).pathname).toBe('/__gate/sw.js');
+  expect(await probe.run(workerVersion)).toBe('none');
+  expect(await probe.run(apiCalls)).toEqual({ statuses: Array(6).fill(200), identity: Array(6).fill(true) });
+  expect(env.pwa.requests.some((r) => r.serviceWorker)).toBe(false);
+  expect(env.failures()).toEqual(['401 /sw.js missing_credential']);
 }
 
 describe.skipIf(Boolean(MISSING))(SUITE, { timeout: 180_000 }, () => {
@@ -82,14 +109,7 @@ describe.skipIf(Boolean(MISSING))(SUITE, { timeout: 180_000 }, () => {
       // No cookie survived, so the browser's own fetch of the app's worker script (which never
       // passes through a worker) carries no credential: refused, and our worker keeps the scope.
       expect(await d.command<unknown[]>('GET', '/cookie')).toEqual([]);
-      const state = await probe.run(pwaState);
-      expect(state.registered).toMatch(/^fail:/);
-      expect(state.api).toEqual({ identity: true, method: 'GET' });
-      expect(new URL((await probe.run(controllerScript))!).pathname).toBe('/__gate/sw.js');
-      expect(await probe.run(workerVersion)).toBe('none');
-      expect(await probe.run(apiCalls)).toEqual({ statuses: Array(6).fill(200), identity: Array(6).fill(true) });
-      expect(env.pwa.requests.some((r) => r.serviceWorker)).toBe(false);
-      expect(env.failures()).toEqual(['401 /sw.js missing_credential']);
+      await expectAppWorkerRefusedOursServing(probe, env);
     } finally {
       await d.navigate('about:blank').catch(() => undefined);
       await env.close();
@@ -111,14 +131,7 @@ describe.skipIf(Boolean(MISSING))(SUITE, { timeout: 180_000 }, () => {
       await d.switchToFrame(frame);
       const probe = probeOf(d);
       await until(probe, 'the sample page in the frame', pwaDone);
-      const state = await probe.run(pwaState);
-      expect(state.registered).toMatch(/^fail:/);
-      expect(state.api).toEqual({ identity: true, method: 'GET' });
-      expect(new URL((await probe.run(controllerScript))!).pathname).toBe('/__gate/sw.js');
-      expect(await probe.run(workerVersion)).toBe('none');
-      expect(await probe.run(apiCalls)).toEqual({ statuses: Array(6).fill(200), identity: Array(6).fill(true) });
-      expect(env.pwa.requests.some((r) => r.serviceWorker)).toBe(false);
-      expect(env.failures()).toEqual(['401 /sw.js missing_credential']);
+      await expectAppWorkerRefusedOursServing(probe, env);
     } finally {
       await d.switchToFrame(null).catch(() => undefined);
       await d.navigate('about:blank').catch(() => undefined);
