@@ -5,8 +5,10 @@
  * groups whose count or self size grew most, so a leak shows up as the record type it keeps.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-function summarize(file) {
+/** Objects of a heap snapshot grouped by kind and constructor (count, self size), and the total self size. Also used by scripts/ws-idle-memory.ts. */
+export function summarize(file) {
   const snap = JSON.parse(readFileSync(file, 'utf8'));
   const meta = snap.snapshot.meta;
   const fields = meta.node_fields;
@@ -35,21 +37,25 @@ function summarize(file) {
   return { groups, total };
 }
 
-const [a, b, topArg] = process.argv.slice(2);
-if (!a || !b) {
-  console.error('usage: node scripts/soak-heap-diff.mjs before.heapsnapshot after.heapsnapshot [top]');
-  process.exit(2);
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();
+
+function main() {
+  const [a, b, topArg] = process.argv.slice(2);
+  if (!a || !b) {
+    console.error('usage: node scripts/soak-heap-diff.mjs before.heapsnapshot after.heapsnapshot [top]');
+    process.exit(2);
+  }
+  const top = Number(topArg ?? 25);
+  const before = summarize(a);
+  const after = summarize(b);
+  const rows = [];
+  for (const [name, g] of after.groups) {
+    const p = before.groups.get(name) ?? { count: 0, size: 0 };
+    rows.push({ name, count: g.count, dCount: g.count - p.count, size: g.size, dSize: g.size - p.size });
+  }
+  rows.sort((x, y) => y.dSize - x.dSize);
+  const mib = (n) => (n / 1048576).toFixed(2);
+  console.log(`heap self size: ${mib(before.total)} MiB → ${mib(after.total)} MiB`);
+  console.log('Δsize MiB  Δcount     count  group');
+  for (const r of rows.slice(0, top)) console.log(`${mib(r.dSize).padStart(9)} ${String(r.dCount).padStart(7)} ${String(r.count).padStart(9)}  ${r.name}`);
 }
-const top = Number(topArg ?? 25);
-const before = summarize(a);
-const after = summarize(b);
-const rows = [];
-for (const [name, g] of after.groups) {
-  const p = before.groups.get(name) ?? { count: 0, size: 0 };
-  rows.push({ name, count: g.count, dCount: g.count - p.count, size: g.size, dSize: g.size - p.size });
-}
-rows.sort((x, y) => y.dSize - x.dSize);
-const mib = (n) => (n / 1048576).toFixed(2);
-console.log(`heap self size: ${mib(before.total)} MiB → ${mib(after.total)} MiB`);
-console.log('Δsize MiB  Δcount     count  group');
-for (const r of rows.slice(0, top)) console.log(`${mib(r.dSize).padStart(9)} ${String(r.dCount).padStart(7)} ${String(r.count).padStart(9)}  ${r.name}`);

@@ -21,7 +21,8 @@
  * WS_GATE_LOG=json (the gateways log as by default; the bench runs them with GATE_LOG=off).
  * Used for "Idle WebSockets: before and after" in docs/benchmarks.md.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { summarize } from './soak-heap-diff.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryOf, readProbe, startProcess, type Started } from '../bench/processes.js';
@@ -100,34 +101,9 @@ async function startGateway(entry: string, env: Record<string, string>, name: st
   return { started: p.started, m };
 }
 
-/** Objects of a heap snapshot grouped by kind and constructor: count and self size. */
-function summarize(file: string): Map<string, { count: number; size: number }> {
-  const snap = JSON.parse(readFileSync(file, 'utf8'));
-  const fields: string[] = snap.snapshot.meta.node_fields;
-  const types: string[] = snap.snapshot.meta.node_types[0];
-  const [nType, nName, nSize] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [number, number, number];
-  const stride = fields.length;
-  const groups = new Map<string, { count: number; size: number }>();
-  const nodes: number[] = snap.nodes;
-  for (let i = 0; i < nodes.length; i += stride) {
-    const type = types[nodes[i + nType]!]!;
-    let name: string = snap.strings[nodes[i + nName]!];
-    if (type === 'string' || type === 'concatenated string' || type === 'sliced string') name = '(string)';
-    else if (type === 'number') name = '(number)';
-    else if (type === 'code') name = '(code)';
-    else if (type === 'hidden') name = `(hidden) ${name.slice(0, 40)}`;
-    else name = `${type}:${name.slice(0, 60)}`;
-    const g = groups.get(name) ?? { count: 0, size: 0 };
-    g.count++;
-    g.size += nodes[i + nSize]!;
-    groups.set(name, g);
-  }
-  return groups;
-}
-
 function snapshotDiff(baseFile: string, openFile: string, open: number): string {
-  const a = summarize(baseFile);
-  const b = summarize(openFile);
+  const a = summarize(baseFile).groups;
+  const b = summarize(openFile).groups;
   const rows: { name: string; perCount: number; perBytes: number }[] = [];
   let total = 0;
   for (const [name, g] of b) {
