@@ -7,6 +7,7 @@
 import { decodeProtectedHeader } from 'jose';
 import { GATE_COOKIE_PREFIX, GateError, IDENTITY_HEADER, PREVIEW_TOKEN_HEADER, SHARE_QUERY, TOKEN_TYPES, WS_TICKET_QUERY } from '../../protocol/index.js';
 import { stripGateCookies } from './http/cookies.js';
+import { headerList } from './http/header-list.js';
 import { urlOf } from './request-host.js';
 
 const GATE_HEADER_PREFIX = 'x-preview-gate-';
@@ -74,7 +75,7 @@ export function stripGateQuery(pathAndQuery: string): string {
 
 /** Headers to forward: the client's, minus every gateway credential. */
 export function sanitizeHeaders(incoming: Headers, authorizationWasOurs: boolean): Headers {
-  const out = new Headers();
+  const out = headerList();
   const named = connectionNamed(incoming);
   for (const [name, value] of incoming) {
     if (name === PREVIEW_TOKEN_HEADER || name.startsWith(GATE_HEADER_PREFIX) || name === 'cookie') continue;

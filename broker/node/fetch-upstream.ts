@@ -22,6 +22,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { FetchLike, UpstreamRequestInit } from '../core/contracts.js';
+import { headersFromRaw } from '../core/http/header-list.js';
 import { pipeRequestBody, takeRequestBody } from './handover.js';
 import { nodeResponse } from './lazy-response.js';
 
@@ -146,15 +147,9 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
           return;
         }
         settled = true;
-        const responseHeaders = new Headers();
-        const raw = res.rawHeaders;
-        for (let i = 0; i < raw.length; i += 2) {
-          try {
-            responseHeaders.append(raw[i] as string, raw[i + 1] as string);
-          } catch {
-            // a header value fetch's Headers refuses (e.g. raw bytes outside Latin-1): dropped
-          }
-        }
+        // Fetch's Headers semantics without undici's per-call cost (core/http/header-list.ts); a
+        // field Headers would refuse is dropped, as before.
+        const responseHeaders = headersFromRaw(res.rawHeaders);
         const status = res.statusCode ?? 502;
         const init = { status, statusText: res.statusMessage ?? '', headers: responseHeaders };
         if (request.method === 'HEAD' || NO_BODY.has(status)) {

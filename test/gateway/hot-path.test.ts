@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { forwardRequest, forwardStats } from '../../broker/core/forward-request.js';
 import { urlOf, urlStats } from '../../broker/core/request-host.js';
 import { createNodeFetch, keepAliveStats, targetStats } from '../../broker/node/fetch-upstream.js';
+import { headerListStats, HeaderList } from '../../broker/core/http/header-list.js';
+import { startStack } from '../support/stack.js';
 import { makeGateway } from './helpers.js';
 
 describe('the forwarded request is a lightweight view', () => {
@@ -27,6 +29,8 @@ describe('the forwarded request is a lightweight view', () => {
     expect(seen.headers.get('x-daytona-preview-token')).toBeNull();
     expect(seen.headers.get('x-app')).toBe('kept');
     expect(seen.headers.get('x-preview-gate-identity')).toBeTruthy();
+    // Stripped into a HeaderList (broker/core/http/header-list.ts), not an undici Headers.
+    expect(seen.headers).toBeInstanceOf(HeaderList);
     expect(seen.body).toBeNull();
     expect(seen.redirect).toBe('manual');
     expect(seen.signal).toBeInstanceOf(AbortSignal);
@@ -163,6 +167,30 @@ describe("an idle upstream socket leaves before the upstream's keep-alive ends (
       fetchUpstream.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('header sets of a proxied request are HeaderLists, not undici Headers (broker/core/http/header-list.ts)', () => {
+  it("through the Node edge, the client's stripped headers and Daytona's answer are HeaderLists, and the answer arrives whole", async () => {
+    const stack = await startStack();
+    try {
+      const l = await stack.launch('bob', stack.sandboxes.open, 3000);
+      const warm = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', { headers: { 'x-daytona-preview-token': l.grant.accessToken } });
+      expect(warm.status).toBe(200);
+      const before = headerListStats.made;
+      const res = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo?h=1', {
+        headers: { 'x-daytona-preview-token': l.grant.accessToken, 'x-app': 'kept' },
+      });
+      expect(res.status).toBe(200);
+      // One for the request forwarded, one for Daytona's answer.
+      expect(headerListStats.made - before).toBe(2);
+      expect(res.json<{ headers: Record<string, string> }>().headers['x-app']).toBe('kept');
+      expect(res.json<{ headers: Record<string, string> }>().headers['x-daytona-preview-token']).toBeUndefined();
+      expect(res.headers.get('content-type')).toMatch(/json/);
+      expect(res.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    } finally {
+      await stack.close();
     }
   });
 });
