@@ -73,15 +73,43 @@ export function stripGateQuery(pathAndQuery: string): string {
   return pathAndQuery.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '');
 }
 
-/** Headers to forward: the client's, minus every gateway credential. */
-export function sanitizeHeaders(incoming: Headers, authorizationWasOurs: boolean): Headers {
+/**
+ * Headers to forward: the client's, minus every gateway credential. `raw`, when the runtime edge
+ * has it (ForwardView.rawHeaders), is the same fields as Node's flat `rawHeaders` list: read
+ * directly, so the client's headers are never copied into a Fetch Headers just to be iterated
+ * (@hono/node-server makes that copy on first iteration: ~4% of a small request).
+ * test/property/sanitize-headers.property.test.ts proves both readings forward the same headers.
+ */
+export function sanitizeHeaders(incoming: Headers, authorizationWasOurs: boolean, raw?: readonly string[]): Headers {
   const out = headerList();
   const named = connectionNamed(incoming);
-  for (const [name, value] of incoming) {
-    if (name === PREVIEW_TOKEN_HEADER || name.startsWith(GATE_HEADER_PREFIX) || name === 'cookie') continue;
-    if (name === 'connection' || named.has(name)) continue;
-    if (name === 'authorization' && (authorizationWasOurs || carriesGateToken(value))) continue;
-    out.append(name, value);
+  const kept = (name: string) =>
+    !(
+      name === PREVIEW_TOKEN_HEADER ||
+      name.startsWith(GATE_HEADER_PREFIX) ||
+      name === 'cookie' ||
+      name === 'authorization' ||
+      name === 'connection' ||
+      named.has(name)
+    );
+  if (raw !== undefined) {
+    forwardStats.rawHeaders++;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (name.charCodeAt(0) === 0x3a || !kept(name)) continue; // ':' an HTTP/2 pseudo-header, never a field
+      try {
+        out.append(name, raw[i + 1]!);
+      } catch {
+        /* a field Fetch's Headers refuses: not forwarded */
+      }
+    }
+  } else {
+    for (const [name, value] of incoming) if (kept(name)) out.append(name, value);
+  }
+  // Judged on the combined value (two Authorization lines read as one, as Headers joins them).
+  const authorization = incoming.get('authorization');
+  if (authorization !== null && !named.has('authorization') && !authorizationWasOurs && !carriesGateToken(authorization)) {
+    out.set('authorization', authorization);
   }
   const cookie = stripGateCookies(incoming.get('cookie'));
   if (cookie) out.set('cookie', cookie);
@@ -107,6 +135,8 @@ export interface ForwardView {
   origin?: string | null;
   /** The request id (ops.ts registerRequestId), set as X-Request-Id: the upstream app gets it. */
   requestId?: string;
+  /** The request's header fields as the runtime edge received them (Node's `rawHeaders`), see sanitizeHeaders. */
+  rawHeaders?: readonly string[];
 }
 
 /**
@@ -116,8 +146,11 @@ export interface ForwardView {
  */
 const VIEW_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-/** How many forwarded requests were views rather than fetch Requests (tests prove the fast path is taken). */
-export const forwardStats = { views: 0 };
+/**
+ * How many forwarded requests were views rather than fetch Requests, and how many had their
+ * headers read from the edge's raw list (tests prove the fast paths are taken).
+ */
+export const forwardStats = { views: 0, rawHeaders: 0 };
 
 /**
  * The forwarded request as what the upstream side reads of it (method, url, headers, body,
@@ -184,7 +217,7 @@ function toRequest(url: string, method: string, headers: Headers, body: Readable
  */
 export function forwardRequest(req: Request, authorizationWasOurs: boolean, identity: string | null, view?: ForwardView): Request {
   const url = urlOf(req);
-  const headers = sanitizeHeaders(req.headers, authorizationWasOurs);
+  const headers = sanitizeHeaders(req.headers, authorizationWasOurs, view?.rawHeaders);
   if (identity) headers.set(IDENTITY_HEADER, identity);
   if (view?.origin) headers.set('origin', view.origin);
   if (view?.requestId) headers.set('x-request-id', view.requestId);

@@ -96,7 +96,14 @@ export function registerProxy(app: GateApp, x: GatewayContext): void {
     });
     // The app's own Service Worker script is answered wrapped around ours (app-worker.ts).
     const appWorker = isAppWorkerScript(req);
-    const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity, { publicScheme: x.config.publicScheme, origin, requestId: c.get('requestId') });
+    // The edge's raw header list, when it passes one (broker/node/server.ts): the same fields as req.headers.
+    const rawHeaders = (c.env as { rawHeaders?: readonly string[] } | undefined)?.rawHeaders;
+    const forwarded = forwardRequest(req, auth.authorizationWasOurs, identity, {
+      publicScheme: x.config.publicScheme,
+      origin,
+      requestId: c.get('requestId'),
+      ...(rawHeaders ? { rawHeaders } : {}),
+    });
     // The edge's "client went away" hook, when it has one (contracts.ts ForwardMeta.clientAbort).
     const clientAbort = (c.env as { clientAbort?: AbortLike } | undefined)?.clientAbort;
     let meta: ForwardMeta | undefined;

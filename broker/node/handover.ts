@@ -22,6 +22,7 @@
  */
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { HeaderList } from '../core/http/header-list.js';
 
 /**
  * Bodies that took the direct path since the process started: answers piped, uploads piped, and
@@ -270,13 +271,18 @@ export function sendDirect(res: Response, outgoing: ServerResponse): boolean {
   // proxy route); a replaced Response or body, or one already read from, is not eligible.
   const taken = takeNodeBody(res);
   if (taken === null) return false;
-  const headers: OutgoingHttpHeaders = {};
-  const cookies: string[] = [];
-  for (const [name, value] of res.headers) {
-    if (name === 'set-cookie') cookies.push(value);
-    else headers[name] = value;
+  let headers: OutgoingHttpHeaders;
+  if (res.headers instanceof HeaderList) {
+    headers = res.headers.toNodeHeaders(); // the usual answer (fetch-upstream.ts): no iterator per field
+  } else {
+    headers = {};
+    const cookies: string[] = [];
+    for (const [name, value] of res.headers) {
+      if (name === 'set-cookie') cookies.push(value);
+      else headers[name] = value;
+    }
+    if (cookies.length > 0) headers['set-cookie'] = cookies;
   }
-  if (cookies.length > 0) headers['set-cookie'] = cookies;
   headers['content-type'] ??= DEFAULT_CONTENT_TYPE;
   const src = taken.res;
   handoverStats.responses++;

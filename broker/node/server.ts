@@ -150,6 +150,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       (env as { clientAddress?: string }).clientAddress = clientAddress(node?.socket?.remoteAddress, node?.headers['x-forwarded-for']);
       // The client's leaving, as a hook cheaper than the request's AbortSignal (client-abort.ts).
       if (node && outgoing) (env as { clientAbort?: ClientAbort }).clientAbort = new ClientAbort(node, outgoing as ServerResponse);
+      // The request's fields as received: the core reads them instead of iterating `request.headers`
+      // (forward-request.ts sanitizeHeaders), which would copy them all into a Fetch Headers.
+      if (node) (env as { rawHeaders?: readonly string[] }).rawHeaders = node.rawHeaders;
       const res = await gateway.app.fetch(withDirectBody(request, node, base.upstreamReplayLimitBytes), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },

@@ -179,12 +179,15 @@ describe('header sets of a proxied request are HeaderLists, not undici Headers (
       const warm = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo', { headers: { 'x-daytona-preview-token': l.grant.accessToken } });
       expect(warm.status).toBe(200);
       const before = headerListStats.made;
+      const rawBefore = forwardStats.rawHeaders;
       const res = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo?h=1', {
         headers: { 'x-daytona-preview-token': l.grant.accessToken, 'x-app': 'kept' },
       });
       expect(res.status).toBe(200);
       // One for the request forwarded, one for Daytona's answer.
       expect(headerListStats.made - before).toBe(2);
+      // The client's fields were read from Node's raw list, not from a Headers copy of them.
+      expect(forwardStats.rawHeaders - rawBefore).toBe(1);
       expect(res.json<{ headers: Record<string, string> }>().headers['x-app']).toBe('kept');
       expect(res.json<{ headers: Record<string, string> }>().headers['x-daytona-preview-token']).toBeUndefined();
       expect(res.headers.get('content-type')).toMatch(/json/);
