@@ -10,7 +10,7 @@
  * Env: HOTPATH_REQUESTS (per round, default 20000), HOTPATH_ROUNDS (default 3),
  * HOTPATH_CONCURRENCY (default 16), GATEWAY_ENTRY (default dist/gateway.mjs: run
  * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_PROFILE=1 (the gateway under
- * --cpu-prof, the profile in .tmp/profiles/; the minimal proxy's in .tmp/profiles/minimal/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
+ * --cpu-prof, the profile in .tmp/profiles/; HOTPATH_PROFILE=heap: --heap-prof, allocation samples; the minimal proxy's in .tmp/profiles/minimal/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
  * (a second gateway bundle, e.g. one built from an earlier commit, measured in the same rounds
  * as "baseline": a before/after under the same load), HOTPATH_PAIRED=1 (with a baseline: the gateway
  * and the baseline loaded at the same time in each round, the fairest before/after on a busy machine).
@@ -180,7 +180,14 @@ async function main() {
   const { DAYTONA_API_URL, DAYTONA_API_KEY, SANDBOX_ID, PREVIEW_TOKEN } = emulator.values as Record<string, string>;
   const entry = process.env.GATEWAY_ENTRY ?? 'dist/gateway.mjs';
   const profDir = join(import.meta.dirname, '..', '.tmp', 'profiles');
-  const prof = process.env.HOTPATH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  // HOTPATH_PROFILE=heap: allocation sampling (--heap-prof) instead of CPU, to see what feeds the GC.
+  const profMode = process.env.HOTPATH_PROFILE;
+  const prof =
+    profMode === '1'
+      ? ['--cpu-prof', '--cpu-prof-dir', profDir]
+      : profMode === 'heap'
+        ? ['--heap-prof', '--heap-prof-dir', profDir, '--heap-prof-interval', '4096']
+        : [];
   if (prof.length) {
     rmSync(profDir, { recursive: true, force: true });
     mkdirSync(profDir, { recursive: true });
@@ -215,7 +222,7 @@ async function main() {
     : null;
   const daytonaHost = `3000-${SANDBOX_ID}.proxy.localhost:${emuPort}`;
   // Profiled too under HOTPATH_PROFILE (in .tmp/profiles/minimal/): the same native costs side by side.
-  const minProf = prof.length ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal')] : [];
+  const minProf = profMode === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal')] : [];
   const minimal = await start([...minProf, '-e', MINIMAL_PROXY, String(minPort), String(emuPort), daytonaHost, PREVIEW_TOKEN!], {}, ['READY']);
   const nginx = startNginx(nginxPort, emuPort, daytonaHost, PREVIEW_TOKEN!);
 

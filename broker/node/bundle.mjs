@@ -20,6 +20,7 @@
  * Where memory matters more than download throughput, pass them through the environment:
  * `NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=1024" npm run gateway`.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
@@ -33,4 +34,18 @@ await build({
   logLevel: 'warning',
   // Bundled CommonJS dependencies (the Daytona SDK, axios) call require() for Node built-ins.
   banner: { js: "import { createRequire as __pgCreateRequire } from 'node:module'; const require = __pgCreateRequire(import.meta.url);" },
+  // Every non-ASCII character of the code itself escaped (esbuild's default, stated): what is
+  // left above U+007F is in dependencies' comments (see below).
+  charset: 'ascii',
 });
+
+// V8 keeps a module's source text for as long as the process runs, and one character above
+// U+00FF anywhere in it makes the whole text a two-byte string: the 4.7 MB bundle was held as
+// 9.4 MB (heap sampling of the running gateway: `decode` in the ESM loader's translator). With
+// charset 'ascii' such characters can only be in comments (arrows and ellipses in bundled
+// dependencies' comments); each UTF-16 unit of them becomes '?', so columns and the source
+// map stay right, and the text is one-byte: 4.7 MB less resident memory for the process's life.
+const out = 'dist/gateway.mjs';
+const text = readFileSync(out, 'utf8');
+const oneByte = text.replace(/[\u0100-\uffff]/g, '?');
+if (oneByte !== text) writeFileSync(out, oneByte);
