@@ -28,6 +28,18 @@ export interface GateVariables {
 }
 
 export type GateEnv = { Variables: GateVariables };
+
+/**
+ * What the per-request steps read and write of one request: Hono's Context is one, and so is the
+ * direct path's own scope (gateway.ts `handle`: proxied preview requests skip Hono's router).
+ */
+export interface RequestScope {
+  readonly req: { readonly raw: Request; readonly method: string };
+  /** The runtime edge's bindings (client address, client-abort hook, raw header list). */
+  readonly env: unknown;
+  get<K extends keyof GateVariables>(key: K): GateVariables[K];
+  set<K extends keyof GateVariables>(key: K, value: GateVariables[K]): void;
+}
 export type GateApp = Hono<GateEnv>;
 
 export interface GatewayContext {

@@ -15,7 +15,7 @@ import { getPath } from 'hono/utils/url';
 import { GateError, type PreviewTarget } from '../../protocol/index.js';
 import type { Clock, DaytonaPort, GatewayAssets, Logger, Principal, Upstream } from './contracts.js';
 import { resolveConfig, type GatewayConfig, type ResolvedConfig } from './config.js';
-import { GW, PV, XX, type GateApp, type GateEnv, type GatewayContext } from './context.js';
+import { GW, PV, XX, type GateApp, type GateEnv, type GateVariables, type GatewayContext, type RequestScope } from './context.js';
 import { createMemoryStore } from './store/memory.js';
 import type { Store } from './store/store.js';
 import { createKeyRing } from './tokens/keys.js';
@@ -33,14 +33,15 @@ import { hostOf, rememberHost, urlOf } from './request-host.js';
 import { siblingErrorCors } from './tokens/sibling-origins.js';
 import { registerBrokerRoutes } from './broker-api.js';
 import { registerGatePaths } from './gate-paths.js';
-import { registerPreviewGuards, registerProxy } from './proxy.js';
+import { previewGuard, proxyPreview, registerPreviewGuards, registerProxy } from './proxy.js';
 import { createUpgradeAuthorizer, type UpgradeContext, type UpgradeDecision } from './upgrade.js';
 import { createReadiness, defaultProbes, type Readiness } from './readiness.js';
 import { createLimits } from './limits/limits.js';
 import type { RateLimiterFactory } from './limits/limiter.js';
 import { createHttpPolicy } from './auth/policy-url.js';
 import { registerBulkEnd } from './bulk-end.js';
-import { logRequest, requestLog, registerOpsRoutes, registerOriginDiagnosis, registerRequestId } from './ops.js';
+import { logRequest, REQUEST_ID_HEADER, requestLog, registerOpsRoutes, registerOriginDiagnosis, registerRequestId, startRequest, withHeader } from './ops.js';
+import { isReservedPath } from './http/paths.js';
 
 export interface GatewayDeps {
   /** The upstream side (broker/core/upstream): forwards to Daytona's preview proxy. */
@@ -73,10 +74,15 @@ export interface GatewayDeps {
 }
 
 export interface Gateway {
-  /** The Hono app (`app.request(...)` in tests). */
+  /** The Hono app: the gateway's own origin, /__gate/ and unknown hosts (proxied requests go through `handle`). */
   app: GateApp;
-  /** The fetch handler of the app. */
+  /** The gateway's fetch handler: `handle` without runtime bindings. */
   fetch(request: Request): Promise<Response>;
+  /**
+   * Every request, with the runtime edge's bindings (`env`: client address, client-abort hook, raw
+   * header list). Proxied preview requests take the direct path; the rest goes to `app`.
+   */
+  handle(request: Request, env?: unknown): Promise<Response>;
   /** Decides a WebSocket upgrade (see upgrade.ts); the runtime edge relays on ok. */
   authorizeUpgrade(request: Request, context?: UpgradeContext): Promise<UpgradeDecision>;
   /** New signing key from now on; the old keeps verifying until its tokens expire. Returns the new kid. */
@@ -92,6 +98,27 @@ export interface Gateway {
   /** `/readyz`: `startDraining()` turns it 503 at once (the Node edge calls it on SIGTERM). */
   readiness: Readiness;
   close(): Promise<void>;
+}
+
+/** How many requests took the direct path (gateway.ts `handle`; tests prove the fast path is taken). */
+export const directStats = { requests: 0 };
+
+/** The direct path's request scope: what Hono's Context holds for a route, and no more (context.ts RequestScope). */
+class DirectScope implements RequestScope {
+  readonly req: { readonly raw: Request; readonly method: string };
+  #vars: GateVariables = {};
+  constructor(
+    raw: Request,
+    readonly env: unknown,
+  ) {
+    this.req = { raw, method: raw.method };
+  }
+  get<K extends keyof GateVariables>(key: K): GateVariables[K] {
+    return this.#vars[key];
+  }
+  set<K extends keyof GateVariables>(key: K, value: GateVariables[K]): void {
+    this.#vars[key] = value;
+  }
 }
 
 /** Redacts anything token-shaped from an exception message before it is logged. */
@@ -221,56 +248,65 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     return set;
   };
 
-  registerRequestId(app);
-  // One log line and the metrics per request; pending Set-Cookies on EVERY answer (a rotated
-  // refresh credential must reach the browser even when the upstream then fails).
-  app.use('*', async (c, next) => {
-    const start = performance.now();
-    await next();
-    const cookies = c.get('setCookies');
-    if (cookies?.length) {
-      // An answer that carries a freshly rotated credential must never sit in a shared cache,
-      // whatever the app said about its own body (RFC 9111 §5.2.2.5).
-      const mark = (headers: Headers) => {
-        for (const v of cookies) headers.append('set-cookie', v);
-        headers.set('cache-control', 'private, no-store');
-      };
-      let res = c.res;
-      try {
-        mark(res.headers);
-      } catch {
-        res = new Response(res.body, res);
-        mark(res.headers);
-        c.res = res;
-      }
+  /** Pending Set-Cookies on the answer (a rotated refresh credential must reach the browser even when the upstream then fails). */
+  const markCookies = (s: RequestScope, res: Response): Response => {
+    const cookies = s.get('setCookies');
+    if (!cookies?.length) return res;
+    // An answer that carries a freshly rotated credential must never sit in a shared cache,
+    // whatever the app said about its own body (RFC 9111 §5.2.2.5).
+    const mark = (headers: Headers) => {
+      for (const v of cookies) headers.append('set-cookie', v);
+      headers.set('cache-control', 'private, no-store');
+    };
+    try {
+      mark(res.headers);
+      return res;
+    } catch {
+      const copy = new Response(res.body, res);
+      mark(copy.headers);
+      return copy;
     }
+  };
+  /** The metrics and the log line of a finished request. */
+  const recordRequest = (s: RequestScope, kind: string, status: number, start: number) => {
     const ms = performance.now() - start;
-    const status = c.res.status;
-    const kind = c.req.routePath.startsWith(PV) ? 'preview' : c.req.routePath.startsWith(GW) ? 'gateway' : 'unknown';
     const labels = requestLabels(kind, status);
     metrics.inc(METRIC.requests, labels.count);
     metrics.observe(METRIC.duration, ms / 1000, labels.duration);
     if (!logRequests && status < 500) return; // GATE_LOG=off: not even the line's fields are built
-    logRequest(logger, c, status, ms);
-  });
-
-  app.onError((err, c) => {
+    logRequest(logger, s, status, ms);
+  };
+  /** The coded answer of a refusal or a failure (the one error model: http/respond.ts). */
+  const errorAnswer = (err: Error, s: RequestScope): Response => {
     const code = err instanceof GateError ? err.code : 'internal';
-    c.set('code', code);
-    if (err instanceof GateError) c.set('reason', err.message);
-    if (!(err instanceof GateError)) requestLog(logger, c).error('unhandled', { error: err?.name, message: redact(String(err?.message ?? '')) });
-    const res = errorResponse(err, c.req.raw, config.allowedOrigins, config.pages);
+    s.set('code', code);
+    if (err instanceof GateError) s.set('reason', err.message);
+    if (!(err instanceof GateError)) requestLog(logger, s).error('unhandled', { error: err?.name, message: redact(String(err?.message ?? '')) });
+    const res = errorResponse(err, s.req.raw, config.allowedOrigins, config.pages);
     // A page of another port of this sandbox reads the code (several-port grants, tokens/sibling-origins.ts).
     const h = (() => {
       try {
-        return hostOf(c.req.raw);
+        return hostOf(s.req.raw);
       } catch {
         return null;
       }
     })();
-    for (const [k, v] of Object.entries(siblingErrorCors(config, c.req.raw, h?.kind === 'preview' ? h : null))) res.headers.set(k, v);
+    for (const [k, v] of Object.entries(siblingErrorCors(config, s.req.raw, h?.kind === 'preview' ? h : null))) res.headers.set(k, v);
     return res;
+  };
+
+  registerRequestId(app);
+  // One log line and the metrics per request; pending Set-Cookies on EVERY answer.
+  app.use('*', async (c, next) => {
+    const start = performance.now();
+    await next();
+    const marked = markCookies(c, c.res);
+    if (marked !== c.res) c.res = marked; // Hono's setter copies whatever it is given: only when needed
+    const kind = c.req.routePath.startsWith(PV) ? 'preview' : c.req.routePath.startsWith(GW) ? 'gateway' : 'unknown';
+    recordRequest(c, kind, c.res.status, start);
   });
+
+  app.onError((err, c) => errorAnswer(err, c));
   app.notFound((c) => errorResponse(new GateError('not_found', 'Not found.'), c.req.raw, config.allowedOrigins, config.pages));
 
   // Every route, in the one order that works. Hono runs the handlers whose pattern matches in
@@ -308,9 +344,43 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   registerGatePaths(app, x);
   registerProxy(app, x);
 
+  /**
+   * The direct path: a request for an app on a preview origin (not /__gate/) skips Hono's router
+   * and goes through the same steps its routes take, in the same order (request id, the
+   * per-request bookkeeping, the preview guard, the proxy, the error answer): Hono's routing,
+   * context and middleware chain were ~5% of a small proxied request (docs/benchmarks.md,
+   * "Round 4"). Everything else (the gateway's own origin, /__gate/, unknown hosts) goes to Hono.
+   * `directStats.requests` counts the requests taken this way (test/gateway/hot-path.test.ts).
+   */
+  const handle = async (request: Request, env?: unknown): Promise<Response> => {
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return app.fetch(request, env);
+    }
+    const kind = classify(url.host);
+    if (kind.kind !== 'preview' || isReservedPath(url.pathname)) return app.fetch(request, env);
+    directStats.requests++;
+    rememberHost(request, kind, url);
+    const s = new DirectScope(request, env);
+    const start = performance.now();
+    const id = startRequest(s);
+    let res: Response;
+    try {
+      res = previewGuard(x, s) ?? (await proxyPreview(x, s));
+    } catch (err) {
+      res = errorAnswer(err instanceof Error ? err : new Error(String(err)), s);
+    }
+    res = markCookies(s, res);
+    recordRequest(s, 'preview', res.status, start);
+    return withHeader(res, REQUEST_ID_HEADER, id);
+  };
+
   return {
     app,
-    fetch: async (request) => app.fetch(request),
+    fetch: (request) => handle(request),
+    handle,
     authorizeUpgrade: createUpgradeAuthorizer(x),
     rotateKeys: async () => {
       const kid = await keys.rotate();

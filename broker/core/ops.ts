@@ -5,9 +5,8 @@
  * version in /healthz, /metrics behind a bearer token, and the origin diagnosis for host pages
  * missing from GATE_ALLOWED_ORIGINS (logged once per origin, readable through /api/cors-check).
  */
-import type { Context } from 'hono';
 import { GateError } from '../../protocol/index.js';
-import { GW, type GateApp, type GateEnv, type GatewayContext } from './context.js';
+import { GW, type GateApp, type GatewayContext, type RequestScope } from './context.js';
 import type { Logger } from './contracts.js';
 import { childLogger } from './logger.js';
 import { base64url } from 'jose';
@@ -47,15 +46,23 @@ export function freshRequestId(): string {
   return id;
 }
 
-/** Sets a header on an answer whose headers may be immutable (a fetch Response): copies once if needed. */
-function setHeader(c: Context<GateEnv>, name: string, value: string): void {
+/** `res` with a header set: in place when its headers are mutable, else on a copy (a fetch Response's are not). */
+export function withHeader(res: Response, name: string, value: string): Response {
   try {
-    c.res.headers.set(name, value);
-  } catch {
-    const res = new Response(c.res.body, c.res);
     res.headers.set(name, value);
-    c.res = res;
+    return res;
+  } catch {
+    const copy = new Response(res.body, res);
+    copy.headers.set(name, value);
+    return copy;
   }
+}
+
+/** The request id of a request: the client's X-Request-Id when usable, else a fresh one, kept in its scope. */
+export function startRequest(s: RequestScope): string {
+  const id = requestIdOf(s.req.raw);
+  s.set('requestId', id);
+  return id;
 }
 
 /**
@@ -66,10 +73,11 @@ function setHeader(c: Context<GateEnv>, name: string, value: string): void {
  */
 export function registerRequestId(app: GateApp): void {
   app.use('*', async (c, next) => {
-    const id = requestIdOf(c.req.raw);
-    c.set('requestId', id);
+    const id = startRequest(c);
     await next();
-    setHeader(c, REQUEST_ID_HEADER, id);
+    // Assigned only when copied: Hono's `c.res` setter copies every answer it is given.
+    const res = withHeader(c.res, REQUEST_ID_HEADER, id);
+    if (res !== c.res) c.res = res;
   });
 }
 
@@ -78,7 +86,7 @@ export function registerRequestId(app: GateApp): void {
  * the client's address when known), like its `request` line. Made on first use, so a request that
  * logs nothing but its `request` line costs nothing more.
  */
-export function requestLog(logger: Logger, c: Context<GateEnv>): Logger {
+export function requestLog(logger: Logger, c: RequestScope): Logger {
   let log = c.get('log');
   if (log) return log;
   const client = clientAddressOf(c.env);
@@ -88,7 +96,7 @@ export function requestLog(logger: Logger, c: Context<GateEnv>): Logger {
 }
 
 /** The request's log line (info; 5xx as warn): refusals carry their code and reason. */
-export function logRequest(logger: Logger, c: Context<GateEnv>, status: number, ms: number): void {
+export function logRequest(logger: Logger, c: RequestScope, status: number, ms: number): void {
   const level = status >= 500 ? 'warn' : 'info';
   if (logger.enabled && !logger.enabled(level)) return;
   const url = urlOf(c.req.raw);

@@ -153,7 +153,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       // The request's fields as received: the core reads them instead of iterating `request.headers`
       // (forward-request.ts sanitizeHeaders), which would copy them all into a Fetch Headers.
       if (node) (env as { rawHeaders?: readonly string[] }).rawHeaders = node.rawHeaders;
-      const res = await gateway.app.fetch(withDirectBody(request, node, base.upstreamReplayLimitBytes), env);
+      const res = await gateway.handle(withDirectBody(request, node, base.upstreamReplayLimitBytes), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },
     // Framing refusals, coded parser errors and the socket timeouts (edge-guards.ts).

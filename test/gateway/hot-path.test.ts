@@ -13,6 +13,7 @@ import { urlOf, urlStats } from '../../broker/core/request-host.js';
 import { createNodeFetch, keepAliveStats, targetStats } from '../../broker/node/fetch-upstream.js';
 import { headerListStats, HeaderList } from '../../broker/core/http/header-list.js';
 import { startStack } from '../support/stack.js';
+import { directStats } from '../../broker/core/gateway.js';
 import { makeGateway } from './helpers.js';
 
 describe('the forwarded request is a lightweight view', () => {
@@ -195,5 +196,36 @@ describe('header sets of a proxied request are HeaderLists, not undici Headers (
     } finally {
       await stack.close();
     }
+  });
+});
+
+describe("proxied preview requests skip Hono's router (broker/core/gateway.ts handle)", () => {
+  it('an app request takes the direct path and gets what the router gave: request id, metrics, coded refusals', async () => {
+    const t = await makeGateway();
+    const { grant } = await t.launch();
+    const before = directStats.requests;
+    const ok = await t.preview('/api/echo', { headers: { 'x-daytona-preview-token': grant.accessToken, 'x-request-id': 'trace-1' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-request-id')).toBe('trace-1');
+    expect(t.upstream.seen.at(-1)!.request.headers.get('x-request-id')).toBe('trace-1');
+    const refused = await t.preview('/api/echo');
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('missing_credential');
+    expect(refused.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(directStats.requests - before).toBe(2);
+    expect(t.gw.metrics.render()).toMatch(/pg_http_requests_total{class="2xx",host="preview"} [1-9]/);
+    expect(t.gw.metrics.render()).toMatch(/pg_http_requests_total{class="4xx",host="preview"} [1-9]/);
+  });
+
+  it('positive control: /__gate/ paths, the gateway origin and unknown hosts still go through the router', async () => {
+    const t = await makeGateway();
+    const before = directStats.requests;
+    const status = await t.preview('/__gate/status');
+    expect(status.status).not.toBe(502);
+    const reserved = await t.preview('/%5F%5Fgate/anything');
+    expect(reserved.status).toBe(404);
+    const own = await t.gw.fetch(new Request('http://127.0.0.1:8787/healthz'));
+    expect(own.status).toBe(200);
+    expect(directStats.requests - before).toBe(0);
   });
 });
