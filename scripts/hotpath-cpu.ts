@@ -10,7 +10,8 @@
  * Env: HOTPATH_REQUESTS (per round, default 20000), HOTPATH_ROUNDS (default 3),
  * HOTPATH_CONCURRENCY (default 16), GATEWAY_ENTRY (default dist/gateway.mjs: run
  * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_PROFILE=1 (the gateway under
- * --cpu-prof, the profile in .tmp/profiles/; HOTPATH_PROFILE=heap: --heap-prof, allocation samples; the minimal proxy's in .tmp/profiles/minimal/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
+ * --cpu-prof, the profile in .tmp/profiles/; HOTPATH_PROFILE=heap: --heap-prof, what stays allocated;
+ * HOTPATH_PROFILE=alloc: every allocation, garbage included (scripts/alloc-sampling.mjs); the minimal proxy's in .tmp/profiles/minimal/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
  * (a second gateway bundle, e.g. one built from an earlier commit, measured in the same rounds
  * as "baseline": a before/after under the same load), HOTPATH_PAIRED=1 (with a baseline: the gateway
  * and the baseline loaded at the same time in each round, the fairest before/after on a busy machine).
@@ -180,14 +181,16 @@ async function main() {
   const { DAYTONA_API_URL, DAYTONA_API_KEY, SANDBOX_ID, PREVIEW_TOKEN } = emulator.values as Record<string, string>;
   const entry = process.env.GATEWAY_ENTRY ?? 'dist/gateway.mjs';
   const profDir = join(import.meta.dirname, '..', '.tmp', 'profiles');
-  // HOTPATH_PROFILE=heap: allocation sampling (--heap-prof) instead of CPU, to see what feeds the GC.
+  // HOTPATH_PROFILE=heap: what stays allocated (--heap-prof); =alloc: every allocation, garbage included.
   const profMode = process.env.HOTPATH_PROFILE;
   const prof =
     profMode === '1'
       ? ['--cpu-prof', '--cpu-prof-dir', profDir]
       : profMode === 'heap'
         ? ['--heap-prof', '--heap-prof-dir', profDir, '--heap-prof-interval', '4096']
-        : [];
+        : profMode === 'alloc'
+          ? ['--import', join(import.meta.dirname, 'alloc-sampling.mjs')]
+          : [];
   if (prof.length) {
     rmSync(profDir, { recursive: true, force: true });
     mkdirSync(profDir, { recursive: true });

@@ -162,7 +162,10 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
         resolve(nodeResponse(res, release, init));
       });
 
-      pumpBody(request.body, req).catch((err: Error) => req.destroy(err));
+      // No body or a kept one (the usual request): ended here, without pumpBody's promises.
+      if (request.body === null) req.end();
+      else if (request.body instanceof Uint8Array) req.end(request.body);
+      else pumpBody(request.body, req).catch((err: Error) => req.destroy(err));
     });
   }
 

@@ -28,9 +28,20 @@ function normalizeValue(value: string): string {
   return value.replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, '');
 }
 
+/**
+ * Names already checked, as given → lower-case: a request meets the same few dozen names (ours as
+ * literals, the client's and the app's as Node parsed them) over and over. Bounded, emptied when full.
+ */
+const checkedNames = new Map<string, string>();
+
 function checkedName(name: string): string {
-  if (!TOKEN.test(name)) throw new TypeError(`Invalid header name: ${JSON.stringify(name)}`);
-  return name.toLowerCase();
+  const known = checkedNames.get(name);
+  if (known !== undefined) return known;
+  if (typeof name !== 'string' || !TOKEN.test(name)) throw new TypeError(`Invalid header name: ${JSON.stringify(name)}`);
+  const lower = name.toLowerCase();
+  if (checkedNames.size >= 1000) checkedNames.clear();
+  checkedNames.set(name, lower);
+  return lower;
 }
 
 function checkedValue(value: string): string {
@@ -109,7 +120,13 @@ export class HeaderList {
   }
 
   forEach(callback: (value: string, name: string, parent: Headers) => void, thisArg?: unknown): void {
-    for (const [name, value] of this) callback.call(thisArg, value, name, this as unknown as Headers);
+    // Map#forEach: no iterator and no [name, value] pair per field (the generator below makes both).
+    const parent = this as unknown as Headers;
+    const cookies = this.#cookies;
+    this.#map.forEach((value, name) => {
+      if (name === 'set-cookie' && cookies !== null) for (const cookie of cookies) callback.call(thisArg, cookie, name, parent);
+      else callback.call(thisArg, value, name, parent);
+    });
   }
 
   *entries(): IterableIterator<[string, string]> {
@@ -135,7 +152,10 @@ export class HeaderList {
   /** Every field as node:http's `writeHead` takes them (set-cookie as its separate lines). */
   toNodeHeaders(): Record<string, string | string[]> {
     const out: Record<string, string | string[]> = {};
-    for (const [name, value] of this.#map) out[name] = name === 'set-cookie' && this.#cookies !== null ? [...this.#cookies] : value;
+    const cookies = this.#cookies;
+    this.#map.forEach((value, name) => {
+      out[name] = name === 'set-cookie' && cookies !== null ? [...cookies] : value;
+    });
     return out;
   }
 }
