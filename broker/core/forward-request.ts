@@ -262,6 +262,18 @@ export function stripAppSetCookies(headers: Headers): void {
  */
 export function privateCacheControl(value: string | null): string | null {
   if (!value) return 'private';
+  // An app sends the same few values on every answer: each is worked out once (bounded, emptied when full).
+  const known = cacheControls.get(value);
+  if (known !== undefined) return known;
+  const made = makePrivate(value);
+  if (cacheControls.size >= 500) cacheControls.clear();
+  cacheControls.set(value, made);
+  return made;
+}
+
+const cacheControls = new Map<string, string | null>();
+
+function makePrivate(value: string): string | null {
   const directives = value
     .split(',')
     .map((d) => d.trim())

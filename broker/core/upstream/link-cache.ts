@@ -15,7 +15,7 @@
  *   serving ("a failing Daytona API degrades, cached tokens keep serving", ARCHITECTURE.md flow 13) and the API
  *   is asked again only after `errorBackoffMs`, so a dead API is not hammered once per request.
  */
-import { METRIC } from '../metrics.js';
+import { fixedLabels, METRIC } from '../metrics.js';
 import { GateError, type PreviewTarget } from '../../../protocol/index.js';
 import type { Clock, Logger, Metrics, PreviewLink } from '../contracts.js';
 
@@ -80,7 +80,9 @@ export function createLinkCache(deps: {
   const entries = new Map<string, Entry>();
   const inflight = new Map<string, Promise<PreviewLink>>();
   const keyOf = (t: PreviewTarget) => `${t.port}-${t.sandboxId}`;
-  const count = (result: 'hit' | 'miss' | 'stale') => deps.metrics?.inc(LINK_CACHE_METRIC, { result });
+  // The three label sets made once (metrics.ts fixedLabels): a hit is counted on every proxied request.
+  const resultLabels = { hit: fixedLabels({ result: 'hit' }), miss: fixedLabels({ result: 'miss' }), stale: fixedLabels({ result: 'stale' }) };
+  const count = (result: 'hit' | 'miss' | 'stale') => deps.metrics?.inc(LINK_CACHE_METRIC, resultLabels[result]);
 
   /**
    * When a freshly loaded link is re-fetched: after `ttlMs`, and for a signed link (which stops
