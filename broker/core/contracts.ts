@@ -64,6 +64,11 @@ export type FetchLike = ((request: Request) => Promise<Response>) & { send?(requ
 /** The parts of an upstream request, as `FetchLike.send` takes them (redirects are never followed). */
 export interface UpstreamRequestInit {
   url: string;
+  /**
+   * Optional: the origin `url` starts with, when the caller split it already (upstream/forward.ts:
+   * the link's origin, the same string on every request), so the fetch need not find it again.
+   */
+  origin?: string;
   method: string;
   /** A plain record is what the core builds (upstream/forward.ts upstreamHeaderRecord): lower-case names, one value each. */
   headers: Headers | Record<string, string>;

@@ -181,6 +181,7 @@ describe('header sets of a proxied request are HeaderLists, not undici Headers (
       expect(warm.status).toBe(200);
       const before = headerListStats.made;
       const rawBefore = forwardStats.rawHeaders;
+      const splitBefore = targetStats.split;
       const res = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo?h=1', {
         headers: { 'x-daytona-preview-token': l.grant.accessToken, 'x-app': 'kept' },
       });
@@ -189,6 +190,8 @@ describe('header sets of a proxied request are HeaderLists, not undici Headers (
       expect(headerListStats.made - before).toBe(2);
       // The client's fields were read from Node's raw list, not from a Headers copy of them.
       expect(forwardStats.rawHeaders - rawBefore).toBe(1);
+      // The upstream URL was split where the core said (the link's origin), not searched again.
+      expect(targetStats.split - splitBefore).toBe(1);
       expect(res.json<{ headers: Record<string, string> }>().headers['x-app']).toBe('kept');
       expect(res.json<{ headers: Record<string, string> }>().headers['x-daytona-preview-token']).toBeUndefined();
       expect(res.headers.get('content-type')).toMatch(/json/);

@@ -86,14 +86,19 @@ export function upstreamHeaders(incoming: Headers, publicUrl: URL, link: Preview
 /** The origin of each cached link's URL, parsed once per link (links live minutes, requests many). */
 const linkOrigins = new WeakMap<PreviewLink, string>();
 
-/** Daytona's URL for the same path and query: `{link.url origin}{path}{query}`. */
-export function upstreamUrl(publicUrl: URL, link: PreviewLink): string {
+/** The origin of a link's URL (parsed once per link). */
+function linkOrigin(link: PreviewLink): string {
   let origin = linkOrigins.get(link);
   if (origin === undefined || !link.url.startsWith(origin)) {
     origin = new URL(link.url).origin;
     linkOrigins.set(link, origin);
   }
-  return origin + publicUrl.pathname + publicUrl.search;
+  return origin;
+}
+
+/** Daytona's URL for the same path and query: `{link.url origin}{path}{query}`. */
+export function upstreamUrl(publicUrl: URL, link: PreviewLink): string {
+  return linkOrigin(link) + publicUrl.pathname + publicUrl.search;
 }
 
 /** The complete upstream Request; `redirect: 'manual'` so the app's redirects reach the client. */
@@ -192,5 +197,6 @@ export function buildUpstreamInit(
   // (the upstream would wait for bytes that never come).
   const length = payload === null ? null : payload instanceof Uint8Array ? String(payload.byteLength) : undefined;
   const headers = upstreamHeaderRecord(request.headers, publicUrl, link, meta, skipActivity, length);
-  return { url: upstreamUrl(publicUrl, link), method: request.method, headers, body: payload, signal };
+  const origin = linkOrigin(link);
+  return { url: origin + publicUrl.pathname + publicUrl.search, origin, method: request.method, headers, body: payload, signal };
 }
