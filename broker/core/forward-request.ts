@@ -168,6 +168,8 @@ class ForwardedRequest {
     readonly headers: Headers,
     readonly body: ReadableStream<Uint8Array> | null,
     private readonly source: Request,
+    /** `url` already parsed (the router's parse, when the forwarded URL is the request's own): request-host.ts parsedUrlOf. */
+    readonly parsedUrl: URL | null = null,
   ) {}
   get signal(): AbortSignal {
     return this.source.signal;
@@ -229,7 +231,9 @@ export function forwardRequest(req: Request, authorizationWasOurs: boolean, iden
   if (VIEW_METHODS.has(req.method)) {
     forwardStats.views++;
     // A view stands in for a Request wherever the upstream side takes one (contracts.ts Upstream.forward).
-    return new ForwardedRequest(req.method, target, headers, body, req) as unknown as Request;
+    // Unchanged (no gateway query, the same scheme): the upstream side reads the router's parse.
+    const parsed = target === url.href ? url : null;
+    return new ForwardedRequest(req.method, target, headers, body, req, parsed) as unknown as Request;
   }
   try {
     return toRequest(target, req.method, headers, body, req.signal);

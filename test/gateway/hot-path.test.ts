@@ -71,7 +71,10 @@ describe('the request URL is parsed once (broker/core/request-host.ts urlOf)', (
     const t = await makeGateway();
     const { grant } = await t.launch();
     const before = urlStats.remembered;
+    const forwardedBefore = urlStats.forwarded;
     const res = await t.preview('/a%20b/./c?q=%2F&__gate_share=x#frag', { headers: { 'x-daytona-preview-token': grant.accessToken } });
+    // Positive control of parsedUrlOf: a URL the gateway changed (its query stripped) is parsed anew.
+    expect(urlStats.forwarded - forwardedBefore).toBe(0);
     expect(res.status).toBe(200);
     // The guard, the proxy, authentication and the forwarded request (at least) read the same parse.
     expect(urlStats.remembered - before).toBeGreaterThanOrEqual(4);
@@ -182,6 +185,7 @@ describe('header sets of a proxied request are HeaderLists, not undici Headers (
       const before = headerListStats.made;
       const rawBefore = forwardStats.rawHeaders;
       const splitBefore = targetStats.split;
+      const parsedBefore = urlStats.forwarded;
       const res = await stack.requestPreview(stack.sandboxes.open, 3000, '/api/echo?h=1', {
         headers: { 'x-daytona-preview-token': l.grant.accessToken, 'x-app': 'kept' },
       });
@@ -192,6 +196,8 @@ describe('header sets of a proxied request are HeaderLists, not undici Headers (
       expect(forwardStats.rawHeaders - rawBefore).toBe(1);
       // The upstream URL was split where the core said (the link's origin), not searched again.
       expect(targetStats.split - splitBefore).toBe(1);
+      // The forwarded URL (unchanged) was not parsed a second time.
+      expect(urlStats.forwarded - parsedBefore).toBe(1);
       expect(res.json<{ headers: Record<string, string> }>().headers['x-app']).toBe('kept');
       expect(res.json<{ headers: Record<string, string> }>().headers['x-daytona-preview-token']).toBeUndefined();
       expect(res.headers.get('content-type')).toMatch(/json/);

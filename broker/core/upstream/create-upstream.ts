@@ -23,6 +23,7 @@ import { buildUpstreamInit, buildUpstreamRequest, daytonaHeaders, isEventStream,
 import { createLinkCache, type LinkCache, type LinkCacheOptions } from './link-cache.js';
 import { sanitizeResponse, type HygieneContext } from './sanitize-response.js';
 import { DEFAULT_REPLAY_LIMIT, prepareBody, type PreparedBody } from './retry.js';
+import { parsedUrlOf } from '../request-host.js';
 
 export interface UpstreamDeps {
   daytona: DaytonaPort;
@@ -180,7 +181,7 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
 
   async function forward(request: Request, target: PreviewTarget, _principal: Principal, meta?: ForwardMeta) {
     if (starter?.isStarting(target.sandboxId)) throw startingError();
-    const publicUrl = new URL(request.url);
+    const publicUrl = parsedUrlOf(request);
     const body = await prepareBody(request, replayLimit);
     let link = await links.get(target);
     let outcome = await attempt(request, publicUrl, link, body, meta);
