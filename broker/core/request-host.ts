@@ -12,7 +12,12 @@ interface Seen {
   url: URL;
 }
 
-const seen = new WeakMap<Request, Seen>();
+/**
+ * Kept on the request object itself under a private symbol: a WeakMap entry per request (what this
+ * was) made an ephemeron for the garbage collector to trace on every request, and each read a hash lookup.
+ */
+const SEEN = Symbol('preview-gate.host');
+type Marked = Request & { [SEEN]?: Seen };
 
 /**
  * How many `urlOf` calls were answered from the request's remembered URL, and how many forwarded
@@ -21,11 +26,11 @@ const seen = new WeakMap<Request, Seen>();
 export const urlStats = { remembered: 0, forwarded: 0 };
 
 export function rememberHost(req: Request, kind: HostKind, url: URL): void {
-  seen.set(req, { kind, url });
+  (req as Marked)[SEEN] = { kind, url };
 }
 
 export function hostOf(req: Request): HostKind {
-  const h = seen.get(req);
+  const h = (req as Marked)[SEEN];
   if (!h) throw new GateError('internal', 'Request reached a route without host classification.');
   return h.kind;
 }
@@ -35,7 +40,7 @@ export function hostOf(req: Request): HostKind {
  * request shares it); a request the router never saw is parsed here.
  */
 export function urlOf(req: Request): URL {
-  const h = seen.get(req);
+  const h = (req as Marked)[SEEN];
   if (h) {
     urlStats.remembered++;
     return h.url;
