@@ -16,11 +16,14 @@
  * --cpu-prof, the profile in .tmp/profiles/; the minimal proxy's in .tmp/profiles/minimal/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
  * (a second gateway bundle, e.g. one built from an earlier commit, measured in the same rounds
  * as "baseline": a before/after under the same load), HOTPATH_PAIRED=1 (with a baseline: the gateway
- * and the baseline loaded at the same time in each round, the fairest before/after on a busy machine).
+ * and the baseline loaded at the same time in each round, the fairest before/after on a busy machine),
+ * HOTPATH_VARIANTS="--flag-a=1;--flag-b=2 --flag-c" (more gateways, the same bundle started with those
+ * node flags, each a row "gateway <flags>": e.g. V8 heap sizes). Every row also gives the peak RSS
+ * (VmHWM, reset before each round) of the proxy during its rounds.
  * Used for the "Hot path: before and after" section of docs/benchmarks.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { childPids, cpuMsOf, freePort, startProcess, sysMsOf } from '../bench/processes.js';
+import { childPids, cpuMsOf, freePort, memoryOf, resetPeak, startProcess, sysMsOf } from '../bench/processes.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -257,6 +260,26 @@ async function main() {
         ['GATEWAY_URL'],
       )
     : null;
+  const variants: { flags: string; port: number; proc: Awaited<ReturnType<typeof start>> }[] = [];
+  for (const flags of (process.env.HOTPATH_VARIANTS ?? '')
+    .split(';')
+    .map((f) => f.trim())
+    .filter(Boolean)) {
+    const port = await freePort();
+    const proc = await start(
+      [...flags.split(/\s+/), entry],
+      {
+        GATE_PORT: String(port),
+        DAYTONA_API_URL: DAYTONA_API_URL!,
+        DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
+        GATE_USER_JWT_SECRET: secret,
+        GATE_LOG: 'off',
+        GATE_ACCESS_TTL: '3600',
+      },
+      ['GATEWAY_URL'],
+    );
+    variants.push({ flags, port, proc });
+  }
   const daytonaHost = `3000-${SANDBOX_ID}.proxy.localhost:${emuPort}`;
   // Profiled too under HOTPATH_PROFILE (in .tmp/profiles/minimal/): the same native costs side by side.
   const minProf = prof.length ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal')] : [];
@@ -338,7 +361,20 @@ async function main() {
       headers: { 'x-daytona-preview-token': grant2.json.accessToken! },
     });
   }
-  const results: Record<string, { rps: number; cpuUs: number; sysUs: number }[]> = {};
+  for (const v of variants) {
+    const launchV = await post(v.port, `localhost:${v.port}`, '/api/previews', { sandboxId: SANDBOX_ID, port: 3000 }, { authorization: `Bearer ${session}` });
+    const codeV = new URLSearchParams(new URL(launchV.json.url!).hash.slice(1)).get('code');
+    const hostV = `3000-${SANDBOX_ID}.preview.localhost:${v.port}`;
+    const grantV = await post(v.port, hostV, '/__gate/session', { code: codeV });
+    targets.push({
+      name: `gateway ${v.flags}`,
+      pids: () => [v.proc.child.pid!],
+      port: v.port,
+      host: hostV,
+      headers: { 'x-daytona-preview-token': grantV.json.accessToken! },
+    });
+  }
+  const results: Record<string, { rps: number; cpuUs: number; sysUs: number; peakMb: number }[]> = {};
   const straced: Record<string, string> = {};
   try {
     // Warm-up: every system once, unmeasured (the gateway's JIT above all).
@@ -355,9 +391,10 @@ async function main() {
       : targets.map((t) => [t]);
     for (let round = 0; round < ROUNDS; round++) {
       for (const group of groups) {
+        for (const t of group) for (const pid of t.pids()) resetPeak(pid);
         const rs = await Promise.all(group.map((t) => runLoad(t)));
         group.forEach((t, i) => {
-          const r = rs[i]!;
+          const r = { ...rs[i]!, peakMb: t.pids().reduce((a, pid) => a + memoryOf(pid).hwmMb, 0) };
           if (r.bad) throw new Error(`${t.name}: ${r.bad} answers were not 200`);
           (results[t.name] ??= []).push(r);
           console.error(`round ${round + 1} ${t.name}: ${r.cpuUs.toFixed(0)} µs CPU/request (kernel ${r.sysUs.toFixed(0)}), ${r.rps.toFixed(0)} req/s`);
@@ -380,21 +417,22 @@ async function main() {
   } finally {
     await gateway.stop();
     await baseline?.stop();
+    for (const v of variants) await v.proc.stop();
     await minimal.stop();
     await bytesProxy?.stop();
     nginx?.stop();
     await emulator.stop();
   }
-  const med = (name: string, k: 'rps' | 'cpuUs' | 'sysUs') => median(results[name]!.map((r) => r[k]));
+  const med = (name: string, k: 'rps' | 'cpuUs' | 'sysUs' | 'peakMb') => median(results[name]!.map((r) => r[k]));
   console.log(`\n${REQUESTS} requests x ${ROUNDS} rounds, ${CONCURRENCY} concurrent, GET ${PATH}; medians (spread min-max)`);
-  console.log('| system | CPU µs/request | of which kernel (stime) | req/s | CPU vs minimal | req/s vs nginx |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| system | CPU µs/request | of which kernel (stime) | req/s | CPU vs minimal | req/s vs nginx | peak RSS MB |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const t of targets) {
     const xs = results[t.name]!;
-    const spread = (k: 'rps' | 'cpuUs') => `${Math.min(...xs.map((r) => r[k])).toFixed(0)}-${Math.max(...xs.map((r) => r[k])).toFixed(0)}`;
+    const spread = (k: 'rps' | 'cpuUs' | 'peakMb') => `${Math.min(...xs.map((r) => r[k])).toFixed(0)}-${Math.max(...xs.map((r) => r[k])).toFixed(0)}`;
     const vsNginx = nginx ? (med(t.name, 'rps') / med('nginx', 'rps')).toFixed(2) : 'n/a';
     console.log(
-      `| ${t.name} | ${med(t.name, 'cpuUs').toFixed(0)} (${spread('cpuUs')}) | ${med(t.name, 'sysUs').toFixed(0)} (${((100 * med(t.name, 'sysUs')) / med(t.name, 'cpuUs')).toFixed(0)}%) | ${med(t.name, 'rps').toFixed(0)} (${spread('rps')}) | ${(med(t.name, 'cpuUs') / med('minimal', 'cpuUs')).toFixed(2)} | ${vsNginx} |`,
+      `| ${t.name} | ${med(t.name, 'cpuUs').toFixed(0)} (${spread('cpuUs')}) | ${med(t.name, 'sysUs').toFixed(0)} (${((100 * med(t.name, 'sysUs')) / med(t.name, 'cpuUs')).toFixed(0)}%) | ${med(t.name, 'rps').toFixed(0)} (${spread('rps')}) | ${(med(t.name, 'cpuUs') / med('minimal', 'cpuUs')).toFixed(2)} | ${vsNginx} | ${Math.max(...xs.map((r) => r.peakMb)).toFixed(0)} |`,
     );
   }
   if (results['minimal+bytes']) {
