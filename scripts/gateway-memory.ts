@@ -64,7 +64,10 @@ async function main() {
             GATE_RATE_LIMITS: 'off',
             GATE_ACCESS_TTL: '3600',
             PG_MEMORY_PROBE_FILE: probeFile,
-            PG_MEMORY_PROBE_GC: '1',
+            // Small requests: a full GC before each reading (the live heap, and every variant starts
+            // its round alike). Transfers: none, as in the bench (a forced full GC resets V8's
+            // external-memory accounting and hides the GCs a transfer triggers by itself).
+            PG_MEMORY_PROBE_GC: process.env.MEM_LOAD === 'download' ? '0' : '1',
           },
           ['GATEWAY_URL'],
         );
@@ -95,7 +98,7 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++)
       for (const g of gws) {
         const pid = g.proc.child.pid!;
-        await readProbe(pid, g.probeFile); // a new window (and a full GC: every variant starts its round alike)
+        await readProbe(pid, g.probeFile); // a new window (for small requests after a full GC: every variant starts its round alike)
         if (transfer) {
           const one = async (j: object) => {
             const rss0 = memoryOf(pid).rssMb;

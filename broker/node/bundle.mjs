@@ -16,7 +16,9 @@
  * 16 MB semi-spaces; live heap after a GC ~21 MB, Buffers ~4 MB), and 4 MB semi-spaces (which also
  * lower the old generation's growth limit, which counts the young generation) cut the peak RSS
  * from 123-185 MB to 100-127 MB at the same CPU per request within the noise (same-run medians: 1.00,
- * 1.04, 0.94 of the default's), and did not raise the CPU per downloaded MB (2.01 vs 2.35 ms/MB).
+ * 1.04, 0.94 of the default's), and did not change the CPU per downloaded MB: a gateway process
+ * downloads either at ~1 ms/MB (the minimal proxy's) or at 2-3 ms/MB (a full GC per ~64 MB of
+ * socket buffers, V8's external-memory limit, marking the ~21 MB live heap), with either flag.
  * 1-2 MB cut it to ~96 MB but cost ~10% more CPU per request in most runs. Not set:
  * `--max-old-space-size=1024`, which with the semi-space flag cut the peak too but about doubled the
  * gateway's CPU per downloaded MB (1.3-1.9 → 2.2-4.1 ms/MB over 5 runs: external memory counts
