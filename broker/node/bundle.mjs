@@ -17,9 +17,10 @@
  * lower the old generation's growth limit, which counts the young generation) cut the peak RSS
  * from 123-185 MB to 100-127 MB at the same CPU per request within the noise (same-run medians: 1.00,
  * 1.04, 0.94 of the default's), and did not change the CPU per downloaded MB: a gateway process
- * downloads either at ~1 ms/MB (the minimal proxy's) or at 2-3 ms/MB (a full GC per ~64 MB of
- * socket buffers, V8's external-memory limit, marking the ~21 MB live heap), with either flag.
- * 1-2 MB cut it to ~96 MB but cost ~10% more CPU per request in most runs. Not set:
+ * downloads either at ~1 ms/MB (the minimal proxy's) or at 2-3 ms/MB (full GCs started by V8's
+ * external-memory limit as socket buffers pile up, each marking the ~21 MB live heap), with
+ * either flag.
+ * 1-2 MB cut it to ~96 MB in most runs but cost 10-28% more CPU per request in some. Not set:
  * `--max-old-space-size=1024`, which with the semi-space flag cut the peak too but about doubled the
  * gateway's CPU per downloaded MB (1.3-1.9 → 2.2-4.1 ms/MB over 5 runs: external memory counts
  * toward the smaller old-generation limit, so downloads trigger more full GCs) and lowered the
