@@ -13,13 +13,12 @@
  * heap); streaming leaves 30-45 MB of read buffers (ArrayBuffers) awaiting collection.
  * `npm run gateway` sets one V8 flag, `--max-semi-space-size=4` (docs/benchmarks.md, "Round 4"):
  * under the small-request load the peak is V8's heap (heapTotal up to 80-120 MB with the default
- * 16 MB semi-spaces; live heap after a GC ~21 MB, Buffers ~4 MB), and 4 MB semi-spaces (which also
- * lower the old generation's growth limit, which counts the young generation) cut the peak RSS
- * from 123-185 MB to 100-127 MB at the same CPU per request within the noise (same-run medians: 1.00,
- * 1.04, 0.94 of the default's), and did not change the CPU per downloaded MB: a gateway process
- * downloads either at ~1 ms/MB (the minimal proxy's) or at 2-3 ms/MB (full GCs started by V8's
- * external-memory limit as socket buffers pile up, each marking the ~21 MB live heap), with
- * either flag.
+ * 16 MB semi-spaces; live heap after a GC ~21 MB, Buffers ~4 MB), and 4 MB semi-spaces (the old
+ * generation's garbage shrinks with the young generation: heapUsed max 56-93 → 33-57 MB) cut the peak RSS
+ * from 123-185 MB to 100-139 MB at the same CPU per request within the noise (same-run medians: 1.00,
+ * 1.04, 0.94, 1.00 of the default's), and did not change the CPU per downloaded MB: a gateway process
+ * downloads either at ~1 ms/MB (the minimal proxy's) or, after small requests, at 2-3 ms/MB (50-60
+ * full GCs per GiB, each marking the ~21 MB live heap), with either flag.
  * 1-2 MB cut it to ~96 MB in most runs but cost 10-28% more CPU per request in some. Not set:
  * `--max-old-space-size=1024`, which with the semi-space flag cut the peak too but about doubled the
  * gateway's CPU per downloaded MB (1.3-1.9 → 2.2-4.1 ms/MB over 5 runs: external memory counts
