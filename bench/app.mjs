@@ -4,6 +4,8 @@
  * connection (the idle-WebSocket scenario needs ~20,000 of them under `ulimit -n` 20000).
  * Plain JS: it starts fast and needs no loader.
  *   GET  /api/echo          a ~0.5 KB JSON answer (the small-request scenario)
+ *   GET  /api/headers       the request headers that arrived, as JSON (the bench reads the size of
+ *                           the gateway's identity assertion from it, bench/systems.ts)
  *   GET  /download?bytes=N  N bytes, streamed with backpressure
  *   POST /upload            consumes the body → {"bytes": N}
  *   GET  /page              HTML with 100 module scripts /m/0.js … /m/99.js (the browser page load)
@@ -32,6 +34,7 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://app');
   const path = url.pathname;
   if (path === '/api/echo') return send(res, 200, 'application/json', ECHO);
+  if (path === '/api/headers') return send(res, 200, 'application/json', JSON.stringify(req.headers));
   if (path === '/page' || path === '/') return send(res, 200, 'text/html; charset=utf-8', PAGE);
   if (path.startsWith('/m/')) return send(res, 200, 'text/javascript', `export const n = ${JSON.stringify(path)};\n`);
   if (path === '/download') {

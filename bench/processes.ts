@@ -88,6 +88,16 @@ export function cpuMsOf(pid: number): number {
   }
 }
 
+/** The system (kernel) part of cpuMsOf: time spent in the kernel on the process's behalf (syscalls, socket work), ms. */
+export function sysMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[12]) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Resets a process's peak-RSS counter (VmHWM) so the next `memoryOf(pid).hwmMb` is the peak of
  * what happens from now on (proc(5), clear_refs "5"). Returns false where the kernel refuses.

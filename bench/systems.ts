@@ -5,6 +5,9 @@
  *   direct   client ──► emulator preview proxy (Daytona token in the header; no proxy of ours)
  *   nginx    client ──► nginx (injects one fixed Daytona token) ──► emulator
  *   minimal  client ──► bench/minimal-proxy.mjs (the Node floor, ~30 lines) ──► emulator
+ *   minimalBytes  the same proxy with MINIMAL_BYTES=1: the headers the gateway sends and answers
+ *            with (same names, same sizes, fixed values, no logic), through a signed preview host
+ *            as the gateway's links: the byte floor of the product (small requests only)
  *   gateway  client ──► preview-gate, the bundle dist/gateway.mjs as `npm run gateway` runs it,
  *            GATE_LOG=off (verifies our JWT, swaps tokens, strips credentials) ──► emulator
  *
@@ -13,6 +16,7 @@
  * (node flags instead of those of `npm run gateway`).
  */
 import { readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx } from './nginx.js';
@@ -26,7 +30,7 @@ export interface Target {
 }
 
 export interface System {
-  name: 'direct' | 'nginx' | 'minimal' | 'gateway';
+  name: 'direct' | 'nginx' | 'minimal' | 'minimalBytes' | 'gateway';
   target: Target;
   /** The proxy's processes (empty for direct: nothing of ours is in the path). */
   pids(): number[];
@@ -73,6 +77,8 @@ export interface Stack {
   gatewayProbe(): Promise<ProbeReading | null>;
   nginxPid?: number;
   minimalPid: number;
+  /** The bytes the minimal+bytes proxy reproduces: the identity assertion's length, measured through the gateway. */
+  identityBytes: number;
   /** Has the bench app end every WebSocket from its side (bench/app.mjs, SIGUSR2). */
   endAppWebSockets(): void;
   /** Memory of a system's processes, MB (sum over nginx's master and worker). */
@@ -88,6 +94,38 @@ async function getJson(port: number, path: string, method = 'GET'): Promise<any>
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status}`);
   return res.json();
+}
+
+/** A GET to a target (Host as given: Node's fetch cannot send *.localhost names), its JSON. */
+function targetJson(t: Target, path: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: t.port, path, headers: { ...t.headers, host: t.host } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`GET ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
+        try {
+          resolve(JSON.parse(text));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * A signed preview host of port 3000 of the sandbox (what the gateway's links use: the token in
+ * the host, and Daytona's auth cookie on every answer), valid for a day.
+ */
+export async function signedPreviewHost(apiUrl: string, apiKey: string, sandboxId: string): Promise<string> {
+  const res = await fetch(`${apiUrl}/sandbox/${sandboxId}/ports/3000/signed-preview-url?expiresInSeconds=86400`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+  if (!res.ok) throw new Error(`signed-preview-url: ${res.status}`);
+  return new URL(((await res.json()) as { url: string }).url).host;
 }
 
 export async function startStack(): Promise<Stack> {
@@ -159,6 +197,25 @@ export async function startStack(): Promise<Stack> {
     if (nginx) stops.push(() => nginx.stop());
 
     const { previewHost, accessToken } = await launchGrant({ gatePort: gatewayPort, sandboxId, secret: SECRET });
+    const gatewayTarget: Target = { port: gatewayPort, host: previewHost, headers: { 'x-daytona-preview-token': accessToken } };
+    // What the gateway sent the app, as the app saw it: the identity assertion's real length.
+    const seen = await targetJson(gatewayTarget, '/api/headers');
+    const identityBytes = String(seen['x-preview-gate-identity'] ?? '').length;
+    if (identityBytes === 0) throw new Error('the gateway sent no x-preview-gate-identity to the app');
+    const minimalBytes = await startProcess(
+      process.execPath,
+      ['bench/minimal-proxy.mjs'],
+      {
+        UPSTREAM_PORT: String(emulatorPort),
+        UPSTREAM_HOST: await signedPreviewHost(v.DAYTONA_API_URL!, v.DAYTONA_API_KEY ?? 'emulator-key', sandboxId),
+        TOKEN: v.PREVIEW_TOKEN!,
+        MINIMAL_BYTES: '1',
+        IDENTITY_BYTES: String(identityBytes),
+      },
+      ['PROXY_PORT'],
+    );
+    started.push(minimalBytes);
+    const minimalBytesPort = Number(minimalBytes.values.PROXY_PORT);
     const systems: Stack['systems'] = {
       direct: {
         name: 'direct',
@@ -173,11 +230,17 @@ export async function startStack(): Promise<Stack> {
         target: { port: Number(minimal.values.PROXY_PORT), host: `127.0.0.1:${minimal.values.PROXY_PORT}`, headers: {} },
         pids: () => [minimal.child.pid!],
       },
-      gateway: {
-        name: 'gateway',
-        target: { port: gatewayPort, host: previewHost, headers: { 'x-daytona-preview-token': accessToken } },
-        pids: () => [gatewayPid],
+      minimalBytes: {
+        name: 'minimalBytes',
+        // The gateway's request bytes: a preview host of the same length, the access token (which it drops).
+        target: {
+          port: minimalBytesPort,
+          host: `3000-${sandboxId}.preview.localhost:${minimalBytesPort}`,
+          headers: { 'x-daytona-preview-token': accessToken },
+        },
+        pids: () => [minimalBytes.child.pid!],
       },
+      gateway: { name: 'gateway', target: gatewayTarget, pids: () => [gatewayPid] },
     };
     const pidsOf = (name: System['name']) => systems[name]?.pids() ?? [];
     return {
@@ -193,6 +256,7 @@ export async function startStack(): Promise<Stack> {
       gatewayProbe: () => readProbe(gatewayPid, probeFile),
       nginxPid: nginx?.pid,
       minimalPid: minimal.child.pid!,
+      identityBytes,
       endAppWebSockets: () => void app.child.kill('SIGUSR2'),
       memory: (name) =>
         pidsOf(name)

@@ -9,16 +9,22 @@
  *
  * Env: HOTPATH_REQUESTS (per round, default 20000), HOTPATH_ROUNDS (default 3),
  * HOTPATH_CONCURRENCY (default 16), GATEWAY_ENTRY (default dist/gateway.mjs: run
- * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_PROFILE=1 (the gateway under
+ * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_BYTES=0 (skip the "minimal+bytes" row:
+ * the minimal proxy carrying the gateway's headers both ways, what the product's bytes cost without
+ * its logic), HOTPATH_STRACE=1 (after the rounds, `strace -c` of each Node proxy under one more load:
+ * the kernel's share), HOTPATH_PROFILE=1 (the gateway under
  * --cpu-prof, the profile in .tmp/profiles/; HOTPATH_PROFILE=heap: --heap-prof, what stays allocated;
  * HOTPATH_PROFILE=alloc: every allocation, garbage included (scripts/alloc-sampling.mjs); the minimal proxy's in .tmp/profiles/minimal/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
  * (a second gateway bundle, e.g. one built from an earlier commit, measured in the same rounds
  * as "baseline": a before/after under the same load), HOTPATH_PAIRED=1 (with a baseline: the gateway
- * and the baseline loaded at the same time in each round, the fairest before/after on a busy machine).
+ * and the baseline loaded at the same time in each round, the fairest before/after on a busy machine),
+ * HOTPATH_VARIANTS="--flag-a=1;--flag-b=2 --flag-c" (more gateways, the same bundle started with those
+ * node flags, each a row "gateway <flags>": e.g. V8 heap sizes). Every row also gives the peak RSS
+ * (VmHWM, reset before each round) of the proxy during its rounds.
  * Used for the "Hot path: before and after" section of docs/benchmarks.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { childPids, cpuMsOf, freePort, startProcess } from '../bench/processes.js';
+import { childPids, cpuMsOf, freePort, memoryOf, resetPeak, startProcess, sysMsOf } from '../bench/processes.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -62,12 +68,19 @@ function post(
   });
 }
 
-/** The minimal Node proxy of issue 9: the floor a Node gateway is compared with. */
+/**
+ * The minimal Node proxy of issue 9: the floor a Node gateway is compared with. With a 5th
+ * argument (the identity assertion's length), "minimal + the gateway's bytes": the same proxy
+ * carrying the headers the gateway sends and answers with, fixed values of the real sizes and no
+ * logic (bench/minimal-proxy.mjs MINIMAL_BYTES=1 says which; its upstream host is then a signed
+ * preview host, as the gateway's links, so Daytona answers both with its auth cookie).
+ */
 const MINIMAL_PROXY = `
 const http = require('node:http');
-const [port, upPort, upHost, token] = process.argv.slice(1);
+const [port, upPort, upHost, token, identityBytes] = process.argv.slice(1);
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' });
-http.createServer((req, res) => {
+const IDENTITY = 'i'.repeat(Number(identityBytes)), RID = 'r'.repeat(16);
+const plain = (req, res) => {
   const headers = { ...req.headers, host: upHost, 'x-daytona-preview-token': token, 'x-daytona-skip-preview-warning': 'true' };
   const up = http.request({ host: '127.0.0.1', port: upPort, path: req.url, method: req.method, headers, agent }, (r) => {
     res.writeHead(r.statusCode, r.headers);
@@ -75,9 +88,40 @@ http.createServer((req, res) => {
   });
   up.on('error', () => { res.statusCode = 502; res.end(); });
   req.pipe(up);
-}).listen(Number(port), '127.0.0.1', () => console.log('READY=1'));
+};
+const withBytes = (req, res) => {
+  const { 'x-daytona-preview-token': _t, host, ...rest } = req.headers;
+  const headers = { ...rest, host: upHost, 'x-preview-gate-identity': IDENTITY, 'x-request-id': RID, 'x-daytona-skip-preview-warning': 'true',
+    'x-daytona-disable-cors': 'true', 'x-forwarded-host': host, 'x-forwarded-proto': 'http', 'x-forwarded-for': req.socket.remoteAddress };
+  const up = http.request({ host: '127.0.0.1', port: upPort, path: req.url, method: req.method, headers, agent }, (r) => {
+    const { 'set-cookie': _c, ...answer } = r.headers;
+    answer['x-request-id'] = RID;
+    res.writeHead(r.statusCode, answer);
+    r.pipe(res);
+  });
+  up.on('error', () => { res.statusCode = 502; res.end(); });
+  req.pipe(up);
+};
+http.createServer(identityBytes ? withBytes : plain).listen(Number(port), '127.0.0.1', () => console.log('READY=1'));
 process.on('SIGTERM', () => process.exit(0)); // exits cleanly, so --cpu-prof writes its profile
 `;
+
+/** GET through a target, its status, header bytes as written on the wire (approximately: name: value CRLF) and body. */
+function probe(t: Target, path: string): Promise<{ status: number; headerBytes: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: t.port, path, headers: { ...t.headers, host: t.host } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        let headerBytes = 0;
+        for (let i = 0; i < res.rawHeaders.length; i += 2) headerBytes += res.rawHeaders[i]!.length + res.rawHeaders[i + 1]!.length + 4;
+        resolve({ status: res.statusCode ?? 0, headerBytes, body, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** The load: a fixed number of GETs at a fixed concurrency, from its own process. */
 const LOAD = `
@@ -112,24 +156,27 @@ interface Target {
   headers: Record<string, string>;
 }
 
-function runLoad(t: Target): Promise<{ rps: number; bad: number; cpuUs: number }> {
+function runLoad(t: Target): Promise<{ rps: number; bad: number; cpuUs: number; sysUs: number }> {
   return new Promise((resolve, reject) => {
     const job = JSON.stringify({ port: t.port, host: t.host, headers: t.headers, path: PATH, total: REQUESTS, concurrency: CONCURRENCY });
     const child = spawn(process.execPath, ['-e', LOAD, job], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     let cpu0 = 0;
+    let sys0 = 0;
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.startsWith('WARM\n') && cpu0 === 0) {
         cpu0 = t.pids().reduce((a, p) => a + cpuMsOf(p), 0) || 1e-9;
+        sys0 = t.pids().reduce((a, p) => a + sysMsOf(p), 0);
         child.stdin.write('go\n');
       }
     });
     child.on('exit', () => {
       const cpu1 = t.pids().reduce((a, p) => a + cpuMsOf(p), 0);
+      const sys1 = t.pids().reduce((a, p) => a + sysMsOf(p), 0);
       try {
         const r = JSON.parse(out.trim().split('\n').pop()!);
-        resolve({ rps: r.rps, bad: r.bad, cpuUs: ((cpu1 - cpu0) * 1000) / REQUESTS });
+        resolve({ rps: r.rps, bad: r.bad, cpuUs: ((cpu1 - cpu0) * 1000) / REQUESTS, sysUs: ((sys1 - sys0) * 1000) / REQUESTS });
       } catch (e) {
         reject(e);
       }
@@ -223,6 +270,26 @@ async function main() {
         ['GATEWAY_URL'],
       )
     : null;
+  const variants: { flags: string; port: number; proc: Awaited<ReturnType<typeof start>> }[] = [];
+  for (const flags of (process.env.HOTPATH_VARIANTS ?? '')
+    .split(';')
+    .map((f) => f.trim())
+    .filter(Boolean)) {
+    const port = await freePort();
+    const proc = await start(
+      [...flags.split(/\s+/), entry],
+      {
+        GATE_PORT: String(port),
+        DAYTONA_API_URL: DAYTONA_API_URL!,
+        DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
+        GATE_USER_JWT_SECRET: secret,
+        GATE_LOG: 'off',
+        GATE_ACCESS_TTL: '3600',
+      },
+      ['GATEWAY_URL'],
+    );
+    variants.push({ flags, port, proc });
+  }
   const daytonaHost = `3000-${SANDBOX_ID}.proxy.localhost:${emuPort}`;
   // Profiled too under HOTPATH_PROFILE (in .tmp/profiles/minimal/): the same native costs side by side.
   const minProf = profMode === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal')] : [];
@@ -244,6 +311,46 @@ async function main() {
     { name: 'gateway', pids: () => [gateway.child.pid!], port: gatePort, host: previewHost, headers: { 'x-daytona-preview-token': grant.json.accessToken! } },
     { name: 'minimal', pids: () => [minimal.child.pid!], port: minPort, host: `127.0.0.1:${minPort}`, headers: {} },
   ];
+  // minimal+bytes: the identity assertion's real length, read from what the inspector app got through the gateway.
+  let bytesProxy: Awaited<ReturnType<typeof start>> | null = null;
+  if (process.env.HOTPATH_BYTES !== '0') {
+    const seen = JSON.parse((await probe(targets[0]!, PATH)).body) as { headers?: Record<string, string> };
+    const identityBytes = String(seen.headers?.['x-preview-gate-identity'] ?? '').length;
+    if (identityBytes === 0) throw new Error(`${PATH} through the gateway did not show an x-preview-gate-identity`);
+    const signed = await fetch(`${DAYTONA_API_URL}/sandbox/${SANDBOX_ID}/ports/3000/signed-preview-url?expiresInSeconds=86400`, {
+      headers: { authorization: `Bearer ${DAYTONA_API_KEY ?? 'emulator-key'}` },
+    });
+    const signedHost = new URL(((await signed.json()) as { url: string }).url).host;
+    const bytesPort = await freePort();
+    bytesProxy = await start(
+      [
+        ...(prof.length ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal-bytes')] : []),
+        '-e',
+        MINIMAL_PROXY,
+        String(bytesPort),
+        String(emuPort),
+        signedHost,
+        '',
+        String(identityBytes),
+      ],
+      {},
+      ['READY'],
+    );
+    const bp = bytesProxy;
+    targets.push({
+      name: 'minimal+bytes',
+      pids: () => [bp.child.pid!],
+      port: bytesPort,
+      host: `3000-${SANDBOX_ID}.preview.localhost:${bytesPort}`,
+      headers: { 'x-daytona-preview-token': grant.json.accessToken! },
+    });
+    console.error(`identity assertion: ${identityBytes} bytes; minimal+bytes upstream host ${signedHost}`);
+  }
+  // The bytes each system answers with (header bytes as parsed, body length): the byte floor is fair only if they match.
+  for (const t of targets) {
+    const p = await probe(t, PATH);
+    console.error(`${t.name}: answer ${p.status}, headers ~${p.headerBytes} B, body ${Buffer.byteLength(p.body)} B`);
+  }
   if (nginx) targets.push({ name: 'nginx', pids: nginx.pid, port: nginxPort, host: `127.0.0.1:${nginxPort}`, headers: {} });
   if (baseline) {
     const launch2 = await post(
@@ -264,7 +371,21 @@ async function main() {
       headers: { 'x-daytona-preview-token': grant2.json.accessToken! },
     });
   }
-  const results: Record<string, { rps: number; cpuUs: number }[]> = {};
+  for (const v of variants) {
+    const launchV = await post(v.port, `localhost:${v.port}`, '/api/previews', { sandboxId: SANDBOX_ID, port: 3000 }, { authorization: `Bearer ${session}` });
+    const codeV = new URLSearchParams(new URL(launchV.json.url!).hash.slice(1)).get('code');
+    const hostV = `3000-${SANDBOX_ID}.preview.localhost:${v.port}`;
+    const grantV = await post(v.port, hostV, '/__gate/session', { code: codeV });
+    targets.push({
+      name: `gateway ${v.flags}`,
+      pids: () => [v.proc.child.pid!],
+      port: v.port,
+      host: hostV,
+      headers: { 'x-daytona-preview-token': grantV.json.accessToken! },
+    });
+  }
+  const results: Record<string, { rps: number; cpuUs: number; sysUs: number; peakMb: number }[]> = {};
+  const straced: Record<string, string> = {};
   try {
     // Warm-up: every system once, unmeasured (the gateway's JIT above all).
     for (const t of targets) await runLoad(t);
@@ -280,34 +401,58 @@ async function main() {
       : targets.map((t) => [t]);
     for (let round = 0; round < ROUNDS; round++) {
       for (const group of groups) {
+        for (const t of group) for (const pid of t.pids()) resetPeak(pid);
         const rs = await Promise.all(group.map((t) => runLoad(t)));
         group.forEach((t, i) => {
-          const r = rs[i]!;
+          const r = { ...rs[i]!, peakMb: t.pids().reduce((a, pid) => a + memoryOf(pid).hwmMb, 0) };
           if (r.bad) throw new Error(`${t.name}: ${r.bad} answers were not 200`);
           (results[t.name] ??= []).push(r);
-          console.error(`round ${round + 1} ${t.name}: ${r.cpuUs.toFixed(0)} µs CPU/request, ${r.rps.toFixed(0)} req/s`);
+          console.error(`round ${round + 1} ${t.name}: ${r.cpuUs.toFixed(0)} µs CPU/request (kernel ${r.sysUs.toFixed(0)}), ${r.rps.toFixed(0)} req/s`);
         });
+      }
+    }
+    // HOTPATH_STRACE=1: syscalls of each Node proxy under one more load (not measured: strace slows it down).
+    if (process.env.HOTPATH_STRACE === '1') {
+      for (const t of targets.filter((x) => x.name !== 'nginx')) {
+        const file = join(tmpdir(), `pg-hotpath-strace-${process.pid}-${t.name.replace(/\W/g, '_')}.txt`);
+        const st = spawn('strace', ['-c', '-f', '-o', file, ...t.pids().flatMap((p) => ['-p', String(p)])], { stdio: 'ignore' });
+        await new Promise((r) => setTimeout(r, 500));
+        await runLoad(t);
+        st.kill('SIGINT');
+        await new Promise((r) => st.once('exit', r));
+        straced[t.name] = readFileSync(file, 'utf8');
+        rmSync(file, { force: true });
       }
     }
   } finally {
     await gateway.stop();
     await baseline?.stop();
+    for (const v of variants) await v.proc.stop();
     await minimal.stop();
+    await bytesProxy?.stop();
     nginx?.stop();
     await emulator.stop();
   }
-  const med = (name: string, k: 'rps' | 'cpuUs') => median(results[name]!.map((r) => r[k]));
+  const med = (name: string, k: 'rps' | 'cpuUs' | 'sysUs' | 'peakMb') => median(results[name]!.map((r) => r[k]));
   console.log(`\n${REQUESTS} requests x ${ROUNDS} rounds, ${CONCURRENCY} concurrent, GET ${PATH}; medians (spread min-max)`);
-  console.log('| system | CPU µs/request | req/s | CPU vs minimal | req/s vs nginx |');
-  console.log('|---|---|---|---|---|');
+  console.log('| system | CPU µs/request | of which kernel (stime) | req/s | CPU vs minimal | req/s vs nginx | peak RSS MB |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const t of targets) {
     const xs = results[t.name]!;
-    const spread = (k: 'rps' | 'cpuUs') => `${Math.min(...xs.map((r) => r[k])).toFixed(0)}-${Math.max(...xs.map((r) => r[k])).toFixed(0)}`;
+    const spread = (k: 'rps' | 'cpuUs' | 'peakMb') => `${Math.min(...xs.map((r) => r[k])).toFixed(0)}-${Math.max(...xs.map((r) => r[k])).toFixed(0)}`;
     const vsNginx = nginx ? (med(t.name, 'rps') / med('nginx', 'rps')).toFixed(2) : 'n/a';
     console.log(
-      `| ${t.name} | ${med(t.name, 'cpuUs').toFixed(0)} (${spread('cpuUs')}) | ${med(t.name, 'rps').toFixed(0)} (${spread('rps')}) | ${(med(t.name, 'cpuUs') / med('minimal', 'cpuUs')).toFixed(2)} | ${vsNginx} |`,
+      `| ${t.name} | ${med(t.name, 'cpuUs').toFixed(0)} (${spread('cpuUs')}) | ${med(t.name, 'sysUs').toFixed(0)} (${((100 * med(t.name, 'sysUs')) / med(t.name, 'cpuUs')).toFixed(0)}%) | ${med(t.name, 'rps').toFixed(0)} (${spread('rps')}) | ${(med(t.name, 'cpuUs') / med('minimal', 'cpuUs')).toFixed(2)} | ${vsNginx} | ${Math.max(...xs.map((r) => r.peakMb)).toFixed(0)} |`,
     );
   }
+  if (results['minimal+bytes']) {
+    const [m, b, g] = ['minimal', 'minimal+bytes', 'gateway'].map((n) => med(n, 'cpuUs')) as [number, number, number];
+    console.log(
+      `\nbyte floor: the gateway's bytes cost the minimal proxy ${(b - m).toFixed(0)} µs/request; the gateway is ${(g - m).toFixed(0)} µs above it: ` +
+        `${((100 * (b - m)) / (g - m)).toFixed(0)}% bytes, ${((100 * (g - b)) / (g - m)).toFixed(0)}% the gateway's JavaScript (gateway ${(g / b).toFixed(2)}× minimal+bytes)`,
+    );
+  }
+  for (const [name, text] of Object.entries(straced)) console.log(`\nstrace -c of ${name} (one load of ${REQUESTS} requests):\n${text.trim()}`);
   if (results.baseline) {
     // Paired by round: the gateway's CPU per request over the baseline's in the same round.
     const ratios = results.gateway!.map((r, i) => r.cpuUs / results.baseline![i]!.cpuUs);

@@ -2,7 +2,9 @@
  * The proxying scenarios, every system side by side (direct, nginx, the minimal Node proxy, the
  * gateway), warm-up first, rounds interleaved:
  *  - small: 16 connections of small GETs (a ~0.5 KB JSON answer): req/s, p50, p99, the proxy's
- *    CPU per request (user + system time of its processes / requests) and its peak RSS;
+ *    CPU per request (user + system time of its processes / requests) and its peak RSS; beside
+ *    the minimal proxy, the same proxy carrying the gateway's headers both ways (minimalBytes,
+ *    bench/minimal-proxy.mjs MINIMAL_BYTES=1): what the product's bytes cost without its logic;
  *  - websocket: echo round trips on one connection;
  *  - transfer: 1 GiB download and 1 GiB upload (Content-Length): MB/s, the proxy's resident
  *    memory growth during the transfer (peak RSS − RSS before) and CPU per MB.
@@ -13,10 +15,13 @@ import { fmt, fmtSummary, markdownTable, ratio } from '../stats.js';
 import { interleaved, present, type Ctx, type Scenario } from './context.js';
 
 const ALL = ['direct', 'nginx', 'minimal', 'gateway'] as const;
+/** Small requests also measure the byte floor: the minimal proxy carrying the gateway's headers. */
+const SMALL = ['direct', 'nginx', 'minimal', 'minimalBytes', 'gateway'] as const;
 const LABEL: Record<string, string> = {
   direct: 'direct (no proxy)',
   nginx: 'nginx injecting the token',
   minimal: 'minimal Node proxy (bench/minimal-proxy.mjs)',
+  minimalBytes: "minimal Node proxy + the gateway's bytes (MINIMAL_BYTES=1)",
   gateway: 'preview-gate (bundle, GATE_LOG=off)',
 };
 export const label = (name: string) => LABEL[name] ?? name;
@@ -30,7 +35,7 @@ export const small: Scenario = {
     const concurrency = 16;
     const seconds = ctx.quick ? 1 : 5;
     const rounds = ctx.quick ? 1 : 3;
-    const systems = present(ctx, [...ALL]);
+    const systems = present(ctx, [...SMALL]);
     const job = (s: (typeof systems)[number], secs: number) => ({ kind: 'requests', target: s.target, path: '/api/echo', concurrency, seconds: secs });
     const out = await interleaved(
       systems,
@@ -53,7 +58,7 @@ export const small: Scenario = {
       },
     );
     return {
-      params: { concurrency, seconds, rounds, path: '/api/echo' },
+      params: { concurrency, seconds, rounds, path: '/api/echo', identityBytes: ctx.stack.identityBytes },
       systems: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, systemResult(v)])),
     };
   },
@@ -67,15 +72,28 @@ export const small: Scenario = {
       fmt(med(r, sys, 'p99'), 2),
       fmt(ratio(med(r, sys, 'p99'), med(r, 'nginx', 'p99')), 2),
       x.summary.cpuUsPerReq ? fmtSummary(x.summary.cpuUsPerReq, 0) : '–',
+      x.summary.cpuUsPerReq ? fmt(ratio(med(r, sys, 'cpuUsPerReq'), med(r, 'minimal', 'cpuUsPerReq')), 2) : '–',
       x.summary.peakRssMb ? fmt(x.summary.peakRssMb.median, 0) : '–',
       String(x.rounds.reduce((a, b) => a + (b.errors ?? 0), 0)),
     ]);
     return `### Small requests (${r.params.concurrency} connections, ~0.5 KB answer; median of ${r.params.rounds} × ${r.params.seconds} s rounds, range in brackets)\n\n${markdownTable(
-      ['system', 'req/s', 'vs nginx', 'p50 ms', 'p50 vs nginx', 'p99 ms', 'p99 vs nginx', 'CPU µs/req', 'peak RSS MB', 'errors'],
+      ['system', 'req/s', 'vs nginx', 'p50 ms', 'p50 vs nginx', 'p99 ms', 'p99 vs nginx', 'CPU µs/req', 'CPU vs minimal', 'peak RSS MB', 'errors'],
       rows,
-    )}`;
+    )}${byteFloor(r)}`;
   },
 };
+
+/** The share of the gateway's CPU above the minimal proxy that its bytes alone cost (minimal+bytes − minimal). */
+function byteFloor(r: ScenarioResult): string {
+  const [m, b, g] = (['minimal', 'minimalBytes', 'gateway'] as const).map((s) => med(r, s, 'cpuUsPerReq'));
+  if (m === undefined || b === undefined || g === undefined || !(g > m)) return '';
+  return (
+    `\n\nThe byte floor: the gateway's headers (identity assertion ${r.params.identityBytes} bytes, request id, forwarding headers; ` +
+    `Daytona's cookie dropped) cost the minimal proxy ${fmt(b - m, 0)} µs/request; the gateway is ${fmt(g - m, 0)} µs above the minimal proxy, ` +
+    `so ${fmt((100 * (b - m)) / (g - m), 0)}% of that is bytes and ${fmt((100 * (g - b)) / (g - m), 0)}% the gateway's JavaScript ` +
+    `(gateway ${fmt(ratio(g, b), 2)}× minimal+bytes).`
+  );
+}
 
 export const websocket: Scenario = {
   name: 'websocket',

@@ -11,14 +11,22 @@
  * test/gateway/upstream/slow-peer-memory.test.ts). Small requests grow the heap to 60-130 MB
  * (V8's default young generation of 2 x 16 MB and an old-generation limit up to 4x the live
  * heap); streaming leaves 30-45 MB of read buffers (ArrayBuffers) awaiting collection.
- * `npm run gateway` sets no V8 flag on purpose: `--max-semi-space-size=4 --max-old-space-size=1024`
- * cut the run's peak RSS from ~180-210 MB to ~130 MB at the same CPU per small request, but
- * about doubled the gateway's CPU per downloaded MB (1.3-1.9 → 2.2-4.1 ms/MB over 5 runs:
- * external memory counts toward the smaller old-generation limit, so downloads trigger more
- * full GCs) and lowered the download ratio to nginx (0.70-0.89 → 0.51-0.70);
- * `--optimize-for-size` (peak ~120 MB) cost ~35% more CPU per small request.
- * Where memory matters more than download throughput, pass them through the environment:
- * `NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=1024" npm run gateway`.
+ * `npm run gateway` sets one V8 flag, `--max-semi-space-size=4` (docs/benchmarks.md, "Round 4"):
+ * under the small-request load the peak is V8's heap (heapTotal up to 80-120 MB with the default
+ * 16 MB semi-spaces; live heap after a GC ~21 MB, Buffers ~4 MB), and 4 MB semi-spaces (the old
+ * generation's garbage shrinks with the young generation: heapUsed max 56-93 → 33-57 MB) cut the peak RSS
+ * from 123-185 MB to 100-139 MB at the same CPU per request within the noise (same-run medians: 1.00,
+ * 1.04, 0.94, 1.00 of the default's), and did not change the CPU per downloaded MB: a gateway process
+ * downloads either at ~1 ms/MB (the minimal proxy's) or, after small requests, at 2-3 ms/MB (50-60
+ * full GCs per GiB, each marking the ~21 MB live heap), with either flag.
+ * 1-2 MB cut it to ~96 MB in most runs but cost 10-28% more CPU per request in some. Not set:
+ * `--max-old-space-size=1024`, which with the semi-space flag cut the peak too but about doubled the
+ * gateway's CPU per downloaded MB (1.3-1.9 → 2.2-4.1 ms/MB over 5 runs: external memory counts
+ * toward the smaller old-generation limit, so downloads trigger more full GCs) and lowered the
+ * download ratio to nginx (0.70-0.89 → 0.51-0.70); `--optimize-for-size` (peak ~120 MB) cost
+ * ~35% more CPU per small request. Started without `npm run gateway` (the package's CLI, the
+ * Docker image, `node dist/gateway.mjs`), pass the flag through the environment:
+ * `NODE_OPTIONS=--max-semi-space-size=4`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';

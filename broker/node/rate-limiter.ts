@@ -3,7 +3,6 @@
  * one process; over Redis (node-redis / @redis/client, `useRedisPackage: true`) when a client is
  * given, so every gateway of a fleet counts against the same windows.
  */
-import { createClient } from '@redis/client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimiter, RateLimiterFactory } from '../core/limits/limiter.js';
 
@@ -53,8 +52,12 @@ export function createRateLimiterFactory(opts: { redis?: RedisLikeClient | null;
 /**
  * The rate limiter's own node-redis connection to GATE_REDIS_URL (the store's RedisPort keeps
  * its client to itself). Resolves once connected; reconnects by itself afterwards.
+ * node-redis is imported here, on first use, not at the top: it is the largest module of the
+ * bundle (~1.2 MB of dist/gateway.mjs's 4.7) and a gateway without Redis never needs it
+ * (shared-state.ts loads redis-port.ts the same way; test/gateway/redis-lazy.test.ts).
  */
 export async function connectLimiterRedis(url: string): Promise<{ client: RedisLikeClient; close(): Promise<void> }> {
+  const { createClient } = await import('@redis/client');
   const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => Math.min(retries * 100, 2000) } });
   client.on('error', () => {
     /* reconnects by itself; meanwhile the insurance limiter counts */
