@@ -31,9 +31,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// `node broker/node/bundle.mjs [outfile]`: the tests' bundles (test/fleet/support/bundle.ts) are
+// made by this same file, so they are the deployed bundle, byte for byte in their options.
+// Paths are the working directory's (npm runs scripts in the package's root), not this file's:
+// a checkout whose broker/ is a link elsewhere still builds into its own dist/.
+const out = process.argv[2] ?? 'dist/gateway.mjs';
+
 await build({
   entryPoints: ['broker/node/main.ts'],
-  outfile: 'dist/gateway.mjs',
+  outfile: out,
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -53,7 +59,6 @@ await build({
 // charset 'ascii' such characters can only be in comments (arrows and ellipses in bundled
 // dependencies' comments); each UTF-16 unit of them becomes '?', so columns and the source
 // map stay right, and the text is one-byte: 4.7 MB less resident memory for the process's life.
-const out = 'dist/gateway.mjs';
 const text = readFileSync(out, 'utf8');
 const oneByte = text.replace(/[\u0100-\uffff]/g, '?');
 if (oneByte !== text) writeFileSync(out, oneByte);

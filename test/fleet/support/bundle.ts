@@ -1,6 +1,6 @@
 /**
- * The gateway as it is deployed: one ES module bundled by esbuild (the options of
- * broker/node/bundle.mjs, `npm run build:gateway`), run with plain `node`. Built once per test
+ * The gateway as it is deployed: one ES module bundled by esbuild (broker/node/bundle.mjs itself,
+ * as `npm run build:gateway` runs it), run with plain `node`. Built once per test
  * file into a temporary `dist/` beside links to the built browser assets (the bundle serves the
  * assets next to it), so tests never rewrite the shared dist/ and a process starts in well under
  * a second instead of the several seconds tsx needs to transpile the sources.
@@ -8,10 +8,12 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll } from 'vitest';
 import { ROOT } from './paths.js';
 
+const execFileAsync = promisify(execFile);
 let built: Promise<string> | null = null;
 let dir: string | null = null;
 
@@ -33,16 +35,8 @@ export function gatewayBundle(): Promise<string> {
       if (existsSync(join(ROOT, 'dist', asset))) symlinkSync(join(ROOT, 'dist', asset), join(dist, asset));
     }
     const outfile = join(dist, 'gateway.mjs');
-    await build({
-      entryPoints: [join(ROOT, 'broker/node/main.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'warning',
-      banner: { js: "import { createRequire as __pgCreateRequire } from 'node:module'; const require = __pgCreateRequire(import.meta.url);" },
-    });
+    // The deployed bundle's own build (its options and the one-byte source): broker/node/bundle.mjs.
+    await execFileAsync(process.execPath, [join(ROOT, 'broker/node/bundle.mjs'), outfile], { cwd: ROOT });
     return outfile;
   })();
   return built;
