@@ -68,6 +68,17 @@ export function appWorkerControls(): boolean {
   return Boolean(url && new URL(url).pathname === '/sw.js');
 }
 
+/**
+ * The app's worker controls the page and its activation has ended (`activated`). It already
+ * controls the page while `activating`, and Chromium runs its `activate` event about a second
+ * later: an update installed meanwhile has its precache deleted by the old version's cleanup of
+ * "every cache but mine" (measured, ARCHITECTURE.md flow 15).
+ */
+export function appWorkerActivated(): boolean {
+  const worker = navigator.serviceWorker?.controller;
+  return Boolean(worker && new URL(worker.scriptURL).pathname === '/sw.js' && worker.state === 'activated');
+}
+
 /** What the sample page saw: its registration result and its API answer. */
 export function pwaState(): { registered: string; api: { identity?: boolean; status?: number } | null } {
   const s = (window as unknown as { __pwa: { registered: string; api: { identity?: boolean; status?: number } | null } }).__pwa;
