@@ -20,6 +20,7 @@ import { Route, registerRoute } from 'workbox-routing';
 import type { HTTPMethod } from 'workbox-routing/utils/constants.js';
 import { GATE_PATHS } from '../../protocol/index.js';
 import { isEventStream, isTicketRequest, shouldIntercept } from './attach-token.js';
+import { installActivationRetry, type LifecycleScope } from './activation-retry.js';
 import { installComposition, type CacheLike, type RespondWithOwner } from './compose.js';
 import { createRequestHandler } from './handle-request.js';
 import { withShim } from './inject-shim.js';
@@ -130,6 +131,8 @@ if (composed) {
     (sw as unknown as { Cache?: { prototype: CacheLike } }).Cache?.prototype,
   );
   (sw as unknown as Record<string, unknown>)[COMPOSE_GLOBAL] = { finish: composition.finish };
+  // Chromium can drop the activation of the app's update (activation-retry.ts): try once more.
+  installActivationRetry(sw as unknown as LifecycleScope);
 } else {
   registerRoutes();
 }

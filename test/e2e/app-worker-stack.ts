@@ -68,6 +68,17 @@ export function appWorkerControls(): boolean {
   return Boolean(url && new URL(url).pathname === '/sw.js');
 }
 
+/**
+ * The app's worker controls the page and its activation has ended (`activated`). It already
+ * controls the page while `activating`, and Chromium runs its `activate` event about a second
+ * later: an update installed meanwhile has its precache deleted by the old version's cleanup of
+ * "every cache but mine" (measured, ARCHITECTURE.md flow 15).
+ */
+export function appWorkerActivated(): boolean {
+  const worker = navigator.serviceWorker?.controller;
+  return Boolean(worker && new URL(worker.scriptURL).pathname === '/sw.js' && worker.state === 'activated');
+}
+
 /** What the sample page saw: its registration result and its API answer. */
 export function pwaState(): { registered: string; api: { identity?: boolean; status?: number } | null } {
   const s = (window as unknown as { __pwa: { registered: string; api: { identity?: boolean; status?: number } | null } }).__pwa;
@@ -89,6 +100,32 @@ export async function cachedShell(): Promise<{ names: string[]; paths: Record<st
     paths[name] = keys.map((r) => new URL(r.url).pathname).sort();
   }
   return { names, paths };
+}
+
+/**
+ * Remembers the worker now active (`window.__pgActive`), for `newWorkerActive`. Neither probe
+ * sends a request through the app's worker: in Chromium a request reaching the old worker while
+ * it stops for an update restarts it and drops that activation attempt (ARCHITECTURE.md flow 15).
+ */
+export async function markActiveWorker(): Promise<boolean> {
+  const reg = await navigator.serviceWorker.getRegistration('/');
+  (window as unknown as { __pgActive?: ServiceWorker | null }).__pgActive = reg?.active ?? null;
+  return Boolean(reg?.active);
+}
+
+/** A worker other than the one `markActiveWorker` saw is active and controls the page. */
+export async function newWorkerActive(): Promise<boolean> {
+  const reg = await navigator.serviceWorker.getRegistration('/');
+  const old = (window as unknown as { __pgActive?: ServiceWorker | null }).__pgActive;
+  const active = reg?.active;
+  return Boolean(active && active !== old && active.state === 'activated' && navigator.serviceWorker.controller === active);
+}
+
+/** Where the update stands: each worker of the registration as "scriptURL state", and the controller's. */
+export async function registrationState(): Promise<Record<string, string | null>> {
+  const r = await navigator.serviceWorker.getRegistration('/');
+  const d = (w: ServiceWorker | null | undefined) => (w ? `${new URL(w.scriptURL).pathname} ${w.state}` : null);
+  return { installing: d(r?.installing), waiting: d(r?.waiting), active: d(r?.active), controller: d(navigator.serviceWorker.controller) };
 }
 
 /** Asks the browser to check the app's worker for an update (what a PWA does on a timer). */

@@ -114,8 +114,11 @@ describe.skipIf(!FIREFOX)(SUITE, () => {
       return { target: frame, path: await page.evaluate(() => document.body.dataset.credentialPath ?? '') };
     }
     const { url } = await stack.launchUrl('/');
-    // Opened from the host page the link was minted for (its referrer): no confirmation (login-CSRF defence).
-    await page.goto(`${stack.host.url}?worker=off`);
+    // Opened from the origin the link was minted for (its referrer): no confirmation (login-CSRF
+    // defence). From a page of that origin that embeds nothing: the demo host page's own embed
+    // would start a launch in its frame, which this navigation then cancels, and Firefox reports
+    // that frame's `/__gate/launch` as a failed request (NS_BINDING_ABORTED, once NS_ERROR_FAILURE).
+    await page.goto(`${stack.host.url}no-embed`);
     await Promise.all([page.waitForNavigation({ timeout: 20_000 }), page.evaluate((u) => void (location.href = u), cell.worker ? url : `${url}&sw=0`)]);
     // The launch page exchanges the code, then `location.replace('/')`.
     await until(page, 'the app at /', () => location.pathname === '/' && !location.hash);
