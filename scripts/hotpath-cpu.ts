@@ -242,52 +242,26 @@ async function main() {
     rmSync(profDir, { recursive: true, force: true });
     mkdirSync(profDir, { recursive: true });
   }
-  const gateway = await start(
-    [...prof, ...(entry.endsWith('.ts') ? [...tsx, entry] : [entry])],
-    {
-      GATE_PORT: String(gatePort),
-      DAYTONA_API_URL: DAYTONA_API_URL!,
-      DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
-      GATE_USER_JWT_SECRET: secret,
-      GATE_LOG: 'off',
-      GATE_ACCESS_TTL: '3600', // one token for the whole run, however slow the machine
-    },
-    ['GATEWAY_URL'],
-  );
+  // Every gateway of the run (measured, baseline, variants) alike but for its port.
+  const gatewayEnv = (port: number) => ({
+    GATE_PORT: String(port),
+    DAYTONA_API_URL: DAYTONA_API_URL!,
+    DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
+    GATE_USER_JWT_SECRET: secret,
+    GATE_LOG: 'off',
+    GATE_ACCESS_TTL: '3600', // one token for the whole run, however slow the machine
+  });
+  const gateway = await start([...prof, ...(entry.endsWith('.ts') ? [...tsx, entry] : [entry])], gatewayEnv(gatePort), ['GATEWAY_URL']);
   const baselineEntry = process.env.HOTPATH_BASELINE;
   const basePort = await freePort();
-  const baseline = baselineEntry
-    ? await start(
-        [baselineEntry],
-        {
-          GATE_PORT: String(basePort),
-          DAYTONA_API_URL: DAYTONA_API_URL!,
-          DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
-          GATE_USER_JWT_SECRET: secret,
-          GATE_LOG: 'off',
-          GATE_ACCESS_TTL: '3600',
-        },
-        ['GATEWAY_URL'],
-      )
-    : null;
+  const baseline = baselineEntry ? await start([baselineEntry], gatewayEnv(basePort), ['GATEWAY_URL']) : null;
   const variants: { flags: string; port: number; proc: Awaited<ReturnType<typeof start>> }[] = [];
   for (const flags of (process.env.HOTPATH_VARIANTS ?? '')
     .split(';')
     .map((f) => f.trim())
     .filter(Boolean)) {
     const port = await freePort();
-    const proc = await start(
-      [...flags.split(/\s+/), entry],
-      {
-        GATE_PORT: String(port),
-        DAYTONA_API_URL: DAYTONA_API_URL!,
-        DAYTONA_API_KEY: DAYTONA_API_KEY ?? 'emulator-key',
-        GATE_USER_JWT_SECRET: secret,
-        GATE_LOG: 'off',
-        GATE_ACCESS_TTL: '3600',
-      },
-      ['GATEWAY_URL'],
-    );
+    const proc = await start([...flags.split(/\s+/), entry], gatewayEnv(port), ['GATEWAY_URL']);
     variants.push({ flags, port, proc });
   }
   const daytonaHost = `3000-${SANDBOX_ID}.proxy.localhost:${emuPort}`;
