@@ -29,7 +29,7 @@ import { createMetrics, fixedLabels, METRIC, type MetricsRegistry } from './metr
 import { createJsonLogger, silentLogger } from './logger.js';
 import { classifyHost, previewOrigin, type HostKind } from './http/host.js';
 import { errorResponse } from './http/respond.js';
-import { hostOf, rememberHost, urlOf } from './request-host.js';
+import { hostOf, rememberedHost, rememberHost, urlOf } from './request-host.js';
 import { siblingErrorCors } from './tokens/sibling-origins.js';
 import { registerBrokerRoutes } from './broker-api.js';
 import { registerGatePaths } from './gate-paths.js';
@@ -227,9 +227,13 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   };
   const app: GateApp = new Hono<GateEnv>({
     getPath: (req) => {
-      const url = new URL(req.url);
-      const kind = classify(url.host);
-      rememberHost(req, kind, url);
+      // `handle` classified the request already (it always has, unless the app is called directly).
+      let kind = rememberedHost(req)?.kind;
+      if (kind === undefined) {
+        const url = new URL(req.url);
+        kind = classify(url.host);
+        rememberHost(req, kind, url);
+      }
       const prefix = kind.kind === 'gateway' ? GW : kind.kind === 'preview' ? PV : XX;
       return prefix + getPath(req);
     },
@@ -349,7 +353,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
    * and goes through the same steps its routes take, in the same order (request id, the
    * per-request bookkeeping, the preview guard, the proxy, the error answer): Hono's routing,
    * context and middleware chain were ~5% of a small proxied request (docs/benchmarks.md,
-   * "Round 4"). Everything else (the gateway's own origin, /__gate/, unknown hosts) goes to Hono.
+   * "Round 5"). Everything else (the gateway's own origin, /__gate/, unknown hosts) goes to Hono.
    * `directStats.requests` counts the requests taken this way (test/gateway/hot-path.test.ts).
    */
   const handle = async (request: Request, env?: unknown): Promise<Response> => {
@@ -360,9 +364,9 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
       return app.fetch(request, env);
     }
     const kind = classify(url.host);
+    rememberHost(request, kind, url); // read by Hono's getPath too, when the request goes there
     if (kind.kind !== 'preview' || isReservedPath(url.pathname)) return app.fetch(request, env);
     directStats.requests++;
-    rememberHost(request, kind, url);
     const s = new DirectScope(request, env);
     const start = performance.now();
     const id = startRequest(s);

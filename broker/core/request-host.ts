@@ -29,6 +29,11 @@ export function rememberHost(req: Request, kind: HostKind, url: URL): void {
   (req as Marked)[SEEN] = { kind, url };
 }
 
+/** The classification and URL kept for `req`, if any step has kept them yet. */
+export function rememberedHost(req: Request): Readonly<Seen> | undefined {
+  return (req as Marked)[SEEN];
+}
+
 export function hostOf(req: Request): HostKind {
   const h = (req as Marked)[SEEN];
   if (!h) throw new GateError('internal', 'Request reached a route without host classification.');

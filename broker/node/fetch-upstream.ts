@@ -244,7 +244,7 @@ export const targetStats = { remembered: 0, split: 0 };
 
 /**
  * The parts of `href`. Every URL that reaches here is a serialised WHATWG URL (a Request's
- * `url`, or upstream/forward.ts#upstreamUrl: a parsed origin + a parsed path and query), so the
+ * `url`, or upstream/forward.ts#buildUpstreamInit's: a parsed origin + a parsed path and query), so the
  * text after the origin is already the path as the URL parser would give it; only the origin is
  * parsed, once per origin. Anything that does not look like `scheme://authority/…` is parsed whole.
  */

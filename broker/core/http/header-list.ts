@@ -3,7 +3,7 @@
  * WebIDL conversions and brand checks. On a proxied request the gateway builds three header sets
  * (the client's headers stripped of our credentials, Daytona's answer, and the answer as it
  * leaves); made with undici's `Headers` they were ~7% of a small request's CPU, the largest
- * single group of the profile after Node's own http code (docs/benchmarks.md, "Round 4").
+ * single group of the profile after Node's own http code (docs/benchmarks.md, "Round 5").
  *
  * What is kept from the Fetch standard (and undici, which the rest of the code was written
  * against): names are case-insensitive and stored lower-case; a repeated name is combined into
@@ -16,7 +16,7 @@
  *
  * Its prototype chain includes `Headers.prototype`, so `instanceof Headers` holds and it can be
  * given wherever a `Headers` is expected (`new Response(body, { headers })` copies it through its
- * iterator). test/unit/header-list.test.ts checks it against undici's `Headers` call by call.
+ * iterator). test/property/header-list.property.test.ts checks it against undici's `Headers` call by call.
  */
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -71,7 +71,7 @@ export class HeaderList {
 
   /**
    * From a flat `[name, value, name, value, …]` list (Node's `rawHeaders`). A field that `Headers`
-   * would refuse is dropped (`dropped` counts them), as fetch-upstream.ts always did with Daytona's answers.
+   * would refuse is dropped, as fetch-upstream.ts always did with Daytona's answers.
    */
   static fromRaw(raw: readonly string[]): HeaderList {
     const list = new HeaderList();

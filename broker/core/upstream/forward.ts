@@ -96,11 +96,6 @@ function linkOrigin(link: PreviewLink): string {
   return origin;
 }
 
-/** Daytona's URL for the same path and query: `{link.url origin}{path}{query}`. */
-export function upstreamUrl(publicUrl: URL, link: PreviewLink): string {
-  return linkOrigin(link) + publicUrl.pathname + publicUrl.search;
-}
-
 /** The complete upstream Request; `redirect: 'manual'` so the app's redirects reach the client. */
 export function buildUpstreamRequest(
   request: Request,
@@ -197,6 +192,7 @@ export function buildUpstreamInit(
   // (the upstream would wait for bytes that never come).
   const length = payload === null ? null : payload instanceof Uint8Array ? String(payload.byteLength) : undefined;
   const headers = upstreamHeaderRecord(request.headers, publicUrl, link, meta, skipActivity, length);
+  // Daytona's URL for the same path and query, `{link.url origin}{path}{query}`, and where it splits.
   const origin = linkOrigin(link);
   return { url: origin + publicUrl.pathname + publicUrl.search, origin, method: request.method, headers, body: payload, signal };
 }
