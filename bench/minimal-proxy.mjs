@@ -25,15 +25,18 @@ const BYTES = process.env.MINIMAL_BYTES === '1';
 const IDENTITY = 'i'.repeat(Number(process.env.IDENTITY_BYTES ?? 437));
 const REQUEST_ID = 'r'.repeat(16);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const plain = (req, res) => {
-  const headers = { ...req.headers, host: UPSTREAM_HOST, 'x-daytona-preview-token': TOKEN, 'x-daytona-skip-preview-warning': 'true' };
+/** One request upstream and its answer back, with `headers` up and `answer(headers)` down. */
+const forward = (req, res, headers, answer) => {
   const up = http.request({ host: '127.0.0.1', port: UPSTREAM_PORT, method: req.method, path: req.url, headers, agent }, (ur) => {
-    res.writeHead(ur.statusCode, ur.headers);
+    res.writeHead(ur.statusCode, answer(ur.headers));
     ur.pipe(res);
   });
   up.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
   req.pipe(up);
 };
+const asIs = (headers) => headers;
+const plain = (req, res) =>
+  forward(req, res, { ...req.headers, host: UPSTREAM_HOST, 'x-daytona-preview-token': TOKEN, 'x-daytona-skip-preview-warning': 'true' }, asIs);
 const withBytes = (req, res) => {
   const { 'x-daytona-preview-token': _token, host, ...rest } = req.headers;
   const headers = {
@@ -47,14 +50,11 @@ const withBytes = (req, res) => {
     'x-forwarded-proto': 'http',
     'x-forwarded-for': req.socket.remoteAddress,
   };
-  const up = http.request({ host: '127.0.0.1', port: UPSTREAM_PORT, method: req.method, path: req.url, headers, agent }, (ur) => {
-    const { 'set-cookie': _cookie, ...answer } = ur.headers;
-    answer['x-request-id'] = REQUEST_ID;
-    res.writeHead(ur.statusCode, answer);
-    ur.pipe(res);
+  forward(req, res, headers, (answer) => {
+    const { 'set-cookie': _cookie, ...kept } = answer;
+    kept['x-request-id'] = REQUEST_ID;
+    return kept;
   });
-  up.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
-  req.pipe(up);
 };
 const server = http.createServer(BYTES ? withBytes : plain);
 server.on('upgrade', (req, socket, head) => {

@@ -25,6 +25,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { childPids, cpuMsOf, freePort, memoryOf, resetPeak, startProcess, sysMsOf } from '../bench/processes.js';
+import { signedPreviewHost } from '../bench/systems.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -69,42 +70,14 @@ function post(
 }
 
 /**
- * The minimal Node proxy of issue 9: the floor a Node gateway is compared with. With a 5th
- * argument (the identity assertion's length), "minimal + the gateway's bytes": the same proxy
- * carrying the headers the gateway sends and answers with, fixed values of the real sizes and no
- * logic (bench/minimal-proxy.mjs MINIMAL_BYTES=1 says which; its upstream host is then a signed
- * preview host, as the gateway's links, so Daytona answers both with its auth cookie).
+ * The minimal Node proxy of issue 9 (bench/minimal-proxy.mjs, the one the bench runs): the floor a
+ * Node gateway is compared with; with `MINIMAL_BYTES=1`, "minimal + the gateway's bytes" (that
+ * file says which headers). Resolves with the process and its port.
  */
-const MINIMAL_PROXY = `
-const http = require('node:http');
-const [port, upPort, upHost, token, identityBytes] = process.argv.slice(1);
-const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' });
-const IDENTITY = 'i'.repeat(Number(identityBytes)), RID = 'r'.repeat(16);
-const plain = (req, res) => {
-  const headers = { ...req.headers, host: upHost, 'x-daytona-preview-token': token, 'x-daytona-skip-preview-warning': 'true' };
-  const up = http.request({ host: '127.0.0.1', port: upPort, path: req.url, method: req.method, headers, agent }, (r) => {
-    res.writeHead(r.statusCode, r.headers);
-    r.pipe(res);
-  });
-  up.on('error', () => { res.statusCode = 502; res.end(); });
-  req.pipe(up);
-};
-const withBytes = (req, res) => {
-  const { 'x-daytona-preview-token': _t, host, ...rest } = req.headers;
-  const headers = { ...rest, host: upHost, 'x-preview-gate-identity': IDENTITY, 'x-request-id': RID, 'x-daytona-skip-preview-warning': 'true',
-    'x-daytona-disable-cors': 'true', 'x-forwarded-host': host, 'x-forwarded-proto': 'http', 'x-forwarded-for': req.socket.remoteAddress };
-  const up = http.request({ host: '127.0.0.1', port: upPort, path: req.url, method: req.method, headers, agent }, (r) => {
-    const { 'set-cookie': _c, ...answer } = r.headers;
-    answer['x-request-id'] = RID;
-    res.writeHead(r.statusCode, answer);
-    r.pipe(res);
-  });
-  up.on('error', () => { res.statusCode = 502; res.end(); });
-  req.pipe(up);
-};
-http.createServer(identityBytes ? withBytes : plain).listen(Number(port), '127.0.0.1', () => console.log('READY=1'));
-process.on('SIGTERM', () => process.exit(0)); // exits cleanly, so --cpu-prof writes its profile
-`;
+async function startMinimal(env: Record<string, string>, profArgs: string[]) {
+  const proc = await startProcess(process.execPath, [...profArgs, join(import.meta.dirname, '..', 'bench', 'minimal-proxy.mjs')], env, ['PROXY_PORT']);
+  return { proc, port: Number(proc.values.PROXY_PORT) };
+}
 
 /** GET through a target, its status, header bytes as written on the wire (approximately: name: value CRLF) and body. */
 function probe(t: Target, path: string): Promise<{ status: number; headerBytes: number; body: string; headers: http.IncomingHttpHeaders }> {
@@ -222,7 +195,7 @@ http { access_log off; upstream up { server 127.0.0.1:${upPort}; keepalive 64; }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
-  const [emuPort, gatePort, minPort, nginxPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [emuPort, gatePort, nginxPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const secret = 'bench-secret-bench-secret-bench-secret';
   const emulator = await start([...tsx, 'demo/emulator/main.ts'], { EMULATOR_PORT: String(emuPort) }, ['DAYTONA_API_URL', 'SANDBOX_ID', 'PREVIEW_TOKEN']);
   const { DAYTONA_API_URL, DAYTONA_API_KEY, SANDBOX_ID, PREVIEW_TOKEN } = emulator.values as Record<string, string>;
@@ -267,7 +240,7 @@ async function main() {
   const daytonaHost = `3000-${SANDBOX_ID}.proxy.localhost:${emuPort}`;
   // Profiled too under HOTPATH_PROFILE (in .tmp/profiles/minimal/): the same native costs side by side.
   const minProf = profMode === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal')] : [];
-  const minimal = await start([...minProf, '-e', MINIMAL_PROXY, String(minPort), String(emuPort), daytonaHost, PREVIEW_TOKEN!], {}, ['READY']);
+  const { proc: minimal, port: minPort } = await startMinimal({ UPSTREAM_PORT: String(emuPort), UPSTREAM_HOST: daytonaHost, TOKEN: PREVIEW_TOKEN! }, minProf);
   const nginx = startNginx(nginxPort, emuPort, daytonaHost, PREVIEW_TOKEN!);
 
   const session = await new SignJWT({})
@@ -291,25 +264,13 @@ async function main() {
     const seen = JSON.parse((await probe(targets[0]!, PATH)).body) as { headers?: Record<string, string> };
     const identityBytes = String(seen.headers?.['x-preview-gate-identity'] ?? '').length;
     if (identityBytes === 0) throw new Error(`${PATH} through the gateway did not show an x-preview-gate-identity`);
-    const signed = await fetch(`${DAYTONA_API_URL}/sandbox/${SANDBOX_ID}/ports/3000/signed-preview-url?expiresInSeconds=86400`, {
-      headers: { authorization: `Bearer ${DAYTONA_API_KEY ?? 'emulator-key'}` },
-    });
-    const signedHost = new URL(((await signed.json()) as { url: string }).url).host;
-    const bytesPort = await freePort();
-    bytesProxy = await start(
-      [
-        ...(prof.length ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal-bytes')] : []),
-        '-e',
-        MINIMAL_PROXY,
-        String(bytesPort),
-        String(emuPort),
-        signedHost,
-        '',
-        String(identityBytes),
-      ],
-      {},
-      ['READY'],
+    const signedHost = await signedPreviewHost(DAYTONA_API_URL!, DAYTONA_API_KEY ?? 'emulator-key', SANDBOX_ID!);
+    const bytes = await startMinimal(
+      { UPSTREAM_PORT: String(emuPort), UPSTREAM_HOST: signedHost, TOKEN: '', MINIMAL_BYTES: '1', IDENTITY_BYTES: String(identityBytes) },
+      prof.length ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal-bytes')] : [],
     );
+    bytesProxy = bytes.proc;
+    const bytesPort = bytes.port;
     const bp = bytesProxy;
     targets.push({
       name: 'minimal+bytes',
