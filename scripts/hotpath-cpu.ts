@@ -7,7 +7,8 @@
  * hits all alike. CPU per request (utime + stime from /proc over a fixed count) is far steadier
  * than req/s on a loaded machine; req/s is printed too, for what it is worth.
  *
- * Env: HOTPATH_REQUESTS (per round, default 20000), HOTPATH_ROUNDS (default 3),
+ * Env: HOTPATH_REQUESTS (per round, default 20000), HOTPATH_METHOD=POST (with a JSON body of
+ * HOTPATH_BODY_BYTES, default 256: an app's API calls), HOTPATH_ROUNDS (default 3),
  * HOTPATH_CONCURRENCY (default 16), GATEWAY_ENTRY (default dist/gateway.mjs: run
  * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_BYTES=0 (skip the "minimal+bytes" row:
  * the minimal proxy carrying the gateway's headers both ways, what the product's bytes cost without
@@ -36,6 +37,9 @@ const REQUESTS = Number(process.env.HOTPATH_REQUESTS ?? 20_000);
 const ROUNDS = Number(process.env.HOTPATH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.HOTPATH_CONCURRENCY ?? 16);
 const PATH = process.env.HOTPATH_PATH ?? '/api/echo';
+// HOTPATH_METHOD=POST: each request carries a JSON body of HOTPATH_BODY_BYTES (default 256): an app's API calls.
+const METHOD = process.env.HOTPATH_METHOD ?? 'GET';
+const BODY_BYTES = METHOD === 'GET' || METHOD === 'HEAD' ? 0 : Number(process.env.HOTPATH_BODY_BYTES ?? 256);
 const tsx = ['--import', 'tsx'];
 
 // The node child processes and free ports of the benchmark itself (bench/processes.ts).
@@ -99,13 +103,15 @@ function probe(t: Target, path: string): Promise<{ status: number; headerBytes: 
 /** The load: a fixed number of GETs at a fixed concurrency, from its own process. */
 const LOAD = `
 const http = require('node:http');
-const { port, host, headers, path, total, concurrency } = JSON.parse(process.argv[1]);
+const { port, host, headers, path, total, concurrency, method, bodyBytes } = JSON.parse(process.argv[1]);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const body = bodyBytes > 0 ? Buffer.from(JSON.stringify({ data: 'x'.repeat(Math.max(0, bodyBytes - 11)) })) : null;
 const get = () => new Promise((resolve, reject) => {
-  const req = http.request({ host: '127.0.0.1', port, path, agent, headers: { ...headers, host } }, (res) => {
+  const h = body ? { ...headers, host, 'content-type': 'application/json', 'content-length': String(body.length) } : { ...headers, host };
+  const req = http.request({ host: '127.0.0.1', port, path, agent, method, headers: h }, (res) => {
     res.on('data', () => {}); res.on('end', () => resolve(res.statusCode)); res.on('error', reject);
   });
-  req.on('error', reject); req.end();
+  req.on('error', reject); req.end(body ?? undefined);
 });
 (async () => {
   await Promise.all(Array.from({ length: concurrency }, get));
@@ -131,7 +137,16 @@ interface Target {
 
 function runLoad(t: Target): Promise<{ rps: number; bad: number; cpuUs: number; sysUs: number }> {
   return new Promise((resolve, reject) => {
-    const job = JSON.stringify({ port: t.port, host: t.host, headers: t.headers, path: PATH, total: REQUESTS, concurrency: CONCURRENCY });
+    const job = JSON.stringify({
+      port: t.port,
+      host: t.host,
+      headers: t.headers,
+      path: PATH,
+      total: REQUESTS,
+      concurrency: CONCURRENCY,
+      method: METHOD,
+      bodyBytes: BODY_BYTES,
+    });
     const child = spawn(process.execPath, ['-e', LOAD, job], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     let cpu0 = 0;
@@ -369,7 +384,9 @@ async function main() {
     await emulator.stop();
   }
   const med = (name: string, k: 'rps' | 'cpuUs' | 'sysUs' | 'peakMb') => median(results[name]!.map((r) => r[k]));
-  console.log(`\n${REQUESTS} requests x ${ROUNDS} rounds, ${CONCURRENCY} concurrent, GET ${PATH}; medians (spread min-max)`);
+  console.log(
+    `\n${REQUESTS} requests x ${ROUNDS} rounds, ${CONCURRENCY} concurrent, ${METHOD} ${PATH}${BODY_BYTES ? ` (${BODY_BYTES} B body)` : ''}; medians (spread min-max)`,
+  );
   console.log('| system | CPU µs/request | of which kernel (stime) | req/s | CPU vs minimal | req/s vs nginx | peak RSS MB |');
   console.log('|---|---|---|---|---|---|---|');
   for (const t of targets) {

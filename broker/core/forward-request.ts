@@ -9,6 +9,7 @@ import { GATE_COOKIE_PREFIX, GateError, IDENTITY_HEADER, PREVIEW_TOKEN_HEADER, S
 import { stripGateCookies } from './http/cookies.js';
 import { headerList } from './http/header-list.js';
 import { urlOf } from './request-host.js';
+import { attachBodySource, bodySourceOf, streamOfSource, type BodySource } from './http/body-source.js';
 
 const GATE_HEADER_PREFIX = 'x-preview-gate-';
 const GATE_QUERY = new Set([SHARE_QUERY, WS_TICKET_QUERY]);
@@ -161,16 +162,28 @@ export const forwardStats = { views: 0, rawHeaders: 0 };
  */
 class ForwardedRequest {
   #native: Request | undefined;
+  #body: ReadableStream<Uint8Array> | BodySource | null;
   readonly redirect = 'manual' as const;
   constructor(
     readonly method: string,
     readonly url: string,
     readonly headers: Headers,
-    readonly body: ReadableStream<Uint8Array> | null,
+    /** The client's body stream, or the edge's source of its bytes (http/body-source.ts), which prepareBody reads. */
+    body: ReadableStream<Uint8Array> | BodySource | null,
     private readonly source: Request,
     /** `url` already parsed (the router's parse, when the forwarded URL is the request's own): request-host.ts parsedUrlOf. */
     readonly parsedUrl: URL | null = null,
-  ) {}
+  ) {
+    this.#body = body;
+    if (body !== null && !(body instanceof ReadableStream)) attachBodySource(this, body);
+  }
+  /** The body as a stream: a source is turned into one only if someone asks (prepareBody reads the source itself). */
+  get body(): ReadableStream<Uint8Array> | null {
+    const b = this.#body;
+    if (b === null || b instanceof ReadableStream) return b;
+    this.#body = streamOfSource(b);
+    return this.#body;
+  }
   get signal(): AbortSignal {
     return this.source.signal;
   }
@@ -226,8 +239,10 @@ export function forwardRequest(req: Request, authorizationWasOurs: boolean, iden
   // The URL's scheme is what upstream/forward.ts sends as X-Forwarded-Proto.
   const scheme = view?.publicScheme ? `${view.publicScheme}:` : url.protocol;
   const target = `${scheme}//${url.host}${stripGateQuery(url.pathname + url.search)}`;
-  const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.body !== null;
-  const body = hasBody ? req.body : null;
+  // The edge's source of a small body first: reaching `req.body` is what builds a stream (http/body-source.ts).
+  const source = req.method === 'GET' || req.method === 'HEAD' ? undefined : bodySourceOf(req);
+  const hasBody = source !== undefined || (req.method !== 'GET' && req.method !== 'HEAD' && req.body !== null);
+  const body = !hasBody ? null : (source ?? req.body);
   if (VIEW_METHODS.has(req.method)) {
     forwardStats.views++;
     // A view stands in for a Request wherever the upstream side takes one (contracts.ts Upstream.forward).
@@ -236,7 +251,7 @@ export function forwardRequest(req: Request, authorizationWasOurs: boolean, iden
     return new ForwardedRequest(req.method, target, headers, body, req, parsed) as unknown as Request;
   }
   try {
-    return toRequest(target, req.method, headers, body, req.signal);
+    return toRequest(target, req.method, headers, body === null || body instanceof ReadableStream ? body : streamOfSource(body), req.signal);
   } catch {
     // A method the Fetch standard forbids (proxy.ts refuses them first; this keeps it coded).
     throw new GateError('method_not_allowed', `${req.method} is never forwarded to a preview.`);

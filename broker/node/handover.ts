@@ -23,6 +23,7 @@
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { HeaderList } from '../core/http/header-list.js';
+import { attachBodySource, type BodySource } from '../core/http/body-source.js';
 
 /**
  * Bodies that took the direct path since the process started: answers piped, uploads piped, and
@@ -271,6 +272,48 @@ export function nodeRequestBody(incoming: Readable): ReadableStream<Uint8Array> 
   return stream;
 }
 
+/**
+ * The source of a small client body (core/http/body-source.ts): nothing is read until the core
+ * asks (after authentication); then the socket's chunks are gathered into one buffer. A client
+ * that leaves before the declared end makes it reject, so a truncated body is never forwarded
+ * as complete (as nodeRequestBody's stream errors).
+ */
+function nodeBodySource(incoming: IncomingMessage, length: number): BodySource {
+  let bytes: Promise<Uint8Array> | null = null;
+  const read = (): Promise<Uint8Array> =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+      };
+      const onEnd = () => {
+        detach();
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      };
+      const onClose = () => {
+        detach();
+        reject(new Error('the client closed the connection before the end of the request body'));
+      };
+      const detach = () => {
+        incoming.off('data', onData);
+        incoming.off('end', onEnd);
+        incoming.off('close', onClose);
+      };
+      if (incoming.readableEnded) return reject(new Error('the request body was already read')); // never forward it as empty
+      if (incoming.destroyed) return onClose();
+      incoming.on('data', onData);
+      incoming.on('end', onEnd);
+      incoming.on('close', onClose);
+      incoming.on('error', () => {}); // surfaced through 'close'
+    });
+  return {
+    length,
+    read: () => (bytes ??= read()),
+  };
+}
+
 /** What @hono/node-server puts on a body without Content-Type; kept so both paths answer alike. */
 const DEFAULT_CONTENT_TYPE = 'text/plain; charset=UTF-8';
 
@@ -340,7 +383,14 @@ export function sendDirect(res: Response, outgoing: ServerResponse): boolean {
 export function withDirectBody(request: Request, incoming: IncomingMessage | undefined, replayLimit: number): Request {
   if (!incoming || request.method === 'GET' || request.method === 'HEAD') return request;
   const declared = incoming.headers['content-length'];
-  if (declared === undefined || !(Number(declared) > replayLimit) || incoming.readableDidRead) return request;
+  if (declared === undefined || incoming.readableDidRead) return request;
+  const length = Number(declared);
+  if (Number.isSafeInteger(length) && length >= 0 && length <= replayLimit) {
+    // Small (the usual API call): read from the socket when the core asks, no Web stream (core/http/body-source.ts).
+    attachBodySource(request, nodeBodySource(incoming, length));
+    return request;
+  }
+  if (!(length > replayLimit)) return request;
   try {
     const init: RequestInit & { duplex: 'half' } = {
       method: request.method,

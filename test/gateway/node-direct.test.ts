@@ -17,6 +17,7 @@ import { rawRequest, startStack, type Stack } from '../support/stack.js';
 import { patternChunk, patternSha256 } from '../../demo/emulator/inspector/pattern.js';
 import { startGateway } from '../../broker/node/server.js';
 import { handoverStats } from '../../broker/node/handover.js';
+import { bodySourceStats } from '../../broker/core/http/body-source.js';
 import { METRIC } from '../../broker/core/metrics.js';
 import type { DaytonaPort } from '../../broker/core/contracts.js';
 import type { Stack as StackT } from '../support/stack.js';
@@ -122,7 +123,7 @@ describe('direct body path of the Node edge', () => {
   });
 });
 
-/** Sends `size` pattern bytes with Content-Length in 64 KiB writes; `onWrote(sent, req)` after each write. */
+/** Sends `size` pattern bytes with Content-Length (or chunked, when `headers` say so) in writes of `chunkBytes`; `onWrote(sent, req)` after each write. */
 function upload(
   port: number,
   host: string,
@@ -130,6 +131,7 @@ function upload(
   size: number,
   headers: Record<string, string>,
   onWrote?: (sent: number, req: http.ClientRequest) => boolean,
+  chunkBytes = 64 * 1024,
 ) {
   return new Promise<{ status: number; text: string; error?: Error }>((resolve) => {
     const req = http.request(
@@ -138,7 +140,8 @@ function upload(
         port,
         path,
         method: 'POST',
-        headers: { host, 'content-type': 'application/octet-stream', 'content-length': String(size), ...headers },
+        // Chunked when the caller says so (no Content-Length beside it: that pair is refused as smuggling).
+        headers: { host, 'content-type': 'application/octet-stream', ...(headers['transfer-encoding'] ? {} : { 'content-length': String(size) }), ...headers },
         agent: false,
       },
       (res) => {
@@ -152,7 +155,7 @@ function upload(
     let sent = 0;
     const pump = () => {
       while (sent < size) {
-        const chunk = patternChunk(sent, Math.min(64 * 1024, size - sent));
+        const chunk = patternChunk(sent, Math.min(chunkBytes, size - sent));
         sent += chunk.length;
         const ok = req.write(chunk);
         if (onWrote && !onWrote(sent, req)) return;
@@ -175,70 +178,75 @@ describe('direct request-body path of the Node edge', () => {
   });
 
   it('a large upload whose client hangs up mid-body aborts the upstream request', async () => {
-    // A local "sandbox app" that records how each upload ended, behind a gateway of its own.
-    const ended: Array<{ bytes: number; complete: boolean }> = [];
-    let settle!: () => void;
-    const done = new Promise<void>((r) => (settle = r));
-    const app = http.createServer((req, res) => {
-      let bytes = 0;
-      req.on('data', (c: Buffer) => (bytes += c.length));
-      req.on('end', () => res.writeHead(200).end('ok'));
-      req.on('close', () => {
-        ended.push({ bytes, complete: req.complete });
-        settle();
-      });
-    });
-    await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-    const appPort = (app.address() as AddressInfo).port;
-    const daytona: DaytonaPort = {
-      getSandbox: async (id) => ({ id, state: 'started', labels: { 'preview-gate.users': '*' }, public: false }),
-      getPreviewLink: async (id, port) => ({ url: `http://${port}-${id}.proxy.localhost:${appPort}`, token: 'daytona-token' }),
-      startSandbox: async () => {},
-    };
-    const secret = 'node-direct-secret-node-direct-secret-01';
-    const gw = await startGateway({
-      config: { userJwtSecret: secret, previewDomain: 'preview.localhost' },
-      daytona,
-      port: 0,
-      logger: { info() {}, warn() {}, error() {} },
-    });
+    const own = await recordingAppGateway('abortup1');
     try {
-      const session = await new SignJWT({})
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject('u1')
-        .setIssuedAt()
-        .setExpirationTime('1h')
-        .sign(new TextEncoder().encode(secret));
-      const launch = await rawRequest(gw.port, `127.0.0.1:${gw.port}`, '/api/previews', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ sandboxId: 'abortup1', port: 3000 }),
-      });
-      const code = new URLSearchParams(new URL(launch.json<{ url: string }>().url).hash.slice(1)).get('code')!;
-      const host = `3000-abortup1.preview.localhost:${gw.port}`;
-      const grant = await rawRequest(gw.port, host, '/__gate/session', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', origin: `http://${host}` },
-        body: JSON.stringify({ code }),
-      });
-      const access = grant.json<{ accessToken: string }>().accessToken;
-
       const size = 20 * 1024 * 1024;
       const cutAt = 4 * 1024 * 1024;
-      const client = await upload(gw.port, host, '/upload', size, { 'x-daytona-preview-token': access }, (sent, req) => {
+      const client = await upload(own.port, own.host, '/upload', size, { 'x-daytona-preview-token': own.access }, (sent, req) => {
         if (sent < cutAt) return true;
         setTimeout(() => req.destroy(), 50); // let some of it reach the app first
         return false;
       });
       expect(client.error).toBeDefined();
-      await done;
-      expect(ended).toHaveLength(1);
-      expect(ended[0]!.complete).toBe(false);
-      expect(ended[0]!.bytes).toBeGreaterThan(0);
-      expect(ended[0]!.bytes).toBeLessThan(size);
+      await own.done;
+      expect(own.ended).toHaveLength(1);
+      expect(own.ended[0]!.complete).toBe(false);
+      expect(own.ended[0]!.bytes).toBeGreaterThan(0);
+      expect(own.ended[0]!.bytes).toBeLessThan(size);
     } finally {
-      await gw.close();
-      await new Promise<void>((r) => app.close(() => r()));
+      await own.close();
+    }
+  });
+
+  it('a small POST body is read from the client socket without a Web stream and arrives exact', async () => {
+    const bytes = 3_000;
+    const before = bodySourceStats.read;
+    const res = await upload(stack.gateway.port, previewHostOf(stack), '/upload', bytes, { 'x-daytona-preview-token': token });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ bytes, sha256: patternSha256(bytes) });
+    expect(bodySourceStats.read).toBe(before + 1);
+  });
+
+  it('a small chunked POST (no Content-Length) takes the stream path and arrives exact', async () => {
+    const bytes = 3_000;
+    const before = bodySourceStats.read;
+    const res = await upload(stack.gateway.port, previewHostOf(stack), '/upload', bytes, {
+      'x-daytona-preview-token': token,
+      'transfer-encoding': 'chunked',
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ bytes, sha256: patternSha256(bytes) });
+    expect(bodySourceStats.read).toBe(before);
+  });
+
+  it('a small POST whose client hangs up mid-body is never forwarded as complete', async () => {
+    const own = await recordingAppGateway('abortsm1');
+    try {
+      // Positive control: the same POST sent whole reaches the app complete.
+      const whole = await upload(own.port, own.host, '/upload', 2_000, { 'x-daytona-preview-token': own.access });
+      expect(whole.status).toBe(200);
+      await own.done;
+      expect(own.ended).toEqual([{ bytes: 2_000, complete: true }]);
+      own.ended.length = 0;
+      const readBefore = bodySourceStats.read;
+      const client = await upload(
+        own.port,
+        own.host,
+        '/upload',
+        2_000,
+        { 'x-daytona-preview-token': own.access },
+        (sent, req) => {
+          setTimeout(() => req.destroy(), 50); // 2,000 declared, the first chunk of it sent, then gone
+          return sent >= 2_000;
+        },
+        1_000,
+      );
+      expect(client.error).toBeDefined();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(bodySourceStats.read).toBe(readBefore + 1); // the source was read, and failed
+      expect(own.ended).toEqual([]); // not even a truncated request reached the app
+    } finally {
+      await own.close();
     }
   });
 
@@ -257,3 +265,67 @@ describe('direct request-body path of the Node edge', () => {
     expect(retries()).toBe(retriesBefore + 1);
   });
 });
+
+/**
+ * A local "sandbox app" that records how each request body ended (bytes, complete), behind a
+ * gateway of its own, with an access token for `sandboxId` port 3000.
+ */
+async function recordingAppGateway(sandboxId: string) {
+  const ended: Array<{ bytes: number; complete: boolean }> = [];
+  let settle!: () => void;
+  const done = new Promise<void>((r) => (settle = r));
+  const app = http.createServer((req, res) => {
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => res.writeHead(200).end('ok'));
+    req.on('close', () => {
+      ended.push({ bytes, complete: req.complete });
+      settle();
+    });
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+  const appPort = (app.address() as AddressInfo).port;
+  const daytona: DaytonaPort = {
+    getSandbox: async (id) => ({ id, state: 'started', labels: { 'preview-gate.users': '*' }, public: false }),
+    getPreviewLink: async (id, port) => ({ url: `http://${port}-${id}.proxy.localhost:${appPort}`, token: 'daytona-token' }),
+    startSandbox: async () => {},
+  };
+  const secret = 'node-direct-secret-node-direct-secret-01';
+  const gw = await startGateway({
+    config: { userJwtSecret: secret, previewDomain: 'preview.localhost' },
+    daytona,
+    port: 0,
+    logger: { info() {}, warn() {}, error() {} },
+  });
+  const session = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('u1')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret));
+  const launch = await rawRequest(gw.port, `127.0.0.1:${gw.port}`, '/api/previews', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sandboxId, port: 3000 }),
+  });
+  const code = new URLSearchParams(new URL(launch.json<{ url: string }>().url).hash.slice(1)).get('code')!;
+  const host = `3000-${sandboxId}.preview.localhost:${gw.port}`;
+  const grant = await rawRequest(gw.port, host, '/__gate/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: `http://${host}` },
+    body: JSON.stringify({ code }),
+  });
+  return {
+    port: gw.port,
+    host,
+    access: grant.json<{ accessToken: string }>().accessToken,
+    ended,
+    get done() {
+      return done;
+    },
+    close: async () => {
+      await gw.close();
+      await new Promise<void>((r) => app.close(() => r()));
+    },
+  };
+}

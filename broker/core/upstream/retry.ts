@@ -16,12 +16,16 @@
  * large uploads; 1 MiB per in-flight request bounds the extra memory.
  */
 import { readUpTo } from '../streams/read-up-to.js';
+import { bodySourceOf, readBodySource } from '../http/body-source.js';
 
 export const DEFAULT_REPLAY_LIMIT = 1024 * 1024;
 
 export type PreparedBody = { replayable: true; bytes: Uint8Array | null } | { replayable: false; stream: ReadableStream<Uint8Array> };
 
 export async function prepareBody(request: Request, replayLimit: number): Promise<PreparedBody> {
+  // A small body the edge reads for us (http/body-source.ts): its bytes, no stream.
+  const source = request.method === 'GET' || request.method === 'HEAD' ? undefined : bodySourceOf(request);
+  if (source !== undefined && source.length <= replayLimit) return { replayable: true, bytes: await readBodySource(source) };
   const body = request.body;
   if (body === null || request.method === 'GET' || request.method === 'HEAD') return { replayable: true, bytes: null };
   const declared = request.headers.get('content-length');
