@@ -44,7 +44,21 @@ export interface NodeBody {
 
 /** Beyond this many bytes delivered, a body is no longer offered for handover (it is being read). */
 const HANDOVER_TRACK_LIMIT = 256 * 1024;
-const handovers = new WeakMap<object, () => NodeBody | null>();
+/**
+ * Where an object keeps its way to be handed over: a property under a private symbol, not a
+ * WeakMap entry. V8 (11.3, Node 20) keeps the value of every WeakMap entry whose key is young
+ * alive through scavenges until the next full GC: one entry per answer kept each answer's whole
+ * exchange (its sockets' messages, the ClientRequest, the closures) alive and promoted it to the
+ * old generation, ~15 KB per request, so every scavenge copied megabytes and full GCs followed
+ * (docs/benchmarks.md, "Round 6"; test/gateway/hot-path.test.ts measures it).
+ */
+const HANDOVER = Symbol('preview-gate.handover');
+type Handover = () => NodeBody | null;
+type Holder = { [HANDOVER]?: Handover | undefined };
+const handoverOf = (o: object): Handover | undefined => (o as Holder)[HANDOVER];
+const setHandover = (o: object, take: Handover | undefined): void => {
+  (o as Holder)[HANDOVER] = take;
+};
 
 /**
  * The Node edge's fast path (server.ts): when a response body is still exactly the stream this
@@ -54,7 +68,7 @@ const handovers = new WeakMap<object, () => NodeBody | null>();
  * replaced, locked, partly read or already failed: the caller then streams it the usual way.
  */
 export function takeNodeBody(from: ReadableStream<Uint8Array> | Response): NodeBody | null {
-  return handovers.get(from)?.() ?? null;
+  return handoverOf(from)?.() ?? null;
 }
 
 /**
@@ -117,14 +131,14 @@ export function bodyStream(res: IncomingMessage, release: () => void): ReadableS
     },
     { highWaterMark: STREAM_HIGH_WATER, size: (chunk) => chunk.byteLength },
   );
-  handovers.set(stream, () => {
+  setHandover(stream, () => {
     // Untouched = not locked, and the queue still holds every byte delivered (nothing was read).
     // (desiredSize = high-water mark - queued bytes while open; 0 once closed and drained, which
     // is why an ended body of exactly the high-water mark is not offered; an empty one always is.)
     if (delivered === null || stream.locked) return null;
     const untouched = ended && deliveredBytes === 0 ? true : deliveredBytes !== STREAM_HIGH_WATER && ctrl.desiredSize === STREAM_HIGH_WATER - deliveredBytes;
     if (!untouched) return null;
-    handovers.delete(stream); // the Response's entry shares this closure; `delivered` is null from now on
+    setHandover(stream, undefined); // the Response's entry shares this closure; `delivered` is null from now on
     const chunks = delivered;
     delivered = null;
     if (!ended) {
@@ -141,15 +155,15 @@ export function bodyStream(res: IncomingMessage, release: () => void): ReadableS
 
 /** Registers `take` as the way to hand over the body of `owner` (a lazy answer: lazy-response.ts). */
 export function registerHandover(owner: object, take: () => NodeBody | null): void {
-  handovers.set(owner, take);
+  setHandover(owner, take);
 }
 
 /** Makes `response` (built around a `bodyStream`) findable for hand-over by the Response itself. */
 export function registerResponse(response: Response, body: ReadableStream<Uint8Array>): void {
   // The edge then need not touch `response.body` (on @hono/node-server's lightweight Response
   // that getter builds a second Response).
-  const take = handovers.get(body);
-  if (take) handovers.set(response, take);
+  const take = handoverOf(body);
+  if (take) setHandover(response, take);
 }
 
 /**
@@ -160,10 +174,11 @@ export function registerResponse(response: Response, body: ReadableStream<Uint8A
  * untouched get here: those larger than the replay limit (smaller ones are read into memory
  * for a possible retry, retry.ts, and arrive as bytes).
  */
-const requestBodies = new WeakMap<ReadableStream<Uint8Array>, () => Readable | null>();
+const REQUEST_BODY = Symbol('preview-gate.request-body');
+type RequestBodyHolder = { [REQUEST_BODY]?: (() => Readable | null) | undefined };
 
 export function takeRequestBody(body: ReadableStream<Uint8Array>): Readable | null {
-  return requestBodies.get(body)?.() ?? null;
+  return (body as RequestBodyHolder)[REQUEST_BODY]?.() ?? null;
 }
 
 /** Pipes a taken client body into the upstream request; a body cut short destroys the request. */
@@ -245,13 +260,14 @@ export function nodeRequestBody(incoming: Readable): ReadableStream<Uint8Array> 
     },
     { highWaterMark: 0, size: (chunk) => chunk.byteLength },
   );
-  requestBodies.set(stream, () => {
+  // A property, not a WeakMap entry, for the reason given at HANDOVER above.
+  (stream as RequestBodyHolder)[REQUEST_BODY] = () => {
     if (touched || stream.locked || incoming.readableDidRead || incoming.listenerCount('data') > 0) return null;
-    requestBodies.delete(stream);
+    (stream as RequestBodyHolder)[REQUEST_BODY] = undefined;
     touched = true;
     stream.getReader(); // locked for good: nobody else may read it now
     return incoming;
-  });
+  };
   return stream;
 }
 
