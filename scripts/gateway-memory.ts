@@ -28,6 +28,8 @@ const VARIANTS = (process.env.MEM_VARIANTS ?? ';--max-semi-space-size=2;--max-se
 const ENTRIES = (process.env.MEM_ENTRY ?? 'dist/gateway.mjs').split(',').filter(Boolean);
 const ROUNDS = Number(process.env.MEM_ROUNDS ?? 3);
 const LOAD = process.env.MEM_LOAD ?? 'small';
+/** MEM_LOAD=mixed: seconds of idleness between the small requests and the transfer (MEM_IDLE_S). */
+const IDLE_S = Number(process.env.MEM_IDLE_S ?? 0);
 /** Where V8's own traces go (MEM_TRACE_DIR: each gateway's stdout, e.g. with --trace-gc in a variant). */
 const TRACE_DIR = process.env.MEM_TRACE_DIR;
 const SECONDS = Number(process.env.MEM_SECONDS ?? 5);
@@ -169,6 +171,7 @@ async function main() {
         await readProbe(g.proc.child.pid!, g.probeFile); // a new window (for small requests after a full GC: every variant starts its round alike)
         const row: Record<string, number> = {};
         if (LOAD !== 'download') Object.assign(row, await smallRound(g));
+        if (IDLE_S > 0) await new Promise((r) => setTimeout(r, IDLE_S * 1000)); // an idle gateway: V8's memory reducer may run a full GC
         if (transfer) Object.assign(row, await transferRound(g));
         (rows[g.name] ??= []).push(row);
         console.error(`round ${r + 1} ${g.name}: ${JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, x]) => [k, Math.round(x * 100) / 100])))}`);

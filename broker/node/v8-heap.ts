@@ -59,15 +59,25 @@ export function startHeapHeadroom(headroomMb = DEFAULT_HEADROOM_MB, execArgv: re
     setFlagsFromString(`--heap-growing-percent=${p}`);
     percent = p;
   };
+  // The live heap: the heap used as seen just after a full GC (the GC's entry arrives a few
+  // microtasks later, so it is an upper bound); the current use would count the young generation's garbage.
+  let live = 0;
   const observer = new PerformanceObserver((list) => {
-    const kinds = list.getEntries().map((e) => (e as unknown as { detail?: { kind?: number } }).detail?.kind);
-    if (!kinds.some((k) => k === constants.NODE_PERFORMANCE_GC_MINOR || k === constants.NODE_PERFORMANCE_GC_MAJOR)) return;
+    let gc = false;
+    let major = false;
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) major = gc = true;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc = true;
+    }
+    if (!gc) return;
     const stats = getHeapStatistics();
+    if (major || live === 0) live = stats.used_heap_size;
     const now = performance.now();
     if (stats.external_memory >= TRIGGER_MB * MB) {
       lastStreaming = now;
       if (percent === 0) {
-        set(growingPercentFor(stats.used_heap_size, headroomMb * MB));
+        set(growingPercentFor(Math.min(live, stats.used_heap_size), headroomMb * MB));
         raised++;
       }
     } else if (percent !== 0 && now - lastStreaming > HOLD_MS) set(0);
