@@ -7,8 +7,9 @@
  * against the old generation's limit (heap.h `OldGenerationSpaceAvailable()`: old-generation size
  * + `AllocatedExternalMemorySinceMarkCompact()`), and starts incremental marking once what is left
  * is below the young generation's capacity (heap.cc `IncrementalMarkingLimitReached()`). After a
- * full GC at a low old-generation allocation rate (an idle gateway's memory-reducer GC, or a full
- * GC during a transfer) the limit is the live heap + 8 MB + the young generation (heap-controller.cc:
+ * full GC at a low old-generation allocation rate (one a transfer starts when the limit is already
+ * within its reach, or any other while little is promoted) the limit is the live heap + 8 MB + the
+ * young generation (heap-controller.cc:
  * growing factor ~1.1, minimum step 8 MB), so the 32–48 MB of Buffers between two scavenges use it
  * up: a full mark-compact of the whole live heap every ~16 MB transferred (60 per GiB), and each
  * one recomputes the same low limit. V8 has no flag to keep external memory out of that sum (later
@@ -33,9 +34,12 @@ export const HOLD_MS = 2_000;
 /** Default headroom: V8 itself reacts to external memory only 64 MB above its level at the last full GC (`external_memory_limit`). */
 export const DEFAULT_HEADROOM_MB = 64;
 
-/** The --heap-growing-percent whose limit (1 + p/100) × used is used + headroom, within V8's sane range. */
-export function growingPercentFor(usedBytes: number, headroomBytes: number): number {
-  return Math.min(1000, Math.max(100, Math.ceil((100 * headroomBytes) / Math.max(usedBytes, MB))));
+/**
+ * The --heap-growing-percent whose limit (1 + p/100) × live is live + headroom: a larger heap gets
+ * a smaller factor, not a proportionally larger limit (10–1000%; V8 adds its 8 MB minimum step).
+ */
+export function growingPercentFor(liveBytes: number, headroomBytes: number): number {
+  return Math.min(1000, Math.max(10, Math.ceil((100 * headroomBytes) / Math.max(liveBytes, MB))));
 }
 
 export interface HeapHeadroom {
