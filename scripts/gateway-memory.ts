@@ -14,7 +14,15 @@
  * MEM_BYTES per round, default 1 GiB, and upload: CPU ms per MB, MB/s and RSS growth as in the
  * bench's transfer scenario), MEM_ENTRY (default dist/gateway.mjs; several, ',' between,
  * make it bundles × variants, e.g. a bundle of an earlier commit).
- * Used for docs/benchmarks.md "Round 4: the byte floor and memory".
+ * MEM_LOAD=mixed: per round, MEM_SECONDS of small requests, then (after MEM_IDLE_S seconds of
+ * idleness, default 0) a download and an upload of MEM_BYTES through the same process: the state
+ * small requests leave V8 in, and what a transfer then costs. Transfers report the full GCs
+ * (mark-compacts) per GiB that the probe counted. MEM_PROBE_GC=1: a full GC before each reading in
+ * the transfer modes too (a full GC at a low allocation rate: what puts V8 11.3 in the regime of a
+ * full GC per ~16 MB transferred, docs/benchmarks.md "Round 6"). A variant's NAME=value words go to
+ * the gateway's environment ("--max-semi-space-size=4 GATE_HEAP_HEADROOM_MB=0"). MEM_TRACE_DIR:
+ * each gateway's stdout to gateway-N.log there (V8's --trace-gc* output).
+ * Used for docs/benchmarks.md "Round 4: the byte floor and memory" and "Round 6: transfers and V8's full GCs".
  */
 import { createWriteStream, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
