@@ -63,8 +63,8 @@ export function startHeapHeadroom(headroomMb = DEFAULT_HEADROOM_MB, execArgv: re
     setFlagsFromString(`--heap-growing-percent=${p}`);
     percent = p;
   };
-  // The live heap: the heap used as seen just after a full GC (the GC's entry arrives a few
-  // microtasks later, so it is an upper bound); the current use would count the young generation's garbage.
+  // The live heap: the heap used as seen just after a full GC (its entry arrives on a later turn of
+  // the event loop, so an upper bound); the current use would count the young generation's garbage.
   let live = 0;
   const observer = new PerformanceObserver((list) => {
     let gc = false;
