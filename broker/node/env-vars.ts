@@ -142,6 +142,13 @@ export const ENV_VARS: readonly EnvVar[] = [
     meaning: 'JWK set of ES256 private keys (`preview-gate keys`); the first signs, all verify. Set it to survive restarts and run several instances.',
   },
 
+  {
+    group: 'Operations',
+    name: 'GATE_HEAP_HEADROOM_MB',
+    default: '64',
+    meaning:
+      "Old-generation headroom V8 gets while large bodies stream (broker/node/v8-heap.ts): without it, V8 11.3 counts the transfer's short-lived 64 KB Buffers against the old generation's limit and runs a full GC every ~16 MB. `0`: V8's limits unchanged. Not applied when node was started with `--heap-growing-percent`.",
+  },
   { group: 'Operations', name: 'GATE_LOG', default: 'json', meaning: '`json`: one JSON line per event on stdout; `off`: nothing.' },
   {
     group: 'Operations',
