@@ -5,6 +5,7 @@
 import type { GatewayConfig } from '../core/config.js';
 import { parseRateLimitsEnv, type LimitsConfig } from '../core/limits/config.js';
 import { LOG_LEVELS, type LogLevel } from '../core/logger.js';
+import { DEFAULT_HEADROOM_MB } from './v8-heap.js';
 
 export interface EnvConfig {
   config: GatewayConfig;
@@ -20,6 +21,8 @@ export interface EnvConfig {
   drainSeconds: number;
   /** GATE_LOG_LEVEL: debug, info (default), warn or error; lines below it are dropped. */
   logLevel: LogLevel;
+  /** GATE_HEAP_HEADROOM_MB: V8's old-generation headroom while bodies stream (v8-heap.ts), 0..1024; 0 = off. Default 64. */
+  heapHeadroomMb: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number | undefined): number | undefined {
@@ -144,7 +147,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     throw new TypeError(`preview-gate config: GATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.GATE_LOG_LEVEL}"`);
   const drainSeconds = int(env, 'GATE_DRAIN_SECONDS', 25)!;
   if (drainSeconds > 3600) throw new TypeError('preview-gate config: GATE_DRAIN_SECONDS must be 0..3600');
-  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log, logLevel, drainSeconds };
+  const heapHeadroomMb = int(env, 'GATE_HEAP_HEADROOM_MB', DEFAULT_HEADROOM_MB)!;
+  if (heapHeadroomMb > 1024) throw new TypeError(`preview-gate config: GATE_HEAP_HEADROOM_MB must be 0..1024 (MB), got "${env.GATE_HEAP_HEADROOM_MB}"`);
+  return { config, port, host: env.GATE_HOST?.trim() || '127.0.0.1', daytonaApi, log, logLevel, drainSeconds, heapHeadroomMb };
 }
 
 /** GATE_RATE_LIMITS, GATE_RATE_WINDOW, GATE_MAX_SESSIONS_PER_USER, GATE_MAX_SHARES_PER_USER (broker/core/limits/config.ts). */

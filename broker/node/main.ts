@@ -12,13 +12,13 @@ import { configFromEnv } from './config-env.js';
 import { startGateway } from './server.js';
 import { createStdoutLogger, flushLog } from './stdout-logger.js';
 import { handleShutdownSignals } from './signals.js';
-import { heapHeadroomFromEnv, startHeapHeadroom } from './v8-heap.js';
+import { startHeapHeadroom } from './v8-heap.js';
 
 async function main(): Promise<void> {
   try {
     const env = configFromEnv();
     // Old-generation headroom while Buffers stream (v8-heap.ts): no full GC every 16 MB of a transfer.
-    startHeapHeadroom(heapHeadroomFromEnv());
+    startHeapHeadroom(env.heapHeadroomMb);
     const logger = createStdoutLogger(env.log, env.logLevel);
     const gw = await startGateway({
       config: env.config,

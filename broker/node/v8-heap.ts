@@ -100,13 +100,3 @@ export function startHeapHeadroom(headroomMb = DEFAULT_HEADROOM_MB, execArgv: re
     },
   };
 }
-
-/** GATE_HEAP_HEADROOM_MB: the headroom in MB, 0 = off (V8's limits unchanged). */
-export function heapHeadroomFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.GATE_HEAP_HEADROOM_MB?.trim();
-  if (raw === undefined || raw === '') return DEFAULT_HEADROOM_MB;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 1024)
-    throw new Error(`preview-gate config: GATE_HEAP_HEADROOM_MB must be an integer from 0 to 1024 (MB), got "${raw}"`);
-  return n;
-}
