@@ -31,41 +31,90 @@ export function closeFrame(code: number, reason: string): Buffer {
   return frame;
 }
 
-/** Follows frame boundaries in a byte stream; `feed` answers how many bytes end the current frame. */
-class FrameTracker {
-  private header: number[] = [];
+/**
+ * Follows the frame boundaries of a byte stream (RFC 6455 §5.2), reading headers only: a
+ * payload is skipped by its length in one step, however many chunks it spans, and never read.
+ * All state is numbers, so following a stream allocates nothing, per frame or per chunk.
+ * Lengths are 7-bit, 16-bit or 64-bit (the last exact up to 2^53 bytes, beyond any real frame);
+ * a masking key (a client's frame) is skipped like a payload.
+ */
+export class FrameTracker {
+  /** Payload bytes of the current frame still to come. */
   private left = 0;
+  /** Header bytes of the current frame seen so far (0: no header begun). */
+  private seen = 0;
+  /** The current header's full size, once its second byte is known (else 0). */
+  private size = 0;
+  /** Where its extended length ends (2, 4 or 10) and the length read so far. */
+  private lengthEnd = 0;
+  private length = 0;
 
   get atBoundary(): boolean {
-    return this.left === 0 && this.header.length === 0;
+    return this.left === 0 && this.seen === 0;
   }
 
-  /** Consumes `chunk`; when `stopAtBoundary`, stops at the first boundary and returns the bytes consumed. */
-  feed(chunk: Buffer, stopAtBoundary: boolean): number {
+  /**
+   * Consumes `chunk`; when `stopAtBoundary`, stops at the first boundary (before the next
+   * frame's header) and returns the bytes consumed up to it; otherwise returns `chunk.length`.
+   */
+  feed(chunk: Uint8Array, stopAtBoundary: boolean): number {
+    const n = chunk.length;
     let i = 0;
-    while (i < chunk.length) {
-      if (stopAtBoundary && this.atBoundary) return i;
+    while (i < n) {
       if (this.left > 0) {
-        const n = Math.min(this.left, chunk.length - i);
-        this.left -= n;
-        i += n;
+        const rest = n - i;
+        if (this.left >= rest) {
+          this.left -= rest;
+          return n;
+        }
+        i += this.left;
+        this.left = 0;
         continue;
       }
-      this.header.push(chunk[i]!);
+      if (this.seen === 0) {
+        if (stopAtBoundary) return i;
+        // The usual case: the whole header is in this chunk, read it in place.
+        if (i + 1 < n) {
+          const b1 = chunk[i + 1]!;
+          const len7 = b1 & 0x7f;
+          const size = (len7 === 126 ? 4 : len7 === 127 ? 10 : 2) + (b1 & 0x80 ? 4 : 0);
+          if (i + size <= n) {
+            if (len7 < 126) this.left = len7;
+            else if (len7 === 126) this.left = (chunk[i + 2]! << 8) | chunk[i + 3]!;
+            else this.left = uint32(chunk, i + 2) * 0x1_0000_0000 + uint32(chunk, i + 6);
+            i += size;
+            continue;
+          }
+        }
+      }
+      // A header split across chunks: one byte at a time.
+      this.headerByte(chunk[i]!);
       i += 1;
-      const h = this.header;
-      if (h.length < 2) continue;
-      const len7 = h[1]! & 0x7f;
-      const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (h[1]! & 0x80 ? 4 : 0);
-      if (h.length < need) continue;
-      let len = len7;
-      if (len7 === 126) len = (h[2]! << 8) | h[3]!;
-      else if (len7 === 127) len = h.slice(2, 10).reduce((acc, b) => acc * 256 + b, 0);
-      this.header = [];
-      this.left = len;
     }
     return i;
   }
+
+  private headerByte(b: number): void {
+    const k = this.seen++;
+    if (k === 0) return;
+    if (k === 1) {
+      const len7 = b & 0x7f;
+      this.lengthEnd = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+      this.size = this.lengthEnd + (b & 0x80 ? 4 : 0);
+      this.length = len7 < 126 ? len7 : 0;
+    } else if (k < this.lengthEnd) {
+      this.length = this.length * 256 + b;
+    }
+    if (this.seen === this.size) {
+      this.left = this.length;
+      this.seen = 0;
+      this.size = 0;
+    }
+  }
+}
+
+function uint32(b: Uint8Array, at: number): number {
+  return b[at]! * 0x100_0000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
 /**
@@ -76,11 +125,12 @@ export function pipeFrames(upstream: Duplex, client: Duplex, head: Buffer): Goin
   const tracker = new FrameTracker();
   let closing: string | null = null;
   let done = false;
+  let paused = false;
 
   const finish = (): void => {
     if (done) return;
     done = true;
-    upstream.off('data', onData);
+    upstream.off('data', forward);
     client.unpipe(); // the client's reply to our close frame goes nowhere
     client.resume();
     client.write(closeFrame(1001, closing ?? 'going away'));
@@ -89,24 +139,31 @@ export function pipeFrames(upstream: Duplex, client: Duplex, head: Buffer): Goin
     upstream.destroy();
   };
 
+  // Backpressure as pipe() does it: a full client buffer pauses the upstream until 'drain'
+  // (one listener for the connection's life, not one per pause).
+  const onDrain = (): void => {
+    if (!paused) return;
+    paused = false;
+    upstream.resume();
+  };
   const forward = (chunk: Buffer): void => {
-    if (done) return;
     if (closing === null) {
       tracker.feed(chunk, false);
-      if (!client.write(chunk)) {
+      if (!client.write(chunk) && !paused) {
+        paused = true;
         upstream.pause();
-        client.once('drain', () => upstream.resume());
       }
       return;
     }
+    if (done) return;
     const n = tracker.feed(chunk, true);
     if (n > 0) client.write(n === chunk.length ? chunk : chunk.subarray(0, n));
     if (tracker.atBoundary) finish();
   };
-  const onData = (chunk: Buffer): void => forward(chunk);
 
   if (head.length > 0) forward(head);
-  upstream.on('data', onData);
+  client.on('drain', onDrain);
+  upstream.on('data', forward);
   upstream.once('end', () => {
     if (!done) client.end();
   });
