@@ -14,10 +14,12 @@
  * with its kernel part (stime).
  *
  * Env: WS_ECHO_MESSAGES (default 10000), WS_ECHO_WARM (default 1000), WS_ECHO_ROUNDS (default 3),
+ * WS_ECHO_PRELOAD=seconds (first the small-request load of the bench's `small` scenario through
+ * each Node proxy, 16 connections, as the bench runs it before the echo: the heap it leaves),
  * WS_ECHO_BASELINE (a gateway bundle: the "baseline" row), WS_ECHO_STRACE=1 (after the rounds,
  * `strace -c` of each Node proxy under one more load: its syscalls), WS_ECHO_PERF=1 (the same with
- * `perf record`: its CPU by binary and symbol, kernel included), WS_ECHO_PROFILE=1 (the gateways under
- * --cpu-prof; the profile of each, cut to its measured windows, is summarised as bench/profile.ts
+ * `perf record`: its CPU by binary and symbol, kernel included), WS_ECHO_PROFILE=1 (the gateways and a minimal
+ * proxy under --cpu-prof, in place of the plain ones; the profile of each, cut to its measured windows, is summarised as bench/profile.ts
  * does; files in .tmp/profiles/ws-echo/).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cpuMsOf, readProbe, startProcess, sysMsOf, type Started } from '../bench/processes.js';
 import { bundleSources, summarize } from '../bench/profile.js';
+import { removeLoadScript, runLoad } from '../bench/run-load.js';
 import { launchGrant } from '../bench/setup.js';
 import { SECRET, startStack, type Target } from '../bench/systems.js';
 
@@ -34,6 +37,8 @@ const WARM = Number(process.env.WS_ECHO_WARM ?? 1_000);
 const ROUNDS = Number(process.env.WS_ECHO_ROUNDS ?? 3);
 const PROFILE = process.env.WS_ECHO_PROFILE === '1';
 const profDir = resolve('.tmp', 'profiles', 'ws-echo');
+/** The profiler's sampling interval, µs (V8's default 1000 gives too few samples for a short run). */
+const profInterval = ['--cpu-prof-interval', process.env.WS_ECHO_PROFILE_INTERVAL ?? '100'];
 
 /**
  * The load: the bench's WebSocket echo (bench/load.ts runWebSocket: `ws`, no compression, a
@@ -67,19 +72,22 @@ interface Round {
   rtPerSec: number;
   cpuUs: number;
   sysUs: number;
+  /** As the bench counts it: the whole load (handshake, warm-up, close) over the measured round trips. */
+  wholeUs: number;
 }
 
 /** One measured load; `window` gets the monotonic µs bounds of the measured part (for the profile). */
 function echo(s: System, window: (fromUs: number, toUs: number) => void): Promise<Round> {
   return new Promise((resolvePromise, reject) => {
     const job = JSON.stringify({ port: s.target.port, host: s.target.host, headers: s.target.headers, warm: WARM, messages: MESSAGES });
+    const cpu = () => s.pids().reduce((a, p) => a + cpuMsOf(p), 0);
+    const sys = () => s.pids().reduce((a, p) => a + sysMsOf(p), 0);
+    const cpuAll0 = cpu();
     const child = spawn(process.execPath, ['-e', LOAD, job], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     let cpu0 = -1;
     let sys0 = 0;
     let from = 0;
-    const cpu = () => s.pids().reduce((a, p) => a + cpuMsOf(p), 0);
-    const sys = () => s.pids().reduce((a, p) => a + sysMsOf(p), 0);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.startsWith('WARM\n') && cpu0 < 0) {
@@ -97,7 +105,12 @@ function echo(s: System, window: (fromUs: number, toUs: number) => void): Promis
         const r = JSON.parse(out.trim().split('\n').pop()!);
         if (r.error || cpu0 < 0) throw new Error(`${s.name}: ${r.error ?? out}`);
         window(from, to);
-        resolvePromise({ rtPerSec: r.rtPerSec, cpuUs: ((cpu1 - cpu0) * 1000) / MESSAGES, sysUs: ((sys1 - sys0) * 1000) / MESSAGES });
+        resolvePromise({
+          rtPerSec: r.rtPerSec,
+          cpuUs: ((cpu1 - cpu0) * 1000) / MESSAGES,
+          sysUs: ((sys1 - sys0) * 1000) / MESSAGES,
+          wholeUs: ((cpu1 - cpuAll0) * 1000) / MESSAGES,
+        });
       } catch (e) {
         reject(e);
       }
@@ -155,7 +168,7 @@ async function main() {
     for (const [i, [name, bundle]] of bundles.entries()) {
       const probeFile = join(tmpdir(), `pg-ws-echo-probe-${process.pid}-${i}.json`);
       const args = stack.gatewayArgs.map((a) => (a === 'dist/gateway.mjs' ? bundle : a));
-      const prof = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, name.replace(/\W+/g, '-'))] : [];
+      const prof = PROFILE ? ['--cpu-prof', ...profInterval, '--cpu-prof-dir', join(profDir, name.replace(/\W+/g, '-'))] : [];
       const proc = await startProcess(
         process.execPath,
         [...prof, '--expose-gc', '--import', './bench/memory-probe.mjs', ...args],
@@ -174,10 +187,37 @@ async function main() {
       });
     }
     if (PROFILE) {
-      // The profiled gateway stands in for the plain one (whose profile we would not have), and
-      // the baseline is profiled too when there is one.
-      const i = systems.findIndex((s) => s.name === 'gateway');
-      if (i >= 0) systems.splice(i, 1);
+      // The profiled gateway and minimal proxy stand in for the plain ones (whose profiles we
+      // would not have); the baseline is profiled too when there is one.
+      const proc = await startProcess(
+        process.execPath,
+        ['--cpu-prof', ...profInterval, '--cpu-prof-dir', join(profDir, 'minimal-profiled-'), 'bench/minimal-proxy.mjs'],
+        {
+          UPSTREAM_PORT: String(stack.emulatorPort),
+          UPSTREAM_HOST: `3000-${stack.sandboxId}.proxy.localhost:${stack.emulatorPort}`,
+          TOKEN: stack.daytonaToken,
+        },
+        ['PROXY_PORT'],
+      );
+      extra.push(proc);
+      const port = Number(proc.values.PROXY_PORT);
+      systems.push({ name: 'minimal (profiled)', target: { port, host: `127.0.0.1:${port}`, headers: {} }, pids: () => [proc.child.pid!] });
+      for (const name of ['gateway', 'minimal'])
+        systems.splice(
+          systems.findIndex((s) => s.name === name),
+          1,
+        );
+    }
+    // WS_ECHO_PRELOAD=s: the bench's small-request load first (its `small` scenario runs just
+    // before `websocket`), so each proxy starts the echo with the heap that load left.
+    const preload = Number(process.env.WS_ECHO_PRELOAD ?? 0);
+    if (preload > 0) {
+      for (const s of systems) {
+        if (s.name === 'nginx') continue;
+        const r = await runLoad({ kind: 'requests', target: s.target, path: '/api/echo', concurrency: 16, seconds: preload });
+        console.error(`preload ${s.name}: ${r.count} small requests in ${preload} s, ${r.errors} errors`);
+      }
+      removeLoadScript();
     }
     console.error(`ws-echo: ${systems.map((s) => s.name).join(', ')}; ${ROUNDS} rounds of ${MESSAGES} round trips (${WARM} warm-up each)`);
     // Warm-up: every system once, unmeasured (JIT).
@@ -189,7 +229,7 @@ async function main() {
         const r = await echo(s, (a, b) => (windows[s.name] ??= []).push([a, b]));
         (results[s.name] ??= []).push(r);
         console.error(
-          `round ${round + 1} ${s.name}: ${r.rtPerSec.toFixed(0)} round trips/s, ${r.cpuUs.toFixed(1)} µs CPU/round trip (kernel ${r.sysUs.toFixed(1)})`,
+          `round ${round + 1} ${s.name}: ${r.rtPerSec.toFixed(0)} round trips/s, ${r.cpuUs.toFixed(1)} µs CPU/round trip (kernel ${r.sysUs.toFixed(1)}; whole load ${r.wholeUs.toFixed(1)})`,
         );
       }
     }
@@ -230,22 +270,23 @@ async function main() {
     await stack.stop();
   }
 
+  const has = (n: string) => results[n] !== undefined;
   const med = (name: string, k: keyof Round) => median(results[name]!.map((r) => r[k]));
+  const minimal = has('minimal') ? 'minimal' : 'minimal (profiled)';
   const spread = (name: string, k: keyof Round, d = 0) => {
     const xs = results[name]!.map((r) => r[k]);
     return `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}`;
   };
-  const has = (n: string) => results[n] !== undefined;
   const lines = [
     `WebSocket echo, ${ROUNDS} rounds x ${MESSAGES} round trips (after ${WARM} unmeasured), one connection, one message in flight; medians (range)`,
     '',
-    '| system | round trips/s | vs nginx | vs minimal | CPU µs/round trip | of which kernel | CPU vs minimal |',
-    '|---|---|---|---|---|---|---|',
+    '| system | round trips/s | vs nginx | vs minimal | CPU µs/round trip | of which kernel | CPU vs minimal | as the bench counts it (whole load / measured round trips) |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const s of systems) {
     const n = s.name;
     lines.push(
-      `| ${n} | ${med(n, 'rtPerSec').toFixed(0)} (${spread(n, 'rtPerSec')}) | ${has('nginx') ? (med(n, 'rtPerSec') / med('nginx', 'rtPerSec')).toFixed(2) : 'n/a'} | ${(med(n, 'rtPerSec') / med('minimal', 'rtPerSec')).toFixed(2)} | ${med(n, 'cpuUs').toFixed(1)} (${spread(n, 'cpuUs', 1)}) | ${med(n, 'sysUs').toFixed(1)} | ${(med(n, 'cpuUs') / med('minimal', 'cpuUs')).toFixed(2)} |`,
+      `| ${n} | ${med(n, 'rtPerSec').toFixed(0)} (${spread(n, 'rtPerSec')}) | ${has('nginx') ? (med(n, 'rtPerSec') / med('nginx', 'rtPerSec')).toFixed(2) : 'n/a'} | ${(med(n, 'rtPerSec') / med(minimal, 'rtPerSec')).toFixed(2)} | ${med(n, 'cpuUs').toFixed(1)} (${spread(n, 'cpuUs', 1)}) | ${med(n, 'sysUs').toFixed(1)} | ${(med(n, 'cpuUs') / med(minimal, 'cpuUs')).toFixed(2)} | ${med(n, 'wholeUs').toFixed(1)} |`,
     );
   }
   const now = systems.find((s) => s.name.startsWith('gateway'))?.name;
@@ -269,11 +310,13 @@ async function main() {
       const file = readdirSync(join(profDir, dir)).find((f) => f.endsWith('.cpuprofile'));
       const name = systems.find((s) => s.name.replace(/\W+/g, '-') === dir)?.name;
       if (!file || !name) continue;
-      const bundle = name === 'baseline' ? process.env.WS_ECHO_BASELINE! : 'dist/gateway.mjs';
+      const bundle = name === 'baseline' ? process.env.WS_ECHO_BASELINE : name.startsWith('gateway') ? 'dist/gateway.mjs' : undefined;
       const p = cut(JSON.parse(readFileSync(join(profDir, dir, file), 'utf8')) as Profile, windows[name] ?? []);
       writeFileSync(join(profDir, `${dir}.measured.cpuprofile`), JSON.stringify(p));
+      const idle = new Set(p.nodes.filter((x) => x.callFrame.functionName === '(idle)').map((x) => x.id));
+      const busyUs = p.samples.reduce((a, id, i) => a + (idle.has(id) ? 0 : (p.timeDeltas[i] ?? 0)), 0);
       console.log(
-        `\n--- ${name}: profile of the measured round trips ---\n${summarize(p, Number(process.env.PROFILE_TOP ?? 30), bundleSources(readFileSync(bundle, 'utf8')))}`,
+        `\n--- ${name}: profile of the measured round trips (${(busyUs / results[name]!.length / MESSAGES).toFixed(1)} µs sampled per round trip) ---\n${summarize(p, Number(process.env.PROFILE_TOP ?? 30), bundle ? bundleSources(readFileSync(bundle, 'utf8')) : undefined)}`,
       );
     }
   }
