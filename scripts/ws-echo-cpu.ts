@@ -11,16 +11,21 @@
  * Each round: a load process (its own) opens the WebSocket and makes `WS_ECHO_WARM` round trips
  * unmeasured, then `WS_ECHO_MESSAGES` measured: round trips/s, and the proxy's CPU per round trip
  * (utime + stime from /proc over the measured round trips only, as scripts/hotpath-cpu.ts does),
- * with its kernel part (stime).
+ * with its kernel part (stime), and as `npm run bench` counts it (the whole load, handshake and
+ * warm-up included, over the measured round trips). At the end, each Node proxy's CPU by thread.
+ * `taskset -c 1 node --import tsx scripts/ws-echo-cpu.ts` pins every process to one core: no
+ * cross-core wake-ups, far less noise between rounds (docs/benchmarks.md, "WebSocket echo:
+ * before and after").
  *
  * Env: WS_ECHO_MESSAGES (default 10000), WS_ECHO_WARM (default 1000), WS_ECHO_ROUNDS (default 3),
  * WS_ECHO_PRELOAD=seconds (first the small-request load of the bench's `small` scenario through
  * each Node proxy, 16 connections, as the bench runs it before the echo: the heap it leaves),
  * WS_ECHO_BASELINE (a gateway bundle: the "baseline" row), WS_ECHO_STRACE=1 (after the rounds,
  * `strace -c` of each Node proxy under one more load: its syscalls), WS_ECHO_PERF=1 (the same with
- * `perf record`: its CPU by binary and symbol, kernel included), WS_ECHO_PROFILE=1 (the gateways and a minimal
- * proxy under --cpu-prof, in place of the plain ones; the profile of each, cut to its measured windows, is summarised as bench/profile.ts
- * does; files in .tmp/profiles/ws-echo/).
+ * `perf record`: its CPU by binary and symbol, kernel included), WS_ECHO_PROFILE=1 (the
+ * gateways and a minimal proxy under --cpu-prof, in place of the plain ones, sampling every
+ * WS_ECHO_PROFILE_INTERVAL µs, default 100; the profile of each, cut to its measured windows, is
+ * summarised as bench/profile.ts does; files in .tmp/profiles/ws-echo/).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -154,6 +159,7 @@ async function main() {
   const systems: System[] = [];
   const straced: Record<string, string> = {};
   const perfed: Record<string, string> = {};
+  const threadCpu: Record<string, string> = {};
   try {
     for (const name of ['nginx', 'minimal', 'gateway'] as const) {
       const s = stack.systems[name];
@@ -265,6 +271,25 @@ async function main() {
         rmSync(file, { force: true });
       }
     }
+    // Each process's CPU by thread over the whole run (startup included): the main thread against
+    // V8's and libuv's helper threads (GC, compilers), which /proc counts in the process's time too.
+    for (const s of systems.filter((x) => x.name !== 'nginx')) {
+      const threads = s.pids().flatMap((pid) => {
+        try {
+          return readdirSync(`/proc/${pid}/task`).map((tid) => {
+            const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+            const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+            return { name: tid === String(pid) ? 'main' : `other ${name}`, ms: (Number(f[11]) + Number(f[12])) * 10 };
+          });
+        } catch {
+          return [];
+        }
+      });
+      const byName = new Map<string, number>();
+      for (const t of threads) byName.set(t.name, (byName.get(t.name) ?? 0) + t.ms);
+      threadCpu[s.name] = `${[...byName].map(([n, ms]) => `${n} ${ms} ms`).join(', ')} (${threads.length} threads)`;
+    }
   } finally {
     for (const p of extra) await p.stop();
     await stack.stop();
@@ -303,6 +328,7 @@ async function main() {
     );
   }
   console.log(lines.join('\n'));
+  for (const [name, text] of Object.entries(threadCpu)) console.log(`CPU by thread, ${name}: ${text}`);
   for (const [name, text] of Object.entries(perfed)) console.log(`\nperf of ${name} (one load of ${WARM} + ${MESSAGES} round trips):\n${text}`);
   for (const [name, text] of Object.entries(straced)) console.log(`\nstrace -c of ${name} (one load of ${WARM} + ${MESSAGES} round trips):\n${text.trim()}`);
   if (PROFILE) {
