@@ -4,42 +4,11 @@
  * (7-bit, 16-bit and 64-bit lengths, fragments, control frames). Real sockets: a socket pair
  * over loopback for each side, bytes compared exactly.
  */
-import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeFrame, pipeFrames } from '../../broker/node/ws-going-away.js';
+import { frame, socketPairs } from '../support/ws-frames.js';
 
-/** An unmasked server frame (FIN + opcode) with `len` payload bytes of `fill`. */
-function frame(opcode: number, len: number, fill = 0x61, fin = true): Buffer {
-  const head = len < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, len]) : len < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
-  if (len >= 126 && len < 65536) {
-    head[0] = (fin ? 0x80 : 0) | opcode;
-    head[1] = 126;
-    head.writeUInt16BE(len, 2);
-  } else if (len >= 65536) {
-    head[0] = (fin ? 0x80 : 0) | opcode;
-    head[1] = 127;
-    head.writeBigUInt64BE(BigInt(len), 2);
-  }
-  return Buffer.concat([head, Buffer.alloc(len, fill)]);
-}
-
-const open: net.Socket[] = [];
-afterEach(() => {
-  for (const s of open.splice(0)) s.destroy();
-});
-
-/** A connected pair of sockets: [near, far]. */
-async function pair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const near = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((r) => near.once('connect', r));
-  const far = await accepted;
-  server.close();
-  open.push(near, far);
-  return [near, far];
-}
+const pair = socketPairs();
 
 /** upstream (the app side we write to) → relay → client (what the browser reads). */
 async function relay() {

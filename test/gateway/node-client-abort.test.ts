@@ -4,69 +4,39 @@
  * path is taken; upstreamHeaderStats that its upstream headers were one plain record), and a client that hangs up before the answer still ends the upstream request.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/stack.js';
-import { startGateway, type RunningGateway } from '../../broker/node/server.js';
+import { gatewayForLocalApp } from '../support/local-app-gateway.js';
+import type { RunningGateway } from '../../broker/node/server.js';
 import { clientAbortStats } from '../../broker/node/client-abort.js';
 import { upstreamHeaderStats } from '../../broker/core/upstream/forward.js';
-import type { DaytonaPort } from '../../broker/core/contracts.js';
 
 const secret = 'client-abort-secret-client-abort-secret-01';
-let app: http.Server;
 let gw: RunningGateway;
 let host: string;
 let access: string;
+let close: (() => Promise<void>) | undefined;
 /** How each request to the app's /slow ended: whether the app's side saw it closed. */
 const slow: Array<{ closed: Promise<void> }> = [];
 
 beforeAll(async () => {
   // A local "sandbox app": /slow never answers and records when its request closes.
-  app = http.createServer((req, res) => {
+  const app = http.createServer((req, res) => {
     if (req.url === '/slow') {
       slow.push({ closed: new Promise<void>((r) => res.on('close', () => r())) });
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain' }).end('fast');
   });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-  const appPort = (app.address() as AddressInfo).port;
-  const daytona: DaytonaPort = {
-    getSandbox: async (id) => ({ id, state: 'started', labels: { 'preview-gate.users': '*' }, public: false }),
-    getPreviewLink: async (id, port) => ({ url: `http://${port}-${id}.proxy.localhost:${appPort}`, token: 'daytona-token' }),
-    startSandbox: async () => {},
-  };
-  gw = await startGateway({
-    config: { userJwtSecret: secret, previewDomain: 'preview.localhost' },
-    daytona,
-    port: 0,
-    logger: { info() {}, warn() {}, error() {} },
-  });
-  const session = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('u1')
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(secret));
-  const launch = await rawRequest(gw.port, `127.0.0.1:${gw.port}`, '/api/previews', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sandboxId: 'abortget1', port: 3000 }),
-  });
-  const code = new URLSearchParams(new URL(launch.json<{ url: string }>().url).hash.slice(1)).get('code')!;
-  host = `3000-abortget1.preview.localhost:${gw.port}`;
-  const grant = await rawRequest(gw.port, host, '/__gate/session', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: `http://${host}` },
-    body: JSON.stringify({ code }),
-  });
-  access = grant.json<{ accessToken: string }>().accessToken;
+  const own = await gatewayForLocalApp(app, 'abortget1', secret);
+  gw = own.gateway;
+  host = own.host;
+  access = own.access;
+  close = own.close;
 }, 60_000);
 
 afterAll(async () => {
-  await gw?.close();
-  await new Promise((r) => app?.close(r));
+  await close?.();
 });
 
 describe("the edge's client-abort hook", () => {

@@ -10,16 +10,13 @@
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, startStack, type Stack } from '../support/stack.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { gatewayForLocalApp } from '../support/local-app-gateway.js';
 import { patternChunk, patternSha256 } from '../../demo/emulator/inspector/pattern.js';
-import { startGateway } from '../../broker/node/server.js';
 import { handoverStats } from '../../broker/node/handover.js';
 import { bodySourceStats } from '../../broker/core/http/body-source.js';
 import { METRIC } from '../../broker/core/metrics.js';
-import type { DaytonaPort } from '../../broker/core/contracts.js';
 import type { Stack as StackT } from '../support/stack.js';
 
 /** The Host header of the `open` sandbox's port 3000 on the gateway. */
@@ -268,7 +265,7 @@ describe('direct request-body path of the Node edge', () => {
 
 /**
  * A local "sandbox app" that records how each request body ended (bytes, complete), behind a
- * gateway of its own, with an access token for `sandboxId` port 3000.
+ * gateway of its own (test/support/local-app-gateway.ts).
  */
 async function recordingAppGateway(sandboxId: string) {
   const ended: Array<{ bytes: number; complete: boolean }> = [];
@@ -283,49 +280,6 @@ async function recordingAppGateway(sandboxId: string) {
       settle();
     });
   });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-  const appPort = (app.address() as AddressInfo).port;
-  const daytona: DaytonaPort = {
-    getSandbox: async (id) => ({ id, state: 'started', labels: { 'preview-gate.users': '*' }, public: false }),
-    getPreviewLink: async (id, port) => ({ url: `http://${port}-${id}.proxy.localhost:${appPort}`, token: 'daytona-token' }),
-    startSandbox: async () => {},
-  };
-  const secret = 'node-direct-secret-node-direct-secret-01';
-  const gw = await startGateway({
-    config: { userJwtSecret: secret, previewDomain: 'preview.localhost' },
-    daytona,
-    port: 0,
-    logger: { info() {}, warn() {}, error() {} },
-  });
-  const session = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('u1')
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(secret));
-  const launch = await rawRequest(gw.port, `127.0.0.1:${gw.port}`, '/api/previews', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sandboxId, port: 3000 }),
-  });
-  const code = new URLSearchParams(new URL(launch.json<{ url: string }>().url).hash.slice(1)).get('code')!;
-  const host = `3000-${sandboxId}.preview.localhost:${gw.port}`;
-  const grant = await rawRequest(gw.port, host, '/__gate/session', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: `http://${host}` },
-    body: JSON.stringify({ code }),
-  });
-  return {
-    port: gw.port,
-    host,
-    access: grant.json<{ accessToken: string }>().accessToken,
-    ended,
-    get done() {
-      return done;
-    },
-    close: async () => {
-      await gw.close();
-      await new Promise<void>((r) => app.close(() => r()));
-    },
-  };
+  const own = await gatewayForLocalApp(app, sandboxId);
+  return { port: own.gateway.port, host: own.host, access: own.access, ended, done, close: own.close };
 }

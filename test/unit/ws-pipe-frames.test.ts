@@ -5,38 +5,13 @@
  * asked while the relay is held back still finishing its frame before the 1001.
  */
 import { createHash } from 'node:crypto';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeFrame, pipeFrames } from '../../broker/node/ws-going-away.js';
+import { frame, socketPairs } from '../support/ws-frames.js';
 
-/** An unmasked binary frame of `len` bytes (64-bit length when needed). */
-function frame(len: number, fill: number): Buffer {
-  const head = len < 126 ? Buffer.from([0x82, len]) : len < 65536 ? Buffer.from([0x82, 126, len >> 8, len & 0xff]) : Buffer.alloc(10);
-  if (len >= 65536) {
-    head[0] = 0x82;
-    head[1] = 127;
-    head.writeBigUInt64BE(BigInt(len), 2);
-  }
-  return Buffer.concat([head, Buffer.alloc(len, fill)]);
-}
-
-const open: net.Socket[] = [];
-afterEach(() => {
-  for (const s of open.splice(0)) s.destroy();
-});
-
-async function pair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const near = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((r) => near.once('connect', r));
-  const far = await accepted;
-  server.close();
-  open.push(near, far);
-  return [near, far];
-}
+const pair = socketPairs();
 
 /** appEnd → upstream ⇒ relay ⇒ client → browserEnd; the browser end starts paused (not reading). */
 async function sockets() {
@@ -70,7 +45,7 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function heldBack(relay: (upstream: Duplex, client: Duplex) => void) {
   const s = await sockets();
   relay(s.upstream, s.client);
-  const frames = Array.from({ length: 48 }, (_, k) => frame(1024 * 1024, k));
+  const frames = Array.from({ length: 48 }, (_, k) => frame(2, 1024 * 1024, k));
   const app = writeAll(s.appEnd, frames);
   let last = -1;
   // Until nothing moves any more (the kernel's buffers on both hops are full).
@@ -110,22 +85,22 @@ describe('pipeFrames (ws-going-away.ts): backpressure, end, going-away when held
 
   it("the app's end reaches the client (half-close), after the last byte", async () => {
     const s = await sockets();
-    pipeFrames(s.upstream, s.client, frame(3, 0x61));
+    pipeFrames(s.upstream, s.client, frame(2, 3, 0x61));
     const received: Buffer[] = [];
     s.browserEnd.on('data', (d: Buffer) => received.push(d));
     s.browserEnd.resume();
     const ended = new Promise<void>((r) => s.browserEnd.once('end', r));
-    s.appEnd.end(frame(300, 0x62));
+    s.appEnd.end(frame(2, 300, 0x62));
     await ended;
-    expect(Buffer.concat(received).equals(Buffer.concat([frame(3, 0x61), frame(300, 0x62)]))).toBe(true);
+    expect(Buffer.concat(received).equals(Buffer.concat([frame(2, 3, 0x61), frame(2, 300, 0x62)]))).toBe(true);
   });
 
   it('asked to go away while held back inside a frame: the frame is finished, then the 1001, then the end', async () => {
     const s = await sockets();
     const link = pipeFrames(s.upstream, s.client, Buffer.alloc(0));
-    const big = frame(32 * 1024 * 1024, 0x63);
+    const big = frame(2, 32 * 1024 * 1024, 0x63);
     s.appEnd.write(big);
-    s.appEnd.write(frame(5, 0x64)); // after the boundary: must not reach the client
+    s.appEnd.write(frame(2, 5, 0x64)); // after the boundary: must not reach the client
     await expect.poll(() => s.upstream.isPaused(), { timeout: 10_000 }).toBe(true);
     link.goAway('held back');
     const got = createHash('sha256');

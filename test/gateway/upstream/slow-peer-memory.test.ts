@@ -15,15 +15,12 @@
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternChunk, patternSha256 } from '../../../demo/emulator/index.js';
-import { startGateway, type RunningGateway } from '../../../broker/node/server.js';
-import type { DaytonaPort } from '../../../broker/core/contracts.js';
-import { rawRequest } from '../../support/stack.js';
+import type { RunningGateway } from '../../../broker/node/server.js';
+import { gatewayForLocalApp } from '../../support/local-app-gateway.js';
 
 const SIZE = 100 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -100,7 +97,7 @@ function slowRead(
   });
 }
 
-let app: http.Server;
+let close: (() => Promise<void>) | undefined;
 let gateway: RunningGateway;
 let previewHost: string;
 let accessToken: string;
@@ -109,7 +106,7 @@ let uploadWatch: ReturnType<typeof memoryWatch> | null = null;
 
 beforeAll(async () => {
   // The "sandbox app" behind Daytona: a fast pattern download and a slow upload reader.
-  app = http.createServer((req, res) => {
+  const app = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://app');
     if (req.method === 'GET' && url.pathname === '/download') {
       const total = Number(url.searchParams.get('bytes'));
@@ -136,52 +133,16 @@ beforeAll(async () => {
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-  const appPort = (app.address() as AddressInfo).port;
-
-  const daytona: DaytonaPort = {
-    async getSandbox(id) {
-      return id === SANDBOX ? { id, state: 'started', labels: { 'preview-gate.users': '*' }, public: false } : null;
-    },
-    async getPreviewLink(id, port) {
-      return { url: `http://${port}-${id}.proxy.localhost:${appPort}`, token: 'daytona-preview-token' };
-    },
-    async startSandbox() {},
-  };
-  gateway = await startGateway({
-    config: { userJwtSecret: SECRET, previewDomain: 'preview.localhost' },
-    daytona,
-    port: 0,
-    logger: { info() {}, warn() {}, error() {} },
-  });
-
-  // The real launch flow: user session → launch code → access token.
-  const session = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('u1')
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
-  const launch = await rawRequest(gateway.port, `127.0.0.1:${gateway.port}`, '/api/previews', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sandboxId: SANDBOX, port: 3000 }),
-  });
-  expect(launch.status).toBe(201);
-  const code = new URLSearchParams(new URL(launch.json<{ url: string }>().url).hash.slice(1)).get('code')!;
-  previewHost = `3000-${SANDBOX}.preview.localhost:${gateway.port}`;
-  const grant = await rawRequest(gateway.port, previewHost, '/__gate/session', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: `http://${previewHost}` },
-    body: JSON.stringify({ code }),
-  });
-  expect(grant.status).toBe(200);
-  accessToken = grant.json<{ accessToken: string }>().accessToken;
+  // Behind a real gateway, with an access token got the real way (user session → launch code → token).
+  const own = await gatewayForLocalApp(app, SANDBOX, SECRET);
+  gateway = own.gateway;
+  previewHost = own.host;
+  accessToken = own.access;
+  close = own.close;
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+  await close?.();
 });
 
 describe('slow peers through the gateway over sockets', () => {
