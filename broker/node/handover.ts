@@ -51,7 +51,7 @@ const HANDOVER_TRACK_LIMIT = 256 * 1024;
  * alive through scavenges until the next full GC: one entry per answer kept each answer's whole
  * exchange (its sockets' messages, the ClientRequest, the closures) alive and promoted it to the
  * old generation, ~15 KB per request, so every scavenge copied megabytes and full GCs followed
- * (docs/benchmarks.md, "Round 6"; test/gateway/hot-path.test.ts measures it).
+ * (docs/benchmarks.md, hot path "Round 6"; test/unit/handover-gc.test.ts measures it).
  */
 const HANDOVER = Symbol('preview-gate.handover');
 type Handover = () => NodeBody | null;
