@@ -1,87 +1,83 @@
-/** The stream-shape preload of run.mjs: pipes data through many stream classes and emitter subclasses, as a large app does, before the proxy starts. */
-import { Readable, Writable, Duplex, Transform, PassThrough, pipeline } from 'node:stream';
+/**
+ * The preload of run.mjs: before the proxy starts, pipes data through eight stream classes into
+ * four kinds of sink and emits through ten emitter subclasses, as a large app does over its life,
+ * so that Node's shared stream and event functions have seen many object shapes.
+ */
 import { EventEmitter } from 'node:events';
+import { Duplex, PassThrough, Readable, Transform, Writable } from 'node:stream';
 import zlib from 'node:zlib';
-const kinds = [];
-class R1 extends Readable {
+
+class PlainReadable extends Readable {
   _read() {}
 }
-class R2 extends Readable {
+class SmallReadable extends Readable {
   constructor() {
-    super({ objectMode: false, highWaterMark: 1024 });
-    this.a = 1;
+    super({ highWaterMark: 1024 });
+    this.extra = 1;
   }
   _read() {}
 }
-class W1 extends Writable {
-  _write(c, e, cb) {
-    cb();
+class PlainWritable extends Writable {
+  _write(_chunk, _encoding, done) {
+    done();
   }
 }
-class W2 extends Writable {
+class StringWritable extends Writable {
   constructor() {
     super({ decodeStrings: false });
-    this.b = 2;
+    this.extra = 2;
   }
-  _write(c, e, cb) {
-    cb();
+  _write(_chunk, _encoding, done) {
+    done();
   }
 }
-class D1 extends Duplex {
+class PlainDuplex extends Duplex {
   _read() {}
-  _write(c, e, cb) {
-    cb();
+  _write(_chunk, _encoding, done) {
+    done();
   }
 }
-class T1 extends Transform {
-  _transform(c, e, cb) {
-    cb(null, c);
+class Identity extends Transform {
+  _transform(chunk, _encoding, done) {
+    done(null, chunk);
   }
 }
-const makers = [
-  () => new R1(),
-  () => new R2(),
+
+const sources = [
+  () => new PlainReadable(),
+  () => new SmallReadable(),
   () => new PassThrough(),
-  () => new T1(),
-  () => new D1(),
+  () => new Identity(),
+  () => new PlainDuplex(),
   () => zlib.createGzip(),
   () => zlib.createGunzip(),
-  () =>
-    Readable.fromWeb(
-      new ReadableStream({
-        pull(c) {
-          c.close();
-        },
-      }),
-    ),
+  () => Readable.fromWeb(new ReadableStream({ pull: (c) => c.close() })),
 ];
-const sinks = [() => new W1(), () => new W2(), () => new PassThrough().resume(), () => new D1()];
-let n = 0;
+const sinks = [() => new PlainWritable(), () => new StringWritable(), () => new PassThrough().resume(), () => new PlainDuplex()];
+
 for (let round = 0; round < 300; round++) {
-  for (const mk of makers) {
-    for (const sk of sinks) {
-      const r = mk();
-      const w = sk();
-      r.on('error', () => {});
-      w.on('error', () => {});
-      if (typeof r.push === 'function' && !(r instanceof zlib.Gzip) && !(r instanceof zlib.Gunzip)) {
+  for (const source of sources) {
+    for (const sink of sinks) {
+      const from = source();
+      const to = sink();
+      from.on('error', () => {});
+      to.on('error', () => {});
+      from.pipe(to);
+      const isZlib = from instanceof zlib.Gzip || from instanceof zlib.Gunzip;
+      if (isZlib) from.end(Buffer.alloc(100));
+      else if (from instanceof Readable && !from.readableEnded && typeof from._read === 'function') {
         try {
-          r.pipe(w);
-          r.push(Buffer.alloc(100));
-          r.push(null);
-        } catch {}
-      } else {
-        try {
-          r.pipe(w);
-          r.end?.(Buffer.alloc(100));
-        } catch {}
+          from.push(Buffer.alloc(100));
+          from.push(null);
+        } catch {
+          /* a stream that already ended */
+        }
       }
-      n++;
     }
   }
   for (let k = 0; k < 10; k++) {
-    class E extends EventEmitter {}
-    const e = new E();
+    const Emitter = class extends EventEmitter {};
+    const e = new Emitter();
     e[`p${k}`] = k;
     e.on('x', () => {});
     e.once('y', () => {});
