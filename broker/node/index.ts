@@ -9,5 +9,6 @@
  */
 export { startGateway, loadAssets, type StartGatewayOptions, type RunningGateway } from './server.js';
 export { configFromEnv, type EnvConfig } from './config-env.js';
+export { startHeapHeadroom, type HeapHeadroom } from './v8-heap.js';
 export { createStdoutLogger, flushLog, type LogMode } from './stdout-logger.js';
 export { packageVersion } from './version.js';

@@ -170,7 +170,7 @@ describe('the installed modules', () => {
       const assets = (await import('node:module')).createRequire(import.meta.url).resolve('preview-gate/assets/sw.js');
       console.log(JSON.stringify({
         core: [typeof core.createGateway, typeof core.createMemoryStore, typeof core.labelPolicy],
-        node: [typeof node.startGateway, typeof node.configFromEnv],
+        node: [typeof node.startGateway, typeof node.configFromEnv, typeof node.startHeapHeadroom],
         client: [typeof client.createPreviewGateClient, typeof client.PreviewGateApiError],
         embed: [typeof embed.configure, typeof embed.mount, typeof embed.definePreviewFrame],
         assets: assets.endsWith('dist/sw.js'),
@@ -180,7 +180,7 @@ describe('the installed modules', () => {
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
       core: ['function', 'function', 'function'],
-      node: ['function', 'function'],
+      node: ['function', 'function', 'function'],
       client: ['function', 'function'],
       embed: ['function', 'function', 'function'],
       assets: true,
