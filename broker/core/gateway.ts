@@ -80,9 +80,15 @@ export interface Gateway {
   fetch(request: Request): Promise<Response>;
   /**
    * Every request, with the runtime edge's bindings (`env`: client address, client-abort hook, raw
-   * header list). Proxied preview requests take the direct path; the rest goes to `app`.
+   * header list) and, when the edge parsed it already, `request.url` as a URL. Proxied preview
+   * requests take the direct path; the rest goes to `app`.
    */
-  handle(request: Request, env?: unknown): Promise<Response>;
+  handle(request: Request, env?: unknown, url?: URL): Promise<Response>;
+  /**
+   * Whether a request for `url` takes the direct path (a preview origin, not /__gate/): the Node
+   * edge asks before it makes its own request view for `handle` (broker/node/direct-lane.ts).
+   */
+  takesDirectPath(url: URL): boolean;
   /** Decides a WebSocket upgrade (see upgrade.ts); the runtime edge relays on ok. */
   authorizeUpgrade(request: Request, context?: UpgradeContext): Promise<UpgradeDecision>;
   /** New signing key from now on; the old keeps verifying until its tokens expire. Returns the new kid. */
@@ -356,12 +362,16 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
    * "Round 5"). Everything else (the gateway's own origin, /__gate/, unknown hosts) goes to Hono.
    * `directStats.requests` counts the requests taken this way (test/gateway/hot-path.test.ts).
    */
-  const handle = async (request: Request, env?: unknown): Promise<Response> => {
+  const handle = async (request: Request, env?: unknown, parsed?: URL): Promise<Response> => {
     let url: URL;
-    try {
-      url = new URL(request.url);
-    } catch {
-      return app.fetch(request, env);
+    if (parsed !== undefined)
+      url = parsed; // the edge's own parse of request.url (direct-lane.ts)
+    else {
+      try {
+        url = new URL(request.url);
+      } catch {
+        return app.fetch(request, env);
+      }
     }
     const kind = classify(url.host);
     rememberHost(request, kind, url); // read by Hono's getPath too, when the request goes there
@@ -385,6 +395,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     app,
     fetch: (request) => handle(request),
     handle,
+    takesDirectPath: (url) => classify(url.host).kind === 'preview' && !isReservedPath(url.pathname),
     authorizeUpgrade: createUpgradeAuthorizer(x),
     rotateKeys: async () => {
       const kid = await keys.rotate();

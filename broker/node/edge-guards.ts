@@ -154,9 +154,11 @@ function watchBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): v
 
 /**
  * `createServer` for @hono/node-server's `createAdaptorServer`: the same server, with the
- * refusals and timers above in front of the core's listener.
+ * refusals and timers above in front of the core's listener. `lane` (direct-lane.ts) sees every
+ * request that passed them first, and takes it or leaves it to the listener (which it may also
+ * call itself, as `next`).
  */
-export function guardedServer(t: EdgeTimeouts) {
+export function guardedServer(t: EdgeTimeouts, lane?: (req: IncomingMessage, res: ServerResponse, next: RequestListener) => boolean) {
   return (options: ServerOptions, listener: RequestListener): Server => {
     const refused = new WeakSet<Socket>();
     const server = createServer(options, (req, res) => {
@@ -168,6 +170,7 @@ export function guardedServer(t: EdgeTimeouts) {
         return refuse(res, bad);
       }
       watchBodyIdle(req, res, t.bodyIdleTimeoutMs);
+      if (lane?.(req, res, listener)) return;
       return listener(req, res);
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

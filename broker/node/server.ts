@@ -27,6 +27,7 @@ import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch } from './fetch-upstream.js';
 import { ClientAbort } from './client-abort.js';
 import { sendDirect, withDirectBody } from './handover.js';
+import { createDirectLane, handedBack } from './direct-lane.js';
 import { relayWebSocketWithRetry } from './ws/relay.js';
 import { destroyOnError } from './ws/open-upstream.js';
 import { writeRawResponse } from './raw-answer.js';
@@ -140,8 +141,13 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   logStarting(logger);
   let gateway: Gateway | null = null;
 
+  // GET and HEAD for an app on a preview origin skip the adapter below (direct-lane.ts).
+  const lane = createDirectLane({ gateway: () => gateway, clientAddress });
   const server = createAdaptorServer({
     fetch: async (request, env) => {
+      // An answer the lane computed and left to the adapter to write (a refusal, a 304, a HEAD...).
+      const handed = handedBack((env as Partial<HttpBindings>).incoming as IncomingMessage | undefined);
+      if (handed) return handed;
       if (!gateway) return errorResponse(new GateError('gateway_starting', 'The gateway is starting; try again in a moment.', { 'retry-after': '1' }), request);
       const { incoming, outgoing } = env as Partial<HttpBindings>;
       const node = incoming as IncomingMessage | undefined;
@@ -158,7 +164,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     },
     // Framing refusals, coded parser errors and the socket timeouts (edge-guards.ts).
     serverOptions: edgeServerOptions(base),
-    createServer: guardedServer(base) as never,
+    createServer: guardedServer(base, lane) as never,
   }) as Server;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
