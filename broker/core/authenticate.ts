@@ -253,7 +253,9 @@ export function createAuthenticator(d: AuthenticatorDeps) {
      */
     async authenticate(req: Request, host: PreviewHost, opts: AuthenticateOptions): Promise<Authenticated> {
       const a = await resolve(req, host, opts);
-      if (!a.authorizationWasOurs && (await carriesGateSecret(req.headers.get('authorization')))) a.authorizationWasOurs = true;
+      const authorization = req.headers.get('authorization');
+      // Most requests carry none: no lookup, and no promise to wait for.
+      if (!a.authorizationWasOurs && authorization !== null && (await carriesGateSecret(authorization))) a.authorizationWasOurs = true;
       return a;
     },
   };

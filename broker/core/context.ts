@@ -60,7 +60,7 @@ export interface GatewayContext {
   clock: Clock;
   assets: Partial<GatewayAssets> | undefined;
   /** The identity assertion for a principal on an origin (cached briefly), or null for anonymous. */
-  identity(principal: Principal, origin: string): Promise<string | null>;
+  identity(principal: Principal, origin: string): string | null | Promise<string | null>;
 }
 
 /** Route prefixes that `getPath` puts in front of the path, by host kind (see gateway.ts). */

@@ -175,12 +175,16 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   });
 
   const identityCache = new Map<string, { token: string; renewAt: number }>();
-  const identity = async (p: Principal, origin: string): Promise<string | null> => {
+  /** The cached assertion as it is (no promise, the usual case); a new one is signed (a promise). */
+  const identity = (p: Principal, origin: string): string | null | Promise<string | null> => {
     if (p.kind === 'public') return null;
     const key = `${p.kind}|${p.sessionId}|${p.userId}|${origin}`;
     const now = clock();
     const hit = identityCache.get(key);
     if (hit && hit.renewAt > now) return hit.token;
+    return signIdentity(p, origin, key, now);
+  };
+  const signIdentity = async (p: Principal, origin: string, key: string, now: number): Promise<string> => {
     const token = await tokens.signIdentity({ aud: origin, sub: p.userId, sid: p.sessionId, knd: p.kind }, config.identityTtlMs);
     // Insertion order is renewal order (every entry lives the same time, re-set entries move to
     // the end): drop the stale ones from the front, so the cache holds the sessions of the last

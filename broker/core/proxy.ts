@@ -97,7 +97,8 @@ export async function proxyPreview(x: GatewayContext, c: RequestScope): Promise<
   if (auth.redirectTo) {
     return new Response(null, { status: 303, headers: { location: auth.redirectTo, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } });
   }
-  const identity = await x.identity(auth.principal, host.origin);
+  const assertion = x.identity(auth.principal, host.origin);
+  const identity = typeof assertion === 'string' || assertion === null ? assertion : await assertion;
   // X-Forwarded-Proto is the preview origin's scheme; a known dev server's dev endpoint sees
   // the app's own Origin when the browser's is the preview origin (upstream/dev-origin.ts).
   const origin = presentedOrigin({

@@ -98,7 +98,8 @@ function validHost(host: string): boolean {
 /** The framing/request-line reasons to refuse `req` before the core sees it, or null. */
 export function framingError(req: IncomingMessage): GateError | null {
   let hosts = 0;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  // Only a four-letter name can be Host: no lower-cased copy of every other name (this runs on every request).
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.length === 4 && req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
   if (req.httpVersion === '1.0' && req.headers['transfer-encoding'] !== undefined) {
     return new GateError('bad_request', 'HTTP/1.0 has no Transfer-Encoding (RFC 9112 §6.1): the framing of this request is faulty.');
   }
@@ -109,8 +110,8 @@ export function framingError(req: IncomingMessage): GateError | null {
     return new GateError('invalid_host', 'The Host header is not a valid host[:port] (ports are 1 to 65535).');
   }
   const target = req.url ?? '';
-  const path = target.split('?', 1)[0]!;
-  if (path.includes('\\')) return new GateError('bad_request', 'A backslash is not allowed in a request path.');
+  const query = target.indexOf('?');
+  if (target.lastIndexOf('\\', query < 0 ? Infinity : query - 1) >= 0) return new GateError('bad_request', 'A backslash is not allowed in a request path.');
   if (!target.startsWith('/') && !/^https?:\/\//i.test(target)) return new GateError('bad_request', 'The request target must be an absolute path.');
   return null;
 }

@@ -2,14 +2,14 @@
  * The request the core sees on the Node edge's own lane (direct-lane.ts): a bodyless GET or HEAD
  * as a view that reads like a fetch `Request` (method, url, headers, signal, the body methods)
  * without @hono/node-server's adapter around it. Its headers are a HeaderList of the client's
- * `rawHeaders` (Fetch's Headers semantics, core/http/header-list.ts), made on first read; its
+ * `rawHeaders` (Fetch's Headers semantics, core/http/header-list.ts; parsed-headers.ts), made on first read; its
  * signal is made only if someone asks (fetch-upstream.ts listens to the cheaper ClientAbort
  * hook instead) and aborts when the client leaves, as @hono/node-server's does. Anything else
  * (`clone()`, `text()`, the rarely read fields) is answered by a real Request, built once.
  */
 import type { IncomingMessage } from 'node:http';
 import type { AbortLike } from '../core/contracts.js';
-import { headersFromRaw } from '../core/http/header-list.js';
+import { headersFromParser } from './parsed-headers.js';
 
 class EdgeRequest {
   readonly method: string;
@@ -27,7 +27,7 @@ class EdgeRequest {
     this.#abort = abort;
   }
   get headers(): Headers {
-    return (this.#headers ??= headersFromRaw(this.#incoming.rawHeaders));
+    return (this.#headers ??= headersFromParser(this.#incoming.rawHeaders));
   }
   /** Aborted when the client leaves before its answer is complete (client-abort.ts decides when). */
   get signal(): AbortSignal {

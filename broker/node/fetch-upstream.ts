@@ -22,7 +22,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { FetchLike, UpstreamRequestInit } from '../core/contracts.js';
-import { headersFromRaw } from '../core/http/header-list.js';
+import { headersFromParser } from './parsed-headers.js';
 import { pipeRequestBody, takeRequestBody } from './handover.js';
 import { nodeResponse } from './lazy-response.js';
 
@@ -149,7 +149,7 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
         settled = true;
         // Fetch's Headers semantics without undici's per-call cost (core/http/header-list.ts); a
         // field Headers would refuse is dropped, as before.
-        const responseHeaders = headersFromRaw(res.rawHeaders);
+        const responseHeaders = headersFromParser(res.rawHeaders);
         const status = res.statusCode ?? 502;
         const init = { status, statusText: res.statusMessage ?? '', headers: responseHeaders };
         if (request.method === 'HEAD' || NO_BODY.has(status)) {

@@ -71,4 +71,43 @@ describe('HeaderList keeps the Fetch Headers semantics', () => {
     expect(h.getSetCookie()).toEqual(['a=1', 'b=2']);
     expect(h.get('content-type')).toBe('text/html');
   });
+
+  // What a strict HTTP/1 parser can hand over: no NUL, CR or LF in a value, nothing above U+00FF.
+  const parsedValue = fc.oneof(fc.constantFrom('', ' a ', '\tb\t', 'c=d; Path=/', 'e, f', 'latin1 é', ' \t '), fc.stringMatching(/^[\t\x20-\xff]{0,8}$/));
+  const parsedList = fc.array(fc.tuple(name, parsedValue), { maxLength: 10 }).map((pairs) => pairs.flat());
+
+  it('a list from a strict parser (fromParsed, values not tested again) equals fromRaw', () => {
+    fc.assert(
+      fc.property(parsedList, (raw) => {
+        const parsed = HeaderList.fromParsed(raw);
+        const checked = HeaderList.fromRaw(raw);
+        expect(sorted(parsed)).toEqual(sorted(checked));
+        expect(parsed.getSetCookie()).toEqual(checked.getSetCookie());
+        for (const probe of ['cookie', 'set-cookie', 'x-a', 'content-type']) expect(parsed.get(probe)).toBe(checked.get(probe));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('filtered keeps exactly the accepted fields, values and Set-Cookie lines as they were', () => {
+    fc.assert(
+      fc.property(parsedList, fc.constantFrom('cookie', 'set-cookie', 'x-a', 'content-type'), (raw, dropped) => {
+        const list = HeaderList.fromRaw(raw);
+        const kept = list.filtered((n) => n !== dropped);
+        // Expected: undici's Headers of the same raw fields, the dropped name left out.
+        const expected = new Headers();
+        for (let i = 0; i + 1 < raw.length; i += 2) {
+          if (raw[i]!.toLowerCase() === dropped) continue;
+          attempt(() => expected.append(raw[i]!, raw[i + 1]!));
+        }
+        expect(sorted(kept)).toEqual(sorted(expected));
+        expect(kept.getSetCookie()).toEqual(expected.getSetCookie());
+        expect(kept.has(dropped)).toBe(false);
+        // The copy is its own: changing it leaves the original alone.
+        kept.set('x-new', '1');
+        expect(list.has('x-new')).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

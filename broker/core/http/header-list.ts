@@ -85,9 +85,45 @@ export class HeaderList {
     return list;
   }
 
+  /**
+   * From a flat list a strict HTTP/1 parser produced (Node's, without `insecureHTTPParser`: it
+   * refuses NUL, CR and LF in a value, and decodes bytes as Latin-1, so no character is above
+   * U+00FF): the same list as `fromRaw` without testing each value again (the Node edge decides
+   * when its parsers are strict: broker/node/parsed-headers.ts). Names are checked as always.
+   */
+  static fromParsed(raw: readonly string[]): HeaderList {
+    const list = new HeaderList();
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      try {
+        list.#add(checkedName(raw[i]!), normalizeValue(raw[i + 1]!));
+      } catch {
+        /* a name Fetch's Headers would refuse: dropped, as by fromRaw */
+      }
+    }
+    return list;
+  }
+
+  /**
+   * A new list of the fields whose (lower-case) name `keep` accepts, values as they are: they
+   * were checked on the way in, so nothing is checked again (forward-request.ts strips the
+   * client's credentials this way).
+   */
+  filtered(keep: (name: string) => boolean): HeaderList {
+    const out = new HeaderList();
+    this.#map.forEach((value, name) => {
+      if (!keep(name)) return;
+      out.#map.set(name, value);
+      if (name === 'set-cookie' && this.#cookies !== null) out.#cookies = [...this.#cookies];
+    });
+    return out;
+  }
+
   append(name: string, value: string): void {
-    const n = checkedName(name);
-    const v = checkedValue(value);
+    this.#add(checkedName(name), checkedValue(value));
+  }
+
+  /** `append` of a checked, lower-case name and a checked value. */
+  #add(n: string, v: string): void {
     const prior = this.#map.get(n);
     if (prior === undefined) this.#map.set(n, v);
     else this.#map.set(n, prior + (n === 'cookie' ? '; ' : ', ') + v);

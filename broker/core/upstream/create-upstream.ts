@@ -64,6 +64,9 @@ export interface GateUpstream extends Upstream {
   confirmGone(sandboxId: string): Promise<GateError>;
 }
 
+/** What prepareBody gives a GET or HEAD (their body is never forwarded). */
+const NO_BODY: PreparedBody = Object.freeze({ replayable: true, bytes: null });
+
 /** One upstream exchange; `abort()` stops it (e.g. a body still streaming to a refused request). */
 type Attempt = { response: Response; verdict: DaytonaVerdict; abort(): void };
 
@@ -182,8 +185,9 @@ export function createUpstream(deps: UpstreamDeps): GateUpstream {
   async function forward(request: Request, target: PreviewTarget, _principal: Principal, meta?: ForwardMeta) {
     if (starter?.isStarting(target.sandboxId)) throw startingError();
     const publicUrl = parsedUrlOf(request);
-    const body = await prepareBody(request, replayLimit);
-    let link = await links.get(target);
+    // A GET or HEAD has no body to prepare, and a cached link is at hand: neither waits on a promise.
+    const body = request.method === 'GET' || request.method === 'HEAD' ? NO_BODY : await prepareBody(request, replayLimit);
+    let link = links.peek(target) ?? (await links.get(target));
     let outcome = await attempt(request, publicUrl, link, body, meta);
 
     if (outcome.verdict.kind === 'rejected') {

@@ -37,6 +37,8 @@ export interface LinkCacheOptions {
 export interface LinkCache {
   /** The link for `target`: cached, shared with a concurrent fetch, or fetched. */
   get(target: PreviewTarget): Promise<PreviewLink>;
+  /** The cached link for `target` when it is fresh (counted as a hit, as `get` would), without a promise; else undefined. */
+  peek(target: PreviewTarget): PreviewLink | undefined;
   /**
    * Forgets the link for `target` if it still holds `rejectedToken` (or unconditionally when it
    * is omitted), so N requests that saw the same rejection trigger one refresh, not N.
@@ -136,17 +138,25 @@ export function createLinkCache(deps: {
     return started;
   }
 
+  /** The fresh cached entry of `key`, counted as a hit (and made the most recent), or undefined. */
+  const fresh = (key: string): PreviewLink | undefined => {
+    const entry = entries.get(key);
+    if (entry === undefined || entry.expiresAt <= clock()) return undefined;
+    count('hit');
+    if (key !== newest) remember(key, entry);
+    return entry.link;
+  };
+
   return {
     get(target) {
       const key = keyOf(target);
-      const entry = entries.get(key);
-      if (entry && entry.expiresAt > clock()) {
-        count('hit');
-        if (key !== newest) remember(key, entry);
-        return Promise.resolve(entry.link);
-      }
+      const link = fresh(key);
+      if (link !== undefined) return Promise.resolve(link);
       count('miss');
-      return load(key, target, entry?.refreshedAt);
+      return load(key, target, entries.get(key)?.refreshedAt);
+    },
+    peek(target) {
+      return fresh(keyOf(target));
     },
     invalidate(target, rejectedToken) {
       const key = keyOf(target);
