@@ -7,9 +7,10 @@
  *
  * The core decides exactly as for every other request: the lane changes who builds the request
  * object and who writes the usual answer (handover.ts `sendDirect`, as before), nothing that is
- * checked. Any answer sendDirect does not take (a coded refusal, a redirect, a 304, a HEAD, an
- * answer the core rebuilt) is handed back to @hono/node-server's listener, which writes it as
- * it writes every other answer (`handedBack` gives it to server.ts's fetch callback). Requests
+ * checked. An answer without a body (a 304, a HEAD's, a redirect) is written by `sendBodyless`;
+ * any other answer sendDirect does not take (a coded refusal, an answer the core rebuilt) is
+ * handed back to @hono/node-server's listener, which writes it as it writes every other answer
+ * (`handedBack` gives it to server.ts's fetch callback). Requests
  * with a body, absolute-form targets and anything not for an app on a preview origin never
  * enter the lane. `laneStats` counts both outcomes (test/gateway/direct-lane.test.ts).
  */
@@ -19,7 +20,7 @@ import type { Gateway } from '../core/gateway.js';
 import { errorResponse } from '../core/http/respond.js';
 import { ClientAbort } from './client-abort.js';
 import { edgeRequest } from './edge-request.js';
-import { sendDirect } from './handover.js';
+import { sendBodyless, sendDirect } from './handover.js';
 
 /** Requests the lane took, and of those the answers it handed back to @hono/node-server's writer. */
 export const laneStats = { taken: 0, handedBack: 0 };
@@ -81,7 +82,7 @@ export function createDirectLane(opts: DirectLaneOptions): (incoming: IncomingMe
     };
     gateway.handle(request, env, url).then(
       (answer) => {
-        if (!sendDirect(answer, outgoing)) handBack(answer);
+        if (!sendDirect(answer, outgoing) && !sendBodyless(answer, outgoing)) handBack(answer);
       },
       // `handle` answers its own failures; this is for a bug in it, answered in the error model.
       () => handBack(errorResponse(new GateError('internal', 'The gateway failed on this request.'), request)),

@@ -29,7 +29,7 @@ import { attachBodySource, type BodySource } from '../core/http/body-source.js';
  * Bodies that took the direct path since the process started: answers piped, uploads piped, and
  * (`lazy`) answers sent without their Web stream ever being made (lazy-response.ts#nodeResponse).
  */
-export const handoverStats = { responses: 0, requests: 0, lazy: 0 };
+export const handoverStats = { responses: 0, requests: 0, lazy: 0, bodyless: 0 };
 
 const STREAM_HIGH_WATER = 64 * 1024;
 
@@ -330,18 +330,7 @@ export function sendDirect(res: Response, outgoing: ServerResponse): boolean {
   // proxy route); a replaced Response or body, or one already read from, is not eligible.
   const taken = takeNodeBody(res);
   if (taken === null) return false;
-  let headers: OutgoingHttpHeaders;
-  if (res.headers instanceof HeaderList) {
-    headers = res.headers.toNodeHeaders(); // the usual answer (fetch-upstream.ts): no iterator per field
-  } else {
-    headers = {};
-    const cookies: string[] = [];
-    for (const [name, value] of res.headers) {
-      if (name === 'set-cookie') cookies.push(value);
-      else headers[name] = value;
-    }
-    if (cookies.length > 0) headers['set-cookie'] = cookies;
-  }
+  const headers = nodeHeadersOf(res);
   headers['content-type'] ??= DEFAULT_CONTENT_TYPE;
   const src = taken.res;
   handoverStats.responses++;
@@ -370,6 +359,33 @@ export function sendDirect(res: Response, outgoing: ServerResponse): boolean {
   outgoing.writeHead(res.status, headers);
   for (const chunk of taken.chunks) outgoing.write(chunk);
   src.pipe(outgoing);
+  return true;
+}
+
+/** An answer's headers as node:http's `writeHead` takes them (Set-Cookie as its separate lines). */
+function nodeHeadersOf(res: Response): OutgoingHttpHeaders {
+  if (res.headers instanceof HeaderList) return res.headers.toNodeHeaders(); // the usual answer (fetch-upstream.ts): no iterator per field
+  const headers: OutgoingHttpHeaders = {};
+  const cookies: string[] = [];
+  for (const [name, value] of res.headers) {
+    if (name === 'set-cookie') cookies.push(value);
+    else headers[name] = value;
+  }
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  return headers;
+}
+
+/**
+ * Writes an answer without a body (a 304 or 204 from the app, the answer to a HEAD, a redirect)
+ * to the client, as @hono/node-server writes one: status and headers, no Content-Type added.
+ * For the Node edge's lane (direct-lane.ts), after `sendDirect` declined; false (nothing
+ * written) when the answer has a body or the client is gone.
+ */
+export function sendBodyless(res: Response, outgoing: ServerResponse): boolean {
+  if (outgoing.headersSent || outgoing.destroyed || res.body !== null) return false;
+  handoverStats.bodyless++;
+  outgoing.writeHead(res.status, nodeHeadersOf(res));
+  outgoing.end();
   return true;
 }
 

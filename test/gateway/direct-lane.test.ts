@@ -47,8 +47,14 @@ function send(method: string, target: string, headers: Record<string, string>, b
 }
 
 /** What the counters moved by while `fn` ran. */
-async function counted<T>(fn: () => Promise<T>): Promise<{ result: T; taken: number; handedBack: number; views: number; direct: number }> {
-  const before = { taken: laneStats.taken, handedBack: laneStats.handedBack, views: edgeRequestStats.made, direct: handoverStats.responses };
+async function counted<T>(fn: () => Promise<T>): Promise<{ result: T; taken: number; handedBack: number; views: number; direct: number; bodyless: number }> {
+  const before = {
+    taken: laneStats.taken,
+    handedBack: laneStats.handedBack,
+    views: edgeRequestStats.made,
+    direct: handoverStats.responses,
+    bodyless: handoverStats.bodyless,
+  };
   const result = await fn();
   return {
     result,
@@ -56,6 +62,7 @@ async function counted<T>(fn: () => Promise<T>): Promise<{ result: T; taken: num
     handedBack: laneStats.handedBack - before.handedBack,
     views: edgeRequestStats.made - before.views,
     direct: handoverStats.responses - before.direct,
+    bodyless: handoverStats.bodyless - before.bodyless,
   };
 }
 
@@ -106,12 +113,34 @@ describe('the Node edge lane takes GET and HEAD for apps on preview origins', ()
     expect(c.result.body).not.toContain('"path"');
   });
 
-  it('a HEAD takes the lane and answers headers only', async () => {
+  it('a HEAD takes the lane and answers headers only, written by the lane itself', async () => {
     const c = await counted(() => send('HEAD', '/api/echo', { 'x-daytona-preview-token': token }));
-    expect(c.taken).toBe(1);
+    expect(c).toMatchObject({ taken: 1, handedBack: 0, bodyless: 1 });
     expect(c.result.status).toBe(200);
     expect(c.result.body).toBe('');
     expect(c.result.headers['x-request-id']).toBeTruthy();
+    // Positive control: the GET of the same path has the body the HEAD's Content-Type announces.
+    const get = await send('GET', '/api/echo', { 'x-daytona-preview-token': token });
+    expect(get.headers['content-type']).toBe(c.result.headers['content-type']);
+    expect(get.body.length).toBeGreaterThan(0);
+  });
+
+  it("the app's bodyless answers (304, 204) are written by the lane, headers as the app sent them", async () => {
+    for (const code of [304, 204]) {
+      const c = await counted(() => send('GET', `/status/${code}`, { 'x-daytona-preview-token': token }));
+      expect(c, String(code)).toMatchObject({ taken: 1, handedBack: 0, bodyless: 1, direct: 0 });
+      expect(c.result.status).toBe(code);
+      expect(c.result.body).toBe('');
+      expect(c.result.headers['content-type']).toBeUndefined(); // none added to an answer without a body
+      expect(c.result.headers['x-request-id']).toBeTruthy();
+      expect(c.result.headers['set-cookie'] ?? []).toEqual([]); // Daytona's own cookie never passes
+    }
+    // Positive control: a redirect with a body is piped (sendDirect), its Location as the app sent it.
+    const c = await counted(() => send('GET', '/status/302', { 'x-daytona-preview-token': token }));
+    expect(c).toMatchObject({ taken: 1, bodyless: 0, direct: 1 });
+    expect(c.result.status).toBe(302);
+    expect(c.result.headers.location).toBe('/');
+    expect(JSON.parse(c.result.body)).toEqual({ status: 302 });
   });
 
   it('a disallowed method in the request line never reaches the lane nor the app', async () => {
