@@ -1,14 +1,18 @@
 /**
- * The request the core sees on the Node edge's own lane (direct-lane.ts): a bodyless GET or HEAD
- * as a view that reads like a fetch `Request` (method, url, headers, signal, the body methods)
+ * The request the core sees on the Node edge's own lane (direct-lane.ts): a view that reads like
+ * a fetch `Request` (method, url, headers, signal, body and the body methods)
  * without @hono/node-server's adapter around it. Its headers are a HeaderList of the client's
  * `rawHeaders` (Fetch's Headers semantics, core/http/header-list.ts; parsed-headers.ts), made on first read; its
  * signal is made only if someone asks (fetch-upstream.ts listens to the cheaper ClientAbort
- * hook instead) and aborts when the client leaves, as @hono/node-server's does. Anything else
- * (`clone()`, `text()`, the rarely read fields) is answered by a real Request, built once.
+ * hook instead) and aborts when the client leaves, as @hono/node-server's does. Its body is what
+ * the lane gives it (handover.ts `edgeBody`): a body source the core reads after authentication,
+ * or a stream over the client's socket made on first read. Anything else (`clone()`, `text()`,
+ * the rarely read fields) is answered by a real Request, built once.
  */
 import type { IncomingMessage } from 'node:http';
 import type { AbortLike } from '../core/contracts.js';
+import { attachBodySource, streamOfSource } from '../core/http/body-source.js';
+import type { EdgeBody } from './handover.js';
 import { headersFromParser } from './parsed-headers.js';
 
 class EdgeRequest {
@@ -20,11 +24,16 @@ class EdgeRequest {
   #headers: Headers | null = null;
   #signal: AbortSignal | null = null;
   #native: Request | null = null;
-  constructor(incoming: IncomingMessage, method: string, url: string, abort: AbortLike) {
+  #edgeBody: EdgeBody | null;
+  #body: ReadableStream<Uint8Array> | null | undefined = undefined;
+  constructor(incoming: IncomingMessage, method: string, url: string, abort: AbortLike, body: EdgeBody | null) {
     this.#incoming = incoming;
     this.method = method;
     this.url = url;
     this.#abort = abort;
+    this.#edgeBody = body;
+    // A small body is read through its source by the core (forward-request.ts, upstream/retry.ts).
+    if (body?.source) attachBodySource(this, body.source);
   }
   get headers(): Headers {
     return (this.#headers ??= headersFromParser(this.#incoming.rawHeaders));
@@ -40,16 +49,31 @@ class EdgeRequest {
     }
     return this.#signal;
   }
-  /** A GET or HEAD has no body (Fetch): whatever a client sent with one is never read nor forwarded. */
-  get body(): null {
-    return null;
+  /**
+   * The body as a stream, made on first read (null for a GET or HEAD: whatever a client sent with
+   * one is never read nor forwarded, as Fetch has it).
+   */
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#body === undefined) {
+      const b = this.#edgeBody;
+      this.#body = b === null ? null : b.source ? streamOfSource(b.source) : b.stream();
+    }
+    return this.#body;
   }
   get bodyUsed(): boolean {
-    return false;
+    return this.#native?.bodyUsed ?? this.#body?.locked ?? false;
   }
-  /** The equivalent fetch Request (made once, sharing this view's headers and signal). */
+  /** The equivalent fetch Request (made once, sharing this view's headers, body and signal). */
   native(): Request {
-    this.#native ??= new Request(this.url, { method: this.method, headers: this.headers, signal: this.signal });
+    if (this.#native === null) {
+      const body = this.body;
+      const init: RequestInit & { duplex?: 'half' } = { method: this.method, headers: this.headers, signal: this.signal };
+      if (body !== null) {
+        init.body = body;
+        init.duplex = 'half'; // a streamed request body (Fetch standard, required by undici)
+      }
+      this.#native = new Request(this.url, init);
+    }
     return this.#native;
   }
   arrayBuffer(): Promise<ArrayBuffer> {
@@ -84,10 +108,10 @@ let edgeRequestParent: object | null = null;
 export const edgeRequestStats = { made: 0 };
 
 /**
- * The client's bodyless `method` request for `url` (absolute, already parsed by the lane) as the
- * core's Request; `abort` is the edge's hook for the client leaving.
+ * The client's `method` request for `url` (absolute, already parsed by the lane) as the core's
+ * Request; `abort` is the edge's hook for the client leaving; `body` null for a GET or HEAD.
  */
-export function edgeRequest(incoming: IncomingMessage, method: string, url: string, abort: AbortLike): Request {
+export function edgeRequest(incoming: IncomingMessage, method: string, url: string, abort: AbortLike, body: EdgeBody | null): Request {
   // Chained to the Request of the moment (@hono/node-server replaces the global one with its own
   // subclass of the runtime's), so `instanceof Request` holds either way (as lazy-response.ts does).
   if (edgeRequestParent !== Request.prototype) {
@@ -95,5 +119,5 @@ export function edgeRequest(incoming: IncomingMessage, method: string, url: stri
     Object.setPrototypeOf(EdgeRequest.prototype, Request.prototype);
   }
   edgeRequestStats.made++;
-  return new EdgeRequest(incoming, method, url, abort) as unknown as Request;
+  return new EdgeRequest(incoming, method, url, abort, body) as unknown as Request;
 }

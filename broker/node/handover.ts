@@ -389,6 +389,24 @@ export function sendBodyless(res: Response, outgoing: ServerResponse): boolean {
   return true;
 }
 
+/** A client body as the Node edge hands it to the core: a source of a small declared body, or a stream made on demand. */
+export type EdgeBody = { source: BodySource; stream?: undefined } | { source?: undefined; stream: () => ReadableStream<Uint8Array> };
+
+/**
+ * The body of a request with one, for the edge lane's request view (edge-request.ts), by the
+ * same rules as `withDirectBody`: a Content-Length within the replay limit gets a body source
+ * (read from the socket when the core asks, no Web stream); anything else (larger, or chunked) a
+ * `nodeRequestBody` stream, which fetch-upstream.ts pipes socket to socket if nobody read it.
+ */
+export function edgeBody(incoming: IncomingMessage, replayLimit: number): EdgeBody {
+  const declared = incoming.headers['content-length'];
+  const length = declared === undefined ? Number.NaN : Number(declared);
+  if (Number.isSafeInteger(length) && length >= 0 && length <= replayLimit && !incoming.readableDidRead) {
+    return { source: nodeBodySource(incoming, length) };
+  }
+  return { stream: () => nodeRequestBody(incoming) };
+}
+
 /**
  * The request the core sees. A body declared larger than the replay limit (so the upstream side
  * passes it on unread, retry.ts) gets a stream from `nodeRequestBody` instead of

@@ -141,8 +141,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   logStarting(logger);
   let gateway: Gateway | null = null;
 
-  // GET and HEAD for an app on a preview origin skip the adapter below (direct-lane.ts).
-  const lane = createDirectLane({ gateway: () => gateway, clientAddress });
+  // Requests for an app on a preview origin skip the adapter below (direct-lane.ts).
+  const lane = createDirectLane({ gateway: () => gateway, clientAddress, replayLimit: base.upstreamReplayLimitBytes });
   const server = createAdaptorServer({
     fetch: async (request, env) => {
       // An answer the lane computed and left to the adapter to write (a refusal, a 304, a HEAD...).

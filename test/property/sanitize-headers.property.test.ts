@@ -1,13 +1,15 @@
 /**
  * broker/core/forward-request.ts sanitizeHeaders reads the client's fields either from a Headers
- * or, from the Node edge, from Node's flat `rawHeaders` list (no Fetch Headers copy). Property:
- * for any raw field list (gateway credentials, Connection-named fields, repeated Authorization
- * and Cookie lines, names in any case among them), both readings forward exactly the same
- * headers, and never one of ours.
+ * or, from the Node edge, from Node's flat `rawHeaders` list (no Fetch Headers copy), or, on the
+ * edge's lane, as a filtered copy of the request view's HeaderList (broker/node/edge-request.ts).
+ * Property: for any raw field list (gateway credentials, Connection-named fields, repeated
+ * Authorization and Cookie lines, names in any case among them), every reading forwards exactly
+ * the same headers, and never one of ours.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sanitizeHeaders } from '../../broker/core/forward-request.js';
+import { HeaderList } from '../../broker/core/http/header-list.js';
 
 const OURS = 'eyJhbGciOiJFUzI1NiIsInR5cCI6InBnLWFjY2Vzcytqd3QifQ.e30.sig'; // header {alg: ES256, typ: pg-access+jwt}: read as ours by its typ alone
 const name = fc.constantFrom(
@@ -41,7 +43,10 @@ describe('sanitizeHeaders reads a raw field list exactly as the Headers it stand
         const viaHeaders = sanitizeHeaders(headers, authorizationWasOurs);
         const viaRaw = sanitizeHeaders(headers, authorizationWasOurs, list);
         expect(sorted(viaRaw)).toEqual(sorted(viaHeaders));
-        for (const [n, v] of viaRaw) {
+        // The lane's view: a HeaderList from the parser's list (its raw list is passed too, and not read).
+        const viaList = sanitizeHeaders(HeaderList.fromParsed(list) as unknown as Headers, authorizationWasOurs, list);
+        expect(sorted(viaList)).toEqual(sorted(viaHeaders));
+        for (const [n, v] of [...viaRaw, ...viaList]) {
           // (A cookie is judged by its name, http/cookies.ts; any value under a name of the app's passes.)
           if (n === 'authorization') expect(v).not.toContain(OURS);
           expect(n.startsWith('x-preview-gate-') || n === 'x-daytona-preview-token').toBe(false);
