@@ -1,6 +1,7 @@
 /**
  * The Node edge of the gateway: the one place that owns sockets. It serves the portable core
- * (`createGateway`) through @hono/node-server, handles WebSocket upgrades (the core decides
+ * (`createGateway`) through @hono/node-server, except requests for apps on preview origins,
+ * which its own lane hands to the core (direct-lane.ts), handles WebSocket upgrades (the core decides
  * with `authorizeUpgrade`, ws/relay.ts carries the bytes), reads the built browser assets from
  * dist/, and wires the real Daytona SDK port and the node:http fetch into the upstream side.
  */
