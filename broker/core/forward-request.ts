@@ -10,6 +10,7 @@ import { stripGateCookies } from './http/cookies.js';
 import { HeaderList, headerList } from './http/header-list.js';
 import { urlOf } from './request-host.js';
 import { attachBodySource, bodySourceOf, streamOfSource, type BodySource } from './http/body-source.js';
+import { answerBodyFromNative } from './http/native-body.js';
 
 const GATE_HEADER_PREFIX = 'x-preview-gate-';
 const GATE_QUERY = new Set([SHARE_QUERY, WS_TICKET_QUERY]);
@@ -202,25 +203,10 @@ class ForwardedRequest {
     this.#native ??= toRequest(this.url, this.method, this.headers, this.body, this.source.signal);
     return this.#native;
   }
-  arrayBuffer(): Promise<ArrayBuffer> {
-    return this.native().arrayBuffer();
-  }
-  text(): Promise<string> {
-    return this.native().text();
-  }
-  json(): Promise<unknown> {
-    return this.native().json();
-  }
-  blob(): Promise<Blob> {
-    return this.native().blob();
-  }
-  formData(): Promise<FormData> {
-    return this.native().formData();
-  }
-  clone(): Request {
-    return this.native().clone();
-  }
 }
+
+// arrayBuffer, text, json, blob, formData, clone: answered by native() (the view is only ever used as a Request).
+answerBodyFromNative(ForwardedRequest);
 
 function toRequest(url: string, method: string, headers: Headers, body: ReadableStream<Uint8Array> | null, signal: AbortSignal): Request {
   const init: RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual', signal };

@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AbortLike } from '../core/contracts.js';
 import { attachBodySource, streamOfSource } from '../core/http/body-source.js';
 import type { EdgeBody } from './handover.js';
+import { answerBodyFromNative } from '../core/http/native-body.js';
 import { headersFromParser } from './parsed-headers.js';
 
 class EdgeRequest {
@@ -76,25 +77,9 @@ class EdgeRequest {
     }
     return this.#native;
   }
-  arrayBuffer(): Promise<ArrayBuffer> {
-    return this.native().arrayBuffer();
-  }
-  text(): Promise<string> {
-    return this.native().text();
-  }
-  json(): Promise<unknown> {
-    return this.native().json();
-  }
-  blob(): Promise<Blob> {
-    return this.native().blob();
-  }
-  formData(): Promise<FormData> {
-    return this.native().formData();
-  }
-  clone(): Request {
-    return this.native().clone();
-  }
 }
+// arrayBuffer, text, json, blob, formData, clone: answered by native() (the view is only ever used as a Request).
+answerBodyFromNative(EdgeRequest);
 for (const field of ['cache', 'credentials', 'destination', 'integrity', 'keepalive', 'mode', 'referrer', 'referrerPolicy', 'duplex'] as const) {
   Object.defineProperty(EdgeRequest.prototype, field, {
     get(this: EdgeRequest) {

@@ -5,6 +5,7 @@
  * answers handed over this way (test/gateway/node-lazy-response.test.ts).
  */
 import type { IncomingMessage } from 'node:http';
+import { answerBodyFromNative } from '../core/http/native-body.js';
 import { bodyStream, handoverStats, registerHandover, registerResponse, takeNodeBody, type NodeBody } from './handover.js';
 
 /** What a body handed over before anyone asked for its stream reads as, if someone asks later. */
@@ -57,24 +58,6 @@ class NodeResponse {
   get bodyUsed(): boolean {
     return this.#native?.bodyUsed ?? false;
   }
-  arrayBuffer(): Promise<ArrayBuffer> {
-    return this.native().arrayBuffer();
-  }
-  text(): Promise<string> {
-    return this.native().text();
-  }
-  json(): Promise<unknown> {
-    return this.native().json();
-  }
-  blob(): Promise<Blob> {
-    return this.native().blob();
-  }
-  formData(): Promise<FormData> {
-    return this.native().formData();
-  }
-  clone(): Response {
-    return this.native().clone();
-  }
   /** The equivalent Response around a `bodyStream` (made once; it shares `headers`). */
   native(): Response {
     if (this.#native === null) {
@@ -103,6 +86,8 @@ class NodeResponse {
     return { res: src, chunks, ended, release: this.#release };
   }
 }
+// arrayBuffer, text, json, blob, formData, clone: answered by native() (the view is only ever used as a Response).
+answerBodyFromNative(NodeResponse);
 let nodeResponseParent: object | null = null;
 
 /**
