@@ -80,8 +80,9 @@ export async function proxyPreview(x: GatewayContext, c: RequestScope): Promise<
   const req = c.req.raw;
   const url = urlOf(req);
   const pathname = url.pathname;
-  // Reserved paths that the router did not match literally (encoded, doubled slashes, case)
-  // are still ours: never forwarded, whatever the app server would make of them.
+  // Reserved paths that the router did not match literally (encoded, doubled slashes, dot
+  // segments; case is never folded: http/paths.ts) are still ours: never forwarded, whatever the
+  // app server would make of them.
   if (isReservedPath(pathname)) throw new GateError('not_found', 'No such gateway path.');
   if (REFUSED_METHODS.has(req.method.toUpperCase())) {
     throw new GateError('method_not_allowed', `${req.method} is never forwarded to a preview.`, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });

@@ -124,8 +124,11 @@ describe('old-generation headroom during transfers (broker/node/v8-heap.ts)', ()
       const on = await fullGcsOfADownload(args(), {});
       // Positive control: V8's own limits, one full GC per ~16 MB of Buffers (15–18 per 256 MB measured).
       expect(off.major).toBeGreaterThanOrEqual(8);
-      // The headroom: the full GCs before the first GC that sees the Buffers streaming (2–3 measured).
-      expect(on.major).toBeLessThanOrEqual(4);
+      // The headroom: only the full GCs before the first GC that sees the Buffers streaming (2–4
+      // measured on a quiet machine, 5 once under a whole test run's load), and at most half of
+      // V8's own count in the same test.
+      expect(on.major).toBeLessThanOrEqual(6);
+      expect(on.major * 2).toBeLessThanOrEqual(off.major);
       // Both moved the same bytes through scavenges.
       expect(on.minor).toBeGreaterThan(8);
     }, 120_000);
