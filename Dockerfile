@@ -16,11 +16,12 @@ RUN npm pack --pack-destination /pkg && mv /pkg/preview-gate-*.tgz /pkg/preview-
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production GATE_HOST=0.0.0.0 GATE_PORT=8787
-# The V8 flag `npm run gateway` sets: 4 MB semi-spaces keep the peak resident memory under load
-# near 100 MB instead of 120-185 at the same CPU (broker/node/bundle.mjs, docs/benchmarks.md "Round 4").
+# The V8 flag `npm run gateway` sets: 8 MB semi-spaces keep the peak resident memory under load
+# under 100 MB instead of ~110 at the same CPU; 4 MB (the earlier setting) now costs ~20% more CPU
+# (broker/node/bundle.mjs, docs/benchmarks.md hot path "Round 7").
 # (The old-generation headroom for transfers needs no flag: the gateway sets it at runtime,
 # broker/node/v8-heap.ts, GATE_HEAP_HEADROOM_MB; docs/benchmarks.md "Round 6".)
-ENV NODE_OPTIONS=--max-semi-space-size=4
+ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY --from=build /pkg/preview-gate.tgz /tmp/
 RUN echo '{"name":"preview-gate-app","private":true,"type":"module"}' > package.json \

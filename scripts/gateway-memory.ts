@@ -8,8 +8,8 @@
  * (sampled every 20 ms inside the gateway) the maxima of heapTotal (V8's heap: young generation
  * semi-spaces + old generation, live and garbage), heapUsed, external and arrayBuffers (Buffers
  * outside the heap), then the live heap after a full GC at the end of the round.
- * Env: MEM_VARIANTS="--flag=1;--flag=2 --other" (';' between variants; an empty one is the default
- * of `npm run gateway`; default: ";--max-semi-space-size=2;--max-semi-space-size=4"),
+ * Env: MEM_VARIANTS="--flag=1;--flag=2 --other" (';' between variants; an empty one is V8's
+ * default, no flag; default: ";--max-semi-space-size=4;--max-semi-space-size=8"),
  * MEM_ROUNDS (3), MEM_SECONDS (5), MEM_LOAD=download (instead of small requests, one download of
  * MEM_BYTES per round, default 1 GiB, and upload: CPU ms per MB, MB/s and RSS growth as in the
  * bench's transfer scenario), MEM_ENTRY (default dist/gateway.mjs; several, ',' between,
@@ -32,7 +32,7 @@ import { removeLoadScript, runLoad } from '../bench/run-load.js';
 import { launchGrant } from '../bench/setup.js';
 import { median } from '../bench/stats.js';
 
-const VARIANTS = (process.env.MEM_VARIANTS ?? ';--max-semi-space-size=2;--max-semi-space-size=4').split(';').map((v) => v.trim());
+const VARIANTS = (process.env.MEM_VARIANTS ?? ';--max-semi-space-size=4;--max-semi-space-size=8').split(';').map((v) => v.trim());
 const ENTRIES = (process.env.MEM_ENTRY ?? 'dist/gateway.mjs').split(',').filter(Boolean);
 const ROUNDS = Number(process.env.MEM_ROUNDS ?? 3);
 const LOAD = process.env.MEM_LOAD ?? 'small';

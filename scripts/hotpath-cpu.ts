@@ -9,7 +9,8 @@
  *
  * Env: HOTPATH_REQUESTS (per round, default 20000), HOTPATH_METHOD=POST (with a JSON body of
  * HOTPATH_BODY_BYTES, default 256: an app's API calls), HOTPATH_ROUNDS (default 3),
- * HOTPATH_CONCURRENCY (default 16), GATEWAY_ENTRY (default dist/gateway.mjs: run
+ * HOTPATH_CONCURRENCY (default 16), HOTPATH_GATEWAY_FLAGS (node flags for the gateway, e.g.
+ * `--max-semi-space-size=8` as `npm run gateway` sets it), GATEWAY_ENTRY (default dist/gateway.mjs: run
  * `npm run build:gateway` first; a .ts runs through tsx), HOTPATH_BYTES=0 (skip the "minimal+bytes" row:
  * the minimal proxy carrying the gateway's headers both ways, what the product's bytes cost without
  * its logic), HOTPATH_STRACE=1 (after the rounds, `strace -c` of each Node proxy under one more load:
@@ -17,7 +18,8 @@
  * --cpu-prof, the profile in .tmp/profiles/; HOTPATH_PROFILE=heap: --heap-prof, what stays allocated;
  * HOTPATH_PROFILE=alloc: every allocation, garbage included (scripts/alloc-sampling.mjs); the minimal proxy's in .tmp/profiles/minimal/), HOTPATH_NGINX=0 (skip nginx), HOTPATH_BASELINE=path
  * (a second gateway bundle, e.g. one built from an earlier commit, measured in the same rounds
- * as "baseline": a before/after under the same load), HOTPATH_PAIRED=1 (with a baseline: the gateway
+ * as "baseline": a before/after under the same load; HOTPATH_BASELINE_FLAGS="--flag" starts it with
+ * node flags, e.g. the same bundle with another V8 heap size), HOTPATH_PAIRED=1 (with a baseline: the gateway
  * and the baseline loaded at the same time in each round, the fairest before/after on a busy machine),
  * HOTPATH_VARIANTS="--flag-a=1;--flag-b=2 --flag-c" (more gateways, the same bundle started with those
  * node flags, each a row "gateway <flags>": e.g. V8 heap sizes). Every row also gives the peak RSS
@@ -42,8 +44,15 @@ const METHOD = process.env.HOTPATH_METHOD ?? 'GET';
 const BODY_BYTES = METHOD === 'GET' || METHOD === 'HEAD' ? 0 : Number(process.env.HOTPATH_BODY_BYTES ?? 256);
 const tsx = ['--import', 'tsx'];
 
+/** Everything the run started, so a run that fails half-way (a baseline that will not start) stops it all too. */
+const started: { stop(): unknown }[] = [];
+
 // The node child processes and free ports of the benchmark itself (bench/processes.ts).
-const start = (args: string[], env: Record<string, string>, wait: string[]) => startProcess(process.execPath, args, env, wait);
+const start = async (args: string[], env: Record<string, string>, wait: string[]) => {
+  const proc = await startProcess(process.execPath, args, env, wait);
+  started.push(proc);
+  return proc;
+};
 
 function post(
   port: number,
@@ -79,7 +88,7 @@ function post(
  * file says which headers). Resolves with the process and its port.
  */
 async function startMinimal(env: Record<string, string>, profArgs: string[]) {
-  const proc = await startProcess(process.execPath, [...profArgs, join(import.meta.dirname, '..', 'bench', 'minimal-proxy.mjs')], env, ['PROXY_PORT']);
+  const proc = await start([...profArgs, join(import.meta.dirname, '..', 'bench', 'minimal-proxy.mjs')], env, ['PROXY_PORT']);
   return { proc, port: Number(proc.values.PROXY_PORT) };
 }
 
@@ -239,10 +248,12 @@ async function main() {
     GATE_LOG: 'off',
     GATE_ACCESS_TTL: '3600', // one token for the whole run, however slow the machine
   });
-  const gateway = await start([...prof, ...(entry.endsWith('.ts') ? [...tsx, entry] : [entry])], gatewayEnv(gatePort), ['GATEWAY_URL']);
+  const gatewayFlags = (process.env.HOTPATH_GATEWAY_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const gateway = await start([...prof, ...gatewayFlags, ...(entry.endsWith('.ts') ? [...tsx, entry] : [entry])], gatewayEnv(gatePort), ['GATEWAY_URL']);
   const baselineEntry = process.env.HOTPATH_BASELINE;
   const basePort = await freePort();
-  const baseline = baselineEntry ? await start([baselineEntry], gatewayEnv(basePort), ['GATEWAY_URL']) : null;
+  const baselineFlags = (process.env.HOTPATH_BASELINE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const baseline = baselineEntry ? await start([...baselineFlags, baselineEntry], gatewayEnv(basePort), ['GATEWAY_URL']) : null;
   const variants: { flags: string; port: number; proc: Awaited<ReturnType<typeof start>> }[] = [];
   for (const flags of (process.env.HOTPATH_VARIANTS ?? '')
     .split(';')
@@ -257,6 +268,7 @@ async function main() {
   const minProf = profMode === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'minimal')] : [];
   const { proc: minimal, port: minPort } = await startMinimal({ UPSTREAM_PORT: String(emuPort), UPSTREAM_HOST: daytonaHost, TOKEN: PREVIEW_TOKEN! }, minProf);
   const nginx = startNginx(nginxPort, emuPort, daytonaHost, PREVIEW_TOKEN!);
+  if (nginx) started.push(nginx);
 
   const session = await new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
@@ -412,7 +424,8 @@ async function main() {
   }
 }
 
-main().catch((e) => {
+main().catch(async (e) => {
   console.error(e);
+  for (const proc of started) await proc.stop();
   process.exit(1);
 });

@@ -11,7 +11,11 @@
  * test/gateway/upstream/slow-peer-memory.test.ts). Small requests grow the heap to 60-130 MB
  * (V8's default young generation of 2 x 16 MB and an old-generation limit up to 4x the live
  * heap); streaming leaves 30-45 MB of read buffers (ArrayBuffers) awaiting collection.
- * `npm run gateway` sets one V8 flag, `--max-semi-space-size=4` (docs/benchmarks.md, "Round 4"):
+ * `npm run gateway` sets one V8 flag, `--max-semi-space-size=8` (docs/benchmarks.md, hot path
+ * "Round 7": since the gateway's per-request objects die young (Round 6), 4 MB semi-spaces promote
+ * the objects of requests in flight and cost ~20% more CPU per request and more peak memory than
+ * 8 MB, which peaks at ~95 MB with the default's CPU; what follows is Round 4's measurement of 4 MB,
+ * when every request's objects were promoted anyway): 
  * under the small-request load the peak is V8's heap (heapTotal up to 80-120 MB with the default
  * 16 MB semi-spaces; live heap after a GC ~21 MB, Buffers ~4 MB), and 4 MB semi-spaces (the old
  * generation's garbage shrinks with the young generation: heapUsed max 56-93 → 33-57 MB) cut the peak RSS
@@ -26,7 +30,7 @@
  * download ratio to nginx (0.70-0.89 → 0.51-0.70); `--optimize-for-size` (peak ~120 MB) cost
  * ~35% more CPU per small request. Started without `npm run gateway` (the package's CLI, the
  * Docker image, `node dist/gateway.mjs`), pass the flag through the environment:
- * `NODE_OPTIONS=--max-semi-space-size=4`.
+ * `NODE_OPTIONS=--max-semi-space-size=8`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';

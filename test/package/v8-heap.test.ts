@@ -116,7 +116,7 @@ async function fullGcsOfADownload(args: string[], env: Record<string, string>): 
 describe('old-generation headroom during transfers (broker/node/v8-heap.ts)', () => {
   const entries: [string, () => string[]][] = [
     ['the CLI (preview-gate gateway)', () => ['--import', 'tsx', join(root, 'broker/cli/main.ts'), 'gateway']],
-    ['the bundle (npm run gateway)', () => ['--max-semi-space-size=4', bundle]],
+    ['the bundle (npm run gateway)', () => ['--max-semi-space-size=8', bundle]],
   ];
   for (const [name, args] of entries)
     it(`a 256 MB download after a full GC runs without a full GC per 16 MB in ${name}; with GATE_HEAP_HEADROOM_MB=0 it does not`, async () => {
