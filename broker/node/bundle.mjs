@@ -15,7 +15,7 @@
  * "Round 7": since the gateway's per-request objects die young (Round 6), 4 MB semi-spaces promote
  * the objects of requests in flight and cost ~20% more CPU per request and more peak memory than
  * 8 MB, which peaks at ~95 MB with the default's CPU; what follows is Round 4's measurement of 4 MB,
- * when every request's objects were promoted anyway): 
+ * when every request's objects were promoted anyway):
  * under the small-request load the peak is V8's heap (heapTotal up to 80-120 MB with the default
  * 16 MB semi-spaces; live heap after a GC ~21 MB, Buffers ~4 MB), and 4 MB semi-spaces (the old
  * generation's garbage shrinks with the young generation: heapUsed max 56-93 → 33-57 MB) cut the peak RSS
