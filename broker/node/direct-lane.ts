@@ -1,19 +1,20 @@
 /**
  * The Node edge's own lane for the requests of a dev loop: a GET, HEAD, POST, PUT, PATCH, DELETE
- * or OPTIONS for an app on a preview origin. It skips @hono/node-server's adapter (its request object and URL check,
- * a close listener and its closure, the async answer writer that reads our already-sent answer
- * back: ~9 µs of a ~190 µs request, docs/benchmarks.md "Round 7") and calls the core's
- * `handle` itself, with a request view (edge-request.ts) and the URL it parsed once.
+ * or OPTIONS for an app on a preview origin. It skips @hono/node-server's adapter (its request
+ * object and URL check, a close listener and its closure, the async answer writer that reads our
+ * already-sent answer back: ~9 µs of a ~190 µs request, docs/benchmarks.md "Round 7") and calls
+ * the core's `handle` itself, with a request view (edge-request.ts) and the URL it parsed once.
  *
  * The core decides exactly as for every other request: the lane changes who builds the request
  * object and who writes the usual answer (handover.ts `sendDirect`, as before), nothing that is
- * checked. An answer without a body (a 304, a HEAD's, a redirect) is written by `sendBodyless`;
- * any other answer sendDirect does not take (a coded refusal, an answer the core rebuilt) is
- * handed back to @hono/node-server's listener, which writes it as it writes every other answer
- * (`handedBack` gives it to server.ts's fetch callback). A body reaches
- * the core as it does outside the lane (handover.ts `edgeBody`: a source for a small declared
- * body, else a stream the upstream side may pipe). Other methods, absolute-form targets and
- * anything not for an app on a preview origin never enter the lane. `laneStats` counts both outcomes (test/gateway/direct-lane.test.ts).
+ * checked. An answer without a body (a 304, a HEAD's, the gateway's own redirect) is written by
+ * `sendBodyless`; any other answer sendDirect does not take (a coded refusal, an answer the core
+ * rebuilt) is handed back to @hono/node-server's listener, which writes it as it writes every
+ * other answer (`handedBack` gives it to server.ts's fetch callback). A body reaches the core as
+ * it does outside the lane (handover.ts `edgeBody`: a source for a small declared body, else a
+ * stream the upstream side may pipe). Other methods, absolute-form targets and anything not for
+ * an app on a preview origin never enter the lane. `laneStats` counts what it took, handed back
+ * and drained (test/gateway/direct-lane.test.ts).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { GateError } from '../../protocol/index.js';
