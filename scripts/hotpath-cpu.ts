@@ -29,11 +29,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { childPids, cpuMsOf, freePort, memoryOf, resetPeak, startProcess, sysMsOf } from '../bench/processes.js';
 import { signedPreviewHost } from '../bench/systems.js';
+import { launchGrant } from '../bench/setup.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
 
 const REQUESTS = Number(process.env.HOTPATH_REQUESTS ?? 20_000);
 const ROUNDS = Number(process.env.HOTPATH_ROUNDS ?? 3);
@@ -53,34 +53,6 @@ const start = async (args: string[], env: Record<string, string>, wait: string[]
   started.push(proc);
   return proc;
 };
-
-function post(
-  port: number,
-  host: string,
-  path: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; json: Record<string, string> }> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 /**
  * The minimal Node proxy of issue 9 (bench/minimal-proxy.mjs, the one the bench runs): the floor a
@@ -270,19 +242,13 @@ async function main() {
   const nginx = startNginx(nginxPort, emuPort, daytonaHost, PREVIEW_TOKEN!);
   if (nginx) started.push(nginx);
 
-  const session = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('bench-user')
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(secret));
-  const launch = await post(gatePort, `localhost:${gatePort}`, '/api/previews', { sandboxId: SANDBOX_ID, port: 3000 }, { authorization: `Bearer ${session}` });
-  const code = new URLSearchParams(new URL(launch.json.url!).hash.slice(1)).get('code');
-  const previewHost = `3000-${SANDBOX_ID}.preview.localhost:${gatePort}`;
-  const grant = await post(gatePort, previewHost, '/__gate/session', { code });
+  // An access token for each gateway of the run, obtained the real way (user session → launch code → grant).
+  const grantOf = (port: number) => launchGrant({ gatePort: port, sandboxId: SANDBOX_ID!, secret });
+  const grant = await grantOf(gatePort);
+  const previewHost = grant.previewHost;
 
   const targets: Target[] = [
-    { name: 'gateway', pids: () => [gateway.child.pid!], port: gatePort, host: previewHost, headers: { 'x-daytona-preview-token': grant.json.accessToken! } },
+    { name: 'gateway', pids: () => [gateway.child.pid!], port: gatePort, host: previewHost, headers: { 'x-daytona-preview-token': grant.accessToken } },
     { name: 'minimal', pids: () => [minimal.child.pid!], port: minPort, host: `127.0.0.1:${minPort}`, headers: {} },
   ];
   // minimal+bytes: the identity assertion's real length, read from what the inspector app got through the gateway.
@@ -304,7 +270,7 @@ async function main() {
       pids: () => [bp.child.pid!],
       port: bytesPort,
       host: `3000-${SANDBOX_ID}.preview.localhost:${bytesPort}`,
-      headers: { 'x-daytona-preview-token': grant.json.accessToken! },
+      headers: { 'x-daytona-preview-token': grant.accessToken },
     });
     console.error(`identity assertion: ${identityBytes} bytes; minimal+bytes upstream host ${signedHost}`);
   }
@@ -315,35 +281,23 @@ async function main() {
   }
   if (nginx) targets.push({ name: 'nginx', pids: nginx.pid, port: nginxPort, host: `127.0.0.1:${nginxPort}`, headers: {} });
   if (baseline) {
-    const launch2 = await post(
-      basePort,
-      `localhost:${basePort}`,
-      '/api/previews',
-      { sandboxId: SANDBOX_ID, port: 3000 },
-      { authorization: `Bearer ${session}` },
-    );
-    const code2 = new URLSearchParams(new URL(launch2.json.url!).hash.slice(1)).get('code');
-    const host2 = `3000-${SANDBOX_ID}.preview.localhost:${basePort}`;
-    const grant2 = await post(basePort, host2, '/__gate/session', { code: code2 });
+    const grant2 = await grantOf(basePort);
     targets.push({
       name: 'baseline',
       pids: () => [baseline.child.pid!],
       port: basePort,
-      host: host2,
-      headers: { 'x-daytona-preview-token': grant2.json.accessToken! },
+      host: grant2.previewHost,
+      headers: { 'x-daytona-preview-token': grant2.accessToken },
     });
   }
   for (const v of variants) {
-    const launchV = await post(v.port, `localhost:${v.port}`, '/api/previews', { sandboxId: SANDBOX_ID, port: 3000 }, { authorization: `Bearer ${session}` });
-    const codeV = new URLSearchParams(new URL(launchV.json.url!).hash.slice(1)).get('code');
-    const hostV = `3000-${SANDBOX_ID}.preview.localhost:${v.port}`;
-    const grantV = await post(v.port, hostV, '/__gate/session', { code: codeV });
+    const grantV = await grantOf(v.port);
     targets.push({
       name: `gateway ${v.flags}`,
       pids: () => [v.proc.child.pid!],
       port: v.port,
-      host: hostV,
-      headers: { 'x-daytona-preview-token': grantV.json.accessToken! },
+      host: grantV.previewHost,
+      headers: { 'x-daytona-preview-token': grantV.accessToken },
     });
   }
   const results: Record<string, { rps: number; cpuUs: number; sysUs: number; peakMb: number }[]> = {};

@@ -10,7 +10,7 @@ import { stripGateCookies } from './http/cookies.js';
 import { HeaderList, headerList } from './http/header-list.js';
 import { urlOf } from './request-host.js';
 import { attachBodySource, bodySourceOf, streamOfSource, type BodySource } from './http/body-source.js';
-import { answerBodyFromNative } from './http/native-body.js';
+import { answerBodyFromNative, requestWithBody } from './http/native-body.js';
 
 const GATE_HEADER_PREFIX = 'x-preview-gate-';
 const GATE_QUERY = new Set([SHARE_QUERY, WS_TICKET_QUERY]);
@@ -209,12 +209,7 @@ class ForwardedRequest {
 answerBodyFromNative(ForwardedRequest);
 
 function toRequest(url: string, method: string, headers: Headers, body: ReadableStream<Uint8Array> | null, signal: AbortSignal): Request {
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual', signal };
-  if (body !== null) {
-    init.body = body;
-    init.duplex = 'half'; // streaming request bodies (Fetch spec, required by undici)
-  }
-  return new Request(url, init);
+  return requestWithBody(url, { method, headers, redirect: 'manual', signal }, body);
 }
 
 /**

@@ -358,6 +358,9 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
   registerGatePaths(app, x);
   registerProxy(app, x);
 
+  /** Whether a request of this host kind for `url` takes the direct path: an app's path on a preview origin. */
+  const isDirect = (kind: HostKind, url: URL): boolean => kind.kind === 'preview' && !isReservedPath(url.pathname);
+
   /**
    * The direct path: a request for an app on a preview origin (not /__gate/) skips Hono's router
    * and goes through the same steps its routes take, in the same order (request id, the
@@ -367,10 +370,9 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
    * `directStats.requests` counts the requests taken this way (test/gateway/hot-path.test.ts).
    */
   const handle = async (request: Request, env?: unknown, parsed?: URL): Promise<Response> => {
-    let url: URL;
-    if (parsed !== undefined)
-      url = parsed; // the edge's own parse of request.url (direct-lane.ts)
-    else {
+    // `parsed`: the edge's own parse of request.url (broker/node/direct-lane.ts).
+    let url = parsed;
+    if (url === undefined) {
       try {
         url = new URL(request.url);
       } catch {
@@ -379,7 +381,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     }
     const kind = classify(url.host);
     rememberHost(request, kind, url); // read by Hono's getPath too, when the request goes there
-    if (kind.kind !== 'preview' || isReservedPath(url.pathname)) return app.fetch(request, env);
+    if (!isDirect(kind, url)) return app.fetch(request, env);
     directStats.requests++;
     const s = new DirectScope(request, env);
     const start = performance.now();
@@ -399,7 +401,7 @@ async function build(config: ResolvedConfig, deps: GatewayDeps): Promise<Gateway
     app,
     fetch: (request) => handle(request),
     handle,
-    takesDirectPath: (url) => classify(url.host).kind === 'preview' && !isReservedPath(url.pathname),
+    takesDirectPath: (url) => isDirect(classify(url.host), url),
     authorizeUpgrade: createUpgradeAuthorizer(x),
     rotateKeys: async () => {
       const kid = await keys.rotate();

@@ -82,11 +82,39 @@ function drainUnread(incoming: IncomingMessage): void {
 /** The methods the lane takes (the core forwards them as a view, forward-request.ts); others keep @hono/node-server's Request and its checks. */
 const LANE_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
+/** The client's address as server.ts resolves it (the socket's peer, or X-Forwarded-For through trusted proxies). */
+export type ClientAddressOf = (remote: string | undefined, forwardedFor: string | string[] | undefined) => string | undefined;
+
+/** What the core reads of a request from the Node edge beside the request itself (its `env`). */
+export interface EdgeBindings {
+  incoming: IncomingMessage;
+  outgoing: ServerResponse;
+  clientAddress: string | undefined;
+  clientAbort: ClientAbort;
+  rawHeaders: readonly string[];
+}
+
+/**
+ * Puts on `env` (the request's own bindings object, not a copy) what the core reads of a request
+ * from the Node edge, for the lane and for server.ts's adapter callback alike: the client's
+ * address (core/http/client-address.ts), the hook for the client leaving (client-abort.ts: cheaper
+ * than the request's AbortSignal), and the fields as received (forward-request.ts sanitizeHeaders
+ * reads them instead of iterating `request.headers`, which would copy them into a Fetch Headers).
+ */
+export function bindRequest<T extends object>(env: T, incoming: IncomingMessage, outgoing: ServerResponse, clientAddress: ClientAddressOf): T & EdgeBindings {
+  const e = env as T & EdgeBindings;
+  e.incoming = incoming;
+  e.outgoing = outgoing;
+  e.clientAddress = clientAddress(incoming.socket?.remoteAddress, incoming.headers['x-forwarded-for']);
+  e.clientAbort = new ClientAbort(incoming, outgoing);
+  e.rawHeaders = incoming.rawHeaders;
+  return e;
+}
+
 export interface DirectLaneOptions {
   /** The core, once it is built (null while the gateway starts: those requests take the usual way). */
   gateway: () => Gateway | null;
-  /** The client's address as server.ts resolves it (the socket's peer, or X-Forwarded-For through trusted proxies). */
-  clientAddress: (remote: string | undefined, forwardedFor: string | string[] | undefined) => string | undefined;
+  clientAddress: ClientAddressOf;
   /** Bodies up to this many bytes are kept for a retry (GATE_UPSTREAM_REPLAY_LIMIT). */
   replayLimit: number;
 }
@@ -113,17 +141,9 @@ export function createDirectLane(opts: DirectLaneOptions): (incoming: IncomingMe
     }
     if (!gateway.takesDirectPath(url)) return false;
     laneStats.taken++;
-    const clientAbort = new ClientAbort(incoming, outgoing);
+    const env = bindRequest({}, incoming, outgoing, opts.clientAddress);
     const bodyless = method === 'GET' || method === 'HEAD';
-    const request = edgeRequest(incoming, method, url.href, clientAbort, bodyless ? null : edgeBody(incoming, opts.replayLimit));
-    // The same bindings server.ts's fetch callback gives the core (broker/core/http/client-address.ts, proxy.ts).
-    const env = {
-      incoming,
-      outgoing,
-      clientAddress: opts.clientAddress(incoming.socket?.remoteAddress, incoming.headers['x-forwarded-for']),
-      clientAbort,
-      rawHeaders: incoming.rawHeaders,
-    };
+    const request = edgeRequest(incoming, method, url.href, env.clientAbort, bodyless ? null : edgeBody(incoming, opts.replayLimit));
     const handBack = (answer: Response) => {
       laneStats.handedBack++;
       (incoming as Carrier)[ANSWER] = answer;

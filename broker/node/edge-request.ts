@@ -1,19 +1,19 @@
 /**
  * The request the core sees on the Node edge's own lane (direct-lane.ts): a view that reads like
- * a fetch `Request` (method, url, headers, signal, body and the body methods)
- * without @hono/node-server's adapter around it. Its headers are a HeaderList of the client's
- * `rawHeaders` (Fetch's Headers semantics, core/http/header-list.ts; parsed-headers.ts), made on first read; its
- * signal is made only if someone asks (fetch-upstream.ts listens to the cheaper ClientAbort
- * hook instead) and aborts when the client leaves, as @hono/node-server's does. Its body is what
- * the lane gives it (handover.ts `edgeBody`): a body source the core reads after authentication,
- * or a stream over the client's socket made on first read. Anything else (`clone()`, `text()`,
- * the rarely read fields) is answered by a real Request, built once.
+ * a fetch `Request` (method, url, headers, signal, body and the body methods) without
+ * @hono/node-server's adapter around it. Its headers are a HeaderList of the client's
+ * `rawHeaders` (Fetch's Headers semantics, core/http/header-list.ts; parsed-headers.ts), made on
+ * first read; its signal is made only if someone asks (fetch-upstream.ts listens to the cheaper
+ * ClientAbort hook instead) and aborts when the client leaves, as @hono/node-server's does. Its
+ * body is what the lane gives it (handover.ts `edgeBody`): a body source the core reads after
+ * authentication, or a stream over the client's socket made on first read. Anything else
+ * (`clone()`, `text()`, the rarely read fields) is answered by a real Request, built once.
  */
 import type { IncomingMessage } from 'node:http';
 import type { AbortLike } from '../core/contracts.js';
 import { attachBodySource, streamOfSource } from '../core/http/body-source.js';
 import type { EdgeBody } from './handover.js';
-import { answerBodyFromNative } from '../core/http/native-body.js';
+import { answerBodyFromNative, requestWithBody } from '../core/http/native-body.js';
 import { headersFromParser } from './parsed-headers.js';
 
 class EdgeRequest {
@@ -66,15 +66,7 @@ class EdgeRequest {
   }
   /** The equivalent fetch Request (made once, sharing this view's headers, body and signal). */
   native(): Request {
-    if (this.#native === null) {
-      const body = this.body;
-      const init: RequestInit & { duplex?: 'half' } = { method: this.method, headers: this.headers, signal: this.signal };
-      if (body !== null) {
-        init.body = body;
-        init.duplex = 'half'; // a streamed request body (Fetch standard, required by undici)
-      }
-      this.#native = new Request(this.url, init);
-    }
+    this.#native ??= requestWithBody(this.url, { method: this.method, headers: this.headers, signal: this.signal }, this.body);
     return this.#native;
   }
 }

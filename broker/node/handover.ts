@@ -399,12 +399,17 @@ export type EdgeBody = { source: BodySource; stream?: undefined } | { source?: u
  * `nodeRequestBody` stream, which fetch-upstream.ts pipes socket to socket if nobody read it.
  */
 export function edgeBody(incoming: IncomingMessage, replayLimit: number): EdgeBody {
-  const declared = incoming.headers['content-length'];
-  const length = declared === undefined ? Number.NaN : Number(declared);
-  if (Number.isSafeInteger(length) && length >= 0 && length <= replayLimit && !incoming.readableDidRead) {
-    return { source: nodeBodySource(incoming, length) };
-  }
+  const length = untouchedLength(incoming);
+  if (length !== null && length <= replayLimit) return { source: nodeBodySource(incoming, length) };
   return { stream: () => nodeRequestBody(incoming) };
+}
+
+/** The declared Content-Length of a body nobody has read from yet, or null (chunked, invalid, or already read). */
+function untouchedLength(incoming: IncomingMessage): number | null {
+  const declared = incoming.headers['content-length'];
+  if (declared === undefined || incoming.readableDidRead) return null;
+  const length = Number(declared);
+  return Number.isSafeInteger(length) && length >= 0 ? length : null;
 }
 
 /**
@@ -416,15 +421,13 @@ export function edgeBody(incoming: IncomingMessage, replayLimit: number): EdgeBo
  */
 export function withDirectBody(request: Request, incoming: IncomingMessage | undefined, replayLimit: number): Request {
   if (!incoming || request.method === 'GET' || request.method === 'HEAD') return request;
-  const declared = incoming.headers['content-length'];
-  if (declared === undefined || incoming.readableDidRead) return request;
-  const length = Number(declared);
-  if (Number.isSafeInteger(length) && length >= 0 && length <= replayLimit) {
+  const length = untouchedLength(incoming);
+  if (length === null) return request;
+  if (length <= replayLimit) {
     // Small (the usual API call): read from the socket when the core asks, no Web stream (core/http/body-source.ts).
     attachBodySource(request, nodeBodySource(incoming, length));
     return request;
   }
-  if (!(length > replayLimit)) return request;
   try {
     const init: RequestInit & { duplex: 'half' } = {
       method: request.method,

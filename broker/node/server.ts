@@ -26,9 +26,8 @@ import type { PreviewPolicy } from '../core/auth/policy.js';
 import type { Store } from '../core/store/store.js';
 import { createDaytonaPort } from './daytona-sdk.js';
 import { createNodeFetch } from './fetch-upstream.js';
-import { ClientAbort } from './client-abort.js';
 import { sendDirect, withDirectBody } from './handover.js';
-import { createDirectLane, handedBack } from './direct-lane.js';
+import { bindRequest, createDirectLane, handedBack } from './direct-lane.js';
 import { relayWebSocketWithRetry } from './ws/relay.js';
 import { destroyOnError } from './ws/open-upstream.js';
 import { writeRawResponse } from './raw-answer.js';
@@ -146,20 +145,14 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   const lane = createDirectLane({ gateway: () => gateway, clientAddress, replayLimit: base.upstreamReplayLimitBytes });
   const server = createAdaptorServer({
     fetch: async (request, env) => {
-      // An answer the lane computed and left to the adapter to write (a refusal, a 304, a HEAD...).
+      // An answer the lane computed and left to the adapter to write (a coded refusal, an answer the core rebuilt).
       const handed = handedBack((env as Partial<HttpBindings>).incoming as IncomingMessage | undefined);
       if (handed) return handed;
       if (!gateway) return errorResponse(new GateError('gateway_starting', 'The gateway is starting; try again in a moment.', { 'retry-after': '1' }), request);
       const { incoming, outgoing } = env as Partial<HttpBindings>;
       const node = incoming as IncomingMessage | undefined;
-      // The bindings object is this request's own: the resolved address rides on it (read by
-      // broker/core/http/client-address.ts) instead of a copy per request.
-      (env as { clientAddress?: string }).clientAddress = clientAddress(node?.socket?.remoteAddress, node?.headers['x-forwarded-for']);
-      // The client's leaving, as a hook cheaper than the request's AbortSignal (client-abort.ts).
-      if (node && outgoing) (env as { clientAbort?: ClientAbort }).clientAbort = new ClientAbort(node, outgoing as ServerResponse);
-      // The request's fields as received: the core reads them instead of iterating `request.headers`
-      // (forward-request.ts sanitizeHeaders), which would copy them all into a Fetch Headers.
-      if (node) (env as { rawHeaders?: readonly string[] }).rawHeaders = node.rawHeaders;
+      // What the core reads beside the request, as the lane gives it (direct-lane.ts bindRequest).
+      if (node && outgoing) bindRequest(env as object, node, outgoing as ServerResponse, clientAddress);
       const res = await gateway.handle(withDirectBody(request, node, base.upstreamReplayLimitBytes), env);
       return outgoing && sendDirect(res, outgoing) ? RESPONSE_ALREADY_SENT : res;
     },

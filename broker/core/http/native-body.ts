@@ -25,3 +25,10 @@ export function answerBodyFromNative(view: { prototype: HasNative }): void {
     });
   }
 }
+
+/** A fetch Request of `init` with `body` (null: none); a streamed body is sent `duplex: 'half'` (Fetch standard, required by undici). */
+export function requestWithBody(url: string, init: RequestInit, body: ReadableStream<Uint8Array> | null): Request {
+  if (body === null) return new Request(url, init);
+  const withBody: RequestInit & { duplex: 'half' } = { ...init, body, duplex: 'half' };
+  return new Request(url, withBody);
+}
