@@ -58,16 +58,13 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
   const responseTimeoutMs = opts.responseTimeoutMs ?? 300_000;
   const resolveLocalhost = opts.resolveLocalhost ?? true;
-  const agentOptions = {
-    // Nagle off: a request is written as headers + body in separate writes, and with Nagle the
-    // second small write waits for the peer's (delayed) ACK of the first.
-    noDelay: true,
-    keepAlive: true,
-    keepAliveMsecs: 1_000,
-    maxSockets: opts.maxSockets ?? Infinity,
-    maxFreeSockets: opts.maxFreeSockets ?? 256,
-    scheduling: 'lifo' as const,
-  };
+  // Node's defaults are what the gateway wants (noDelay: true, keepAliveMsecs 1000, LIFO
+  // scheduling, unlimited sockets, 256 idle ones), so only what differs is given: the Agent
+  // spreads its options into every request's options object (`addRequest`), and a smaller one
+  // is cheaper to copy (docs/benchmarks.md, "Round 8").
+  const agentOptions: http.AgentOptions = { keepAlive: true };
+  if (opts.maxSockets !== undefined) agentOptions.maxSockets = opts.maxSockets;
+  if (opts.maxFreeSockets !== undefined) agentOptions.maxFreeSockets = opts.maxFreeSockets;
   const httpAgent = honourKeepAliveHint(new http.Agent(agentOptions));
   const httpsAgent = honourKeepAliveHint(new https.Agent(agentOptions));
 
@@ -86,13 +83,17 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
     }
     headers.host = url.host;
     const loopback = resolveLocalhost && isLocalhostName(url.hostname);
+    const body = request.body;
     const options: https.RequestOptions = {
-      protocol: url.protocol,
+      // No `protocol`: the Agent's own is the one Node checks it against.
       hostname: loopback ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port || (secure ? 443 : 80),
       path: url.path,
       method: request.method,
-      headers,
+      // A flat list when the framing is already in it (no body, or a kept body with its
+      // Content-Length): node:http then writes the head at once instead of keeping each field
+      // through setHeader for later (`headStats.flat` counts it, test/gateway/hot-path.test.ts).
+      headers: framed(body, headers) ? flatHeaders(headers) : headers,
       agent: secure ? httpsAgent : httpAgent,
     };
     if (secure && !loopback) options.servername = url.hostname;
@@ -163,9 +164,9 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
       });
 
       // No body or a kept one (the usual request): ended here, without pumpBody's promises.
-      if (request.body === null) req.end();
-      else if (request.body instanceof Uint8Array) req.end(request.body);
-      else pumpBody(request.body, req).catch((err: Error) => req.destroy(err));
+      if (body === null) req.end();
+      else if (body instanceof Uint8Array) req.end(body);
+      else pumpBody(body, req).catch((err: Error) => req.destroy(err));
     });
   }
 
@@ -204,21 +205,57 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): NodeFetch {
  * hint with that timeout, 0 here), so without this the socket was kept forever and reused into
  * the race. A bodyless request is retried on a fresh socket (`send`, allowStaleRetry); a POST is
  * not, and came back 502 `upstream_unavailable` (issue 12's intermittent app-worker failures).
+ *
+ * This replaces Node's `keepSocketAlive` (node:_http_agent, v20) rather than wrapping it: the
+ * same steps (TCP keep-alive, unref, the idle timer, no reuse under a hint of 1 s or less), with
+ * the hint read from the answer's raw fields. Node's reads `res.headers`, which builds the whole
+ * header object of every answer for this one field (~2 µs per request, docs/benchmarks.md
+ * "Round 8"), and wrapping it set the socket's timer twice per request.
  */
 function honourKeepAliveHint<A extends http.Agent>(agent: A): A {
-  // Typed void in @types/node; Node's own returns whether the socket may be kept.
-  const keep = agent.keepSocketAlive.bind(agent) as unknown as (socket: Socket) => boolean;
   agent.keepSocketAlive = (socket: Socket & { _httpMessage?: { res?: http.IncomingMessage } }) => {
-    if (!keep(socket)) return false;
-    const hint = /^timeout=(\d+)/.exec(String(socket._httpMessage?.res?.headers['keep-alive'] ?? ''))?.[1];
-    if (hint === undefined) return true;
-    const idleMs = Number(hint) * 1000 - 1000;
-    if (idleMs <= 0) return false; // too short to reuse safely (Node's own rule)
-    if (!socket.timeout || socket.timeout > idleMs) socket.setTimeout(idleMs);
-    keepAliveStats.hinted++;
+    socket.setKeepAlive(true, (agent as A & { keepAliveMsecs: number }).keepAliveMsecs);
+    socket.unref();
+    const res = socket._httpMessage?.res;
+    const hint = res === undefined ? undefined : keepAliveHintOf(res.rawHeaders);
+    let idleMs = 0; // no idle limit of our own, as Node's Agent without a `timeout`
+    if (hint !== undefined) {
+      idleMs = hint * 1000 - 1000;
+      if (idleMs <= 0) return false; // too short to reuse safely (Node's own rule)
+      keepAliveStats.hinted++;
+    }
+    if (socket.timeout !== idleMs) socket.setTimeout(idleMs);
     return true;
   };
   return agent;
+}
+
+/** The seconds of a `Keep-Alive: timeout=N` field among raw fields (the first such field, as Node reads it), or undefined. */
+export function keepAliveHintOf(raw: readonly string[]): number | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
+    const seconds = /^timeout=(\d+)/.exec(raw[i + 1]!)?.[1];
+    return seconds === undefined ? undefined : Number(seconds);
+  }
+  return undefined;
+}
+
+/** How many requests went out with their head written at once from a flat field list (`send`). */
+export const headStats = { flat: 0 };
+
+/** Whether the fields already say how the body is framed: no body, or a kept body whose Content-Length they give. */
+function framed(body: UpstreamRequestInit['body'], headers: Record<string, string>): boolean {
+  if (body === null) return true;
+  return body instanceof Uint8Array && headers['content-length'] === String(body.byteLength);
+}
+
+/** A record of fields as node:http's flat `[name, value, …]` list. */
+function flatHeaders(headers: Record<string, string>): string[] {
+  headStats.flat++;
+  const flat: string[] = [];
+  for (const name in headers) flat.push(name, headers[name]!);
+  return flat;
 }
 
 /** How many idle upstream sockets got the server's keep-alive hint as their idle limit (tests prove it). */

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { forwardRequest, forwardStats } from '../../broker/core/forward-request.js';
 import { urlOf, urlStats } from '../../broker/core/request-host.js';
-import { createNodeFetch, keepAliveStats, targetStats } from '../../broker/node/fetch-upstream.js';
+import { createNodeFetch, headStats, keepAliveHintOf, keepAliveStats, targetStats } from '../../broker/node/fetch-upstream.js';
 import { headerListStats, HeaderList } from '../../broker/core/http/header-list.js';
 import { startStack } from '../support/stack.js';
 import { directStats } from '../../broker/core/gateway.js';
@@ -172,6 +172,66 @@ describe("an idle upstream socket leaves before the upstream's keep-alive ends (
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe('a request whose framing is known goes out with its head written at once (fetch-upstream.ts headStats)', () => {
+  it('a GET and a kept POST take the flat field list; the upstream sees every field, Host and Content-Length as sent', async () => {
+    const seen: { method: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        body += c;
+      });
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', headers: req.headers, body });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const fetchUpstream = createNodeFetch();
+    const signal = new AbortController().signal;
+    const url = `http://3000-abc.proxy.localhost:${port}/api?q=1`;
+    try {
+      const before = headStats.flat;
+      const get = await fetchUpstream.send({ url, method: 'GET', headers: { 'x-app': 'a', accept: '*/*' }, body: null, signal });
+      expect(await get.text()).toBe('ok');
+      const body = new TextEncoder().encode('{"n":1}');
+      const post = await fetchUpstream.send({ url, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '7' }, body, signal });
+      expect(await post.text()).toBe('ok');
+      expect(headStats.flat - before).toBe(2);
+      expect(seen[0]).toMatchObject({ method: 'GET', body: '', headers: { host: `3000-abc.proxy.localhost:${port}`, 'x-app': 'a', accept: '*/*' } });
+      expect(seen[0]!.headers['transfer-encoding']).toBeUndefined();
+      expect(seen[1]).toMatchObject({ method: 'POST', body: '{"n":1}', headers: { host: `3000-abc.proxy.localhost:${port}`, 'content-length': '7' } });
+      // Positive control: a kept body without its Content-Length among the fields, and a streamed
+      // one, keep node:http's own framing (it adds Content-Length, or chunks), not the flat list.
+      const flat = headStats.flat;
+      await (await fetchUpstream.send({ url, method: 'PUT', headers: {}, body, signal })).text();
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(body);
+          c.close();
+        },
+      });
+      await (await fetchUpstream.send({ url, method: 'POST', headers: {}, body: stream, signal })).text();
+      expect(headStats.flat).toBe(flat);
+      expect(seen[2]).toMatchObject({ method: 'PUT', body: '{"n":1}', headers: { 'content-length': '7' } });
+      expect(seen[3]).toMatchObject({ method: 'POST', body: '{"n":1}', headers: { 'transfer-encoding': 'chunked' } });
+    } finally {
+      fetchUpstream.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("the keep-alive hint is read from the answer's raw fields as Node reads it: the first field, any case", () => {
+    expect(keepAliveHintOf(['Content-Type', 'text/plain', 'Keep-Alive', 'timeout=5'])).toBe(5);
+    expect(keepAliveHintOf(['keep-alive', 'timeout=2, max=100', 'KEEP-ALIVE', 'timeout=9'])).toBe(2);
+    expect(keepAliveHintOf(['Keep-Alive', 'max=100, timeout=5'])).toBeUndefined();
+    expect(keepAliveHintOf(['Connection', 'keep-alive'])).toBeUndefined();
+    expect(keepAliveHintOf([])).toBeUndefined();
   });
 });
 
