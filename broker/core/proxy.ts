@@ -92,7 +92,8 @@ export async function proxyPreview(x: GatewayContext, c: RequestScope): Promise<
   const log = requestLog(x.logger, c);
   const authOptions: AuthenticateOptions = { renew: true, ticket: false, log };
   if (clientAddress) authOptions.clientAddress = clientAddress;
-  const auth = await x.authenticator.authenticate(req, host, authOptions);
+  // A cached access token is decided without a promise; anything else as always (authenticate.ts).
+  const auth = x.authenticator.authenticateNow(req, host, authOptions) ?? (await x.authenticator.authenticate(req, host, authOptions));
   c.set('user', auth.principal.userId);
   if (auth.setCookies.length) c.set('setCookies', [...(c.get('setCookies') ?? []), ...auth.setCookies]);
   if (auth.redirectTo) {

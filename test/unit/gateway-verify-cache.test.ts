@@ -9,6 +9,7 @@ import { createKeyRing, type KeyRing } from '../../broker/core/tokens/keys.js';
 import { createTokens } from '../../broker/core/tokens/tokens.js';
 import { GateError } from '../../protocol/index.js';
 import { makeGateway, SBX } from '../gateway/helpers.js';
+import { authenticateStats } from '../../broker/core/authenticate.js';
 
 const claims = { aud: 'http://3000-sbx.preview.localhost:8787', sub: 'bob', sid: 'sid-1', sbx: 'sbx', port: 3000, knd: 'session' as const };
 
@@ -139,5 +140,62 @@ describe('through the gateway, with the cache on', () => {
     expect((await t.preview('/a', { headers })).status).toBe(200);
     const res = await t.preview('/a', { headers }, SBX, 3001);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('wrong_scope');
+  });
+});
+
+describe('a cached access token is decided without waiting (authenticate.ts authenticateNow), with every check kept', () => {
+  const codeOfAnswer = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+
+  it('the header token: the first request verifies it, the next are decided at once; revocation still cuts it off', async () => {
+    const t = await makeGateway();
+    const { grant } = await t.launch('bob');
+    const headers = { 'x-daytona-preview-token': grant.accessToken, accept: 'application/json' };
+    const before = authenticateStats.now;
+    expect((await t.preview('/a', { headers })).status).toBe(200);
+    expect(authenticateStats.now - before).toBe(0); // verified (ES256), then remembered
+    expect((await t.preview('/b', { headers })).status).toBe(200);
+    expect(authenticateStats.now - before).toBe(1);
+    const del = await t.api(`/api/previews/${grant.sessionId}`, { method: 'DELETE', user: 'bob' });
+    expect(del.status).toBeLessThan(300);
+    const res = await t.preview('/c', { headers });
+    expect(res.status).toBe(401);
+    expect(await codeOfAnswer(res)).toBe('session_revoked');
+    expect(authenticateStats.now - before).toBe(1);
+  });
+
+  it('the access cookie of a same-origin request is decided at once; a cross-site one is refused as before', async () => {
+    const t = await makeGateway();
+    const { cookie } = await t.launch('bob');
+    const sameOrigin = { cookie, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', accept: 'application/json' };
+    expect((await t.preview('/a', { headers: sameOrigin })).status).toBe(200);
+    const before = authenticateStats.now;
+    expect((await t.preview('/b', { headers: sameOrigin })).status).toBe(200);
+    expect(authenticateStats.now - before).toBe(1);
+    const crossSite = await t.preview('/b', { headers: { ...sameOrigin, 'sec-fetch-site': 'cross-site' } });
+    expect(crossSite.status).toBe(401);
+    expect(await codeOfAnswer(crossSite)).toBe('missing_credential');
+    expect(authenticateStats.now - before).toBe(1);
+  });
+
+  it('a cached token for another port, a share link in the query and an Authorization header all take the full chain', async () => {
+    const t = await makeGateway();
+    const { grant, cookie } = await t.launch('bob');
+    const headers = { 'x-daytona-preview-token': grant.accessToken, accept: 'application/json' };
+    expect((await t.preview('/a', { headers })).status).toBe(200);
+    const before = authenticateStats.now;
+    const otherPort = await t.preview('/a', { headers }, SBX, 3001);
+    expect(await codeOfAnswer(otherPort)).toBe('wrong_scope');
+    // A share token in the query goes before the cookie (resolve's order): a bad one is refused.
+    const sameOrigin = { cookie, 'sec-fetch-site': 'same-origin', accept: 'application/json' };
+    const share = await t.preview('/a?__gate_share=not-a-token', { headers: sameOrigin });
+    expect(share.status).toBe(401);
+    // An Authorization header of the app's own passes through to the app, after the full chain.
+    const authz = await t.preview('/a', { headers: { ...headers, authorization: 'Bearer app-token' } });
+    expect(authz.status).toBe(200);
+    expect(t.upstream.seen.at(-1)!.request.headers.get('authorization')).toBe('Bearer app-token');
+    expect(authenticateStats.now - before).toBe(0);
+    // Positive control: the same token on its own port is decided at once.
+    expect((await t.preview('/a', { headers })).status).toBe(200);
+    expect(authenticateStats.now - before).toBe(1);
   });
 });

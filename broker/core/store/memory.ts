@@ -215,6 +215,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       if (key.startsWith('sid:')) retire(`s:${key.slice(4)}`, now);
       else if (key.startsWith('shr:')) retire(`h:${key.slice(4)}`, now);
     },
+    isRevokedNow(key) {
+      const exp = revoked.get(key);
+      return exp !== undefined && exp > clock();
+    },
     async isRevoked(key) {
       const exp = revoked.get(key);
       return exp !== undefined && exp > clock();

@@ -116,6 +116,13 @@ export interface Store {
   revoke(key: string, expiresAt: number): Promise<void>;
   /** The cheap lookup made on every authenticated request. */
   isRevoked(key: string): Promise<boolean>;
+  /**
+   * `isRevoked`'s answer without waiting, when the store holds it in the process (the memory
+   * store always; the Redis store when its local view of revocations is complete,
+   * redis/revocations.ts); undefined when only `isRevoked` can tell. Optional: a store without it
+   * is asked through `isRevoked` on every request (authenticate.ts `authenticateNow`).
+   */
+  isRevokedNow?(key: string): boolean | undefined;
 
   putLaunchCode(record: LaunchCodeRecord): Promise<void>;
   /** Atomically fetch and delete (Redis GETDEL); null when unknown, used or expired. */

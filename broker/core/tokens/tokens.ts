@@ -52,6 +52,12 @@ export interface Tokens {
   signAccess(c: Omit<GateAccessClaims, 'iss' | 'iat' | 'exp' | 'jti'>, ttlMs: number): Promise<{ token: string; expiresAt: number }>;
   /** Verifies signature, typ, iss and exp; `aud` is compared by the caller (to say wrong_scope). */
   verifyAccess(token: string): Promise<GateAccessClaims>;
+  /**
+   * The claims of an access token whose verification is remembered (verify-cache.ts) and still
+   * good now, without waiting; undefined otherwise (then `verifyAccess` decides). The caller's
+   * checks are the same either way (authenticate.ts `accessTokenNow`).
+   */
+  peekAccess(token: string): GateAccessClaims | undefined;
   signIdentity(c: Omit<IdentityClaims, 'iss' | 'iat' | 'exp'>, ttlMs: number): Promise<string>;
   signShare(c: Omit<ShareClaims, 'iss' | 'iat' | 'exp'>, expiresAt: number): Promise<string>;
   verifyShare(token: string): Promise<ShareClaims>;
@@ -106,6 +112,9 @@ export function createTokens(keys: KeyRing, issuer: string, clock: Clock, opts: 
       const expiresAt = Math.floor((clock() + ttlMs) / 1000) * 1000;
       const token = await sign({ ...c, jti: randomId() }, TOKEN_TYPES.access, expiresAt);
       return { token, expiresAt };
+    },
+    peekAccess(token) {
+      return accessCache.get(token, clock());
     },
     async verifyAccess(token) {
       const cached = accessCache.get(token, clock());

@@ -200,6 +200,9 @@ export async function createRedisStore(o: RedisStoreOptions): Promise<RedisStore
       if (key.startsWith('sid:')) await retireSession(key.slice(4), now + retainRevokedMs);
       else if (key.startsWith('shr:')) await retireShare(key.slice(4), now + retainRevokedMs);
     },
+    isRevokedNow(key) {
+      return view.lookup(key);
+    },
     async isRevoked(key) {
       const local = view.lookup(key);
       if (local !== undefined) return local;
