@@ -4,7 +4,11 @@
  * resources) three ways, loads interleaved, each mode warmed up first:
  *  - direct: Daytona's preview URL with its token in a header (what the gateway saves people from);
  *  - cookie: through the gateway with Service Workers blocked (the partitioned-cookie path);
- *  - worker: through the gateway with its Service Worker attaching the token (the default path).
+ *  - worker: through the gateway with its Service Worker attaching the token (the default path);
+ *  - nginx and minimal: the same page through nginx and through the minimal Node proxy (each
+ *    injecting Daytona's token, bench/systems.ts), the references of every other scenario. Under
+ *    a page's bursts of six requests a proxy's latency follows its CPU per request on the two
+ *    shared cores, so the minimal Node proxy is the floor of what a Node proxy's page load can be.
  * Figure: the navigation's duration (Navigation Timing: start to the end of the load event).
  * The gateway modes sign in the way a person does: a launch URL bound to a host origin, opened
  * with that origin as the referrer (broker/core/limits/launch-binding.ts).
@@ -17,7 +21,7 @@ import { fmt, fmtSummary, markdownTable, ratio } from '../stats.js';
 import { HOST_ORIGIN, SECRET } from '../systems.js';
 import type { Scenario } from './context.js';
 
-type Mode = 'direct' | 'cookie' | 'worker';
+type Mode = 'direct' | 'nginx' | 'minimal' | 'cookie' | 'worker';
 
 async function loadMs(page: Page, url: string): Promise<number> {
   await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
@@ -34,7 +38,7 @@ export const browser: Scenario = {
   description:
     'Chromium loading a page with 100 subresources: direct to Daytona, through the gateway in cookie mode (Service Workers blocked), and in worker mode (median of several loads).',
   async run(ctx) {
-    const loads = ctx.quick ? 2 : 9;
+    const loads = ctx.quick ? 2 : 15;
     const st = ctx.stack;
     const b = await launchChromium();
     try {
@@ -56,35 +60,51 @@ export const browser: Scenario = {
         await page.waitForURL(previewUrl, { waitUntil: 'load', timeout: 120_000 });
         pages[mode] = { page, url: previewUrl };
       }
-      const modes: Mode[] = ['direct', 'cookie', 'worker'];
+      // The references: no credential of ours, the proxy adds Daytona's token (bench/systems.ts).
+      for (const m of ['nginx', 'minimal'] as const) {
+        const sys = st.systems[m];
+        if (!sys) continue;
+        const c = await b.newContext();
+        contexts.push(c);
+        pages[m] = { page: await c.newPage(), url: `http://${m}.localhost:${sys.target.port}/page` };
+      }
+      const modes = (['direct', 'nginx', 'minimal', 'cookie', 'worker'] as const).filter((m) => pages[m] !== undefined);
       for (const m of modes) for (let i = 0; i < (ctx.quick ? 1 : 2); i++) await loadMs(pages[m].page, pages[m].url);
       // Each gateway mode is the one it claims to be.
       for (const m of ['cookie', 'worker'] as const) {
         const controlled = await pages[m].page.evaluate(() => Boolean(navigator.serviceWorker?.controller));
         if (controlled !== (m === 'worker')) throw new Error(`${m} mode: the page is ${controlled ? '' : 'not '}controlled by the Service Worker`);
       }
-      const out: Record<Mode, Record<string, number>[]> = { direct: [], cookie: [], worker: [] };
+      const out: Record<Mode, Record<string, number>[]> = { direct: [], nginx: [], minimal: [], cookie: [], worker: [] };
       for (let i = 0; i < loads; i++) for (const m of modes) out[m].push({ loadMs: await loadMs(pages[m].page, pages[m].url) });
       for (const c of contexts) await c.close();
-      return { params: { loads, subresources: 100 }, systems: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, systemResult(v)])) };
+      return {
+        params: { loads, subresources: 100 },
+        systems: Object.fromEntries(
+          Object.entries(out)
+            .filter(([, v]) => v.length > 0)
+            .map(([k, v]) => [k, systemResult(v)]),
+        ),
+      };
     } finally {
       await b.close();
     }
   },
   report(r) {
     const m = (s: string) => r.systems[s]?.summary.loadMs?.median;
+    // '' for no comparison (an empty column, or a mode the run lacks, e.g. no nginx installed).
+    const vs = (a: string, b: string) => (m(a) === undefined || m(b) === undefined ? '' : `${fmt(ratio(m(a), m(b)), 2)} × ${b}`);
+    const row = (label: string, mode: string, ...against: string[]) =>
+      r.systems[mode] ? [[label, fmtSummary(r.systems[mode]?.summary.loadMs, 0), ...against.map((b) => vs(mode, b))]] : [];
     const rows = [
-      ['direct to Daytona', fmtSummary(r.systems.direct?.summary.loadMs, 0), '', ''],
-      ['gateway, cookie mode', fmtSummary(r.systems.cookie?.summary.loadMs, 0), `${fmt(ratio(m('cookie'), m('direct')), 2)} × direct`, ''],
-      [
-        'gateway, worker mode',
-        fmtSummary(r.systems.worker?.summary.loadMs, 0),
-        `${fmt(ratio(m('worker'), m('direct')), 2)} × direct`,
-        `${fmt(ratio(m('worker'), m('cookie')), 2)} × cookie`,
-      ],
+      ...row('direct to Daytona', 'direct', '', '', ''),
+      ...row('nginx injecting the token', 'nginx', 'direct', '', ''),
+      ...row('minimal Node proxy (bench/minimal-proxy.mjs)', 'minimal', 'direct', '', ''),
+      ...row('gateway, cookie mode', 'cookie', 'direct', 'minimal', ''),
+      ...row('gateway, worker mode', 'worker', 'direct', 'minimal', 'cookie'),
     ];
     return `### Browser page load (Chromium, a page with ${r.params.subresources} module scripts, no-store; median of ${r.params.loads} loads, range in brackets)\n\n${markdownTable(
-      ['mode', 'load ms', 'vs direct', 'vs cookie'],
+      ['mode', 'load ms', 'vs direct', 'vs minimal', 'vs cookie'],
       rows,
     )}`;
   },
