@@ -10,6 +10,8 @@
  *   POST /upload            consumes the body → {"bytes": N}
  *   GET  /page              HTML with 100 module scripts /m/0.js … /m/99.js (the browser page load)
  *   GET  /m/N.js            a tiny module
+ *   GET  /passthrough-sw.js a Service Worker that answers every fetch with fetch(request): the
+ *                           browser scenario's reference for what any worker costs Chromium
  *   WS   /ws                echo (round trips) and idle connections alike; SIGUSR2 ends them all
  * Every answer is `Cache-Control: no-store`, so each page load fetches all 100 subresources.
  * Prints APP_PORT=… once listening.
@@ -25,6 +27,13 @@ const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>bench page
   (_, i) => `<script type="module" src="/m/${i}.js"></script>`,
 ).join('')}</body></html>`;
 
+// Takes over at once and answers each request by fetching it unchanged: nothing of the gateway's
+// worker (no routes, no token), only Chromium's own cost of sending requests through a worker.
+const PASSTHROUGH_SW = `self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener('fetch', (e) => e.respondWith(fetch(e.request)));
+`;
+
 function send(res, status, type, body) {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(body);
@@ -36,6 +45,7 @@ const server = http.createServer((req, res) => {
   if (path === '/api/echo') return send(res, 200, 'application/json', ECHO);
   if (path === '/api/headers') return send(res, 200, 'application/json', JSON.stringify(req.headers));
   if (path === '/page' || path === '/') return send(res, 200, 'text/html; charset=utf-8', PAGE);
+  if (path === '/passthrough-sw.js') return send(res, 200, 'text/javascript', PASSTHROUGH_SW);
   if (path.startsWith('/m/')) return send(res, 200, 'text/javascript', `export const n = ${JSON.stringify(path)};\n`);
   if (path === '/download') {
     const total = Number(url.searchParams.get('bytes') ?? 1024);

@@ -8,7 +8,10 @@
  *  - nginx and minimal: the same page through nginx and through the minimal Node proxy (each
  *    injecting Daytona's token, bench/systems.ts), the references of every other scenario. Under
  *    a page's bursts of six requests a proxy's latency follows its CPU per request on the two
- *    shared cores, so the minimal Node proxy is the floor of what a Node proxy's page load can be.
+ *    shared cores, so the minimal Node proxy is the floor of what a Node proxy's page load can be;
+ *  - minimalWorker: the minimal proxy's page controlled by a pass-through Service Worker
+ *    (bench/app.mjs `/passthrough-sw.js`: `respondWith(fetch(request))`), what sending every
+ *    request through any worker costs Chromium: the reference for worker mode.
  * Figure: the navigation's duration (Navigation Timing: start to the end of the load event).
  * The gateway modes sign in the way a person does: a launch URL bound to a host origin, opened
  * with that origin as the referrer (broker/core/limits/launch-binding.ts).
@@ -21,7 +24,7 @@ import { fmt, fmtSummary, markdownTable, ratio } from '../stats.js';
 import { HOST_ORIGIN, SECRET } from '../systems.js';
 import type { Scenario } from './context.js';
 
-type Mode = 'direct' | 'nginx' | 'minimal' | 'cookie' | 'worker';
+type Mode = 'direct' | 'nginx' | 'minimal' | 'minimalWorker' | 'cookie' | 'worker';
 
 async function loadMs(page: Page, url: string): Promise<number> {
   await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
@@ -68,14 +71,25 @@ export const browser: Scenario = {
         contexts.push(c);
         pages[m] = { page: await c.newPage(), url: `http://${m}.localhost:${sys.target.port}/page` };
       }
-      const modes = (['direct', 'nginx', 'minimal', 'cookie', 'worker'] as const).filter((m) => pages[m] !== undefined);
-      for (const m of modes) for (let i = 0; i < (ctx.quick ? 1 : 2); i++) await loadMs(pages[m].page, pages[m].url);
-      // Each gateway mode is the one it claims to be.
-      for (const m of ['cookie', 'worker'] as const) {
-        const controlled = await pages[m].page.evaluate(() => Boolean(navigator.serviceWorker?.controller));
-        if (controlled !== (m === 'worker')) throw new Error(`${m} mode: the page is ${controlled ? '' : 'not '}controlled by the Service Worker`);
+      const minimal = st.systems.minimal;
+      if (minimal) {
+        const c = await b.newContext();
+        contexts.push(c);
+        const page = await c.newPage();
+        const url = `http://passthrough.localhost:${minimal.target.port}/page`;
+        await page.goto(url, { timeout: 120_000 });
+        await page.evaluate(`navigator.serviceWorker.register('/passthrough-sw.js').then(() => navigator.serviceWorker.ready)`);
+        pages.minimalWorker = { page, url };
       }
-      const out: Record<Mode, Record<string, number>[]> = { direct: [], nginx: [], minimal: [], cookie: [], worker: [] };
+      const modes = (['direct', 'nginx', 'minimal', 'minimalWorker', 'cookie', 'worker'] as const).filter((m) => pages[m] !== undefined);
+      for (const m of modes) for (let i = 0; i < (ctx.quick ? 1 : 2); i++) await loadMs(pages[m].page, pages[m].url);
+      // Each worker mode is the one it claims to be (after the warm-up loads, the page is controlled).
+      for (const m of ['cookie', 'worker', 'minimalWorker'] as const) {
+        if (!pages[m]) continue;
+        const controlled = await pages[m].page.evaluate(() => Boolean(navigator.serviceWorker?.controller));
+        if (controlled !== (m !== 'cookie')) throw new Error(`${m} mode: the page is ${controlled ? '' : 'not '}controlled by a Service Worker`);
+      }
+      const out: Record<Mode, Record<string, number>[]> = { direct: [], nginx: [], minimal: [], minimalWorker: [], cookie: [], worker: [] };
       for (let i = 0; i < loads; i++) for (const m of modes) out[m].push({ loadMs: await loadMs(pages[m].page, pages[m].url) });
       for (const c of contexts) await c.close();
       return {
@@ -100,11 +114,12 @@ export const browser: Scenario = {
       ...row('direct to Daytona', 'direct', '', '', ''),
       ...row('nginx injecting the token', 'nginx', 'direct', '', ''),
       ...row('minimal Node proxy (bench/minimal-proxy.mjs)', 'minimal', 'direct', '', ''),
+      ...row('minimal Node proxy + a pass-through Service Worker', 'minimalWorker', 'direct', 'minimal', ''),
       ...row('gateway, cookie mode', 'cookie', 'direct', 'minimal', ''),
-      ...row('gateway, worker mode', 'worker', 'direct', 'minimal', 'cookie'),
+      ...row('gateway, worker mode', 'worker', 'direct', 'minimalWorker', 'cookie'),
     ];
     return `### Browser page load (Chromium, a page with ${r.params.subresources} module scripts, no-store; median of ${r.params.loads} loads, range in brackets)\n\n${markdownTable(
-      ['mode', 'load ms', 'vs direct', 'vs minimal', 'vs cookie'],
+      ['mode', 'load ms', 'vs direct', 'vs its Node reference', 'vs cookie'],
       rows,
     )}`;
   },
