@@ -9,6 +9,7 @@ import { GATE_COOKIE_PREFIX, GateError, IDENTITY_HEADER, PREVIEW_TOKEN_HEADER, S
 import { stripGateCookies } from './http/cookies.js';
 import { HeaderList, headerList } from './http/header-list.js';
 import { urlOf } from './request-host.js';
+import { connectionTokens } from './upstream/hop-by-hop.js';
 import { attachBodySource, bodySourceOf, streamOfSource, type BodySource } from './http/body-source.js';
 import { answerBodyFromNative, requestWithBody } from './http/native-body.js';
 
@@ -42,13 +43,8 @@ export function carriesGateToken(value: string | null): boolean {
  * dropped here, before the identity assertion is added, so that `Connection:
  * x-preview-gate-identity` cannot make the upstream hop strip the assertion we add.
  */
-function connectionNamed(incoming: Headers): Set<string> {
-  const named = new Set<string>();
-  for (const t of (incoming.get('connection') ?? '').split(',')) {
-    const name = t.trim().toLowerCase();
-    if (name) named.add(name);
-  }
-  return named;
+function connectionNamed(incoming: Headers): readonly string[] {
+  return connectionTokens(incoming.get('connection'));
 }
 
 /**
@@ -91,7 +87,7 @@ export function sanitizeHeaders(incoming: Headers, authorizationWasOurs: boolean
       name === 'cookie' ||
       name === 'authorization' ||
       name === 'connection' ||
-      named.has(name)
+      named.includes(name)
     );
   let out: Headers;
   if (incoming instanceof HeaderList) {
@@ -116,7 +112,7 @@ export function sanitizeHeaders(incoming: Headers, authorizationWasOurs: boolean
   }
   // Judged on the combined value (two Authorization lines read as one, as Headers joins them).
   const authorization = incoming.get('authorization');
-  if (authorization !== null && !named.has('authorization') && !authorizationWasOurs && !carriesGateToken(authorization)) {
+  if (authorization !== null && !named.includes('authorization') && !authorizationWasOurs && !carriesGateToken(authorization)) {
     out.set('authorization', authorization);
   }
   const cookie = stripGateCookies(incoming.get('cookie'));

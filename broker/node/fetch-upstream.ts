@@ -234,7 +234,8 @@ function honourKeepAliveHint<A extends http.Agent>(agent: A): A {
 export function keepAliveHintOf(raw: readonly string[]): number | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
+    // Length first: most names are not 10 long; then the usual spelling before lower-casing.
+    if (name.length !== 10 || (name !== 'Keep-Alive' && name.toLowerCase() !== 'keep-alive')) continue;
     const seconds = /^timeout=(\d+)/.exec(raw[i + 1]!)?.[1];
     return seconds === undefined ? undefined : Number(seconds);
   }

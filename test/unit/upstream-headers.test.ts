@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   classifyDaytonaError,
+  connectionTokens,
+  isHopByHop,
   isIdentityProviderRedirect,
   rewriteDaytonaUrl,
   sanitizeResponseHeaders,
@@ -105,5 +107,24 @@ describe("telling Daytona's answers from the app's", () => {
     expect(classifyDaytonaError(502, body(502, 'runner is unreachable', 'RUNNER_UNREACHABLE')).kind).toBe('runner_unreachable');
     expect(classifyDaytonaError(400, JSON.stringify({ error: 'validation failed' })).kind).toBe('app');
     expect(classifyDaytonaError(404, '{"statusCode":404,"message":"no such user"}').kind).toBe('app');
+  });
+});
+
+describe('Connection tokens (hop-by-hop.ts connectionTokens, remembered per value)', () => {
+  it('splits, trims and lower-cases; the same value gives the same frozen list, another value its own', () => {
+    const a = connectionTokens(' Keep-Alive , X-Preview-Gate-Identity,,');
+    expect(a).toEqual(['keep-alive', 'x-preview-gate-identity']);
+    expect(connectionTokens(' Keep-Alive , X-Preview-Gate-Identity,,')).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(connectionTokens('Upgrade')).toEqual(['upgrade']);
+    expect(connectionTokens(null)).toEqual([]);
+    expect(connectionTokens('')).toEqual([]);
+  });
+
+  it('a header the Connection value names is hop-by-hop; one it does not name is not (positive control)', () => {
+    const named = connectionTokens('keep-alive, x-app-secret');
+    expect(isHopByHop('x-app-secret', named)).toBe(true);
+    expect(isHopByHop('transfer-encoding', [])).toBe(true);
+    expect(isHopByHop('x-app-other', named)).toBe(false);
   });
 });

@@ -18,13 +18,30 @@ export const HOP_BY_HOP_HEADERS: readonly string[] = [
   'proxy-authorization',
 ];
 
-/** The names a `Connection` header lists (comma-separated tokens, case-insensitive). */
-export function connectionTokens(value: string | null | undefined): string[] {
-  if (!value) return [];
-  return value
-    .split(',')
-    .map((token) => token.trim().toLowerCase())
-    .filter((token) => token !== '');
+const HOP_BY_HOP = new Set(HOP_BY_HOP_HEADERS);
+
+/**
+ * `Connection` values already split, value → tokens: a client sends the same one or two values
+ * (`keep-alive`, `Upgrade`) on every request. Bounded, emptied when full; the arrays are frozen,
+ * as every caller shares them.
+ */
+const parsedValues = new Map<string, readonly string[]>();
+const NONE: readonly string[] = Object.freeze([]);
+
+/** The names a `Connection` header lists (comma-separated tokens, case-insensitive, lower-cased). */
+export function connectionTokens(value: string | null | undefined): readonly string[] {
+  if (!value) return NONE;
+  const known = parsedValues.get(value);
+  if (known !== undefined) return known;
+  const tokens = Object.freeze(
+    value
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter((token) => token !== ''),
+  );
+  if (parsedValues.size >= 256) parsedValues.clear();
+  parsedValues.set(value, tokens);
+  return tokens;
 }
 
 /** Removes hop-by-hop headers from `headers` in place and returns it. */
@@ -36,5 +53,5 @@ export function stripHopByHop(headers: Headers): Headers {
 
 /** True when `name` (lower-case) is hop-by-hop given the `Connection` tokens of its message. */
 export function isHopByHop(name: string, connectionNamed: readonly string[]): boolean {
-  return HOP_BY_HOP_HEADERS.includes(name) || connectionNamed.includes(name);
+  return HOP_BY_HOP.has(name) || (connectionNamed.length > 0 && connectionNamed.includes(name));
 }
