@@ -105,7 +105,7 @@ function granted(h: Holder, extra: Partial<Authenticated> = {}): Authenticated {
   };
 }
 
-/** Requests `authenticateNow` decided (test/gateway/hot-path.test.ts proves the hot path takes it). */
+/** Requests `authenticateNow` decided (test/unit/gateway-verify-cache.test.ts proves the hot path takes it). */
 export const authenticateStats = { now: 0 };
 
 export function createAuthenticator(d: AuthenticatorDeps) {
