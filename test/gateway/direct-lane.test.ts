@@ -15,6 +15,8 @@ import { edgeRequestStats } from '../../broker/node/edge-request.js';
 import { handoverStats } from '../../broker/node/handover.js';
 import { bodySourceStats } from '../../broker/core/http/body-source.js';
 import { createHash } from 'node:crypto';
+import { authenticateStats } from '../../broker/core/authenticate.js';
+import { headStats } from '../../broker/node/fetch-upstream.js';
 
 let stack: Stack;
 let token: string;
@@ -93,6 +95,28 @@ describe('the Node edge lane takes GET and HEAD for apps on preview origins', ()
     expect(c.result.status).toBe(200);
     const echo = JSON.parse(c.result.body) as { headers: Record<string, string> };
     expect(echo.headers.cookie).toBe('app=1');
+  });
+
+  it("a dev loop's repeated requests are decided at once (authenticateNow) and go upstream with their head written at once (headStats.flat)", async () => {
+    const viaHeader = { 'x-daytona-preview-token': token };
+    const viaCookie = { cookie: cookieHeader, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' };
+    // The first of each verifies the token (if nothing before did); the next ones find it remembered.
+    await send('GET', '/api/echo', viaHeader);
+    await send('GET', '/api/echo', viaCookie);
+    const now = authenticateStats.now;
+    const flat = headStats.flat;
+    for (const headers of [viaHeader, viaCookie, viaHeader]) {
+      const c = await counted(() => send('GET', '/api/echo?n=1', headers));
+      expect(c).toMatchObject({ taken: 1, handedBack: 0, direct: 1 });
+      expect(c.result.status).toBe(200);
+    }
+    expect(authenticateStats.now - now).toBe(3);
+    expect(headStats.flat - flat).toBe(3);
+    // Positive control: a request that carries an Authorization header of the app's takes the full chain.
+    const authz = await send('GET', '/api/echo', { ...viaHeader, authorization: 'Bearer app' });
+    expect(authz.status).toBe(200);
+    expect((JSON.parse(authz.body) as { headers: Record<string, string> }).headers.authorization).toBe('Bearer app');
+    expect(authenticateStats.now - now).toBe(3);
   });
 
   it('a request without a credential is refused in the lane, the coded answer written by the adapter', async () => {
