@@ -233,7 +233,13 @@ describe('direct request-body path of the Node edge', () => {
         2_000,
         { 'x-daytona-preview-token': own.access },
         (sent, req) => {
-          setTimeout(() => req.destroy(), 50); // 2,000 declared, the first chunk of it sent, then gone
+          // 2,000 declared, the first chunk of it sent, then gone: once the gateway has started
+          // reading the body (the counter moves as the read starts), so the read in progress is the
+          // one that fails however busy the machine (a fixed 50 ms let a loaded run hang up first).
+          void (async () => {
+            for (let waited = 0; bodySourceStats.read === readBefore && waited < 2_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+            req.destroy();
+          })();
           return sent >= 2_000;
         },
         1_000,
