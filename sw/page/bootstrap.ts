@@ -85,6 +85,26 @@ async function installWorker(): Promise<ServiceWorkerRegistration | null> {
   }
 }
 
+/**
+ * Whether this page is controlled by a worker within `ms`. `serviceWorker.ready` (installWorker)
+ * resolves once the worker is active, which can be before its `clients.claim()` (sw/worker/sw.ts)
+ * has made this page its client: a fetch in between bypasses the worker.
+ */
+function controlledWithin(ms: number): Promise<boolean> {
+  const container = navigator.serviceWorker;
+  if (!container) return Promise.resolve(false);
+  if (container.controller) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      container.removeEventListener('controllerchange', done);
+      resolve(Boolean(container.controller));
+    };
+    const timer = setTimeout(done, ms);
+    container.addEventListener('controllerchange', done);
+  });
+}
+
 async function removeWorkers(): Promise<void> {
   if (!('serviceWorker' in navigator)) return;
   const registrations = await navigator.serviceWorker.getRegistrations().catch(() => []);
@@ -205,7 +225,11 @@ async function launch(): Promise<void> {
     return fail('storage_refused', 'Neither a cookie nor a Service Worker is allowed here.');
   }
   // In the embed's frame, an app that forbids framing would show a blank frame: say so instead.
-  if (window.parent !== window && (await appRefusesFraming(path))) {
+  // Without a cookie only the worker can carry that check's request: it waits until the worker
+  // controls this page (a request sent before would be refused 401 and read the refusal's headers,
+  // not the app's), and is skipped if it never does.
+  const framed = window.parent !== window;
+  if (framed && (credentialPath !== 'worker-only' || (await controlledWithin(WORKER_WAIT_MS))) && (await appRefusesFraming(path))) {
     return fail('frame_refused', 'The app does not allow being embedded in another page.');
   }
   postToParent({ type: 'launched', credentialPath });
