@@ -401,17 +401,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       while (sent < opts.flood && Date.now() < floodUntil) {
         sent++;
         const id = randomUUID();
-        const r = await new Promise<{ status: number; body: string }>((resolve) => {
+        const r = await new Promise<{ status: number; body: string; error?: string }>((resolve) => {
           const req = http.request({ host: '127.0.0.1', port, path: '/', agent, headers: { host: `3000-${id}.preview.localhost:${port}` } }, (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
             res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
           });
-          req.on('error', () => resolve({ status: 0, body: '' }));
+          // No answer at all: keyed by the socket's error (e.g. `0 ECONNRESET`), so a failure says which.
+          req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, body: '', error: err.code ?? err.message }));
           req.end();
         });
         const codeMatch = /"code":"([a-z_]+)"/.exec(r.body);
-        const key = `${r.status} ${codeMatch?.[1] ?? 'uncoded'}`;
+        const key = `${r.status} ${codeMatch?.[1] ?? r.error ?? 'uncoded'}`;
         byAnswer[key] = (byAnswer[key] ?? 0) + 1;
         if (!codeMatch || r.status < 400) unclear++;
       }
