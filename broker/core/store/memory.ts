@@ -50,6 +50,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const sessions = new Map<string, PreviewSessionRecord>();
   const refresh = new Map<string, RefreshRecord>();
   const revoked = new Map<string, number>();
+  /** Whether `key` is revoked now: `isRevokedNow`, and `isRevoked` as a promise. */
+  const revokedNow = (key: string): boolean => {
+    const exp = revoked.get(key);
+    return exp !== undefined && exp > clock();
+  };
   const codes = new Map<string, LaunchCodeRecord>();
   const tickets = new Map<string, WsTicketRecord>();
   const shares = new Map<string, ShareRecord>();
@@ -215,13 +220,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       if (key.startsWith('sid:')) retire(`s:${key.slice(4)}`, now);
       else if (key.startsWith('shr:')) retire(`h:${key.slice(4)}`, now);
     },
-    isRevokedNow(key) {
-      const exp = revoked.get(key);
-      return exp !== undefined && exp > clock();
-    },
+    isRevokedNow: revokedNow,
     async isRevoked(key) {
-      const exp = revoked.get(key);
-      return exp !== undefined && exp > clock();
+      return revokedNow(key);
     },
     async putLaunchCode(r) {
       codes.set(r.hash, { ...r });
